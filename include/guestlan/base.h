@@ -1,0 +1,258 @@
+/*
+ * guestlan base: the LAN router every guest interface and uplink of a LAN
+ * shares.  A port (a guest interface or the uplink) hands a datagram to the
+ * base; the base copies it into base storage, classifies it, looks its
+ * destination up in the LAN's registry of guest addresses, and hands the copy
+ * to the owning port's input, to every interested port (broadcast and
+ * multicast), or to the uplink.  Every datagram ends delivered or dropped with
+ * a named reason; the counters below prove it.
+ *
+ * The base knows nothing of OSA, QDIO or Hercules: a port is a small vtable
+ * (struct glan_port_ops).  Its shared state lives in one fixed-layout region
+ * addressed by offsets so that it can later be placed in shared memory.
+ * Locking and threading rules are in docs/design.md ("Locking").
+ */
+#ifndef GUESTLAN_BASE_H
+#define GUESTLAN_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- addresses ---------------------------------------------------------- */
+
+enum { GLAN_AF_INET = 4, GLAN_AF_INET6 = 6 };
+
+/* An IPv4 or IPv6 address.  IPv4 uses bytes[0..3]; the rest is zero. */
+struct glan_addr {
+    uint8_t family; /* GLAN_AF_INET or GLAN_AF_INET6 */
+    uint8_t bytes[16];
+};
+
+/* Parse dotted-quad or RFC 4291 text.  0, or -EINVAL. */
+int glan_addr_parse(const char *text, struct glan_addr *out);
+/* Format into buf (at least 46 bytes); returns buf. */
+char *glan_addr_format(const struct glan_addr *a, char *buf, size_t len);
+int glan_addr_equal(const struct glan_addr *a, const struct glan_addr *b);
+/* Destination address of an IPv4/IPv6 datagram; 0, or -EINVAL if malformed. */
+int glan_dgram_dest(const void *data, size_t len, struct glan_addr *out);
+
+/* ---- datagrams ----------------------------------------------------------- */
+
+/* How a datagram is cast.  A sender that knows (the OSA layer-3 header says)
+ * passes it; GLAN_CAST_AUTO lets the base decide from the destination. */
+enum glan_cast {
+    GLAN_CAST_AUTO = 0,
+    GLAN_CAST_UNICAST = 1,
+    GLAN_CAST_MULTICAST = 2,
+    GLAN_CAST_BROADCAST = 3,
+};
+
+/* Why a datagram (or one copy of it) did not arrive.  Each has a counter. */
+enum glan_drop {
+    GLAN_DROP_NONE = 0,
+    GLAN_DROP_MALFORMED,    /* not a well-formed IPv4/IPv6 datagram */
+    GLAN_DROP_TOO_BIG,      /* larger than a base storage buffer */
+    GLAN_DROP_NO_BUFFER,    /* base storage exhausted */
+    GLAN_DROP_NO_UPLINK,    /* unregistered destination from a guest, LAN has no uplink */
+    GLAN_DROP_UNKNOWN_DEST, /* from the uplink, destination not registered */
+    GLAN_DROP_NO_RECEIVER,  /* broadcast/multicast nobody else listens to */
+    GLAN_DROP_QUEUE_FULL,   /* receiver had no input room and its wait queue was full */
+    GLAN_DROP_PORT_DOWN,    /* receiver not accepting (interface not started) */
+    GLAN_DROP_PORT_ERROR,   /* receiver failed to take it (device or uplink error) */
+    GLAN_DROP_PORT_GONE,    /* receiver detached while the copy waited */
+    GLAN_DROP_COUNT
+};
+
+/* Stable lower-case name of a drop reason ("no_uplink"), for counters output. */
+const char *glan_drop_name(enum glan_drop d);
+
+/* One datagram as a port receives it.  data points into base storage and is
+ * valid only during the deliver call. */
+struct glan_dgram {
+    const uint8_t *data;
+    uint32_t len;
+    uint8_t cast;   /* enum glan_cast, never AUTO */
+    uint8_t family; /* GLAN_AF_INET or GLAN_AF_INET6 */
+    int16_t src;    /* sending port's index */
+    uint64_t ts_ns; /* sender-supplied timestamp (replay), else CLOCK_REALTIME ns */
+};
+
+/* ---- LANs ---------------------------------------------------------------- */
+
+struct glan_lan;
+struct glan_port;
+
+/* Sizes are fixed when the LAN is defined; zero means the default. */
+struct glan_lan_config {
+    const char *name;       /* 1..31 characters */
+    uint32_t max_ports;     /* default 64, at most 1024 (uplink included) */
+    uint32_t max_addrs;     /* registered unicast addresses, default 1024 */
+    uint32_t max_groups;    /* multicast memberships, default 1024 */
+    uint32_t buffers;       /* base storage buffers, default 2048 */
+    uint32_t buffer_size;   /* largest datagram, default 9216, 576..65535 */
+    uint32_t queue_len;     /* per-port wait queue, default 256, a power of two */
+};
+
+/* Fill in the defaults for every zero field. */
+void glan_lan_config_defaults(struct glan_lan_config *cfg);
+
+/* Create a LAN.  NULL with a message in err when the configuration is bad or
+ * memory is short. */
+struct glan_lan *glan_lan_create(const struct glan_lan_config *cfg, char *err, size_t errlen);
+/* Destroy a LAN; every port must have been detached. */
+void glan_lan_destroy(struct glan_lan *lan);
+const char *glan_lan_name(const struct glan_lan *lan);
+/* The configuration in force (defaults filled in). */
+void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out);
+
+/* ---- ports --------------------------------------------------------------- */
+
+enum glan_port_kind { GLAN_PORT_GUEST = 1, GLAN_PORT_UPLINK = 2 };
+
+/*
+ * What a port implements.  The base calls these, possibly from another
+ * port's sender thread, but never two at once for the same port: a port's
+ * input is drained by one thread at a time (its "drain turn").  The callee
+ * must not call back into the base for the same port except glan_port_kick,
+ * and must not block on anything another sender may hold (see docs/design.md).
+ */
+struct glan_port_ops {
+    /* Copy one datagram into the port's input (guest input buffers, or the
+     * network for an uplink).  Returns 0 when taken; -EAGAIN when there is no
+     * room now: the base keeps the copy in its wait queue and retries after
+     * glan_port_kick(); -ENETDOWN when the port is not accepting (counted as
+     * port_down); any other negative errno drops the copy (port_error). */
+    int (*deliver)(void *ctx, const struct glan_dgram *dg);
+    /* Optional (NULL: nothing).  Called at the end of a drain pass that took
+     * at least one datagram, so the port can publish them and raise one
+     * interrupt for the batch. */
+    void (*flush)(void *ctx);
+};
+
+struct glan_port_info {
+    const char *name; /* shown in queries: "0600", "uplink", ... (1..31 chars) */
+    enum glan_port_kind kind;
+};
+
+/* Attach a port.  0 with *out set; -ENOSPC when the LAN is full, -EEXIST when
+ * it already has an uplink and this is one, -EINVAL for a bad name. */
+int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
+                     const struct glan_port_ops *ops, void *ctx, struct glan_port **out);
+/* Detach: unregisters the port's addresses and groups, drops what waits for it
+ * (port_gone), and returns once no other thread is inside its ops.  Must not
+ * be called from inside the port's own ops. */
+void glan_port_detach(struct glan_port *port);
+int glan_port_index(const struct glan_port *port);
+struct glan_lan *glan_port_lan(const struct glan_port *port);
+
+/* Input room became available (the guest returned input buffers, the uplink
+ * can write again): deliver what waits.  Never blocks; if another thread holds
+ * the drain turn it will see the kick. */
+void glan_port_kick(struct glan_port *port);
+
+/* ---- sending --------------------------------------------------------------- */
+
+struct glan_tx_meta {
+    enum glan_cast cast; /* GLAN_CAST_AUTO unless the sender knows */
+    uint64_t ts_ns;      /* 0: now */
+};
+
+/*
+ * Send one datagram into the LAN from this port.  The datagram is copied into
+ * base storage before this returns; the caller's buffer is free again.  The
+ * sender never waits for a receiver.  Returns GLAN_DROP_NONE when at least
+ * one copy was delivered or queued, else the reason it was dropped (already
+ * counted).
+ */
+enum glan_drop glan_port_send(struct glan_port *port, const void *data, size_t len,
+                              const struct glan_tx_meta *meta);
+
+/* Zero-extra-copy variant for devices that gather a datagram from several
+ * pieces of guest storage: reserve a base buffer, fill it, commit.  */
+struct glan_txbuf {
+    uint8_t *data; /* len bytes of base storage to fill */
+    size_t len;
+    uint32_t slot; /* private */
+};
+/* Reserve len bytes.  GLAN_DROP_NONE, or TOO_BIG / NO_BUFFER (counted as a
+ * sent and dropped datagram). */
+enum glan_drop glan_port_tx_begin(struct glan_port *port, size_t len, struct glan_txbuf *tb);
+/* Forward what was written (len may shrink to used bytes).  As glan_port_send. */
+enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb, size_t len,
+                                   const struct glan_tx_meta *meta);
+/* Give the buffer back unsent (the device failed reading guest storage and
+ * counts that itself); nothing is counted here. */
+void glan_port_tx_abort(struct glan_port *port, struct glan_txbuf *tb);
+
+/* ---- the registry ---------------------------------------------------------- */
+
+/* Register a unicast address to this port.  0 (also when the port already
+ * holds it); -EADDRINUSE when another port holds it (that port keeps it);
+ * -ENOSPC when the registry is full; -EINVAL for a multicast/broadcast/zero
+ * address. */
+int glan_addr_register(struct glan_port *port, const struct glan_addr *addr);
+/* 0, or -ENOENT when this port does not hold it. */
+int glan_addr_unregister(struct glan_port *port, const struct glan_addr *addr);
+/* Join/leave a multicast group (IPv4 224/4, IPv6 ff00::/8).  Join: 0 (also if
+ * already a member), -ENOSPC, -EINVAL.  Leave: 0 or -ENOENT. */
+int glan_group_join(struct glan_port *port, const struct glan_addr *group);
+int glan_group_leave(struct glan_port *port, const struct glan_addr *group);
+/* Port index owning addr, or -1. */
+int glan_lan_lookup(struct glan_lan *lan, const struct glan_addr *addr);
+
+/* ---- counters and queries ------------------------------------------------- */
+
+/*
+ * Per port.  "sent" is what the port handed to the base; "recv" is what the
+ * base handed to the port.  A broadcast or multicast datagram sent to k
+ * receivers makes k copies (k-1 counted in fanout).  For every port and for
+ * the LAN: sent + fanout == delivered + sum(dropped) + queued.
+ */
+struct glan_port_stats {
+    uint64_t sent_packets, sent_bytes;
+    uint64_t fanout;                     /* extra copies made of its datagrams */
+    uint64_t delivered;                  /* copies of its datagrams delivered */
+    uint64_t dropped[GLAN_DROP_COUNT];   /* copies of its datagrams dropped */
+    uint64_t recv_packets, recv_bytes;   /* delivered to this port */
+    uint64_t recv_dropped;               /* copies for this port that were dropped */
+    uint64_t queued;                     /* copies waiting for this port now */
+};
+
+struct glan_lan_stats {
+    uint64_t sent_packets, sent_bytes;
+    uint64_t fanout, delivered;
+    uint64_t dropped[GLAN_DROP_COUNT];
+    uint64_t queued;            /* copies waiting in all wait queues now */
+    uint32_t buffers_in_use;    /* base storage buffers held now */
+    uint32_t ports, addrs, groups;
+};
+
+int glan_port_stats(const struct glan_port *port, struct glan_port_stats *out);
+void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *out);
+
+/* A snapshot of one port for queries. */
+struct glan_port_view {
+    int index;
+    enum glan_port_kind kind;
+    char name[32];
+    struct glan_port_stats stats;
+};
+
+/* Call fn for each attached port, in index order.  fn must not attach or
+ * detach ports. */
+void glan_lan_foreach_port(struct glan_lan *lan,
+                           void (*fn)(const struct glan_port_view *v, void *arg), void *arg);
+/* Fill up to n addresses registered to port index idx (unicast, then groups
+ * when groups is nonzero); returns how many it holds in all. */
+size_t glan_lan_port_addrs(struct glan_lan *lan, int idx, int groups, struct glan_addr *out,
+                           size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
