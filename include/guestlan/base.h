@@ -89,13 +89,13 @@ struct glan_port;
 
 /* Sizes are fixed when the LAN is defined; zero means the default. */
 struct glan_lan_config {
-    const char *name;       /* 1..31 characters */
-    uint32_t max_ports;     /* default 64, at most 1024 (uplink included) */
-    uint32_t max_addrs;     /* registered unicast addresses, default 1024 */
-    uint32_t max_groups;    /* multicast memberships, default 1024 */
-    uint32_t buffers;       /* base storage buffers, default 2048 */
-    uint32_t buffer_size;   /* largest datagram, default 9216, 576..65535 */
-    uint32_t queue_len;     /* per-port wait queue, default 256, a power of two */
+    const char *name;     /* 1..31 characters */
+    uint32_t max_ports;   /* default 64, at most 1024 (uplink included) */
+    uint32_t max_addrs;   /* registered unicast addresses, default 1024 */
+    uint32_t max_groups;  /* multicast memberships, default 1024 */
+    uint32_t buffers;     /* base storage buffers, default 2048 */
+    uint32_t buffer_size; /* largest datagram, default 9216, 576..65535 */
+    uint32_t queue_len;   /* per-port wait queue, default 256, a power of two */
 };
 
 /* Fill in the defaults for every zero field. */
@@ -215,20 +215,20 @@ int glan_lan_lookup(struct glan_lan *lan, const struct glan_addr *addr);
  */
 struct glan_port_stats {
     uint64_t sent_packets, sent_bytes;
-    uint64_t fanout;                     /* extra copies made of its datagrams */
-    uint64_t delivered;                  /* copies of its datagrams delivered */
-    uint64_t dropped[GLAN_DROP_COUNT];   /* copies of its datagrams dropped */
-    uint64_t recv_packets, recv_bytes;   /* delivered to this port */
-    uint64_t recv_dropped;               /* copies for this port that were dropped */
-    uint64_t queued;                     /* copies waiting for this port now */
+    uint64_t fanout;                   /* extra copies made of its datagrams */
+    uint64_t delivered;                /* copies of its datagrams delivered */
+    uint64_t dropped[GLAN_DROP_COUNT]; /* copies of its datagrams dropped */
+    uint64_t recv_packets, recv_bytes; /* delivered to this port */
+    uint64_t recv_dropped;             /* copies for this port that were dropped */
+    uint64_t queued;                   /* copies waiting for this port now */
 };
 
 struct glan_lan_stats {
     uint64_t sent_packets, sent_bytes;
     uint64_t fanout, delivered;
     uint64_t dropped[GLAN_DROP_COUNT];
-    uint64_t queued;            /* copies waiting in all wait queues now */
-    uint32_t buffers_in_use;    /* base storage buffers held now */
+    uint64_t queued;         /* copies waiting in all wait queues now */
+    uint32_t buffers_in_use; /* base storage buffers held now */
     uint32_t ports, addrs, groups;
 };
 

@@ -23,11 +23,11 @@ struct glan_uplink;
 
 /* Counters the uplink keeps of its own (the base keeps the port's). */
 struct glan_uplink_stats {
-    uint64_t tx_packets, tx_bytes;   /* written to the network */
-    uint64_t tx_errors;              /* writes that failed */
-    uint64_t rx_packets, rx_bytes;   /* read from the network and handed to the base */
-    uint64_t rx_skipped;             /* frames read that were not IPv4/IPv6 (ARP, ...) */
-    uint64_t rx_errors;              /* unreadable or malformed frames */
+    uint64_t tx_packets, tx_bytes; /* written to the network */
+    uint64_t tx_errors;            /* writes that failed */
+    uint64_t rx_packets, rx_bytes; /* read from the network and handed to the base */
+    uint64_t rx_skipped;           /* frames read that were not IPv4/IPv6 (ARP, ...) */
+    uint64_t rx_errors;            /* unreadable or malformed frames */
 };
 
 struct glan_uplink_ops {

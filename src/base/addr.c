@@ -1,0 +1,102 @@
+/*
+ * Addresses and datagram headers for the base: parsing and formatting IPv4 and
+ * IPv6 addresses, reading the destination of a datagram, and the names of drop
+ * reasons.  Everything here is pure and thread-safe; lan.c builds on it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "guestlan/base.h"
+
+int glan_addr_parse(const char *text, struct glan_addr *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!text)
+        return -EINVAL;
+    if (inet_pton(AF_INET, text, out->bytes) == 1) {
+        out->family = GLAN_AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, text, out->bytes) == 1) {
+        out->family = GLAN_AF_INET6;
+        return 0;
+    }
+    memset(out, 0, sizeof *out);
+    return -EINVAL;
+}
+
+char *glan_addr_format(const struct glan_addr *a, char *buf, size_t len)
+{
+    int af = a->family == GLAN_AF_INET ? AF_INET : AF_INET6;
+    if (len == 0)
+        return buf;
+    if ((a->family != GLAN_AF_INET && a->family != GLAN_AF_INET6) ||
+        !inet_ntop(af, a->bytes, buf, (socklen_t)len)) {
+        strncpy(buf, "?", len);
+        buf[len - 1] = 0;
+    }
+    return buf;
+}
+
+int glan_addr_equal(const struct glan_addr *a, const struct glan_addr *b)
+{
+    size_t n = a->family == GLAN_AF_INET ? 4 : 16;
+    return a->family == b->family && memcmp(a->bytes, b->bytes, n) == 0;
+}
+
+/* A datagram is well formed when its own header agrees with the length we
+ * were given: a guest or a capture file may say anything. */
+int glan_dgram_dest(const void *data, size_t len, struct glan_addr *out)
+{
+    const uint8_t *p = data;
+    memset(out, 0, sizeof *out);
+    if (len < 1)
+        return -EINVAL;
+    switch (p[0] >> 4) {
+    case 4: {
+        if (len < 20)
+            return -EINVAL;
+        size_t ihl = (size_t)(p[0] & 0x0f) * 4;
+        size_t tot = (size_t)p[2] << 8 | p[3];
+        if (ihl < 20 || tot < ihl || tot > len)
+            return -EINVAL;
+        out->family = GLAN_AF_INET;
+        memcpy(out->bytes, p + 16, 4);
+        return 0;
+    }
+    case 6: {
+        if (len < 40)
+            return -EINVAL;
+        size_t plen = (size_t)p[4] << 8 | p[5];
+        if (40 + plen > len)
+            return -EINVAL;
+        out->family = GLAN_AF_INET6;
+        memcpy(out->bytes, p + 24, 16);
+        return 0;
+    }
+    default:
+        return -EINVAL;
+    }
+}
+
+static const char *const drop_names[GLAN_DROP_COUNT] = {
+    [GLAN_DROP_NONE] = "none",
+    [GLAN_DROP_MALFORMED] = "malformed",
+    [GLAN_DROP_TOO_BIG] = "too_big",
+    [GLAN_DROP_NO_BUFFER] = "no_buffer",
+    [GLAN_DROP_NO_UPLINK] = "no_uplink",
+    [GLAN_DROP_UNKNOWN_DEST] = "unknown_dest",
+    [GLAN_DROP_NO_RECEIVER] = "no_receiver",
+    [GLAN_DROP_QUEUE_FULL] = "queue_full",
+    [GLAN_DROP_PORT_DOWN] = "port_down",
+    [GLAN_DROP_PORT_ERROR] = "port_error",
+    [GLAN_DROP_PORT_GONE] = "port_gone",
+};
+
+const char *glan_drop_name(enum glan_drop d)
+{
+    if ((unsigned)d >= GLAN_DROP_COUNT)
+        return "unknown";
+    return drop_names[d];
+}

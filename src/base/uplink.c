@@ -1,0 +1,71 @@
+/*
+ * The base's side of an uplink: it turns an implementation of
+ * struct glan_uplink_ops into a port of the LAN (kind GLAN_PORT_UPLINK), so
+ * that forwarding treats the uplink like any other port, and gives the
+ * implementations one entry point for what arrives from the network.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "guestlan/uplink.h"
+
+static int uplink_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    struct glan_uplink *u = ctx;
+    return u->ops->send(u, dg);
+}
+
+static const struct glan_port_ops uplink_port_ops = {
+    .deliver = uplink_deliver,
+};
+
+int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)
+{
+    if (!u || !u->ops || !u->ops->send)
+        return -EINVAL;
+    if (u->port) {
+        snprintf(u->err, sizeof u->err, "uplink is already attached");
+        return -EBUSY;
+    }
+    int rc = u->ops->open ? u->ops->open(u) : 0;
+    if (rc < 0)
+        return rc;
+    struct glan_port_info info = {.name = "uplink", .kind = GLAN_PORT_UPLINK};
+    rc = glan_port_attach(lan, &info, &uplink_port_ops, u, &u->port);
+    if (rc < 0) {
+        snprintf(u->err, sizeof u->err, "%s",
+                 rc == -EEXIST ? "the LAN already has an uplink" : "the LAN has no free port");
+        if (u->ops->close)
+            u->ops->close(u);
+        u->port = NULL;
+    }
+    return rc;
+}
+
+void glan_uplink_detach(struct glan_uplink *u)
+{
+    if (!u || !u->port)
+        return;
+    glan_port_detach(u->port);
+    u->port = NULL;
+    if (u->ops->close)
+        u->ops->close(u);
+}
+
+enum glan_drop glan_uplink_input(struct glan_uplink *u, const void *data, size_t len,
+                                 uint64_t ts_ns)
+{
+    struct glan_tx_meta meta = {.cast = GLAN_CAST_AUTO, .ts_ns = ts_ns};
+    u->stats.rx_packets++;
+    u->stats.rx_bytes += len;
+    return glan_port_send(u->port, data, len, &meta);
+}
+
+void glan_uplink_destroy(struct glan_uplink *u)
+{
+    if (!u)
+        return;
+    glan_uplink_detach(u);
+    if (u->ops->destroy)
+        u->ops->destroy(u);
+}
