@@ -1,0 +1,558 @@
+/*
+ * The pcap file uplink, and the capture reader and writer it is built on.
+ *
+ * Reading: libpcap parses the file (pcap or pcapng); we only take the link
+ * layer off.  Every record ends up as exactly one of: a datagram handed to the
+ * caller, a skipped frame (not IP), or an error (a malformed record, or a
+ * damaged file, after which reading stops).  Timestamps are asked of libpcap
+ * in nanoseconds, so microsecond and nanosecond captures read alike.
+ *
+ * Writing: DLT_RAW with nanosecond timestamps, so that a datagram recorded by
+ * `glan replay` keeps the exact timestamp it was read with.
+ *
+ * Nothing here prints: every problem becomes a message in the caller's
+ * buffer (err, the reader's error, u->err) and a counter.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pcap/pcap.h>
+
+#include "guestlan/pcapfile.h"
+
+/* libpcap's headers define these on every platform we build on; the fallbacks
+ * keep an older pcap.h compiling (the values are the registered LINKTYPEs). */
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+
+#define ETHERTYPE_IPV4  0x0800
+#define ETHERTYPE_IPV6  0x86dd
+#define ETHERTYPE_VLAN  0x8100 /* 802.1Q */
+#define ETHERTYPE_QINQ  0x88a8 /* 802.1ad service tag */
+#define ETHERTYPE_QINQ1 0x9100 /* pre-standard QinQ, still seen in captures */
+
+/* Large enough for any IP datagram (IPv4 and non-jumbo IPv6 top out at 64 KiB
+ * plus the IPv6 header). */
+#define WRITE_SNAPLEN 65575
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err || !errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- reader ---------------------------------------------------------------- */
+
+struct glan_pcap_reader {
+    pcap_t *p;
+    int dlt;
+    int failed; /* the file is damaged; reading is over */
+    int ended;
+    char *path;
+    struct glan_pcap_reader_stats st;
+    char err[512];
+};
+
+static int dlt_supported(int dlt)
+{
+    switch (dlt) {
+    case DLT_RAW:
+    case DLT_IPV4:
+    case DLT_IPV6:
+    case DLT_EN10MB:
+    case DLT_LINUX_SLL:
+    case DLT_LINUX_SLL2:
+    case DLT_NULL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+struct glan_pcap_reader *glan_pcap_reader_open(const char *path, char *err, size_t errlen)
+{
+    char pe[PCAP_ERRBUF_SIZE] = "";
+    struct glan_pcap_reader *r = calloc(1, sizeof *r);
+
+    if (!r || !(r->path = strdup(path))) {
+        free(r);
+        set_err(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    r->p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pe);
+    if (!r->p) {
+        /* libpcap names the file itself for system errors ("x: No such file
+         * or directory") but not for format errors ("unknown file format"). */
+        if (!strncmp(pe, path, strlen(path)))
+            set_err(err, errlen, "%s", pe);
+        else
+            set_err(err, errlen, "%s: %s", path, pe);
+        free(r->path);
+        free(r);
+        return NULL;
+    }
+    r->dlt = pcap_datalink(r->p);
+    if (!dlt_supported(r->dlt)) {
+        const char *name = pcap_datalink_val_to_name(r->dlt);
+        set_err(err, errlen,
+                "%s: link type %s (%d) is not supported "
+                "(RAW, IPV4, IPV6, EN10MB, LINUX_SLL, LINUX_SLL2, NULL are)",
+                path, name ? name : "?", r->dlt);
+        glan_pcap_reader_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+enum unwrap { UNWRAP_IP, UNWRAP_SKIP, UNWRAP_BAD };
+
+/* Walk 802.1Q/802.1ad tags from the ethertype at p[*off - 2]; leaves *type at
+ * the innermost protocol and *off at its payload. */
+static enum unwrap walk_tags(const uint8_t *p, size_t len, size_t *off, uint16_t *type, char *why,
+                             size_t whylen)
+{
+    while (*type == ETHERTYPE_VLAN || *type == ETHERTYPE_QINQ || *type == ETHERTYPE_QINQ1) {
+        if (len < *off + 4) {
+            set_err(why, whylen, "VLAN tag cut short (%zu bytes)", len);
+            return UNWRAP_BAD;
+        }
+        *type = be16(p + *off + 2);
+        *off += 4;
+    }
+    return (*type == ETHERTYPE_IPV4 || *type == ETHERTYPE_IPV6) ? UNWRAP_IP : UNWRAP_SKIP;
+}
+
+/* Cut link-layer padding: an Ethernet frame is at least 60 bytes, so a small
+ * datagram arrives with trailing zeros the IP length does not cover.  Only
+ * shortens; a datagram longer than what was captured is left for the base to
+ * judge (it drops it as malformed). */
+static size_t trim_to_ip_length(const uint8_t *p, size_t len)
+{
+    if (len >= 20 && (p[0] >> 4) == 4) {
+        size_t tot = be16(p + 2);
+        if (tot >= 20 && tot < len)
+            return tot;
+    } else if (len >= 40 && (p[0] >> 4) == 6) {
+        size_t tot = 40 + (size_t)be16(p + 4);
+        if (tot > 40 && tot < len)
+            return tot;
+    }
+    return len;
+}
+
+/* BSD loopback: a 4-byte address family in the capturing host's byte order.
+ * AF_INET is 2 everywhere; AF_INET6 is 10 (Linux), 24, 28 or 30 (BSDs). */
+static enum unwrap unwrap_null(const uint8_t *p, size_t len, char *why, size_t whylen)
+{
+    uint32_t fam;
+
+    if (len < 4) {
+        set_err(why, whylen, "loopback frame of %zu bytes is shorter than its header", len);
+        return UNWRAP_BAD;
+    }
+    memcpy(&fam, p, 4);
+    if (fam > 0xffff)
+        fam = __builtin_bswap32(fam);
+    if (fam == 2 || fam == 10 || fam == 24 || fam == 28 || fam == 30)
+        return UNWRAP_IP;
+    return UNWRAP_SKIP;
+}
+
+static enum unwrap unwrap(int dlt, const uint8_t *p, size_t len, size_t *off, char *why,
+                          size_t whylen)
+{
+    uint16_t type;
+
+    switch (dlt) {
+    case DLT_RAW:
+    case DLT_IPV4:
+    case DLT_IPV6:
+        *off = 0;
+        if (len == 0) {
+            set_err(why, whylen, "empty record");
+            return UNWRAP_BAD;
+        }
+        return UNWRAP_IP;
+    case DLT_EN10MB:
+        if (len < 14) {
+            set_err(why, whylen, "Ethernet frame of %zu bytes is shorter than its header", len);
+            return UNWRAP_BAD;
+        }
+        type = be16(p + 12);
+        *off = 14;
+        /* Values below 0x0600 are 802.3 lengths: LLC/SNAP frames, not IP. */
+        return walk_tags(p, len, off, &type, why, whylen);
+    case DLT_LINUX_SLL:
+        if (len < 16) {
+            set_err(why, whylen, "Linux cooked frame of %zu bytes is shorter than its header", len);
+            return UNWRAP_BAD;
+        }
+        type = be16(p + 14);
+        *off = 16;
+        return walk_tags(p, len, off, &type, why, whylen);
+    case DLT_LINUX_SLL2:
+        if (len < 20) {
+            set_err(why, whylen, "Linux cooked v2 frame of %zu bytes is shorter than its header",
+                    len);
+            return UNWRAP_BAD;
+        }
+        type = be16(p);
+        *off = 20;
+        return walk_tags(p, len, off, &type, why, whylen);
+    case DLT_NULL:
+        *off = 4;
+        return unwrap_null(p, len, why, whylen);
+    default:
+        set_err(why, whylen, "unsupported link type %d", dlt);
+        return UNWRAP_BAD;
+    }
+}
+
+int glan_pcap_reader_next(struct glan_pcap_reader *r, const uint8_t **data, size_t *len,
+                          uint64_t *ts_ns)
+{
+    for (;;) {
+        struct pcap_pkthdr *h;
+        const u_char *pkt;
+        char why[160];
+        size_t off = 0, n;
+        int rc;
+
+        if (r->failed)
+            return -EIO;
+        if (r->ended)
+            return 0;
+        rc = pcap_next_ex(r->p, &h, &pkt);
+        if (rc == PCAP_ERROR_BREAK) {
+            r->ended = 1;
+            return 0;
+        }
+        if (rc != 1) {
+            /* A short read of a record header or body: the file was cut
+             * short or its record header is nonsense. */
+            r->failed = 1;
+            r->st.errors++;
+            snprintf(r->err, sizeof r->err, "%s: damaged after record %" PRIu64 ": %s", r->path,
+                     r->st.records, pcap_geterr(r->p));
+            return -EIO;
+        }
+        r->st.records++;
+        if (h->caplen < h->len) {
+            r->st.errors++;
+            snprintf(r->err, sizeof r->err,
+                     "%s: record %" PRIu64 ": only %u of %u bytes captured (snap length)", r->path,
+                     r->st.records, h->caplen, h->len);
+            return -EBADMSG;
+        }
+        switch (unwrap(r->dlt, pkt, h->caplen, &off, why, sizeof why)) {
+        case UNWRAP_SKIP:
+            r->st.skipped++;
+            continue;
+        case UNWRAP_BAD:
+            r->st.errors++;
+            snprintf(r->err, sizeof r->err, "%s: record %" PRIu64 ": %s", r->path, r->st.records,
+                     why);
+            return -EBADMSG;
+        case UNWRAP_IP:
+            break;
+        }
+        n = h->caplen - off;
+        if (r->dlt != DLT_RAW && r->dlt != DLT_IPV4 && r->dlt != DLT_IPV6)
+            n = trim_to_ip_length(pkt + off, n);
+        *data = pkt + off;
+        *len = n;
+        /* The precision asked for at open makes tv_usec nanoseconds. */
+        *ts_ns = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+        r->st.datagrams++;
+        r->st.bytes += n;
+        return 1;
+    }
+}
+
+const char *glan_pcap_reader_error(const struct glan_pcap_reader *r)
+{
+    return r->err;
+}
+
+void glan_pcap_reader_stats(const struct glan_pcap_reader *r, struct glan_pcap_reader_stats *out)
+{
+    *out = r->st;
+}
+
+const char *glan_pcap_reader_linktype(const struct glan_pcap_reader *r)
+{
+    const char *name = pcap_datalink_val_to_name(r->dlt);
+    return name ? name : "?";
+}
+
+void glan_pcap_reader_close(struct glan_pcap_reader *r)
+{
+    if (!r)
+        return;
+    if (r->p)
+        pcap_close(r->p);
+    free(r->path);
+    free(r);
+}
+
+/* ---- writer ---------------------------------------------------------------- */
+
+struct glan_pcap_writer {
+    pcap_t *dead;
+    pcap_dumper_t *d;
+    int failed;
+    char *path;
+};
+
+struct glan_pcap_writer *glan_pcap_writer_open(const char *path, char *err, size_t errlen)
+{
+    struct glan_pcap_writer *w = calloc(1, sizeof *w);
+
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        set_err(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    w->dead =
+        pcap_open_dead_with_tstamp_precision(DLT_RAW, WRITE_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
+    if (!w->dead) {
+        set_err(err, errlen, "%s: libpcap could not make a DLT_RAW handle", path);
+        goto fail;
+    }
+    w->d = pcap_dump_open(w->dead, path);
+    if (!w->d) {
+        /* libpcap's message already names the file. */
+        set_err(err, errlen, "%s", pcap_geterr(w->dead));
+        goto fail;
+    }
+    return w;
+fail:
+    if (w->dead)
+        pcap_close(w->dead);
+    free(w->path);
+    free(w);
+    return NULL;
+}
+
+int glan_pcap_writer_write(struct glan_pcap_writer *w, const void *data, size_t len, uint64_t ts_ns,
+                           char *err, size_t errlen)
+{
+    struct pcap_pkthdr h;
+
+    if (w->failed || len > WRITE_SNAPLEN) {
+        set_err(err, errlen, w->failed ? "%s: write failed" : "%s: datagram too long to record",
+                w->path);
+        return -EIO;
+    }
+    memset(&h, 0, sizeof h);
+    h.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
+    /* A nanosecond-precision dumper stores tv_usec as nanoseconds. */
+    h.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u);
+    h.caplen = h.len = (bpf_u_int32)len;
+    pcap_dump((u_char *)w->d, &h, data);
+    if (ferror(pcap_dump_file(w->d))) {
+        w->failed = 1;
+        set_err(err, errlen, "%s: write failed", w->path);
+        return -EIO;
+    }
+    return 0;
+}
+
+int glan_pcap_writer_close(struct glan_pcap_writer *w, char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (!w)
+        return 0;
+    if (pcap_dump_flush(w->d) != 0 || ferror(pcap_dump_file(w->d)) || w->failed) {
+        set_err(err, errlen, "%s: write failed", w->path);
+        rc = -EIO;
+    }
+    pcap_dump_close(w->d);
+    pcap_close(w->dead);
+    free(w->path);
+    free(w);
+    return rc;
+}
+
+/* ---- the uplink ------------------------------------------------------------ */
+
+struct pcapfile_uplink {
+    struct glan_uplink up; /* first: the base and owners see only this */
+    char *in_path, *out_path;
+    struct glan_pcap_reader *rd;
+    struct glan_pcap_writer *wr;
+    /* rx_skipped/rx_errors of readers closed before (the uplink may be opened
+     * again; its counters keep counting). */
+    uint64_t skipped_before, errors_before;
+};
+
+static struct pcapfile_uplink *pf(struct glan_uplink *u)
+{
+    return (struct pcapfile_uplink *)u;
+}
+
+static void pf_close(struct glan_uplink *u);
+
+static int pf_open(struct glan_uplink *u)
+{
+    struct pcapfile_uplink *p = pf(u);
+
+    u->err[0] = '\0';
+    if (p->rd || p->wr)
+        return 0;
+    if (p->in_path && !(p->rd = glan_pcap_reader_open(p->in_path, u->err, sizeof u->err)))
+        return -EIO;
+    if (p->out_path && !(p->wr = glan_pcap_writer_open(p->out_path, u->err, sizeof u->err))) {
+        pf_close(u);
+        return -EIO;
+    }
+    return 0;
+}
+
+static int pf_send(struct glan_uplink *u, const struct glan_dgram *dg)
+{
+    struct pcapfile_uplink *p = pf(u);
+
+    if (p->wr &&
+        glan_pcap_writer_write(p->wr, dg->data, dg->len, dg->ts_ns, u->err, sizeof u->err) != 0) {
+        u->stats.tx_errors++;
+        return -EIO;
+    }
+    u->stats.tx_packets++;
+    u->stats.tx_bytes += dg->len;
+    return 0;
+}
+
+static int pf_rx_fd(struct glan_uplink *u)
+{
+    (void)u;
+    return -1; /* a file is always "readable": the owner paces receive */
+}
+
+static void pf_mirror_reader(struct pcapfile_uplink *p)
+{
+    struct glan_pcap_reader_stats st;
+
+    glan_pcap_reader_stats(p->rd, &st);
+    p->up.stats.rx_skipped = p->skipped_before + st.skipped;
+    p->up.stats.rx_errors = p->errors_before + st.errors;
+}
+
+static int pf_receive(struct glan_uplink *u, int budget)
+{
+    struct pcapfile_uplink *p = pf(u);
+    int n = 0, rc = 0;
+
+    if (!p->rd)
+        return 0;
+    while (n < budget) {
+        const uint8_t *data;
+        size_t len;
+        uint64_t ts;
+
+        rc = glan_pcap_reader_next(p->rd, &data, &len, &ts);
+        if (rc == 1) {
+            u->stats.rx_packets++;
+            u->stats.rx_bytes += len;
+            /* A drop here is the base's to count (unknown_dest, ...). */
+            (void)glan_uplink_input(u, data, len, ts);
+            n++;
+            continue;
+        }
+        if (rc == -EBADMSG) {
+            snprintf(u->err, sizeof u->err, "%s", glan_pcap_reader_error(p->rd));
+            continue; /* one bad record does not end the capture */
+        }
+        if (rc == -EIO)
+            snprintf(u->err, sizeof u->err, "%s", glan_pcap_reader_error(p->rd));
+        break;
+    }
+    pf_mirror_reader(p);
+    if (rc == -EIO && n == 0)
+        return -EIO;
+    return n;
+}
+
+static void pf_close(struct glan_uplink *u)
+{
+    struct pcapfile_uplink *p = pf(u);
+    char err[sizeof u->err];
+
+    if (p->rd) {
+        struct glan_pcap_reader_stats st;
+
+        glan_pcap_reader_stats(p->rd, &st);
+        p->skipped_before += st.skipped;
+        p->errors_before += st.errors;
+        glan_pcap_reader_close(p->rd);
+        p->rd = NULL;
+    }
+    if (p->wr) {
+        if (glan_pcap_writer_close(p->wr, err, sizeof err) != 0) {
+            u->stats.tx_errors++;
+            snprintf(u->err, sizeof u->err, "%s", err);
+        }
+        p->wr = NULL;
+    }
+}
+
+static void pf_destroy(struct glan_uplink *u)
+{
+    struct pcapfile_uplink *p = pf(u);
+
+    pf_close(u);
+    free(p->in_path);
+    free(p->out_path);
+    free(p);
+}
+
+static const struct glan_uplink_ops pcapfile_ops = {
+    .kind = "pcapfile",
+    .open = pf_open,
+    .send = pf_send,
+    .rx_fd = pf_rx_fd,
+    .receive = pf_receive,
+    .close = pf_close,
+    .destroy = pf_destroy,
+};
+
+struct glan_uplink *glan_pcapfile_create(const char *in_path, const char *out_path)
+{
+    struct pcapfile_uplink *p = calloc(1, sizeof *p);
+
+    if (!p)
+        return NULL;
+    p->up.ops = &pcapfile_ops;
+    if ((in_path && !(p->in_path = strdup(in_path))) ||
+        (out_path && !(p->out_path = strdup(out_path)))) {
+        free(p->in_path);
+        free(p);
+        return NULL;
+    }
+    return &p->up;
+}
