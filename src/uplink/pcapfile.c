@@ -406,9 +406,8 @@ struct pcapfile_uplink {
     char *in_path, *out_path;
     struct glan_pcap_reader *rd;
     struct glan_pcap_writer *wr;
-    /* rx_skipped/rx_errors of readers closed before (the uplink may be opened
-     * again; its counters keep counting). */
-    uint64_t skipped_before, errors_before;
+    /* The reader's skipped/errors already added to the uplink's counters. */
+    uint64_t skipped_seen, errors_seen;
 };
 
 static struct pcapfile_uplink *pf(struct glan_uplink *u)
@@ -454,13 +453,18 @@ static int pf_rx_fd(struct glan_uplink *u)
     return -1; /* a file is always "readable": the owner paces receive */
 }
 
+/* Add what the reader skipped or found broken since last time to the uplink's
+ * counters.  Incremental, because owners may count into the same fields
+ * (glan replay counts the uplink captures it reads itself). */
 static void pf_mirror_reader(struct pcapfile_uplink *p)
 {
     struct glan_pcap_reader_stats st;
 
     glan_pcap_reader_stats(p->rd, &st);
-    p->up.stats.rx_skipped = p->skipped_before + st.skipped;
-    p->up.stats.rx_errors = p->errors_before + st.errors;
+    p->up.stats.rx_skipped += st.skipped - p->skipped_seen;
+    p->up.stats.rx_errors += st.errors - p->errors_seen;
+    p->skipped_seen = st.skipped;
+    p->errors_seen = st.errors;
 }
 
 static int pf_receive(struct glan_uplink *u, int budget)
@@ -477,9 +481,8 @@ static int pf_receive(struct glan_uplink *u, int budget)
 
         rc = glan_pcap_reader_next(p->rd, &data, &len, &ts);
         if (rc == 1) {
-            u->stats.rx_packets++;
-            u->stats.rx_bytes += len;
-            /* A drop here is the base's to count (unknown_dest, ...). */
+            /* glan_uplink_input counts rx_packets/rx_bytes; a drop is the
+             * base's to count (unknown_dest, ...). */
             (void)glan_uplink_input(u, data, len, ts);
             n++;
             continue;
@@ -504,12 +507,9 @@ static void pf_close(struct glan_uplink *u)
     char err[sizeof u->err];
 
     if (p->rd) {
-        struct glan_pcap_reader_stats st;
-
-        glan_pcap_reader_stats(p->rd, &st);
-        p->skipped_before += st.skipped;
-        p->errors_before += st.errors;
+        pf_mirror_reader(p);
         glan_pcap_reader_close(p->rd);
+        p->skipped_seen = p->errors_seen = 0;
         p->rd = NULL;
     }
     if (p->wr) {
