@@ -1,12 +1,799 @@
-/* glan bench: placeholder until the subcommand lands. */
+/*
+ * glan bench: measures how fast the base forwards datagrams from one guest
+ * port to another (the sender's copy into base storage, the registry lookup,
+ * and the receiver's copy into its input, done here by a deliver callback that
+ * copies into a buffer as a device would), and compares it with the path
+ * Hercules users have today: two TUN devices with the kernel routing between
+ * them.  The TUN path runs in a child process inside a network namespace of
+ * its own, so its devices, addresses and routes never touch the host's
+ * network and vanish with the child however it ends.
+ *
+ * Sizes are whole IPv4 datagrams (header included): 64, 1472 and 8972 bytes.
+ * Every measurement is bounded by --seconds and --count.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guestlan/base.h"
 
 #include "cmds.h"
 
+static const uint32_t bench_sizes[] = {64, 1472, 8972};
+#define NSIZES (sizeof bench_sizes / sizeof bench_sizes[0])
+
+/* The largest datagram we build, and what one receive buffer holds. */
+#define MAX_DGRAM 9216
+/* The sink copies into a small ring of buffers, as a device fills a queue of
+ * input buffers; a power of two. */
+#define SINK_SLOTS 8
+/* Datagrams sent before a measurement starts, so that caches, the buffer pool
+ * and (on the TUN path) the kernel's routes and queues are warm. */
+#define WARMUP 2000
+/* Writes into TUN A between two drains of TUN B: well under the device's
+ * queue (tx_queue_len 500), so the kernel never drops for want of room. */
+#define TUN_BURST 32
+/* --count small: enough for a smoke test to exercise every path quickly, also
+ * under the sanitizers. */
+#define COUNT_SMALL 20000
+
+struct opts {
+    double seconds;
+    uint64_t count;
+    int json;
+    int xthread;
+    int no_tun;
+};
+
+struct result {
+    const char *path;
+    uint32_t size;
+    double pps, gbps;
+    uint64_t sent, received;
+    double secs;
+};
+
+struct results {
+    struct result r[16];
+    size_t n;
+};
+
+static void add_result(struct results *rs, const char *path, uint32_t size, uint64_t sent,
+                       uint64_t received, double secs)
+{
+    if (rs->n >= sizeof rs->r / sizeof rs->r[0])
+        return;
+    struct result *r = &rs->r[rs->n++];
+    r->path = path;
+    r->size = size;
+    r->sent = sent;
+    r->received = received;
+    r->secs = secs;
+    r->pps = secs > 0 ? (double)received / secs : 0;
+    r->gbps = r->pps * size * 8 / 1e9;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- datagrams ------------------------------------------------------------ */
+
+static uint16_t ip_checksum(const uint8_t *p, size_t len)
+{
+    uint32_t sum = 0;
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t)p[i] << 8 | p[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* An IPv4/UDP datagram of exactly len bytes (len >= 28) from src to dst
+ * (host byte order), with a valid header checksum: the kernel path checks it,
+ * and the base must see the same bytes. */
+static void build_udp4(uint8_t *p, uint32_t len, uint32_t src, uint32_t dst)
+{
+    memset(p, 0, len);
+    p[0] = 0x45;
+    p[2] = (uint8_t)(len >> 8);
+    p[3] = (uint8_t)len;
+    p[6] = 0x40; /* DF: the kernel must forward it whole */
+    p[8] = 64;   /* TTL */
+    p[9] = 17;   /* UDP */
+    for (int i = 0; i < 4; i++) {
+        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+    }
+    uint16_t ck = ip_checksum(p, 20);
+    p[10] = (uint8_t)(ck >> 8);
+    p[11] = (uint8_t)ck;
+    uint32_t ulen = len - 20;
+    p[20] = 0x9c; /* source port 40000 */
+    p[21] = 0x40;
+    p[22] = 0x23; /* destination port 9000 (discard-like, nobody listens) */
+    p[23] = 0x28;
+    p[24] = (uint8_t)(ulen >> 8);
+    p[25] = (uint8_t)ulen;
+    /* UDP checksum 0: allowed for IPv4, and nothing on either path checks it */
+    for (uint32_t i = 28; i < len; i++)
+        p[i] = (uint8_t)i;
+}
+
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+/* ---- the base path -------------------------------------------------------- */
+
+/* A receiving port: copies each datagram into one of its input buffers. */
+struct sink {
+    uint8_t *bufs;
+    uint64_t got, bytes;
+    uint32_t slot;
+};
+
+static int sink_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    struct sink *s = ctx;
+    uint8_t *dst = s->bufs + (size_t)(s->slot++ & (SINK_SLOTS - 1)) * MAX_DGRAM;
+    memcpy(dst, dg->data, dg->len);
+    s->got++;
+    s->bytes += dg->len;
+    return 0;
+}
+
+static const struct glan_port_ops sink_ops = {.deliver = sink_deliver};
+
+/* One sending port and the peer it sends to. */
+struct flow {
+    struct glan_port *from;
+    uint8_t pkt[MAX_DGRAM];
+    uint32_t size;
+    uint64_t limit;
+    double seconds;
+    pthread_barrier_t *start;
+    /* results */
+    uint64_t sent, dropped;
+    double secs;
+};
+
+/* Send until the count or the time runs out.  The clock is read every 256
+ * datagrams so that reading it costs nothing measurable. */
+static void run_flow(struct flow *f)
+{
+    const struct glan_tx_meta meta = {.cast = GLAN_CAST_UNICAST, .ts_ns = 1};
+    for (int i = 0; i < WARMUP; i++)
+        if (glan_port_send(f->from, f->pkt, f->size, &meta) != GLAN_DROP_NONE)
+            f->dropped++;
+    if (f->start)
+        pthread_barrier_wait(f->start);
+    double t0 = now_s(), deadline = t0 + f->seconds, t = t0;
+    uint64_t n = 0;
+    while (n < f->limit) {
+        uint64_t batch = f->limit - n < 256 ? f->limit - n : 256;
+        for (uint64_t i = 0; i < batch; i++)
+            if (glan_port_send(f->from, f->pkt, f->size, &meta) != GLAN_DROP_NONE)
+                f->dropped++;
+        n += batch;
+        t = now_s();
+        if (t >= deadline)
+            break;
+    }
+    f->sent = n;
+    f->secs = t - t0;
+}
+
+static void *flow_thread(void *arg)
+{
+    run_flow(arg);
+    return NULL;
+}
+
+struct base_bench {
+    struct glan_lan *lan;
+    struct glan_port *port[2];
+    struct sink sink[2];
+};
+
+static void base_teardown(struct base_bench *b)
+{
+    for (int i = 0; i < 2; i++) {
+        if (b->port[i])
+            glan_port_detach(b->port[i]);
+        free(b->sink[i].bufs);
+    }
+    if (b->lan)
+        glan_lan_destroy(b->lan);
+    memset(b, 0, sizeof *b);
+}
+
+/* A LAN with two guest ports, 10.0.0.1 and 10.0.0.2, each a sink. */
+static int base_setup(struct base_bench *b)
+{
+    char err[256] = "";
+    memset(b, 0, sizeof *b);
+    struct glan_lan_config cfg = {.name = "BENCH"};
+    glan_lan_config_defaults(&cfg);
+    b->lan = glan_lan_create(&cfg, err, sizeof err);
+    if (!b->lan) {
+        fprintf(stderr, "glan bench: cannot create a LAN: %s\n", err);
+        return -1;
+    }
+    static const char *names[2] = {"0600", "0700"};
+    static const char *addrs[2] = {"10.0.0.1", "10.0.0.2"};
+    for (int i = 0; i < 2; i++) {
+        struct glan_port_info info = {.name = names[i], .kind = GLAN_PORT_GUEST};
+        struct glan_addr a;
+        b->sink[i].bufs = malloc((size_t)SINK_SLOTS * MAX_DGRAM);
+        int rc = b->sink[i].bufs
+                     ? glan_port_attach(b->lan, &info, &sink_ops, &b->sink[i], &b->port[i])
+                     : -ENOMEM;
+        if (rc == 0)
+            rc = glan_addr_parse(addrs[i], &a);
+        if (rc == 0)
+            rc = glan_addr_register(b->port[i], &a);
+        if (rc != 0) {
+            fprintf(stderr, "glan bench: cannot set up port %s: %s\n", names[i], strerror(-rc));
+            base_teardown(b);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Guest to guest, one sender thread: port 0 sends to port 1. */
+static int bench_base(const struct opts *o, uint32_t size, struct results *rs)
+{
+    struct base_bench b;
+    if (base_setup(&b) < 0)
+        return -1;
+    static struct flow f; /* static: 9 KiB of packet stays off the stack */
+    memset(&f, 0, sizeof f);
+    f.from = b.port[0];
+    f.size = size;
+    f.limit = o->count;
+    f.seconds = o->seconds;
+    build_udp4(f.pkt, size, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2));
+    run_flow(&f);
+    uint64_t total = b.sink[1].got, got = total - WARMUP;
+    int ok = f.dropped == 0 && total == WARMUP + f.sent && b.sink[0].got == 0;
+    base_teardown(&b);
+    if (!ok) {
+        fprintf(stderr,
+                "glan bench: base lost datagrams at %u bytes: sent %llu, dropped %llu, "
+                "received %llu\n",
+                size, (unsigned long long)f.sent + WARMUP, (unsigned long long)f.dropped,
+                (unsigned long long)total);
+        return -1;
+    }
+    add_result(rs, "base", size, f.sent, got, f.secs);
+    return 0;
+}
+
+/* Guest to guest, two sender threads sending to each other at once: what the
+ * base's locking costs when two devices are busy. */
+static int bench_base_xthread(const struct opts *o, uint32_t size, struct results *rs)
+{
+    struct base_bench b;
+    if (base_setup(&b) < 0)
+        return -1;
+    static struct flow f[2];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 2);
+    pthread_t th[2];
+    int started = 0;
+    for (int i = 0; i < 2; i++) {
+        memset(&f[i], 0, sizeof f[i]);
+        f[i].from = b.port[i];
+        f[i].size = size;
+        f[i].limit = o->count;
+        f[i].seconds = o->seconds;
+        f[i].start = &start;
+        build_udp4(f[i].pkt, size, IP4(10, 0, 0, 1 + i), IP4(10, 0, 0, 2 - i));
+    }
+    for (int i = 0; i < 2; i++) {
+        if (pthread_create(&th[i], NULL, flow_thread, &f[i]) != 0)
+            break;
+        started++;
+    }
+    if (started < 2) {
+        /* the barrier would wait forever for the missing thread: run it here */
+        if (started == 1)
+            run_flow(&f[1]);
+        else
+            fprintf(stderr, "glan bench: cannot start threads\n");
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&start);
+    if (started == 0) {
+        base_teardown(&b);
+        return -1;
+    }
+    uint64_t sent = f[0].sent + f[1].sent, dropped = f[0].dropped + f[1].dropped;
+    uint64_t got = b.sink[0].got + b.sink[1].got;
+    base_teardown(&b);
+    if (dropped != 0 || got != sent + 2 * WARMUP) {
+        fprintf(stderr, "glan bench: base (2 threads) lost datagrams at %u bytes\n", size);
+        return -1;
+    }
+    double secs = f[0].secs > f[1].secs ? f[0].secs : f[1].secs;
+    add_result(rs, "base-xthread", size, sent, sent, secs);
+    return 0;
+}
+
+/* ---- the TUN kernel path ---------------------------------------------------- */
+
+/* All of this runs in the child, inside its own network namespace. */
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t n = write(fd, text, strlen(text));
+    int rc = n < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+static int tun_open(const char *name, char *err, size_t errlen)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "/dev/net/tun: %s", strerror(errno));
+        return -1;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        snprintf(err, errlen, "TUNSETIFF %s: %s", name, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(addr);
+    memcpy(sa, &sin, sizeof sin);
+}
+
+/* Address addr/24, MTU 9000, up: what `ip addr add`, `ip link set mtu` and
+ * `ip link set up` would do, without depending on ip(8). */
+static int if_config(int sock, const char *name, uint32_t addr, char *err, size_t errlen)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    const char *what = "SIOCSIFADDR";
+    set_sin(&ifr.ifr_addr, addr);
+    if (ioctl(sock, SIOCSIFADDR, &ifr) < 0)
+        goto fail;
+    what = "SIOCSIFNETMASK";
+    set_sin(&ifr.ifr_netmask, 0xffffff00u);
+    if (ioctl(sock, SIOCSIFNETMASK, &ifr) < 0)
+        goto fail;
+    what = "SIOCSIFMTU";
+    ifr.ifr_mtu = 9000;
+    if (ioctl(sock, SIOCSIFMTU, &ifr) < 0)
+        goto fail;
+    what = "SIOCGIFFLAGS";
+    if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+        goto fail;
+    what = "SIOCSIFFLAGS";
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s %s: %s", what, name, strerror(errno));
+    return -1;
+}
+
+/* The route 10.203.0.0/24 dev name. */
+static int route_add(int sock, const char *name, char *err, size_t errlen)
+{
+    struct rtentry rt;
+    char dev[IFNAMSIZ];
+    memset(&rt, 0, sizeof rt);
+    snprintf(dev, sizeof dev, "%s", name);
+    set_sin(&rt.rt_dst, IP4(10, 203, 0, 0));
+    set_sin(&rt.rt_genmask, 0xffffff00u);
+    set_sin(&rt.rt_gateway, 0);
+    rt.rt_flags = RTF_UP;
+    rt.rt_dev = dev;
+    if (ioctl(sock, SIOCADDRT, &rt) < 0) {
+        snprintf(err, errlen, "SIOCADDRT 10.203.0.0/24 dev %s: %s", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Is this what we sent (and not, say, an IPv6 router solicitation)? */
+static int is_ours(const uint8_t *p, ssize_t n)
+{
+    return n >= 20 && p[0] == 0x45 && p[9] == 17 && p[16] == 10 && p[17] == 203;
+}
+
+/* Read whatever TUN B holds now; returns how many of ours it read. */
+static uint64_t tun_drain(int fd, uint8_t *buf)
+{
+    uint64_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, MAX_DGRAM);
+        if (n < 0)
+            break;
+        if (is_ours(buf, n))
+            got++;
+    }
+    return got;
+}
+
+/* Wait (bounded) for the datagrams still in flight to come out of TUN B. */
+static uint64_t tun_settle(int fd, uint8_t *buf, uint64_t missing)
+{
+    uint64_t got = 0;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    while (got < missing && poll(&p, 1, 50) > 0)
+        got += tun_drain(fd, buf);
+    return got;
+}
+
+/* Write into TUN A, read from TUN B, in bursts, one thread: the kernel does
+ * the forwarding in the writer's context, as it would for Hercules' device
+ * threads writing to their TUN devices. */
+static void tun_measure(int fa, int fb, uint32_t size, const struct opts *o, FILE *out)
+{
+    static uint8_t pkt[MAX_DGRAM], buf[MAX_DGRAM];
+    build_udp4(pkt, size, IP4(10, 201, 0, 2), IP4(10, 203, 0, 5));
+    uint64_t sent = 0, got = 0, errors = 0;
+    for (int i = 0; i < WARMUP; i++) {
+        if (write(fa, pkt, size) == (ssize_t)size)
+            sent++;
+        if (i % TUN_BURST == TUN_BURST - 1)
+            got += tun_drain(fb, buf);
+    }
+    got += tun_drain(fb, buf);
+    got += tun_settle(fb, buf, sent - got);
+    if (got == 0) {
+        fprintf(out, "E %u nothing came out of TUN B during the warm-up\n", size);
+        return;
+    }
+    sent = got = 0;
+    double t0 = now_s(), deadline = t0 + o->seconds, t = t0;
+    while (sent < o->count) {
+        uint64_t burst = o->count - sent < TUN_BURST ? o->count - sent : TUN_BURST;
+        for (uint64_t i = 0; i < burst; i++) {
+            if (write(fa, pkt, size) == (ssize_t)size)
+                sent++;
+            else
+                errors++;
+        }
+        got += tun_drain(fb, buf);
+        t = now_s();
+        if (t >= deadline || errors > 1000)
+            break;
+    }
+    got += tun_settle(fb, buf, sent - got);
+    t = now_s();
+    fprintf(out, "R %u %llu %llu %.9f %llu\n", size, (unsigned long long)sent,
+            (unsigned long long)got, t - t0, (unsigned long long)errors);
+}
+
+/* The child: make a network namespace, two TUN devices and a route, measure,
+ * report on out as lines ("R size sent received secs errors", "S reason" when
+ * skipped, "E message" on error).  Everything it made goes when it exits. */
+static int tun_child(FILE *out, const struct opts *o)
+{
+    char err[256];
+    if (unshare(CLONE_NEWNET) < 0) {
+        fprintf(out, "S cannot create a network namespace: %s\n", strerror(errno));
+        return 0;
+    }
+    /* Forwarding on; reverse-path filtering off (the source 10.201.0.2 is on
+     * TUN A's subnet anyway); no IPv6 chatter (router solicitations) on the
+     * devices. */
+    if (write_file("/proc/sys/net/ipv4/ip_forward", "1\n") < 0) {
+        fprintf(out, "E cannot enable forwarding in the namespace\n");
+        return 1;
+    }
+    write_file("/proc/sys/net/ipv4/conf/all/rp_filter", "0\n");
+    write_file("/proc/sys/net/ipv4/conf/default/rp_filter", "0\n");
+    write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1\n");
+    write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1\n");
+    int fa = tun_open("gbench0", err, sizeof err);
+    if (fa < 0) {
+        fprintf(out, "S %s\n", err);
+        return 0;
+    }
+    int fb = tun_open("gbench1", err, sizeof err);
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fb < 0 || sock < 0 || if_config(sock, "gbench0", IP4(10, 201, 0, 1), err, sizeof err) ||
+        if_config(sock, "gbench1", IP4(10, 202, 0, 1), err, sizeof err) ||
+        route_add(sock, "gbench1", err, sizeof err)) {
+        fprintf(out, "E %s\n", fb < 0 || sock >= 0 ? err : "socket failed");
+        return 1;
+    }
+    write_file("/proc/sys/net/ipv4/conf/gbench0/rp_filter", "0\n");
+    for (size_t i = 0; i < NSIZES; i++) {
+        tun_measure(fa, fb, bench_sizes[i], o, out);
+        fflush(out);
+    }
+    /* The kernel removes both devices and the namespace when we exit. */
+    return 0;
+}
+
+static int parse_line(const char *line, struct results *rs)
+{
+    unsigned size;
+    unsigned long long sent, got, errors;
+    double secs;
+    if (sscanf(line, "R %u %llu %llu %lf %llu", &size, &sent, &got, &secs, &errors) == 5) {
+        if (got < sent)
+            fprintf(stderr, "glan bench: tun-kernel at %u bytes: %llu of %llu datagrams lost\n",
+                    size, sent - got, sent);
+        if (errors)
+            fprintf(stderr, "glan bench: tun-kernel at %u bytes: %llu writes failed\n", size,
+                    errors);
+        add_result(rs, "tun-kernel", size, sent, got, secs);
+        return 0;
+    }
+    if (line[0] == 'S') {
+        fprintf(stderr, "glan bench: tun-kernel path skipped: %s", line + 2);
+        return 0;
+    }
+    fprintf(stderr, "glan bench: tun-kernel path: %s", line[0] == 'E' ? line + 2 : line);
+    return -1;
+}
+
+/* Run the TUN path in a child and collect its lines; kill it if it outlives
+ * its bound (it should never: each measurement ends by itself). */
+static int bench_tun(const struct opts *o, struct results *rs)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "glan bench: tun-kernel path skipped: needs root (network namespace "
+                        "and TUN devices)\n");
+        return 0;
+    }
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) < 0) {
+        fprintf(stderr, "glan bench: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "glan bench: fork: %s\n", strerror(errno));
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        FILE *out = fdopen(pfd[1], "w");
+        _exit(out ? tun_child(out, o) : 1);
+    }
+    close(pfd[1]);
+    double deadline = now_s() + NSIZES * (o->seconds + 2) + 10;
+    char text[4096];
+    size_t len = 0;
+    int timed_out = 0;
+    for (;;) {
+        struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+        double left = deadline - now_s();
+        if (left <= 0) {
+            timed_out = 1;
+            break;
+        }
+        int r = poll(&p, 1, (int)(left * 1000) + 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;
+        ssize_t n = read(pfd[0], text + len, sizeof text - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        if (len == sizeof text - 1)
+            break;
+    }
+    close(pfd[0]);
+    if (timed_out)
+        kill(pid, SIGKILL);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    text[len] = 0;
+    int rc = 0;
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl)
+            break;
+        char save = nl[1];
+        nl[1] = 0;
+        if (parse_line(line, rs) < 0)
+            rc = -1;
+        nl[1] = save;
+    }
+    if (timed_out) {
+        fprintf(stderr, "glan bench: tun-kernel path did not finish in time\n");
+        rc = -1;
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "glan bench: tun-kernel child failed\n");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* ---- output and options ---------------------------------------------------- */
+
+static void print_json(const struct results *rs)
+{
+    printf("{\"results\":[");
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct result *r = &rs->r[i];
+        printf("%s{\"path\":\"%s\",\"size\":%u,\"pps\":%.1f,\"gbps\":%.4f}", i ? "," : "", r->path,
+               r->size, r->pps, r->gbps);
+    }
+    printf("]}\n");
+}
+
+static const struct result *find(const struct results *rs, const char *path, uint32_t size)
+{
+    for (size_t i = 0; i < rs->n; i++)
+        if (!strcmp(rs->r[i].path, path) && rs->r[i].size == size)
+            return &rs->r[i];
+    return NULL;
+}
+
+static void print_table(const struct results *rs)
+{
+    printf("%-13s %6s %14s %10s %12s %8s\n", "path", "size", "datagrams/s", "Gbit/s", "datagrams",
+           "seconds");
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct result *r = &rs->r[i];
+        printf("%-13s %6u %14.0f %10.3f %12llu %8.3f\n", r->path, r->size, r->pps, r->gbps,
+               (unsigned long long)r->received, r->secs);
+    }
+    int header = 0;
+    for (size_t i = 0; i < NSIZES; i++) {
+        const struct result *b = find(rs, "base", bench_sizes[i]);
+        const struct result *t = find(rs, "tun-kernel", bench_sizes[i]);
+        if (!b || !t || t->pps <= 0)
+            continue;
+        if (!header++)
+            printf("\nbase / tun-kernel datagrams/s:");
+        printf("  %u B: %.1fx", bench_sizes[i], b->pps / t->pps);
+    }
+    if (header)
+        printf("\n");
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: glan bench [--json] [--seconds S] [--count N|small] [--xthread] [--no-tun]\n"
+            "\n"
+            "Measures the base's guest-to-guest forwarding rate (copy into base storage,\n"
+            "registry lookup, copy into the peer's input) for 64, 1472 and 8972-byte IPv4\n"
+            "datagrams, and, when run as root, the kernel path between two TUN devices in a\n"
+            "network namespace the bench creates and removes itself.\n"
+            "\n"
+            "  --json       print {\"results\":[{\"path\":\"base\"|\"tun-kernel\",\"size\":N,\n"
+            "               \"pps\":X,\"gbps\":Y}, ...]} and nothing else on stdout\n"
+            "  --seconds S  bound each measurement to S seconds (default 1)\n"
+            "  --count N    bound each measurement to N datagrams ('small': %d)\n"
+            "  --xthread    also measure two sender threads sending to each other\n"
+            "               (path \"base-xthread\"; always shown in the table)\n"
+            "  --no-tun     skip the TUN kernel path\n"
+            "\n"
+            "Sizes are whole IPv4 datagrams, header included; gbps counts those bytes.\n"
+            "Exit status: 0 done, 1 a measurement failed, 2 bad usage.\n",
+            COUNT_SMALL);
+}
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 1;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
+        } else if (!strcmp(a, "--xthread")) {
+            o->xthread = 1;
+        } else if (!strcmp(a, "--no-tun")) {
+            o->no_tun = 1;
+        } else if (!strcmp(a, "--seconds") || !strcmp(a, "--count")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "glan bench: %s needs a value\n", a);
+                return -1;
+            }
+            const char *v = argv[++i];
+            char *end;
+            if (!strcmp(a, "--seconds")) {
+                double s = strtod(v, &end);
+                if (end == v || *end || !(s > 0 && s <= 3600)) {
+                    fprintf(stderr, "glan bench: --seconds wants 0 < S <= 3600, not '%s'\n", v);
+                    return -1;
+                }
+                o->seconds = s;
+            } else if (!strcmp(v, "small")) {
+                o->count = COUNT_SMALL;
+            } else {
+                errno = 0;
+                unsigned long long n = strtoull(v, &end, 10);
+                if (end == v || *end || errno || n == 0 || v[0] == '-') {
+                    fprintf(stderr,
+                            "glan bench: --count wants a positive number or 'small', "
+                            "not '%s'\n",
+                            v);
+                    return -1;
+                }
+                o->count = n;
+            }
+        } else {
+            fprintf(stderr, "glan bench: unknown option '%s' (try 'glan bench --help')\n", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int glan_cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "glan bench: not built yet\n");
-    return 2;
+    struct opts o = {.seconds = 1.0, .count = UINT64_MAX};
+    int p = parse_opts(argc, argv, &o);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    /* A reader that goes away must not kill us before the TUN child is
+     * reaped. */
+    signal(SIGPIPE, SIG_IGN);
+    static struct results rs;
+    int failed = 0;
+    for (size_t i = 0; i < NSIZES; i++)
+        if (bench_base(&o, bench_sizes[i], &rs) < 0)
+            failed = 1;
+    /* The table always shows the two-thread rows; JSON only when asked, so
+     * that its rows stay "base" and "tun-kernel" by default. */
+    for (size_t i = 0; i < NSIZES && !failed && (o.xthread || !o.json); i++)
+        if (bench_base_xthread(&o, bench_sizes[i], &rs) < 0)
+            failed = 1;
+    if (!o.no_tun && bench_tun(&o, &rs) < 0)
+        failed = 1;
+    if (o.json)
+        print_json(&rs);
+    else
+        print_table(&rs);
+    return failed;
 }
