@@ -1,0 +1,104 @@
+/* The unit tests' recording port (testport.h). */
+#include <check.h>
+#include <errno.h>
+#include <string.h>
+
+#include "testport.h"
+
+static int tp_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    struct testport *tp = ctx;
+    if (tp->fail_rc)
+        return tp->fail_rc;
+    if (tp->room == 0)
+        return -EAGAIN;
+    if (tp->room > 0)
+        tp->room--;
+    if (tp->n < TP_MAX) {
+        uint32_t tag = 0;
+        size_t hl = dg->family == GLAN_AF_INET ? 28 : 48;
+        if (dg->len >= hl + 4)
+            memcpy(&tag, dg->data + hl, 4);
+        tp->lens[tp->n] = dg->len;
+        tp->tags[tp->n] = tag;
+        tp->casts[tp->n] = dg->cast;
+    }
+    tp->n++;
+    return 0;
+}
+
+static void tp_flush(void *ctx)
+{
+    struct testport *tp = ctx;
+    tp->flushes++;
+}
+
+const struct glan_port_ops testport_ops = {.deliver = tp_deliver, .flush = tp_flush};
+
+void tp_attach(struct testport *tp, struct glan_lan *lan, const char *name,
+               const char *const *addrs)
+{
+    memset(tp, 0, sizeof *tp);
+    tp->room = -1;
+    struct glan_port_info info = {.name = name, .kind = GLAN_PORT_GUEST};
+    ck_assert_int_eq(glan_port_attach(lan, &info, &testport_ops, tp, &tp->port), 0);
+    for (; addrs && *addrs; addrs++) {
+        struct glan_addr a;
+        ck_assert_int_eq(glan_addr_parse(*addrs, &a), 0);
+        ck_assert_int_eq(glan_addr_register(tp->port, &a), 0);
+    }
+}
+
+size_t tp_build(uint8_t *buf, size_t len, const char *src, const char *dst, uint32_t tag)
+{
+    struct glan_addr s, d;
+    ck_assert_int_eq(glan_addr_parse(src, &s), 0);
+    ck_assert_int_eq(glan_addr_parse(dst, &d), 0);
+    ck_assert_int_eq(s.family, d.family);
+    memset(buf, 0, len);
+    if (d.family == GLAN_AF_INET) {
+        ck_assert_uint_ge(len, 32);
+        buf[0] = 0x45;
+        buf[2] = (uint8_t)(len >> 8);
+        buf[3] = (uint8_t)len;
+        buf[8] = 64;
+        buf[9] = 17;
+        memcpy(buf + 12, s.bytes, 4);
+        memcpy(buf + 16, d.bytes, 4);
+        buf[24] = (uint8_t)((len - 20) >> 8);
+        buf[25] = (uint8_t)(len - 20);
+        memcpy(buf + 28, &tag, 4);
+    } else {
+        ck_assert_uint_ge(len, 52);
+        buf[0] = 0x60;
+        buf[4] = (uint8_t)((len - 40) >> 8);
+        buf[5] = (uint8_t)(len - 40);
+        buf[6] = 17;
+        buf[7] = 64;
+        memcpy(buf + 8, s.bytes, 16);
+        memcpy(buf + 24, d.bytes, 16);
+        buf[44] = (uint8_t)((len - 40) >> 8);
+        buf[45] = (uint8_t)(len - 40);
+        memcpy(buf + 48, &tag, 4);
+    }
+    return len;
+}
+
+enum glan_drop tp_send(struct testport *tp, const char *src, const char *dst, size_t len,
+                       uint32_t tag)
+{
+    uint8_t buf[9216];
+    ck_assert_uint_le(len, sizeof buf);
+    tp_build(buf, len, src, dst, tag);
+    return glan_port_send(tp->port, buf, len, NULL);
+}
+
+void tp_check_balance(struct glan_lan *lan)
+{
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    uint64_t dropped = 0;
+    for (int i = 0; i < GLAN_DROP_COUNT; i++)
+        dropped += st.dropped[i];
+    ck_assert_uint_eq(st.sent_packets + st.fanout, st.delivered + dropped + st.queued);
+}
