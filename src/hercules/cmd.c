@@ -1,0 +1,286 @@
+/*
+ * The `glan` command of hdtglan, for the Hercules panel and the configuration
+ * file alike: `glan define` adds a LAN to this process's directory
+ * (landir.c), `glan delete` removes an unused one, `glan query` shows each
+ * LAN with its ports, device numbers, state, registered addresses and every
+ * counter the base keeps, as z/VM's QUERY VSWITCH DETAILS does.
+ *
+ * Hyperion's command table is fixed at build time, so the module hooks
+ * Hercules' `system_command` entry, which CallHercCmd offers every command
+ * before its own table; commands that are not ours go to the next hook.
+ * `help glan` is answered here too, in the form Hercules' help uses.
+ */
+#include "hstdinc.h"
+#include "hercules.h"
+
+#include <errno.h>
+#include <limits.h>
+
+#include "glanmod.h"
+#include "msgs.h"
+
+static const char *const help_text[] = {
+    "Format: \"glan define lan [ports n] [buffers n] [bufsize n] [queue n]\"",
+    "                         \"[addrs n] [groups n]\"",
+    "        \"glan delete lan\"",
+    "        \"glan query [lan]\"",
+    "",
+    "Guest LANs of the GLAN device type (module hdtglan).  A device",
+    "statement 'devnum.3 GLAN lan [chpid xx]' attaches one guest interface",
+    "(read, write and data device) to LAN 'lan', defining it with default",
+    "sizes when it does not exist yet.",
+    "",
+    "  define   defines a LAN: ports (with the uplink, default 64), base",
+    "           storage buffers (default 2048) of bufsize bytes (default",
+    "           9216), the wait queue of each port (a power of two,",
+    "           default 256), registered addresses and multicast groups",
+    "           (default 1024 each).  Define a LAN before the device",
+    "           statements that use it to choose its sizes.",
+    "  delete   deletes a LAN no interface is attached to.",
+    "  query    shows every LAN, or the one named: its ports with their",
+    "           device numbers and state, registered addresses, and all",
+    "           counters (sent, delivered, dropped by reason, received).",
+    "",
+    "Hyperion with guestlan's patches loads hdtglan at startup.  Without",
+    "them, glan statements in the configuration file must follow the first",
+    "GLAN device statement or an 'ldmod hdtglan' statement.",
+};
+
+static void print_help(void)
+{
+    for (size_t i = 0; i < sizeof help_text / sizeof help_text[0]; i++)
+        WRMSG(HHC01603, "I", help_text[i]);
+}
+
+static int cmd_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
+static int cmd_error(const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    WRMSG(HHC04712, "E", msg);
+    return -1;
+}
+
+/* ---- glan define / delete ---------------------------------------------- */
+
+static int parse_u32(const char *text, uint32_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 0);
+    if (!text[0] || *end || errno || v > UINT32_MAX || text[0] == '-')
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int cmd_define(int argc, char *argv[])
+{
+    if (argc < 3)
+        return cmd_error("%s", "Missing LAN name: glan define lan [options]");
+    struct glan_lan_config cfg = {.name = argv[2]};
+    static const struct {
+        const char *kw;
+        size_t off;
+    } opts[] = {
+        {"ports", offsetof(struct glan_lan_config, max_ports)},
+        {"buffers", offsetof(struct glan_lan_config, buffers)},
+        {"bufsize", offsetof(struct glan_lan_config, buffer_size)},
+        {"queue", offsetof(struct glan_lan_config, queue_len)},
+        {"addrs", offsetof(struct glan_lan_config, max_addrs)},
+        {"groups", offsetof(struct glan_lan_config, max_groups)},
+    };
+    for (int i = 3; i < argc; i += 2) {
+        size_t k = 0;
+        while (k < sizeof opts / sizeof opts[0] && strcasecmp(argv[i], opts[k].kw) != 0)
+            k++;
+        if (k == sizeof opts / sizeof opts[0])
+            return cmd_error("Unknown option '%s'", argv[i]);
+        uint32_t v;
+        if (i + 1 >= argc || parse_u32(argv[i + 1], &v) < 0 || v == 0)
+            return cmd_error("Option '%s' needs a positive number", argv[i]);
+        *(uint32_t *)((char *)&cfg + opts[k].off) = v;
+    }
+    char err[160] = "";
+    int rc = glan_herc_lan_define(&cfg, 0, err, sizeof err);
+    if (rc < 0)
+        return cmd_error("%s", err[0] ? err : strerror(-rc));
+    glan_lan_config_defaults(&cfg);
+    char name[GLAN_HERC_NAME_MAX + 1];
+    glan_herc_lan_name(argv[2], name, sizeof name, NULL, 0);
+    WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
+    return 0;
+}
+
+static int cmd_delete(int argc, char *argv[])
+{
+    if (argc != 3)
+        return cmd_error("%s", "Usage: glan delete lan");
+    int rc = glan_herc_lan_delete(argv[2]);
+    if (rc == -ENOENT)
+        return cmd_error("No LAN '%s' is defined", argv[2]);
+    if (rc == -EBUSY)
+        return cmd_error("LAN '%s' still has interfaces attached", argv[2]);
+    char name[GLAN_HERC_NAME_MAX + 1];
+    if (glan_herc_lan_name(argv[2], name, sizeof name, NULL, 0) < 0)
+        snprintf(name, sizeof name, "%s", argv[2]);
+    WRMSG(HHC04711, "I", name);
+    return 0;
+}
+
+/* ---- glan query ---------------------------------------------------------- */
+
+static void line(const char *fmt, ...) ATTR_PRINTF(1, 2);
+static void line(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    WRMSG(HHC04720, "I", buf);
+}
+
+/* " no_uplink=3 queue_full=1", or " none" */
+static void format_drops(const uint64_t *dropped, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int d = 1; d < GLAN_DROP_COUNT && used < len; d++) {
+        if (dropped[d])
+            used += (size_t)snprintf(buf + used, len - used, " %s=%" PRIu64,
+                                     glan_drop_name((enum glan_drop)d), dropped[d]);
+    }
+    if (!buf[0])
+        snprintf(buf, len, " none");
+}
+
+struct port_walk {
+    struct glan_herc_lan *l;
+};
+
+static struct glan_herc_iface *iface_of(struct glan_herc_lan *l, int index)
+{
+    for (struct glan_herc_iface *i = l->ifaces; i; i = i->next)
+        if (i->info.port && glan_port_index(i->info.port) == index)
+            return i;
+    return NULL;
+}
+
+static void show_port(const struct glan_port_view *v, void *arg)
+{
+    struct port_walk *w = arg;
+    const struct glan_port_stats *s = &v->stats;
+    struct glan_herc_iface *ifc = iface_of(w->l, v->index);
+    char devs[48], state[64];
+    if (ifc) {
+        snprintf(devs, sizeof devs, "devices %04X %04X %04X", ifc->info.devnum[0],
+                 ifc->info.devnum[1], ifc->info.devnum[2]);
+        if (!ifc->complete)
+            snprintf(state, sizeof state, "incomplete group");
+        else if (!ifc->model_ctx)
+            snprintf(state, sizeof state, "no device model");
+        else
+            snprintf(state, sizeof state, "model %s", glan_herc_model->name);
+    } else {
+        snprintf(devs, sizeof devs, "%s", v->kind == GLAN_PORT_UPLINK ? "uplink" : "not ours");
+        snprintf(state, sizeof state, "-");
+    }
+    line("  Port %d '%s' %s %s: %s", v->index, v->name,
+         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, state);
+
+    struct glan_addr addrs[64];
+    size_t n = glan_lan_port_addrs(w->l->lan, v->index, 1, addrs, 64);
+    char buf[400];
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && i < 64 && used < sizeof buf; i++) {
+        char a[64];
+        glan_addr_format(&addrs[i], a, sizeof a);
+        used += (size_t)snprintf(buf + used, sizeof buf - used, " %s", a);
+    }
+    line("    Addresses:%s%s", n ? buf : " none", n > 64 ? " ..." : "");
+    line("    Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
+         ", queued %" PRIu64,
+         s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->queued);
+    format_drops(s->dropped, buf, sizeof buf);
+    line("    Dropped:%s", buf);
+    line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
+         s->recv_packets, s->recv_bytes, s->recv_dropped);
+}
+
+static void show_lan(struct glan_herc_lan *l, void *arg)
+{
+    (void)arg;
+    struct glan_lan_config c;
+    struct glan_lan_stats s;
+    glan_lan_get_config(l->lan, &c);
+    glan_lan_stats(l->lan, &s);
+    line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u", l->name,
+         l->implicit ? " (defined by a device statement)" : "", s.ports, c.max_ports, s.addrs,
+         c.max_addrs, s.groups, c.max_groups);
+    line("  Base storage: %u of %u buffers of %u bytes in use, port queues of %u", s.buffers_in_use,
+         c.buffers, c.buffer_size, c.queue_len);
+    line("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
+         ", queued %" PRIu64,
+         s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued);
+    char buf[400];
+    format_drops(s.dropped, buf, sizeof buf);
+    line("  Dropped:%s", buf);
+    struct port_walk w = {.l = l};
+    glan_lan_foreach_port(l->lan, show_port, &w);
+}
+
+static int cmd_query(int argc, char *argv[])
+{
+    if (argc > 3)
+        return cmd_error("%s", "Usage: glan query [lan]");
+    const char *name = argc == 3 ? argv[2] : NULL;
+    int n = glan_herc_lan_foreach(name, show_lan, NULL);
+    if (n == 0) {
+        if (name)
+            return cmd_error("No LAN '%s' is defined", name);
+        WRMSG(HHC04713, "I", "No LAN is defined");
+    }
+    return 0;
+}
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+static int glan_cmd(int argc, char *argv[])
+{
+    if (argc < 2) {
+        WRMSG(HHC02299, "E", argv[0]);
+        return -1;
+    }
+    const char *sub = argv[1];
+    if (strcasecmp(sub, "define") == 0 || strcasecmp(sub, "def") == 0)
+        return cmd_define(argc, argv);
+    if (strcasecmp(sub, "delete") == 0 || strcasecmp(sub, "del") == 0)
+        return cmd_delete(argc, argv);
+    if (strcasecmp(sub, "query") == 0 || strcasecmp(sub, "q") == 0)
+        return cmd_query(argc, argv);
+    if (strcasecmp(sub, "help") == 0) {
+        print_help();
+        return 0;
+    }
+    return cmd_error("Unknown subcommand '%s'; enter 'help glan'", sub);
+}
+
+int glan_herc_system_command(int argc, char *argv[], char *cmdline)
+{
+    if (argc >= 1 && argv[0] && strcasecmp(argv[0], "glan") == 0)
+        return glan_cmd(argc, argv);
+    if (argc == 2 && argv[0] && argv[1] &&
+        (strcasecmp(argv[0], "help") == 0 || strcmp(argv[0], "?") == 0) &&
+        strcasecmp(argv[1], "glan") == 0) {
+        print_help();
+        return 0;
+    }
+    /* Not ours: the next module that hooked system_command, if any. */
+    SYSTEMCMD *next = (SYSTEMCMD *)hdl_next((void *)&glan_herc_system_command);
+    return next ? next(argc, argv, cmdline) : HERRINVCMD;
+}

@@ -1,0 +1,229 @@
+/*
+ * hdtglan's LAN directory: the names this Hercules process gave its LANs, the
+ * base LAN behind each, and the interfaces (device groups) attached to it.
+ * Device statements look a LAN up here (defining it with default sizes when
+ * it is new), `glan define` adds one with chosen sizes, `glan query` walks
+ * the list.  A plain linked list under one mutex: a process has a handful of
+ * LANs and the directory is never on the datagram path.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "landir.h"
+
+static pthread_mutex_t dir_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct glan_herc_lan *dir_head;
+
+static void set_err(char *err, size_t errlen, const char *what)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", what);
+}
+
+int glan_herc_lan_name(const char *text, char *out, size_t outlen, char *err, size_t errlen)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n == 0 || n > GLAN_HERC_NAME_MAX || n >= outlen) {
+        set_err(err, errlen, "LAN name must be 1 to 31 characters");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (!isalnum(c) && !strchr("-_@#$", c)) {
+            set_err(err, errlen, "LAN name may hold only letters, digits and - _ @ # $");
+            return -EINVAL;
+        }
+        out[i] = (char)toupper(c);
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Caller holds dir_lock. */
+static struct glan_herc_lan *find_locked(const char *name)
+{
+    for (struct glan_herc_lan *l = dir_head; l; l = l->next)
+        if (strcasecmp(l->name, name) == 0)
+            return l;
+    return NULL;
+}
+
+/* Caller holds dir_lock; name already normalised.  Appends, so the
+ * directory lists LANs in the order they were defined. */
+static int define_locked(const struct glan_lan_config *cfg, const char *name, int implicit,
+                         struct glan_herc_lan **out, char *err, size_t errlen)
+{
+    if (find_locked(name)) {
+        if (err && errlen)
+            snprintf(err, errlen, "LAN '%s' is already defined", name);
+        return -EEXIST;
+    }
+    struct glan_herc_lan *l = calloc(1, sizeof *l);
+    if (!l) {
+        set_err(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    snprintf(l->name, sizeof l->name, "%s", name);
+    struct glan_lan_config c = *cfg;
+    c.name = l->name;
+    l->lan = glan_lan_create(&c, err, errlen);
+    if (!l->lan) {
+        free(l);
+        return -EINVAL;
+    }
+    l->implicit = implicit;
+    struct glan_herc_lan **tail = &dir_head;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = l;
+    *out = l;
+    return 0;
+}
+
+/* Caller holds dir_lock; l has no interfaces. */
+static void delete_locked(struct glan_herc_lan *l)
+{
+    for (struct glan_herc_lan **pp = &dir_head; *pp; pp = &(*pp)->next) {
+        if (*pp == l) {
+            *pp = l->next;
+            break;
+        }
+    }
+    glan_lan_destroy(l->lan);
+    free(l);
+}
+
+int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, char *err, size_t errlen)
+{
+    char name[GLAN_HERC_NAME_MAX + 1];
+    int rc = glan_herc_lan_name(cfg->name, name, sizeof name, err, errlen);
+    if (rc < 0)
+        return rc;
+    struct glan_herc_lan *l;
+    pthread_mutex_lock(&dir_lock);
+    rc = define_locked(cfg, name, implicit, &l, err, errlen);
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
+}
+
+int glan_herc_lan_delete(const char *name)
+{
+    int rc = 0;
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    if (!l)
+        rc = -ENOENT;
+    else if (l->ifaces)
+        rc = -EBUSY;
+    else
+        delete_locked(l);
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
+}
+
+int glan_herc_iface_attach(struct glan_herc_iface *ifc, const char *name,
+                           const struct glan_port_ops *ops, void *ctx, int *created, char *err,
+                           size_t errlen)
+{
+    char lname[GLAN_HERC_NAME_MAX + 1];
+    int rc = glan_herc_lan_name(name, lname, sizeof lname, err, errlen);
+    if (rc < 0)
+        return rc;
+    *created = 0;
+
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(lname);
+    if (!l) {
+        struct glan_lan_config cfg = {.name = lname};
+        rc = define_locked(&cfg, lname, 1, &l, err, errlen);
+        if (rc < 0)
+            goto out;
+        *created = 1;
+    }
+
+    /* The port is named after the first device, as Hercules names a device
+     * group: "0:0600". */
+    char pname[16];
+    snprintf(pname, sizeof pname, "%u:%04X", ifc->info.lcss & 0xFu, ifc->info.devnum[0]);
+    struct glan_port_info pi = {.name = pname, .kind = GLAN_PORT_GUEST};
+    rc = glan_port_attach(l->lan, &pi, ops, ctx, &ifc->info.port);
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot attach to LAN '%s': %s", l->name,
+                     rc == -ENOSPC ? "the LAN has no free port" : strerror(-rc));
+        if (*created) {
+            delete_locked(l);
+            *created = 0;
+        }
+        goto out;
+    }
+    ifc->lan = l;
+    struct glan_herc_iface **tail = &l->ifaces;
+    while (*tail)
+        tail = &(*tail)->next;
+    ifc->next = NULL;
+    *tail = ifc;
+out:
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
+}
+
+void glan_herc_iface_detach(struct glan_herc_iface *ifc)
+{
+    struct glan_port *port;
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = ifc->lan;
+    if (l) {
+        for (struct glan_herc_iface **pp = &l->ifaces; *pp; pp = &(*pp)->next) {
+            if (*pp == ifc) {
+                *pp = ifc->next;
+                break;
+            }
+        }
+    }
+    port = ifc->info.port;
+    ifc->info.port = NULL;
+    ifc->lan = NULL;
+    pthread_mutex_unlock(&dir_lock);
+    /* Outside the directory lock: detach waits for senders that are
+     * delivering to this port, and those never take the directory lock. */
+    if (port)
+        glan_port_detach(port);
+}
+
+int glan_herc_lan_foreach(const char *name, void (*fn)(struct glan_herc_lan *l, void *arg),
+                          void *arg)
+{
+    int n = 0;
+    pthread_mutex_lock(&dir_lock);
+    for (struct glan_herc_lan *l = dir_head; l; l = l->next) {
+        if (name && strcasecmp(l->name, name) != 0)
+            continue;
+        fn(l, arg);
+        n++;
+    }
+    pthread_mutex_unlock(&dir_lock);
+    return n;
+}
+
+void glan_herc_landir_shutdown(void)
+{
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan **pp = &dir_head;
+    while (*pp) {
+        struct glan_herc_lan *l = *pp;
+        if (l->ifaces) {
+            pp = &l->next;
+            continue;
+        }
+        *pp = l->next;
+        glan_lan_destroy(l->lan);
+        free(l);
+    }
+    pthread_mutex_unlock(&dir_lock);
+}

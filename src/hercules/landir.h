@@ -1,0 +1,80 @@
+/*
+ * The process's directory of LANs for hdtglan: LAN name -> struct glan_lan,
+ * with the interfaces (device groups) this Hercules attached to each.  The
+ * base (include/guestlan/base.h) knows LANs and ports but not names across a
+ * process nor device numbers; this directory is what `glan define`, `glan
+ * query` and device statements share.  It includes no Hercules header.
+ *
+ * All functions are safe to call from any thread: one mutex guards the
+ * directory.  LAN names are case-insensitive and kept in upper case, as z/VM
+ * keeps its LAN names.
+ */
+#ifndef GLAN_HERCULES_LANDIR_H
+#define GLAN_HERCULES_LANDIR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guestlan/base.h"
+#include "seam.h"
+
+enum { GLAN_HERC_NAME_MAX = 31 };
+
+/* One interface of this process attached to a LAN. */
+struct glan_herc_iface {
+    struct glan_herc_ifinfo info; /* device numbers, chpid, port */
+    struct glan_herc_lan *lan;    /* the directory entry it belongs to */
+    void *model_ctx;              /* device model state, NULL without a model */
+    /* model_ctx while the port may deliver into it, else NULL; the port's
+     * deliver reads it from other ports' sender threads. */
+    _Atomic(void *) model_live;
+    int has_chpid;                /* chpid given on the statement */
+    int open_members;             /* members whose close has not run yet */
+    int complete;                 /* all three members attached */
+    struct glan_herc_iface *next; /* the LAN's list of interfaces */
+};
+
+/* One LAN in the directory. */
+struct glan_herc_lan {
+    char name[GLAN_HERC_NAME_MAX + 1];
+    struct glan_lan *lan;
+    int implicit; /* created by a device statement, not `glan define` */
+    struct glan_herc_iface *ifaces;
+    struct glan_herc_lan *next;
+};
+
+/* Check and normalise a LAN name (1..31 of A-Z 0-9 - _ @ # $, upper-cased
+ * into out).  0, or -EINVAL with a message in err. */
+int glan_herc_lan_name(const char *text, char *out, size_t outlen, char *err, size_t errlen);
+
+/* Define a LAN.  0; -EEXIST when the name is taken; -EINVAL (bad name or
+ * sizes) or -ENOMEM with a message in err. */
+int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, char *err, size_t errlen);
+
+/* Delete a LAN that has no interfaces.  0, -ENOENT, -EBUSY. */
+int glan_herc_lan_delete(const char *name);
+
+/*
+ * Attach an interface to LAN `name`, defining the LAN with default sizes when
+ * it does not exist (*created is set then).  ifc->info must hold the device
+ * numbers; on success the port is attached (ops/ctx are the port's callbacks)
+ * and ifc is on the LAN's list.  0, or a negative errno with a message in err
+ * and nothing left behind (a LAN created here is deleted again).
+ */
+int glan_herc_iface_attach(struct glan_herc_iface *ifc, const char *name,
+                           const struct glan_port_ops *ops, void *ctx, int *created, char *err,
+                           size_t errlen);
+/* Detach the interface's port and take it off its LAN's list.  The LAN stays
+ * defined. */
+void glan_herc_iface_detach(struct glan_herc_iface *ifc);
+
+/* Call fn for each LAN (or just the one named, when name is not NULL) with
+ * the directory locked, in definition order.  Returns how many were visited;
+ * fn must not call back into the directory. */
+int glan_herc_lan_foreach(const char *name, void (*fn)(struct glan_herc_lan *l, void *arg),
+                          void *arg);
+
+/* Detach nothing, destroy every LAN without interfaces (module unload). */
+void glan_herc_landir_shutdown(void);
+
+#endif
