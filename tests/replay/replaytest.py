@@ -1,0 +1,361 @@
+#!/usr/bin/env python3
+"""Run one `glan replay` scenario and check every output by content.
+
+A scenario is a JSON file (format in docs/replay.md): the input captures,
+described packet by packet and generated here with the standard library only;
+the command-line arguments; and what must come out: the exit status, lines on
+stderr/stdout, the exact datagrams (bytes and timestamps) of every output
+capture, and counters.  Besides what the scenario lists, every successful run
+is checked for the invariants the contract promises: one NAME.pcap per port,
+uplink.pcap exactly when --uplink is given, DLT_RAW records, counters.json
+agreeing with the captures, and sent + fanout == delivered + dropped + queued
+for the LAN and every port.  When tshark is given, it must read every output
+capture and see the same datagrams our own reader sees.
+
+Usage: replaytest.py --glan PATH --scenario FILE.json --work DIR [--tshark PATH]
+Exit status 0 when the scenario passes, 1 with the reasons when it does not.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+
+LINKTYPES = {"raw": 101, "en10mb": 1, "ipv4": 228, "ipv6": 229, "sll": 113, "sll2": 276,
+             "null": 0}
+MAGIC_US = 0xA1B2C3D4
+MAGIC_NS = 0xA1B23C4D
+
+
+# ---- building datagrams ------------------------------------------------------
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def payload_of(p):
+    if "payload_hex" in p:
+        return bytes.fromhex(p["payload_hex"])
+    if "payload_len" in p:
+        return bytes((i * 7 + 3) & 0xFF for i in range(p["payload_len"]))
+    return p.get("payload", "x").encode()
+
+
+def build_ip(p):
+    """The IP datagram a packet description stands for (UDP inside)."""
+    if "ip_hex" in p:  # deliberately malformed or hand-made datagrams
+        return bytes.fromhex(p["ip_hex"])
+    src = ipaddress.ip_address(p["src"])
+    dst = ipaddress.ip_address(p["dst"])
+    if src.version != dst.version:
+        raise ValueError("packet %r mixes IPv4 and IPv6" % p)
+    data = payload_of(p)
+    # Port 9 (discard) so that tshark does not dissect the payload as anything.
+    sport, dport = p.get("sport", 40000), p.get("dport", 9)
+    ulen = 8 + len(data)
+    if dst.version == 4:
+        pseudo = src.packed + dst.packed + struct.pack("!BBH", 0, 17, ulen)
+    else:
+        pseudo = src.packed + dst.packed + struct.pack("!IxxxB", ulen, 17)
+    udp = struct.pack("!HHHH", sport, dport, ulen, 0) + data
+    csum = checksum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    if dst.version == 4:
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, p.get("ipid", 1), 0x4000, 64, 17,
+                          0, src.packed, dst.packed)
+        hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
+        return hdr + udp
+    hdr = struct.pack("!IHBB16s16s", 0x60000000, ulen, 17, 64, src.packed, dst.packed)
+    return hdr + udp
+
+
+def ethertype_of(ip):
+    return 0x86DD if ip[:1] and ip[0] >> 4 == 6 else 0x0800
+
+
+def frame(linktype, p, ip):
+    """Wrap the datagram in the file's link layer."""
+    if "frame_hex" in p:  # a whole frame given as is (ARP, LLC, runts)
+        return bytes.fromhex(p["frame_hex"])
+    etype = p.get("ethertype", ethertype_of(ip))
+    if linktype in ("raw", "ipv4", "ipv6"):
+        return ip
+    if linktype == "en10mb":
+        tags = b"".join(struct.pack("!HH", 0x8100, v) for v in p.get("vlan", []))
+        f = bytes.fromhex("020000000002") + bytes.fromhex("020000000001") + tags
+        f += struct.pack("!H", etype) + ip
+        return f + b"\0" * max(0, 60 - len(f))  # minimum frame: padding to trim
+    if linktype == "sll":
+        return struct.pack("!HHH8sH", 0, 1, 6, bytes.fromhex("0200000000010000"), etype) + ip
+    if linktype == "sll2":
+        return struct.pack("!HHIHBB8s", etype, 0, 2, 1, 0, 6,
+                           bytes.fromhex("0200000000010000")) + ip
+    if linktype == "null":
+        fam = 2 if etype == 0x0800 else 10 if etype == 0x86DD else 99
+        return struct.pack("<I", fam) + ip
+    raise ValueError("unknown linktype %r" % linktype)
+
+
+def ts_ns_of(p):
+    if "ts_ns" in p:
+        return int(p["ts_ns"])
+    sec, _, frac = str(p["ts"]).partition(".")
+    return int(sec) * 10**9 + int((frac + "000000000")[:9])
+
+
+def write_input(path, spec):
+    """Write one input capture; returns {id: (ts_ns, ip bytes)} of its packets."""
+    if "garbage_hex" in spec:
+        with open(path, "wb") as f:
+            f.write(bytes.fromhex(spec["garbage_hex"]))
+        return {}
+    if "text" in spec:
+        with open(path, "w") as f:
+            f.write(spec["text"])
+        return {}
+    linktype = spec.get("linktype", "raw")
+    ns = spec.get("precision", "ns") == "ns"
+    out = bytearray(struct.pack("<IHHiIII", MAGIC_NS if ns else MAGIC_US, 2, 4, 0, 0, 65535,
+                                spec.get("linktype_value", LINKTYPES[linktype])))
+    ids = {}
+    for i, p in enumerate(spec.get("packets", [])):
+        ip = build_ip(p) if ("src" in p or "ip_hex" in p) else b""
+        fr = frame(linktype, p, ip)
+        t = ts_ns_of(p)
+        if not ns and t % 1000:
+            raise ValueError("packet %d: a microsecond file cannot hold ts %d ns" % (i, t))
+        frac = t % 10**9 if ns else (t % 10**9) // 1000
+        caplen = min(p.get("caplen", len(fr)), len(fr))
+        out += struct.pack("<IIII", t // 10**9, frac, caplen, len(fr)) + fr[:caplen]
+        ids[p.get("id", "%s#%d" % (os.path.basename(path), i))] = (t, ip)
+    if "cut_bytes" in spec:  # a capture cut short in its last record
+        del out[len(out) - spec["cut_bytes"]:]
+    with open(path, "wb") as f:
+        f.write(out)
+    return ids
+
+
+# ---- reading what glan wrote -------------------------------------------------
+
+def read_pcap(path):
+    """Our own reader: returns (linktype, [(ts_ns, bytes)]); raises on damage."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        raise ValueError("%s: %d bytes, no pcap header" % (path, len(data)))
+    for endian in "<>":
+        magic, = struct.unpack(endian + "I", data[:4])
+        if magic in (MAGIC_US, MAGIC_NS):
+            break
+    else:
+        raise ValueError("%s: not a pcap file (magic %s)" % (path, data[:4].hex()))
+    scale = 1 if magic == MAGIC_NS else 1000
+    _, _, _, _, _, linktype = struct.unpack(endian + "HHiIII", data[4:24])
+    recs, off = [], 24
+    while off < len(data):
+        if off + 16 > len(data):
+            raise ValueError("%s: record header cut short at byte %d" % (path, off))
+        sec, frac, caplen, length = struct.unpack(endian + "IIII", data[off:off + 16])
+        off += 16
+        if caplen != length or off + caplen > len(data):
+            raise ValueError("%s: record at byte %d truncated" % (path, off - 16))
+        recs.append((sec * 10**9 + frac * scale, bytes(data[off:off + caplen])))
+        off += caplen
+    return linktype, recs
+
+
+def ip_dst(b):
+    if b[:1] and b[0] >> 4 == 4 and len(b) >= 20:
+        return str(ipaddress.ip_address(b[16:20]))
+    if b[:1] and b[0] >> 4 == 6 and len(b) >= 40:
+        return str(ipaddress.ip_address(b[24:40]))
+    return "?"
+
+
+def tshark_view(tshark, path):
+    """(epoch ns, destination) of every frame as tshark reads the file."""
+    r = subprocess.run([tshark, "-n", "-r", path, "-T", "fields", "-E", "separator=|",
+                        "-e", "frame.time_epoch", "-e", "ip.dst", "-e", "ipv6.dst"],
+                       capture_output=True, text=True, timeout=120)
+    if r.returncode != 0:
+        raise ValueError("tshark -r %s failed: %s" % (path, r.stderr.strip()))
+    rows = []
+    for line in r.stdout.splitlines():
+        epoch, v4, v6 = (line.split("|") + ["", ""])[:3]
+        sec, _, frac = epoch.partition(".")
+        rows.append((int(sec) * 10**9 + int((frac + "000000000")[:9]),
+                     str(ipaddress.ip_address((v4 or v6).split(",")[0]))))
+    return rows
+
+
+# ---- checking ----------------------------------------------------------------
+
+def lookup(tree, dotted):
+    node = tree
+    for part in dotted.split("."):
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            raise KeyError(dotted)
+    return node
+
+
+def check_invariants(c, fails):
+    drops = lambda d: sum(d.values())
+    lan = c["lan"]
+    if lan["sent_packets"] + lan["fanout"] != lan["delivered"] + drops(lan["dropped"]) + lan[
+            "queued"]:
+        fails.append("LAN counters do not add up: %r" % lan)
+    recv = 0
+    for name, p in c["ports"].items():
+        if p["sent_packets"] + p["fanout"] != p["delivered"] + drops(p["dropped"]) + p["queued"]:
+            fails.append("port %s counters do not add up: %r" % (name, p))
+        recv += p["recv_packets"]
+    if recv != lan["delivered"]:
+        fails.append("ports received %d, LAN delivered %d" % (recv, lan["delivered"]))
+    if lan["queued"] or lan["buffers_in_use"]:
+        fails.append("datagrams left in the LAN after the run: %r" % lan)
+
+
+def run_case(case, inputs, args_glan, work, tshark, fails):
+    os.makedirs(work, exist_ok=True)
+    ids = {}
+    for name, spec in inputs.items():
+        for k, v in write_input(os.path.join(work, name), spec).items():
+            if k in ids:
+                raise ValueError("packet id %r used twice" % k)
+            ids[k] = v
+    r = subprocess.run([args_glan, "replay"] + case["args"], cwd=work, capture_output=True,
+                       text=True, timeout=120)
+    exp = case["expect"]
+    log = "\n  stdout: %s\n  stderr: %s" % (r.stdout.strip()[:2000], r.stderr.strip()[:2000])
+    if r.returncode != exp.get("status", 0):
+        fails.append("exit status %d, expected %d%s" % (r.returncode, exp.get("status", 0), log))
+    for what, text in (("stderr", r.stderr), ("stdout", r.stdout)):
+        for pat in exp.get(what, []):
+            if not re.search(pat, text, re.M):
+                fails.append("%s does not match /%s/%s" % (what, pat, log))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    if "stderr_lines" in exp and len(lines) != exp["stderr_lines"]:
+        fails.append("%d lines on stderr, expected %d%s" % (len(lines), exp["stderr_lines"], log))
+    if exp.get("status", 0) != 0 and len(lines) != 1:
+        fails.append("a failure must be one line on stderr, got %d%s" % (len(lines), log))
+
+    out = os.path.join(work, "out")
+    present = sorted(os.listdir(out)) if os.path.isdir(out) else []
+    if exp.get("status", 0) != 0:
+        if present:
+            fails.append("a failed run left outputs: %s" % present)
+        return
+    if "outputs" not in exp:
+        return
+    expected_files = set(exp["outputs"]) | {"counters.json"}
+    if set(present) != expected_files:
+        fails.append("output files %s, expected %s" % (present, sorted(expected_files)))
+    captures = {}
+    for name, want_ids in exp["outputs"].items():
+        path = os.path.join(out, name)
+        if not os.path.exists(path):
+            continue
+        try:
+            linktype, recs = read_pcap(path)
+        except ValueError as e:
+            fails.append(str(e))
+            continue
+        captures[name] = recs
+        if linktype != LINKTYPES["raw"]:
+            fails.append("%s: link type %d, expected DLT_RAW (101)" % (name, linktype))
+        want = []
+        for i in want_ids:
+            if i not in ids:
+                raise ValueError("expected packet id %r is not in any input" % i)
+            want.append(ids[i])
+        if recs != want:
+            names = {v: k for k, v in ids.items()}
+            fails.append("%s holds %s, expected %s" % (
+                name, [names.get(x, "<%d bytes to %s at %d>" % (len(x[1]), ip_dst(x[1]), x[0]))
+                       for x in recs], want_ids))
+        if tshark:
+            try:
+                seen = tshark_view(tshark, path)
+                mine = [(t, ip_dst(b)) for t, b in recs]
+                if seen != mine:
+                    fails.append("%s: tshark sees %s, our reader %s" % (name, seen, mine))
+            except ValueError as e:
+                fails.append(str(e))
+
+    try:
+        with open(os.path.join(out, "counters.json")) as f:
+            counters = json.load(f)
+    except (OSError, ValueError) as e:
+        fails.append("counters.json: %s" % e)
+        return
+    check_invariants(counters, fails)
+    uplink = "--uplink" in case["args"]
+    for name, p in counters["ports"].items():
+        cap = "uplink.pcap" if p["kind"] == "uplink" else name + ".pcap"
+        if cap in captures and p["recv_packets"] != len(captures[cap]):
+            fails.append("port %s: recv_packets %d but %s holds %d" % (
+                name, p["recv_packets"], cap, len(captures[cap])))
+        if p["kind"] == "guest" and cap not in present:
+            fails.append("port %s has no %s" % (name, cap))
+        names = set(p["dropped"])
+        if "malformed" not in names or "no_uplink" not in names or "unknown_dest" not in names:
+            fails.append("port %s: drop reasons missing: %s" % (name, sorted(names)))
+    if uplink != ("uplink.pcap" in present):
+        fails.append("uplink.pcap present=%s with --uplink=%s" % ("uplink.pcap" in present, uplink))
+    if uplink and counters["uplink"]["tx_packets"] != len(captures.get("uplink.pcap", [])):
+        fails.append("uplink tx_packets %d, uplink.pcap holds %d" % (
+            counters["uplink"]["tx_packets"], len(captures.get("uplink.pcap", []))))
+    for key, want in exp.get("counters", {}).items():
+        try:
+            got = lookup(counters, key)
+        except (KeyError, IndexError, ValueError):
+            fails.append("counters.json has no %s" % key)
+            continue
+        if got != want:
+            fails.append("counters %s = %r, expected %r" % (key, got, want))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--glan", required=True)
+    ap.add_argument("--scenario", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--tshark")
+    a = ap.parse_args()
+    with open(a.scenario) as f:
+        sc = json.load(f)
+    if os.path.isdir(a.work):
+        shutil.rmtree(a.work)
+    cases = sc.get("cases", [sc])
+    failed = 0
+    for n, case in enumerate(cases):
+        fails = []
+        label = case.get("name", str(n))
+        work = os.path.join(a.work, label) if "cases" in sc else a.work
+        run_case(case, sc.get("inputs", {}) | case.get("inputs", {}), a.glan, work, a.tshark,
+                 fails)
+        for msg in fails:
+            print("FAIL %s [%s]: %s" % (os.path.basename(a.scenario), label, msg))
+        failed += bool(fails)
+        if not fails:
+            print("ok   %s [%s] %s" % (os.path.basename(a.scenario), label,
+                                       case.get("description", sc.get("description", ""))))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
