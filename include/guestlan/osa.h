@@ -1,0 +1,196 @@
+/*
+ * guestlan OSA-Express device model: an emulator-neutral OSA-Express (OSD)
+ * adapter in QDIO mode, layer 3, as Linux qeth_l3 and z/VM TCP/IP drive it.
+ * One struct glan_osa is one group of three subchannels (read, write, data)
+ * and one port of a LAN of the base (include/guestlan/base.h).
+ *
+ * The emulator (the Hercules glue in src/hercules/, or the simulated guest
+ * in tests/simguest/) owns the channel subsystem and calls in here for every
+ * CCW, SIGA, SSQD and set-subchannel-indicator; the device model reaches the
+ * guest only through the small host vtable below.  docs/osa.md has the
+ * design, the locking rules and what is implemented.
+ */
+#ifndef GUESTLAN_OSA_H
+#define GUESTLAN_OSA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guestlan/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct glan_osa;
+
+/* Unit status bits (byte 1 of the SCSW status word), as the channel sees them. */
+enum {
+    GLAN_OSA_US_ATTN = 0x80,
+    GLAN_OSA_US_SM = 0x40,
+    GLAN_OSA_US_CUE = 0x20,
+    GLAN_OSA_US_BUSY = 0x10,
+    GLAN_OSA_US_CE = 0x08,
+    GLAN_OSA_US_DE = 0x04,
+    GLAN_OSA_US_UC = 0x02,
+    GLAN_OSA_US_UX = 0x01,
+};
+
+/* Sense byte 0 bits set with a unit check. */
+enum {
+    GLAN_OSA_SENSE_CMDREJ = 0x80,
+    GLAN_OSA_SENSE_INTREQ = 0x40,
+    GLAN_OSA_SENSE_EQUIPCHK = 0x10,
+};
+
+/* Number of the subchannels of a group: slot 0..2 in device-number order.
+ * Which slot is read, write and data is decided by what the guest does
+ * (IDX ACTIVATE type, ESTABLISH QUEUES), so z/VM's data-read-write order and
+ * Linux's read-write-data order both work. */
+#define GLAN_OSA_SLOTS 3
+
+/*
+ * What the emulator provides.  Every member is called with none of the
+ * device model's locks held unless stated, possibly from any thread.
+ */
+struct glan_osa_host_ops {
+    /*
+     * The one way into guest storage.  Copies len bytes between absolute
+     * guest address addr and buf (write == 0: guest -> buf; write != 0:
+     * buf -> guest), checking every byte against the end of storage and the
+     * storage key with access key `key` (0..15) and setting the reference
+     * and change bits.  All or nothing: returns 0; -EFAULT when part of the
+     * range lies outside guest storage (addressing); -EACCES when the key
+     * forbids the access (protection).  The key rule is the host's, including
+     * the special cases real OSAs honour for z/VM (key 14) and z/OS (key 6)
+     * QDIO keys.  May be called from a different thread than the guest CPU
+     * that owns this device (a peer's sender thread), with another device's
+     * lock held by the emulator: must not block on this device's lock.
+     * Required.
+     */
+    int (*mem)(void *host, uint64_t addr, void *buf, size_t len, unsigned key, int write);
+    /*
+     * Present an interruption for the data subchannel `slot`: when thin is
+     * nonzero, an adapter interruption (the device has already stored the
+     * DSCI and ALSI bytes through mem); otherwise a PCI, intermediate status
+     * on the data subchannel.  Called from whichever thread delivered or sent
+     * (a peer guest's CPU thread included), possibly while that thread holds
+     * its own device's lock: must not wait for this device's lock (queue the
+     * interruption or try again later).  Required.
+     */
+    void (*interrupt)(void *host, unsigned slot, int thin);
+    /*
+     * End a CCW that glan_osa_exec() left pending (GLAN_OSA_PENDING): the
+     * device has filled the CCW's buffer; unitstat and residual are the final
+     * status.  Called from another thread (the one that queued a control
+     * reply or ran glan_osa_halt/clear/reset), with the group's control lock
+     * held: must only record the status and wake whoever waits, never call
+     * back into the device model.  Required.
+     */
+    void (*ccw_end)(void *host, unsigned slot, uint8_t unitstat, uint32_t residual);
+    /* Optional (NULL: silent).  A line of diagnostics, no newline. */
+    void (*log)(void *host, const char *msg);
+};
+
+struct glan_osa_config {
+    const char *name;                /* port name in the LAN, 1..31 chars ("0600") */
+    uint16_t devnum[GLAN_OSA_SLOTS]; /* device numbers of the three subchannels */
+    uint8_t chpid;                   /* reported in RCD */
+    uint8_t mac[6];                  /* all zero: derived from the port index */
+    uint16_t mtu;                    /* reported in ULP ENABLE; 0: 1492 */
+    uint8_t out_queues;              /* reported in SSQD; 0: 4 */
+};
+
+/* Create the adapter and attach it as a guest port of lan.  NULL with a
+ * message in err when the configuration is bad, the LAN is full or memory is
+ * short.  ops and host stay in use until glan_osa_destroy(). */
+struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_config *cfg,
+                                 const struct glan_osa_host_ops *ops, void *host, char *err,
+                                 size_t errlen);
+/* Reset every subchannel (pending CCWs end), detach the port (its addresses
+ * and groups leave the registry) and free.  No other call may run. */
+void glan_osa_destroy(struct glan_osa *osa);
+struct glan_port *glan_osa_port(struct glan_osa *osa);
+
+/* ---- channel programs ---------------------------------------------------- */
+
+/* CCW flag bits the device looks at. */
+enum { GLAN_OSA_CCW_CD = 0x80, GLAN_OSA_CCW_CC = 0x40, GLAN_OSA_CCW_SLI = 0x20 };
+
+/* One CCW as the channel hands it over, Hercules style: the channel moves the
+ * data between guest storage and buf (data chaining and IDAWs are its
+ * business). */
+struct glan_osa_io {
+    uint8_t cmd;   /* command code */
+    uint8_t flags; /* CCW flags */
+    uint32_t count;
+    uint8_t *buf; /* write-type: count bytes fetched; read-type: room for count */
+    /* results of GLAN_OSA_DONE */
+    uint8_t unitstat;
+    uint32_t residual; /* count - bytes transferred */
+    int more;          /* read-type: the device had more data than count */
+};
+
+enum { GLAN_OSA_DONE = 0, GLAN_OSA_PENDING = 1 };
+
+/*
+ * Execute one CCW on subchannel `slot`.  GLAN_OSA_DONE: io's results are
+ * final.  GLAN_OSA_PENDING: the CCW stays active (a READ waiting for a control
+ * reply, ACTIVATE QUEUES while the queues run); io->buf must stay valid until
+ * the device ends it with host->ccw_end (possibly before this returns to the
+ * channel: the host must expect ccw_end at any time after the call began).
+ */
+int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io);
+/* The 32 sense bytes of slot (after a unit check). */
+void glan_osa_sense(struct glan_osa *osa, unsigned slot, uint8_t out[32]);
+/* Halt (HSCH/HIO): a pending CCW of slot ends with CE+DE through ccw_end.
+ * Halting the data subchannel stops the queues.  Never blocks. */
+void glan_osa_halt(struct glan_osa *osa, unsigned slot);
+/* Clear (CSCH): as halt, and the subchannel's state is reset: the read or
+ * write channel loses its IDX activation (which takes the interface down:
+ * its addresses and groups leave the registry). */
+void glan_osa_clear(struct glan_osa *osa, unsigned slot);
+/* Reset of the whole adapter (system reset, detach): clear on every slot. */
+void glan_osa_reset(struct glan_osa *osa);
+
+/* ---- QDIO instructions and CHSC ------------------------------------------ */
+
+/* SIGA-w / SIGA-r / SIGA-s on the data subchannel; masks left-justified
+ * (0x80000000 = queue 0).  Return the condition code: 0, or 1 when the
+ * queues are not active. */
+int glan_osa_siga_w(struct glan_osa *osa, uint32_t oqmask);
+int glan_osa_siga_r(struct glan_osa *osa, uint32_t iqmask);
+int glan_osa_siga_s(struct glan_osa *osa, uint32_t oqmask, uint32_t iqmask);
+
+/* CHSC 0x24 (store subchannel QDIO data): fill the 32-byte descriptor for
+ * subchannel number sch of slot. */
+void glan_osa_ssqd(struct glan_osa *osa, unsigned slot, uint16_t sch, uint8_t out[32]);
+/* CHSC 0x21 (set subchannel indicator): the adapter-local summary indicator
+ * and the device state change indicator, with their access keys.  Both
+ * addresses zero switch thin interrupts off.  0, or -EFAULT/-EACCES when an
+ * indicator byte cannot be stored with its key. */
+int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_key, uint64_t dsci,
+                            unsigned dsci_key);
+
+/* ---- queries ------------------------------------------------------------- */
+
+/* Counters of device-level events; datagram counts are the port's (base). */
+struct glan_osa_stats {
+    uint64_t ccws, unit_checks;
+    uint64_t mpc_cmds, mpc_bad; /* control commands, malformed ones */
+    uint64_t ipa_cmds, ipa_notsupp;
+    uint64_t replies_dropped; /* control reply queue overflow */
+    uint64_t siga_w, siga_r, siga_s;
+    uint64_t out_buffers, out_packets, out_errors; /* output SBALs, datagrams, 0xAF states */
+    uint64_t out_bad_header; /* unknown header id, bad length, header across elements */
+    uint64_t out_absorbed;   /* passthrough frames answered or absorbed (ARP, ND, other) */
+    uint64_t in_buffers, in_packets, in_errors; /* input SBALs primed, datagrams, 0x8F states */
+    uint64_t in_too_big;                        /* datagram larger than an empty input buffer */
+    uint64_t interrupts;
+};
+void glan_osa_get_stats(struct glan_osa *osa, struct glan_osa_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

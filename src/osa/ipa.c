@@ -1,0 +1,314 @@
+/*
+ * IPA commands of a layer-3 OSD: STARTLAN/STOPLAN, QIPASSIST,
+ * SETADAPTERPARMS (query, read MAC, card info), SETASSPARMS for the assists
+ * we advertise, SETIP/DELIP (v4 and v6, to the base's registry), SETIPM/
+ * DELIPM (multicast memberships), SETRTG and CREATE_ADDR.  Anything else
+ * gets IPA_RC_NOTSUPP, never silence.
+ *
+ * A reply is the request block sent back on the read channel with the
+ * return code and data filled in (protocol map 2.6); osa.c queues it.  All
+ * of this runs under the group's ctl lock.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "osa/osa_int.h"
+
+#define IPA_OFF      MPC_PDU_OFFSET
+#define IPA_DATA_OFF (MPC_PDU_OFFSET + sizeof(struct ipa_hdr))
+
+/* What we advertise for IPv4 and IPv6 alike.  No checksum or TSO offload:
+ * guests then send complete, checksummed datagrams (protocol map 3.2). */
+#define IPA_SUPPORTED                                                                              \
+    (IPA_ARP_PROCESSING | IPA_FILTERING | IPA_IPV6 | IPA_MULTICASTING | IPA_SETADAPTERPARMS |      \
+     IPA_PASSTHRU)
+#define SETADP_SUPPORTED                                                                           \
+    (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
+     IPA_SETADP_QUERY_CARD_INFO)
+
+/* Rewrite the lengths of a block that grew or shrank to `total`. */
+static void set_block_len(uint8_t *b, uint32_t total)
+{
+    struct mpc_hdr *h = (struct mpc_hdr *)b;
+    uint32_t pdu = total - MPC_PDU_OFFSET;
+    put32(h->th.length, total);
+    put16(h->rrh.lenfda, (uint16_t)pdu);
+    h->rrh.lenalda[0] = (uint8_t)(pdu >> 16);
+    put16(h->rrh.lenalda + 1, (uint16_t)pdu);
+    h->ph.lendata[0] = (uint8_t)(pdu >> 16);
+    put16(h->ph.lendata + 1, (uint16_t)pdu);
+}
+
+static int addr_from(struct glan_addr *a, int prot, const uint8_t *p)
+{
+    memset(a, 0, sizeof *a);
+    if (prot == IPA_PROT_IPV4) {
+        a->family = GLAN_AF_INET;
+        memcpy(a->bytes, p, 4);
+    } else if (prot == IPA_PROT_IPV6) {
+        a->family = GLAN_AF_INET6;
+        memcpy(a->bytes, p, 16);
+    } else {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int find(const struct glan_addr *tab, unsigned n, const struct glan_addr *a)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (glan_addr_equal(&tab[i], a))
+            return (int)i;
+    return -1;
+}
+
+static uint16_t setip(struct glan_osa *osa, const struct glan_addr *a)
+{
+    if (!osa->lan_started)
+        return IPA_RC_LAN_OFFLINE;
+    if (find(osa->addrs, osa->naddrs, a) >= 0)
+        return IPA_RC_SUCCESS;
+    if (osa->naddrs == OSA_MAX_ADDRS)
+        return IPA_RC_IP_ADDR_TABLE_FULL;
+    int rc = glan_addr_register(osa->port, a);
+    if (rc == -EADDRINUSE)
+        return IPA_RC_DUPLICATE_IP_ADDRESS;
+    if (rc == -ENOSPC)
+        return IPA_RC_IP_ADDR_TABLE_FULL;
+    if (rc < 0)
+        return IPA_RC_INVALID_FORMAT;
+    osa->addrs[osa->naddrs++] = *a;
+    return IPA_RC_SUCCESS;
+}
+
+static uint16_t delip(struct glan_osa *osa, const struct glan_addr *a)
+{
+    int i = find(osa->addrs, osa->naddrs, a);
+    if (i < 0)
+        return IPA_RC_IP_ADDRESS_NOT_DEFINED;
+    glan_addr_unregister(osa->port, a);
+    osa->addrs[i] = osa->addrs[--osa->naddrs];
+    return IPA_RC_SUCCESS;
+}
+
+static uint16_t setipm(struct glan_osa *osa, const struct glan_addr *g)
+{
+    if (find(osa->groups, osa->ngroups, g) >= 0)
+        return IPA_RC_SUCCESS;
+    if (osa->ngroups == OSA_MAX_GROUPS)
+        return IPA_RC_IP_ADDR_TABLE_FULL;
+    int rc = glan_group_join(osa->port, g);
+    if (rc == -ENOSPC)
+        return IPA_RC_IP_ADDR_TABLE_FULL;
+    if (rc < 0)
+        return IPA_RC_INVALID_FORMAT;
+    osa->groups[osa->ngroups++] = *g;
+    return IPA_RC_SUCCESS;
+}
+
+static uint16_t delipm(struct glan_osa *osa, const struct glan_addr *g)
+{
+    int i = find(osa->groups, osa->ngroups, g);
+    if (i < 0)
+        return IPA_RC_MC_ADDR_NOT_FOUND;
+    glan_group_leave(osa->port, g);
+    osa->groups[i] = osa->groups[--osa->ngroups];
+    return IPA_RC_SUCCESS;
+}
+
+void osa_ipa_down(struct glan_osa *osa)
+{
+    for (unsigned i = 0; i < osa->naddrs; i++)
+        glan_addr_unregister(osa->port, &osa->addrs[i]);
+    for (unsigned i = 0; i < osa->ngroups; i++)
+        glan_group_leave(osa->port, &osa->groups[i]);
+    osa->naddrs = 0;
+    osa->ngroups = 0;
+    osa->lan_started = 0;
+    osa->ipa4_enabled = 0;
+    osa->ipa6_enabled = 0;
+}
+
+static uint16_t setassparms(struct glan_osa *osa, int prot, uint8_t *d, uint32_t room)
+{
+    if (room < sizeof(struct ipa_setassparms_hdr))
+        return IPA_RC_INVALID_FORMAT;
+    struct ipa_setassparms_hdr *h = (struct ipa_setassparms_hdr *)d;
+    uint32_t assist = be32(h->assist_no);
+    uint16_t cmd = be16(h->command_code);
+    uint32_t *enabled = prot == IPA_PROT_IPV6 ? &osa->ipa6_enabled : &osa->ipa4_enabled;
+    uint16_t sub = IPA_RC_SUCCESS;
+    if (!assist || (assist & (assist - 1)) || !(assist & IPA_SUPPORTED))
+        return IPA_RC_NOTSUPP;
+    switch (cmd) {
+    case IPA_CMD_ASS_START:
+        *enabled |= assist;
+        break;
+    case IPA_CMD_ASS_STOP:
+        *enabled &= ~assist;
+        break;
+    case IPA_CMD_ASS_CONFIGURE: /* also ARP SET_NO_ENTRIES */
+    case IPA_CMD_ASS_ENABLE:
+        break;
+    case IPA_CMD_ASS_ARP_ADD_ENTRY:
+    case IPA_CMD_ASS_ARP_REMOVE_ENTRY:
+        if (assist != IPA_ARP_PROCESSING)
+            sub = IPA_RC_UNSUPPORTED_SUBCMD;
+        break;
+    default:
+        sub = IPA_RC_UNSUPPORTED_SUBCMD;
+        break;
+    }
+    put16(h->return_code, sub);
+    return sub;
+}
+
+/* SETADAPTERPARMS; *len is the reply's length, grown when the answer needs
+ * more room than the request had. */
+static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t *len)
+{
+    if (*len < IPA_DATA_OFF + sizeof(struct ipa_setadp_hdr))
+        return IPA_RC_INVALID_FORMAT;
+    struct ipa_setadp_hdr *h = (struct ipa_setadp_hdr *)(b + IPA_DATA_OFF);
+    uint8_t *d = b + IPA_DATA_OFF + sizeof *h;
+    uint32_t need = IPA_DATA_OFF + sizeof *h;
+    uint32_t cmd = be32(h->command_code);
+    put32(h->supp_hw_cmds, SETADP_SUPPORTED);
+    h->used_total = 1;
+    h->seq_no = 1;
+    switch (cmd) {
+    case IPA_SETADP_QUERY_COMMANDS_SUPPORTED: {
+        struct ipa_query_cmds_supp q;
+        memset(&q, 0, sizeof q);
+        put32(q.no_lantypes_supp, 1);
+        q.lan_type = LINK_TYPE_GBIT_ETH;
+        put32(q.supported_cmds, SETADP_SUPPORTED);
+        memcpy(d, &q, sizeof q);
+        need += sizeof q;
+        break;
+    }
+    case IPA_SETADP_ALTER_MAC_ADDRESS: {
+        struct ipa_change_addr c;
+        memcpy(&c, d, sizeof c);
+        if (be32(c.cmd) != 0) { /* only READ: the MAC belongs to the LAN port */
+            put16(h->return_code, IPA_RC_NOTSUPP);
+            return IPA_RC_NOTSUPP;
+        }
+        put32(c.addr_size, 6);
+        put32(c.no_macs, 1);
+        memcpy(c.addr, osa->mac, 6);
+        memcpy(d, &c, sizeof c);
+        need += sizeof c;
+        break;
+    }
+    case IPA_SETADP_QUERY_CARD_INFO: {
+        struct ipa_card_info ci;
+        memset(&ci, 0, sizeof ci);
+        ci.card_type = 0x71;     /* 1G fibre */
+        put16(ci.port_mode, 3);  /* full duplex */
+        put32(ci.port_speed, 7); /* 1 Gb/s */
+        memcpy(d, &ci, sizeof ci);
+        need += sizeof ci;
+        break;
+    }
+    default:
+        put16(h->return_code, IPA_RC_NOTSUPP);
+        return IPA_RC_NOTSUPP;
+    }
+    put16(h->return_code, 0);
+    put16(h->cmdlength, (uint16_t)(need - IPA_DATA_OFF));
+    if (need > *len)
+        *len = need;
+    return IPA_RC_SUCCESS;
+}
+
+void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len)
+{
+    OSA_INC(osa, ipa_cmds);
+    /* The reply buffer has room for the largest answer we give. */
+    uint8_t b[OSA_REPLY_MAX];
+    uint32_t rlen = len < sizeof b ? len : sizeof b;
+    if (rlen < IPA_DATA_OFF) {
+        OSA_INC(osa, mpc_bad);
+        return;
+    }
+    memcpy(b, blk, rlen);
+    memset(b + rlen, 0, sizeof b - rlen);
+    /* Work on a copy padded with zeros so that short commands read as zero
+     * data instead of past their end; what the guest sent decides rlen. */
+    struct ipa_hdr *h = (struct ipa_hdr *)(b + IPA_OFF);
+    int prot = be16(h->prot_version);
+    uint8_t *d = b + IPA_DATA_OFF;
+    uint32_t room = rlen - (uint32_t)IPA_DATA_OFF;
+    struct glan_addr a;
+    uint16_t rc = IPA_RC_SUCCESS;
+
+    switch (h->command) {
+    case IPA_CMD_STARTLAN:
+        osa->lan_started = 1;
+        /* z/VM TCP/IP wants the short 16-byte STARTLAN reply real OSAs
+         * give; Linux reads only the return code (protocol map 5). */
+        rlen = IPA_OFF + 16;
+        break;
+    case IPA_CMD_STOPLAN:
+        osa->lan_started = 0;
+        break;
+    case IPA_CMD_QIPASSIST:
+        if (prot != IPA_PROT_IPV4 && prot != IPA_PROT_IPV6)
+            rc = IPA_RC_INVALID_FORMAT;
+        break;
+    case IPA_CMD_SETASSPARMS:
+        rc = setassparms(osa, prot, d, room);
+        break;
+    case IPA_CMD_SETADAPTERPARMS:
+        rc = setadapterparms(osa, b, &rlen);
+        break;
+    case IPA_CMD_SETIP:
+    case IPA_CMD_DELIP:
+        if ((prot == IPA_PROT_IPV4 && room < sizeof(struct ipa_setdelip4)) ||
+            (prot == IPA_PROT_IPV6 && room < sizeof(struct ipa_setdelip6)) ||
+            addr_from(&a, prot, d) < 0)
+            rc = IPA_RC_INVALID_FORMAT;
+        else
+            rc = h->command == IPA_CMD_SETIP ? setip(osa, &a) : delip(osa, &a);
+        break;
+    case IPA_CMD_SETIPM:
+    case IPA_CMD_DELIPM: {
+        const struct ipa_setdelipm *m = (const struct ipa_setdelipm *)d;
+        if (room < sizeof *m || addr_from(&a, prot, prot == IPA_PROT_IPV4 ? m->ip + 12 : m->ip) < 0)
+            rc = IPA_RC_INVALID_FORMAT;
+        else
+            rc = h->command == IPA_CMD_SETIPM ? setipm(osa, &a) : delipm(osa, &a);
+        break;
+    }
+    case IPA_CMD_SETRTG:
+        if (room < 1 || (d[0] & 0x0f) > 5)
+            rc = IPA_RC_INVALID_SETRTG_INDICATOR;
+        else if (prot == IPA_PROT_IPV6)
+            osa->routing6 = d[0];
+        else
+            osa->routing4 = d[0];
+        break;
+    case IPA_CMD_CREATE_ADDR:
+        if (room < 8) {
+            rc = IPA_RC_INVALID_FORMAT;
+            break;
+        }
+        memcpy(d, osa->mac, 6);
+        if (!be16(d + 6))
+            put16(d + 6, (uint16_t)(0x0100 | (glan_port_index(osa->port) & 0xff)));
+        break;
+    default:
+        rc = IPA_RC_NOTSUPP;
+        break;
+    }
+    if (rc == IPA_RC_NOTSUPP) {
+        OSA_INC(osa, ipa_notsupp);
+        osa_log(osa, "IPA command %02x not supported", h->command);
+    }
+    put16(h->return_code, rc);
+    put32(h->ipa_supported, IPA_SUPPORTED);
+    put32(h->ipa_enabled, prot == IPA_PROT_IPV6 ? osa->ipa6_enabled : osa->ipa4_enabled);
+    set_block_len(b, rlen);
+    osa_queue_reply(osa, b, rlen);
+}

@@ -1,0 +1,732 @@
+/*
+ * The QDIO side of the adapter: ESTABLISH QUEUES (QDR, QIB, SLIB, SL,
+ * SLSB), SIGA-w/r/s, the output walk (SBALs, SBALE chains, the 32-byte
+ * layer-3 header, passthrough frames) that hands each datagram to the base,
+ * and the input side that the base calls (deliver/flush, in the sender's
+ * thread) to pack datagrams into the guest's free input buffers and raise
+ * one interrupt per batch.
+ *
+ * Every guest address goes through host->mem with the key the guest gave in
+ * the QDR; a failure marks that buffer's SLSB with the error state and is
+ * counted, it never stops the device.  Locking is in osa_int.h and
+ * docs/osa.md.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "osa/osa_int.h"
+
+static int gread(struct glan_osa *osa, uint64_t addr, void *buf, size_t len, unsigned key)
+{
+    return osa->ops->mem(osa->host, addr, buf, len, key, 0);
+}
+
+static int gwrite(struct glan_osa *osa, uint64_t addr, const void *buf, size_t len, unsigned key)
+{
+    return osa->ops->mem(osa->host, addr, (void *)buf, len, key, 1);
+}
+
+static int set_state(struct glan_osa *osa, const struct osa_queue *q, unsigned i, uint8_t st)
+{
+    return gwrite(osa, q->slsb + i, &st, 1, q->slsb_key);
+}
+
+/* ---- interrupts -------------------------------------------------------------- */
+
+/* Tell the guest: set the indicators (thin interrupts) and ask the host to
+ * present the interruption.  Called with none of our locks held. */
+static void raise_irq(struct glan_osa *osa)
+{
+    pthread_mutex_lock(&osa->in);
+    int thin = osa->thin, slot = osa->data_slot;
+    uint64_t dsci = osa->dsci, alsi = osa->alsi;
+    unsigned dk = osa->dsci_key, ak = osa->alsi_key;
+    pthread_mutex_unlock(&osa->in);
+    if (slot < 0)
+        return;
+    if (thin) {
+        /* DSCI first: the guest's handler runs only when the ALSI is set,
+         * then looks at every device's DSCI. */
+        static const uint8_t one = 0x01;
+        if (gwrite(osa, dsci, &one, 1, dk) < 0 || gwrite(osa, alsi, &one, 1, ak) < 0)
+            osa_log(osa, "cannot store the interrupt indicators");
+    }
+    OSA_INC(osa, interrupts);
+    osa->ops->interrupt(osa->host, (unsigned)slot, thin);
+}
+
+int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_key, uint64_t dsci,
+                            unsigned dsci_key)
+{
+    int on = alsi || dsci;
+    if (on) {
+        /* Fetch and store back, so that store protection is checked now
+         * rather than at the first interrupt. */
+        uint8_t v;
+        int rc;
+        if ((rc = gread(osa, alsi, &v, 1, alsi_key)) < 0 ||
+            (rc = gwrite(osa, alsi, &v, 1, alsi_key)) < 0 ||
+            (rc = gread(osa, dsci, &v, 1, dsci_key)) < 0 ||
+            (rc = gwrite(osa, dsci, &v, 1, dsci_key)) < 0)
+            return rc;
+    }
+    pthread_mutex_lock(&osa->in);
+    osa->alsi = alsi;
+    osa->dsci = dsci;
+    osa->alsi_key = (uint8_t)(alsi_key & 15);
+    osa->dsci_key = (uint8_t)(dsci_key & 15);
+    osa->thin = on;
+    pthread_mutex_unlock(&osa->in);
+    return 0;
+}
+
+/* ---- ESTABLISH QUEUES --------------------------------------------------------- */
+
+static int load_queue(struct glan_osa *osa, const uint8_t *desc, struct osa_queue *q)
+{
+    const struct qdesfmt0 *d = (const struct qdesfmt0 *)desc;
+    memset(q, 0, sizeof *q);
+    q->slib = be64(d->sliba);
+    q->sl = be64(d->sla);
+    q->slsb = be64(d->slsba);
+    q->slib_key = d->keys[0] >> 4;
+    q->sl_key = d->keys[0] & 15;
+    q->sbal_key = d->keys[1] >> 4;
+    q->slsb_key = d->keys[1] & 15;
+    struct sl sl;
+    uint8_t probe[QDIO_MAX_BUFFERS_PER_Q];
+    /* The SBAL addresses are taken now, as the adapter does: a guest that
+     * rewrites its SL later changes nothing. */
+    if (gread(osa, q->slib, probe, 1, q->slib_key) < 0 ||
+        gread(osa, q->sl, &sl, sizeof sl, q->sl_key) < 0 ||
+        gread(osa, q->slsb, probe, sizeof probe, q->slsb_key) < 0)
+        return -EFAULT;
+    for (unsigned i = 0; i < QDIO_MAX_BUFFERS_PER_Q; i++)
+        q->sbal[i] = be64(sl.sbal[i]);
+    return 0;
+}
+
+int osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, uint32_t len)
+{
+    if (len < offsetof(struct qdr, qdf0))
+        return -EINVAL;
+    const struct qdr *qdr = (const struct qdr *)buf;
+    unsigned ni = qdr->iqdcnt, no = qdr->oqdcnt;
+    unsigned isz = qdr->iqdsz * 4u, osz = qdr->oqdsz * 4u;
+    if (qdr->qfmt != QDIO_QETH_QFMT || ni < 1 || ni > OSA_MAX_INQ || no < 1 || no > OSA_MAX_OUTQ ||
+        isz < sizeof(struct qdesfmt0) || osz < sizeof(struct qdesfmt0) ||
+        offsetof(struct qdr, qdf0) + ni * isz + no * osz > len)
+        return -EINVAL;
+    struct osa_queue iq[OSA_MAX_INQ];
+    const uint8_t *desc = buf + offsetof(struct qdr, qdf0);
+    for (unsigned i = 0; i < ni; i++, desc += isz)
+        if (load_queue(osa, desc, &iq[i]) < 0)
+            return -EFAULT;
+    /* Output queues are loaded straight into place under the locks below,
+     * so the 32 x 1 KiB of SBAL addresses need no second copy. */
+    uint64_t qiba = be64(qdr->qiba);
+    uint8_t qkey = qdr->qkey >> 4;
+    struct qib qib;
+    if (gread(osa, qiba, &qib, sizeof qib, qkey) < 0)
+        return -EFAULT;
+    qib.ac |= QIB_AC_OUTBOUND_PCI_SUPPORTED;
+    if (gwrite(osa, qiba + offsetof(struct qib, ac), &qib.ac, 1, qkey) < 0)
+        return -EFAULT;
+
+    pthread_mutex_lock(&osa->out);
+    pthread_mutex_lock(&osa->in);
+    int rc = 0;
+    for (unsigned i = 0; i < no && !rc; i++, desc += osz)
+        rc = load_queue(osa, desc, &osa->oq[i]);
+    if (!rc) {
+        memcpy(osa->iq, iq, ni * sizeof iq[0]);
+        osa->niq = ni;
+        osa->noq = no;
+        osa->qib = qiba;
+        osa->qib_key = qkey;
+        osa->inb.open = 0;
+        osa->in_irq_owed = 0;
+        osa->qstate = QDIO_ESTABLISHED;
+        osa->data_slot = (int)slot;
+        osa->slot[slot].role = ROLE_DATA;
+    }
+    pthread_mutex_unlock(&osa->in);
+    pthread_mutex_unlock(&osa->out);
+    return rc ? -EFAULT : 0;
+}
+
+/* Caller holds ctl. */
+void osa_queues_stop(struct glan_osa *osa)
+{
+    pthread_mutex_lock(&osa->out);
+    pthread_mutex_lock(&osa->in);
+    /* A half-filled input buffer is abandoned: it stays CU-owned (0x41) and
+     * the guest reinitialises its queues before the next ESTABLISH. */
+    osa->inb.open = 0;
+    osa->in_irq_owed = 0;
+    osa->qstate = QDIO_INACTIVE;
+    osa->niq = osa->noq = 0;
+    pthread_mutex_unlock(&osa->in);
+    pthread_mutex_unlock(&osa->out);
+}
+
+/* ---- input: the base delivers into the guest's buffers --------------------------- */
+
+static uint8_t cast_flag(uint8_t cast)
+{
+    switch (cast) {
+    case GLAN_CAST_MULTICAST:
+        return QETH_CAST_MULTICAST;
+    case GLAN_CAST_BROADCAST:
+        return QETH_CAST_BROADCAST;
+    default:
+        return QETH_CAST_UNICAST;
+    }
+}
+
+static uint32_t elem_len(const struct sbal *s, unsigned e)
+{
+    return be32(s->element[e].length);
+}
+
+/* Open the next input buffer if the guest gave it to us (0x41).  Caller
+ * holds in.  0, -EAGAIN (none free), -EIO (that buffer was bad; it is marked
+ * and the caller may try the next). */
+static int in_open(struct glan_osa *osa)
+{
+    struct osa_queue *q = &osa->iq[0];
+    struct osa_in_open *b = &osa->inb;
+    unsigned i = q->next;
+    uint8_t st;
+    if (gread(osa, q->slsb + i, &st, 1, q->slsb_key) < 0 || st != SLSB_CU_INPUT_EMPTY)
+        return -EAGAIN;
+    memset(b, 0, sizeof *b);
+    b->buf = i;
+    if (gread(osa, q->sbal[i], &b->sbal, sizeof b->sbal, q->sbal_key) < 0)
+        goto bad;
+    b->nelem = QDIO_MAX_ELEMENTS;
+    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++) {
+        if (elem_len(&b->sbal, e) > 65536)
+            goto bad;
+        if (b->sbal.element[e].eflags & SBAL_EFLAGS_LAST_ENTRY) {
+            b->nelem = e + 1;
+            break;
+        }
+    }
+    b->open = 1;
+    return 0;
+bad:
+    set_state(osa, q, i, SLSB_P_INPUT_ERROR);
+    q->next = qdio_next(i);
+    OSA_INC(osa, in_errors);
+    osa->in_irq_owed = 1;
+    return -EIO;
+}
+
+/* Prime the open buffer if it holds anything.  Caller holds in. */
+static void in_close(struct glan_osa *osa)
+{
+    struct osa_in_open *b = &osa->inb;
+    struct osa_queue *q = &osa->iq[0];
+    if (!b->open)
+        return;
+    b->open = 0;
+    if (!b->packets)
+        return; /* still empty: stays the adapter's for next time */
+    unsigned last = 0;
+    for (unsigned e = 0; e < b->nelem; e++)
+        if (b->used[e])
+            last = e;
+    for (unsigned e = 0; e <= last; e++) {
+        put32(b->sbal.element[e].length, b->used[e]);
+        b->sbal.element[e].eflags = e == last ? SBAL_EFLAGS_LAST_ENTRY : 0;
+    }
+    uint8_t st = SLSB_P_INPUT_PRIMED;
+    if (gwrite(osa, q->sbal[b->buf], &b->sbal, sizeof b->sbal, q->sbal_key) < 0) {
+        st = SLSB_P_INPUT_ERROR;
+        OSA_INC(osa, in_errors);
+    } else {
+        OSA_INC(osa, in_buffers);
+    }
+    set_state(osa, q, b->buf, st);
+    q->next = qdio_next(b->buf);
+    osa->in_irq_owed = 1;
+}
+
+/* Room for a header plus len bytes from the write position?  On success
+ * *he is the element the header goes into (it never crosses an element). */
+static int in_fits(const struct osa_in_open *b, uint32_t len, unsigned *he)
+{
+    unsigned e = b->elem;
+    uint32_t off = b->off;
+    while (e < b->nelem && elem_len(&b->sbal, e) - off < QETH_HDR_LEN) {
+        e++;
+        off = 0;
+    }
+    if (e >= b->nelem)
+        return 0;
+    uint64_t room = elem_len(&b->sbal, e) - off - QETH_HDR_LEN;
+    for (unsigned k = e + 1; k < b->nelem; k++)
+        room += elem_len(&b->sbal, k);
+    *he = e;
+    return room >= len;
+}
+
+/* Write header + data at the write position.  Caller holds in and checked
+ * in_fits.  0, or -EIO when guest storage refused (buffer marked error). */
+static int in_write(struct glan_osa *osa, unsigned he, const struct qeth_hdr_l3 *hdr,
+                    const uint8_t *data, uint32_t len)
+{
+    struct osa_in_open *b = &osa->inb;
+    struct osa_queue *q = &osa->iq[0];
+    unsigned key = q->sbal_key;
+    if (he != b->elem) {
+        b->elem = he;
+        b->off = 0;
+    }
+    unsigned e = b->elem;
+    uint32_t off = b->off;
+    if (gwrite(osa, be64(b->sbal.element[e].addr) + off, hdr, QETH_HDR_LEN, key) < 0)
+        goto bad;
+    off += QETH_HDR_LEN;
+    b->used[e] = off;
+    while (len) {
+        uint32_t room = elem_len(&b->sbal, e) - off;
+        if (!room) {
+            e++;
+            off = 0;
+            continue;
+        }
+        uint32_t n = len < room ? len : room;
+        if (gwrite(osa, be64(b->sbal.element[e].addr) + off, data, n, key) < 0)
+            goto bad;
+        data += n;
+        len -= n;
+        off += n;
+        b->used[e] = off;
+    }
+    b->elem = e;
+    b->off = off;
+    b->packets++;
+    return 0;
+bad:
+    /* The guest gave us storage we may not write: the whole buffer is
+     * handed back in the error state, what it held is lost. */
+    set_state(osa, q, b->buf, SLSB_P_INPUT_ERROR);
+    q->next = qdio_next(b->buf);
+    b->open = 0;
+    OSA_INC(osa, in_errors);
+    osa->in_irq_owed = 1;
+    return -EIO;
+}
+
+/* Put one datagram into the input queue.  Caller holds in.  0, -EAGAIN (no
+ * free buffer), -EMSGSIZE (larger than an empty buffer), -EIO. */
+static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
+                  uint32_t len)
+{
+    /* Bounded: every turn either fills, closes a buffer with data, or moves
+     * past a bad buffer; there are 128 buffers. */
+    for (unsigned turn = 0; turn < 2 * QDIO_MAX_BUFFERS_PER_Q + 2; turn++) {
+        if (!osa->inb.open) {
+            int rc = in_open(osa);
+            if (rc == -EAGAIN)
+                return rc;
+            if (rc < 0)
+                continue;
+        }
+        unsigned he;
+        if (in_fits(&osa->inb, len, &he)) {
+            int rc = in_write(osa, he, hdr, data, len);
+            if (rc == 0)
+                OSA_INC(osa, in_packets);
+            return rc;
+        }
+        if (!osa->inb.packets) {
+            OSA_INC(osa, in_too_big);
+            osa->inb.open = 0;
+            return -EMSGSIZE;
+        }
+        in_close(osa);
+    }
+    return -EIO;
+}
+
+int osa_port_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    struct glan_osa *osa = ctx;
+    struct qeth_hdr_l3 hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.id = QETH_HEADER_TYPE_LAYER3;
+    hdr.flags = (uint8_t)(cast_flag(dg->cast) | (dg->family == GLAN_AF_INET6 ? QETH_HDR_IPV6 : 0));
+    put16(hdr.length, (uint16_t)dg->len);
+    if (dg->len > 0xffff)
+        return -EMSGSIZE;
+    pthread_mutex_lock(&osa->in);
+    int rc;
+    if (osa->qstate != QDIO_ACTIVE || !osa->lan_started || !osa->niq)
+        rc = -ENETDOWN;
+    else
+        rc = in_put(osa, &hdr, dg->data, dg->len);
+    /* The base calls flush only after a pass that took something; a pass
+     * that primed buffers and then ran out must still interrupt. */
+    int irq = 0;
+    if (rc < 0 && osa->in_irq_owed) {
+        irq = 1;
+        osa->in_irq_owed = 0;
+    }
+    pthread_mutex_unlock(&osa->in);
+    if (irq)
+        raise_irq(osa);
+    return rc;
+}
+
+void osa_port_flush(void *ctx)
+{
+    struct glan_osa *osa = ctx;
+    pthread_mutex_lock(&osa->in);
+    if (osa->qstate == QDIO_ACTIVE)
+        in_close(osa);
+    int irq = osa->in_irq_owed;
+    osa->in_irq_owed = 0;
+    pthread_mutex_unlock(&osa->in);
+    if (irq)
+        raise_irq(osa);
+}
+
+/* A frame the device makes itself (an ARP or ND answer) goes straight into
+ * this guest's input.  Caller holds out, not in. */
+static void inject(struct glan_osa *osa, uint8_t flags, const uint8_t *data, uint32_t len)
+{
+    struct qeth_hdr_l3 hdr;
+    memset(&hdr, 0, sizeof hdr);
+    hdr.id = QETH_HEADER_TYPE_LAYER3;
+    hdr.flags = flags;
+    put16(hdr.length, (uint16_t)len);
+    pthread_mutex_lock(&osa->in);
+    if (osa->qstate == QDIO_ACTIVE && osa->niq && in_put(osa, &hdr, data, len) == 0)
+        in_close(osa);
+    int irq = osa->in_irq_owed;
+    osa->in_irq_owed = 0;
+    pthread_mutex_unlock(&osa->in);
+    if (irq)
+        raise_irq(osa);
+}
+
+/* ---- ARP and neighbour discovery, answered as a layer-3 OSA ------------------- */
+
+/* Port owning addr when it is another port of the LAN, else -1. */
+static int other_owner(struct glan_osa *osa, const struct glan_addr *a)
+{
+    int owner = glan_lan_lookup(glan_port_lan(osa->port), a);
+    return owner >= 0 && owner != glan_port_index(osa->port) ? owner : -1;
+}
+
+static uint16_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* An ICMPv6 Neighbour Solicitation for an address another port holds gets
+ * its Neighbour Advertisement here, with that port's MAC; returns 1 when
+ * the datagram was answered (and so absorbed). */
+static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
+{
+    if (len < 40 + 24 || (ip6[0] >> 4) != 6 || ip6[6] != 58 || ip6[40] != 135 || ip6[41] != 0)
+        return 0;
+    struct glan_addr target = {.family = GLAN_AF_INET6};
+    memcpy(target.bytes, ip6 + 48, 16);
+    int owner = other_owner(osa, &target);
+    if (owner < 0)
+        return 0;
+    static const uint8_t unspec[16];
+    int dad = memcmp(ip6 + 8, unspec, 16) == 0;
+    uint8_t na[40 + 32];
+    memset(na, 0, sizeof na);
+    na[0] = 0x60;
+    put16(na + 4, 32);
+    na[6] = 58;
+    na[7] = 255;
+    memcpy(na + 8, target.bytes, 16);
+    if (dad) { /* to all nodes: the address is taken */
+        na[24] = 0xff;
+        na[25] = 0x02;
+        na[39] = 0x01;
+    } else {
+        memcpy(na + 24, ip6 + 8, 16);
+    }
+    uint8_t *icmp = na + 40;
+    icmp[0] = 136;
+    icmp[4] = dad ? 0x20 : 0x60; /* solicited (not for DAD), override */
+    memcpy(icmp + 8, target.bytes, 16);
+    icmp[24] = 2; /* target link-layer address */
+    icmp[25] = 1;
+    osa_mac_for_port(owner, icmp + 26);
+    uint8_t pseudo[40] = {0};
+    memcpy(pseudo, na + 8, 32);
+    put32(pseudo + 32, 32);
+    pseudo[39] = 58;
+    uint32_t sum = csum_add(0, pseudo, sizeof pseudo);
+    sum = csum_add(sum, icmp, 32);
+    put16(icmp + 2, (uint16_t)~sum);
+    inject(osa, QETH_HDR_IPV6 | QETH_CAST_UNICAST, na, sizeof na);
+    return 1;
+}
+
+/* An ARP request for an address another port holds is answered with that
+ * port's MAC, in a passthrough frame; any other ARP is absorbed. */
+static void answer_arp(struct glan_osa *osa, const uint8_t *eth, const uint8_t *arp, uint32_t len)
+{
+    if (len < 28 || be16(arp) != 1 || be16(arp + 2) != 0x0800 || arp[4] != 6 || arp[5] != 4 ||
+        be16(arp + 6) != 1)
+        return;
+    struct glan_addr tpa = {.family = GLAN_AF_INET};
+    memcpy(tpa.bytes, arp + 24, 4);
+    int owner = other_owner(osa, &tpa);
+    if (owner < 0)
+        return;
+    uint8_t f[14 + 28];
+    uint8_t mac[6];
+    osa_mac_for_port(owner, mac);
+    memcpy(f, eth + 6, 6);
+    memcpy(f + 6, mac, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *r = f + 14;
+    memcpy(r, arp, 8);
+    put16(r + 6, 2);
+    memcpy(r + 8, mac, 6);
+    memcpy(r + 14, arp + 24, 4);
+    memcpy(r + 18, arp + 8, 10);
+    inject(osa, QETH_HDR_PASSTHRU | QETH_CAST_UNICAST, f, sizeof f);
+}
+
+/* ---- output: SIGA-w walks the guest's primed buffers ------------------------------- */
+
+/* A read position in one output SBAL. */
+struct cursor {
+    struct glan_osa *osa;
+    const struct sbal *sbal;
+    unsigned key;
+    unsigned e;
+    uint32_t off;
+};
+
+/* Move past exhausted elements.  0 when positioned at a byte; 1 at the end
+ * of the buffer (LAST_ENTRY consumed); -1 when the chain runs off the SBAL
+ * without LAST_ENTRY. */
+static int cur_settle(struct cursor *c)
+{
+    for (;;) {
+        if (c->e >= QDIO_MAX_ELEMENTS)
+            return -1;
+        if (c->off < elem_len(c->sbal, c->e))
+            return 0;
+        if (c->sbal->element[c->e].eflags & SBAL_EFLAGS_LAST_ENTRY)
+            return 1;
+        c->e++;
+        c->off = 0;
+    }
+}
+
+/* Read n bytes (dst NULL: skip them), across elements.  0 or -1. */
+static int cur_read(struct cursor *c, uint8_t *dst, uint32_t n)
+{
+    while (n) {
+        if (cur_settle(c) != 0)
+            return -1;
+        uint32_t room = elem_len(c->sbal, c->e) - c->off;
+        uint32_t k = n < room ? n : room;
+        if (dst) {
+            if (gread(c->osa, be64(c->sbal->element[c->e].addr) + c->off, dst, k, c->key) < 0)
+                return -1;
+            dst += k;
+        }
+        c->off += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static enum glan_cast cast_of(uint8_t flags)
+{
+    switch (flags & QETH_CAST_MASK) {
+    case QETH_CAST_UNICAST:
+        return GLAN_CAST_UNICAST;
+    case QETH_CAST_MULTICAST:
+        return GLAN_CAST_MULTICAST;
+    case QETH_CAST_BROADCAST:
+        return GLAN_CAST_BROADCAST;
+    default:
+        return GLAN_CAST_AUTO;
+    }
+}
+
+/* Copy len bytes at the cursor into base storage and send them.  -1 when the
+ * guest storage could not be read. */
+static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast,
+                   int check_ns)
+{
+    struct glan_txbuf tb;
+    if (glan_port_tx_begin(osa->port, len, &tb) != GLAN_DROP_NONE)
+        return cur_read(c, NULL, len); /* counted by the base (too big, no buffer) */
+    if (cur_read(c, tb.data, len) < 0) {
+        glan_port_tx_abort(osa->port, &tb);
+        return -1;
+    }
+    if (check_ns && answer_ns(osa, tb.data, len)) {
+        glan_port_tx_abort(osa->port, &tb);
+        OSA_INC(osa, out_absorbed);
+        return 0;
+    }
+    struct glan_tx_meta meta = {.cast = cast};
+    glan_port_tx_commit(osa->port, &tb, len, &meta);
+    OSA_INC(osa, out_packets);
+    return 0;
+}
+
+/* A passthrough packet: an Ethernet frame.  IPv6 (and IPv4) is unwrapped
+ * and sent; ARP is answered or absorbed; anything else is absorbed. */
+static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast)
+{
+    uint8_t eth[18];
+    uint32_t hl = 14;
+    if (len < hl || cur_read(c, eth, 14) < 0)
+        return -1;
+    uint16_t type = be16(eth + 12);
+    if (type == 0x8100) {
+        hl = 18;
+        if (len < hl || cur_read(c, eth + 14, 4) < 0)
+            return -1;
+        type = be16(eth + 16);
+    }
+    uint32_t rest = len - hl;
+    if (type == 0x86dd || type == 0x0800)
+        return send_ip(osa, c, rest, cast == GLAN_CAST_UNICAST ? GLAN_CAST_AUTO : cast,
+                       type == 0x86dd);
+    OSA_INC(osa, out_absorbed);
+    if (type == 0x0806) {
+        uint8_t arp[28];
+        if (rest >= sizeof arp) {
+            if (cur_read(c, arp, sizeof arp) < 0)
+                return -1;
+            answer_arp(osa, eth, arp, sizeof arp);
+            rest -= sizeof arp;
+        }
+    }
+    return cur_read(c, NULL, rest);
+}
+
+/* Process one primed output buffer; returns the SLSB state to give it and
+ * sets *pci when the guest asked for an interrupt on completion. */
+static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i, int *pci)
+{
+    struct sbal sbal;
+    if (gread(osa, q->sbal[i], &sbal, sizeof sbal, q->sbal_key) < 0)
+        return SLSB_P_OUTPUT_ERROR;
+    if (sbal.element[0].sflags & SBAL_SFLAGS0_PCI_REQ)
+        *pci = 1;
+    struct cursor c = {.osa = osa, .sbal = &sbal, .key = q->sbal_key};
+    /* Each packet consumes at least a 32-byte header, and a buffer holds at
+     * most 16 x 64 KiB, so this loop ends; the bound makes that obvious. */
+    for (unsigned n = 0; n < QDIO_MAX_ELEMENTS * 65536 / QETH_HDR_LEN; n++) {
+        int s = cur_settle(&c);
+        if (s == 1)
+            return SLSB_P_OUTPUT_EMPTY;
+        if (s < 0)
+            break; /* no LAST_ENTRY */
+        /* The header must sit in one element (Linux never splits it). */
+        if (elem_len(&sbal, c.e) - c.off < QETH_HDR_LEN) {
+            OSA_INC(osa, out_bad_header);
+            break;
+        }
+        struct qeth_hdr_l3 hdr;
+        if (cur_read(&c, (uint8_t *)&hdr, QETH_HDR_LEN) < 0)
+            break;
+        uint32_t len = be16(hdr.length);
+        if (hdr.id != QETH_HEADER_TYPE_LAYER3 || len == 0) {
+            OSA_INC(osa, out_bad_header);
+            break;
+        }
+        enum glan_cast cast = cast_of(hdr.flags);
+        int rc = hdr.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast)
+                                               : send_ip(osa, &c, len, cast, 0);
+        if (rc < 0)
+            break;
+    }
+    return SLSB_P_OUTPUT_ERROR;
+}
+
+/* Walk queue qn from where we stopped through every primed buffer.  Caller
+ * holds out.  Returns nonzero when an interrupt was asked for. */
+static int out_queue(struct glan_osa *osa, unsigned qn)
+{
+    struct osa_queue *q = &osa->oq[qn];
+    uint8_t slsb[QDIO_MAX_BUFFERS_PER_Q];
+    if (gread(osa, q->slsb, slsb, sizeof slsb, q->slsb_key) < 0)
+        return 0;
+    int pci = 0;
+    unsigned i = q->next;
+    for (unsigned n = 0; n < QDIO_MAX_BUFFERS_PER_Q && slsb[i] == SLSB_CU_OUTPUT_PRIMED; n++) {
+        uint8_t st = out_buffer(osa, q, i, &pci);
+        if (st == SLSB_P_OUTPUT_ERROR) {
+            OSA_INC(osa, out_errors);
+            pci = 1; /* the guest learns of errors without waiting for a timer */
+        }
+        OSA_INC(osa, out_buffers);
+        set_state(osa, q, i, st);
+        i = qdio_next(i);
+    }
+    q->next = i;
+    return pci;
+}
+
+static void outputs(struct glan_osa *osa, uint32_t mask)
+{
+    int irq = 0;
+    pthread_mutex_lock(&osa->out);
+    if (osa->qstate == QDIO_ACTIVE)
+        for (unsigned qn = 0; qn < osa->noq; qn++)
+            if (mask & (0x80000000u >> qn))
+                irq |= out_queue(osa, qn);
+    pthread_mutex_unlock(&osa->out);
+    if (irq)
+        raise_irq(osa);
+}
+
+int glan_osa_siga_w(struct glan_osa *osa, uint32_t oqmask)
+{
+    OSA_INC(osa, siga_w);
+    if (osa->qstate != QDIO_ACTIVE)
+        return 1;
+    outputs(osa, oqmask);
+    return 0;
+}
+
+int glan_osa_siga_r(struct glan_osa *osa, uint32_t iqmask)
+{
+    OSA_INC(osa, siga_r);
+    if (osa->qstate != QDIO_ACTIVE)
+        return 1;
+    /* The input buffers are looked at when something arrives; what waits in
+     * the base for us is delivered now, in this thread. */
+    if (iqmask & 0x80000000u)
+        glan_port_kick(osa->port);
+    return 0;
+}
+
+int glan_osa_siga_s(struct glan_osa *osa, uint32_t oqmask, uint32_t iqmask)
+{
+    OSA_INC(osa, siga_s);
+    if (osa->qstate != QDIO_ACTIVE)
+        return 1;
+    outputs(osa, oqmask);
+    if (iqmask & 0x80000000u)
+        glan_port_kick(osa->port);
+    return 0;
+}
