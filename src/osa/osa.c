@@ -298,9 +298,11 @@ static uint32_t puk_begin(uint8_t *b, uint32_t off, uint8_t what, uint8_t type)
     return off;
 }
 
+/* The PUK's total counts the segments after its 12-byte header, as in the
+ * blocks Linux sends (CM ENABLE: 0x17 = 0x0b + 0x0c). */
 static void puk_end(uint8_t *b, uint32_t puk, uint32_t end)
 {
-    put16(((struct mpc_puk *)(b + puk))->total, (uint16_t)(end - puk));
+    put16(((struct mpc_puk *)(b + puk))->total, (uint16_t)(end - puk - sizeof(struct mpc_puk)));
 }
 
 /* Append a PUS {length, 0x04, type, data}; returns the new end. */

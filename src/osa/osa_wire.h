@@ -195,7 +195,7 @@ struct mpc_puk {
     uint8_t length[2]; /* 0x000c */
     uint8_t what;      /* 0x41, 0x43 for DM */
     uint8_t type;
-    uint8_t total[2]; /* PUK plus its PUSes */
+    uint8_t total[2]; /* length of the PUSes that follow */
     uint8_t res[6];
 };
 _Static_assert(sizeof(struct mpc_puk) == 12, "puk");

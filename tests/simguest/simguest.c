@@ -1,0 +1,1028 @@
+/*
+ * The simulated Linux qeth layer-3 guest (see simguest.h): an emulator's
+ * host vtable over a malloc'd guest storage with storage keys, and the
+ * bring-up and data path of qeth/qdio as Linux performs them, step by step
+ * (protocol map section 2).  Single-threaded: a CCW the device leaves
+ * pending is ended through the host's ccw_end, which only records it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "osa/osa_wire.h"
+#include "simguest.h"
+
+/* ---- the host vtable -------------------------------------------------------- */
+
+static int host_mem(void *h, uint64_t addr, void *buf, size_t len, unsigned key, int write)
+{
+    struct sg_host *s = h;
+    if (addr > s->size || len > s->size - addr) {
+        s->mem_faults++;
+        return -EFAULT;
+    }
+    if (write && key != 0 && len) {
+        for (uint64_t f = addr / 4096; f <= (addr + len - 1) / 4096; f++)
+            if (s->keys[f] != key) {
+                s->mem_faults++;
+                return -EACCES;
+            }
+    }
+    if (write)
+        memcpy(s->mem + addr, buf, len);
+    else
+        memcpy(buf, s->mem + addr, len);
+    /* Guest storage is shared with the thread driving the guest: order the
+     * copy against the SLSB accesses on either side, as the hardware does. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static void host_interrupt(void *h, unsigned slot, int thin)
+{
+    struct sg_host *s = h;
+    (void)slot;
+    s->interrupts++;
+    if (thin)
+        s->thin_interrupts++;
+}
+
+static void host_ccw_end(void *h, unsigned slot, uint8_t unitstat, uint32_t residual)
+{
+    struct sg_host *s = h;
+    s->ended[slot] = 1;
+    s->end_status[slot] = unitstat;
+    s->end_residual[slot] = residual;
+}
+
+static void host_log(void *h, const char *msg)
+{
+    struct sg_host *s = h;
+    if (s->verbose)
+        fprintf(stderr, "%s\n", msg);
+}
+
+static const struct glan_osa_host_ops sg_ops = {
+    .mem = host_mem,
+    .interrupt = host_interrupt,
+    .ccw_end = host_ccw_end,
+    .log = host_log,
+};
+
+/* ---- storage ------------------------------------------------------------------- */
+
+uint64_t sg_alloc(struct simguest *g, size_t len, size_t align)
+{
+    uint64_t a = (g->brk + align - 1) & ~(uint64_t)(align - 1);
+    if (a + len > g->host.size)
+        return 0;
+    g->brk = a + len;
+    return a;
+}
+
+void *sg_ptr(struct simguest *g, uint64_t addr)
+{
+    return g->host.mem + addr;
+}
+
+struct simguest *sg_create(struct glan_lan *lan, const char *name, uint16_t devnum)
+{
+    struct simguest *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->host.size = SG_MEM_SIZE;
+    g->host.mem = calloc(1, SG_MEM_SIZE);
+    g->host.verbose = getenv("GLAN_SG_VERBOSE") != NULL;
+    g->brk = 0x10000;
+    g->rd = 0;
+    g->wr = 1;
+    g->dt = 2;
+    for (int i = 0; i < 3; i++)
+        g->devnum[i] = (uint16_t)(devnum + i);
+    g->use_thin = 1;
+    struct glan_osa_config cfg = {.name = name, .chpid = 0x10};
+    memcpy(cfg.devnum, g->devnum, sizeof cfg.devnum);
+    char err[128];
+    g->osa = g->host.mem ? glan_osa_create(lan, &cfg, &sg_ops, &g->host, err, sizeof err) : NULL;
+    if (!g->osa) {
+        free(g->host.mem);
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+void sg_destroy(struct simguest *g)
+{
+    if (!g)
+        return;
+    glan_osa_destroy(g->osa);
+    free(g->host.mem);
+    free(g);
+}
+
+int sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *buf, uint32_t count,
+           struct glan_osa_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->cmd = cmd;
+    io->flags = flags;
+    io->count = count;
+    io->buf = buf;
+    return glan_osa_exec(g->osa, slot, io);
+}
+
+static int ok_status(uint8_t us)
+{
+    return us == (GLAN_OSA_US_CE | GLAN_OSA_US_DE);
+}
+
+/* ---- Sense ID, RCD ------------------------------------------------------------- */
+
+int sg_sense_id(struct simguest *g, unsigned slot)
+{
+    uint8_t b[256];
+    struct glan_osa_io io;
+    if (sg_ccw(g, slot, CCW_CMD_SENSE_ID, GLAN_OSA_CCW_SLI, b, sizeof b, &io) != GLAN_OSA_DONE ||
+        !ok_status(io.unitstat))
+        return -1;
+    uint32_t n = sizeof b - io.residual;
+    if (n < 28 || b[0] != 0xff || be16(b + 1) != 0x1731 || b[3] != 0x01 || be16(b + 4) != 0x1732 ||
+        b[6] != 0x01)
+        return -2;
+    /* The queue commands come from the CIWs, as qdio_establish takes them. */
+    int eq = 0, aq = 0;
+    for (uint32_t off = 8; off + 4 <= n; off += 4) {
+        if (b[off] == (0x40 | CIW_TYPE_EQUEUE) && b[off + 1] == CCW_CMD_EQUEUE)
+            eq = 1;
+        if (b[off] == (0x40 | CIW_TYPE_AQUEUE) && b[off + 1] == CCW_CMD_AQUEUE)
+            aq = 1;
+    }
+    return eq && aq ? 0 : -3;
+}
+
+int sg_rcd(struct simguest *g)
+{
+    uint8_t b[128];
+    struct glan_osa_io io;
+    if (sg_ccw(g, g->dt, CCW_CMD_RCD, 0, b, sizeof b, &io) != GLAN_OSA_DONE ||
+        !ok_status(io.unitstat))
+        return -1;
+    if (sizeof b - io.residual < 96)
+        return -2;
+    /* plant "VM" would make us a z/VM NIC */
+    if (b[16] == 0xe5 && b[17] == 0xd4)
+        return -3;
+    return 0;
+}
+
+/* ---- IDX ------------------------------------------------------------------------ */
+
+int sg_idx_activate(struct simguest *g, unsigned slot, int read)
+{
+    uint8_t b[4096];
+    memset(b, 0, sizeof b);
+    struct idx_activate *r = (struct idx_activate *)b;
+    put32(r->hdr, 0x00008000);
+    r->type = read ? IDX_TYPE_READ : IDX_TYPE_WRITE;
+    r->cause = 0x01;
+    r->res2 = 0x01;
+    r->port = 0x80 | 0x40; /* port 0, no portname required, invalid frame */
+    put32(r->token, 0x00010103);
+    put16(r->func_level, IDX_FUNC_LEVEL_OSD);
+    static const uint8_t hallole[8] = {0xc8, 0xc1, 0xd3, 0xd3, 0xd6, 0xd3, 0xc5, 0x40};
+    memcpy(r->dataset, hallole, 8);
+    put16(r->cua, g->devnum[g->dt]);
+    put16(r->realaddr, (uint16_t)(0x00 << 8 | (g->devnum[g->dt] & 0xff)));
+    /* Sequence number of the transport header as Linux fills it. */
+    struct glan_osa_io io;
+    if (sg_ccw(g, slot, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io) !=
+            GLAN_OSA_DONE ||
+        !ok_status(io.unitstat))
+        return -1;
+    memset(b, 0, sizeof b);
+    if (sg_ccw(g, slot, CCW_CMD_READ, 0, b, sizeof b, &io) != GLAN_OSA_DONE ||
+        !ok_status(io.unitstat))
+        return -2;
+    if ((b[2] & 0xc0) == 0xc0 || (b[8] & 3) != 2)
+        return -3; /* TERMINATE or negative */
+    uint16_t level = be16(b + 0x10);
+    g->func_level_reply = level;
+    if (read) {
+        if (level != IDX_FUNC_LEVEL_REPLY)
+            return -4;
+        memcpy(g->issuer_rm_r, b + 0x0c, 4);
+        memcpy(g->mcl, b + 0x12, 4);
+    } else if ((level & ~0x0100) != IDX_FUNC_LEVEL_REPLY) {
+        return -4;
+    }
+    return 0;
+}
+
+/* ---- the permanent READ and the control replies ---------------------------------- */
+
+static void issue_read(struct simguest *g)
+{
+    g->host.ended[g->rd] = 0;
+    int rc = sg_ccw(g, g->rd, CCW_CMD_READ, 0, g->rbuf, sizeof g->rbuf, &g->rio);
+    g->read_ready = rc == GLAN_OSA_DONE;
+}
+
+int sg_start_read(struct simguest *g)
+{
+    issue_read(g);
+    return 0;
+}
+
+/* Take the next control reply: 0 with *len set, or -1 when none came. */
+static int take_reply(struct simguest *g, uint8_t *out, uint32_t *len)
+{
+    if (!g->read_ready) {
+        if (!g->host.ended[g->rd])
+            return -1;
+        g->host.ended[g->rd] = 0;
+        g->rio.unitstat = g->host.end_status[g->rd];
+        g->rio.residual = g->host.end_residual[g->rd];
+    }
+    g->read_ready = 0;
+    if (!ok_status(g->rio.unitstat))
+        return -1;
+    uint32_t n = g->rio.count - g->rio.residual;
+    memcpy(out, g->rbuf, n);
+    *len = n;
+    if (n >= 0x24)
+        g->seq_pdu_ack = be32(out + 0x1c); /* qeth_issue_next_read_cb */
+    issue_read(g);
+    return 0;
+}
+
+/* Linux's PDU_ENCAPSULATION(), with bounds. */
+static const uint8_t *pdu_of(const uint8_t *b, uint32_t len)
+{
+    if (len < 0x40)
+        return NULL;
+    uint32_t rrh = b[0x0b];
+    if (rrh + 0x12 > len)
+        return NULL;
+    uint32_t at = rrh + b[rrh + 0x11] + 7;
+    if (at >= len || b[at] >= len)
+        return NULL;
+    return b + b[at];
+}
+
+static int is_ipa(const uint8_t *b, uint32_t len)
+{
+    return len > (uint32_t)b[0x0b] + 4 && b[b[0x0b] + 4] == RRH_TYPE_IPA;
+}
+
+/* ---- MPC blocks, built as qeth_core_mpc.c's templates lay them out ----------------- */
+
+static uint32_t mpc_build(struct simguest *g, uint8_t *b, uint8_t rrh_type, const uint8_t dest[4],
+                          uint8_t what, uint8_t type, const uint8_t *pus, uint32_t pus_len)
+{
+    uint32_t total = MPC_PDU_OFFSET + sizeof(struct mpc_puk) + pus_len;
+    memset(b, 0, total);
+    struct mpc_hdr *h = (struct mpc_hdr *)b;
+    put32(h->th.id, 0x00e00000);
+    put32(h->th.seq, g->seq_th++);
+    put32(h->th.offrrh, 0x14);
+    put32(h->th.length, total);
+    put16(h->th.unit, 0x1000);
+    put16(h->th.numrrh, 1);
+    h->rrh.type = rrh_type;
+    h->rrh.proto = RRH_PROTO_PUK;
+    put16(h->rrh.res2, 1);
+    put32(h->rrh.seq, g->seq_pdu++);
+    put32(h->rrh.ackseq, g->seq_pdu_ack);
+    put16(h->rrh.offph, 0x24);
+    uint32_t pdu = total - MPC_PDU_OFFSET;
+    put16(h->rrh.lenfda, (uint16_t)pdu);
+    h->rrh.lenalda[0] = (uint8_t)(pdu >> 16);
+    put16(h->rrh.lenalda + 1, (uint16_t)pdu);
+    h->rrh.tokentype = 0x05;
+    memcpy(h->rrh.token, dest, 4);
+    h->ph.locdata = 0x01;
+    h->ph.lendata[0] = (uint8_t)(pdu >> 16);
+    put16(h->ph.lendata + 1, (uint16_t)pdu);
+    put32(h->ph.offdata, 0x40);
+    struct mpc_puk *k = (struct mpc_puk *)(b + MPC_PDU_OFFSET);
+    put16(k->length, 0x0c);
+    k->what = what;
+    k->type = type;
+    put16(k->total, (uint16_t)pus_len);
+    memcpy(b + MPC_PDU_OFFSET + sizeof *k, pus, pus_len);
+    return total;
+}
+
+/* Send a control block on the write channel and take the reply. */
+static int mpc_xfer(struct simguest *g, uint8_t *b, uint32_t len, uint8_t *reply, uint32_t *rlen)
+{
+    struct glan_osa_io io;
+    if (sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, len, &io) != GLAN_OSA_DONE || !ok_status(io.unitstat))
+        return -1;
+    return take_reply(g, reply, rlen);
+}
+
+static const uint8_t tok_cm_filter_w[4] = {0x00, 0x01, 0x01, 0x08};
+static const uint8_t tok_cm_conn_w[4] = {0x00, 0x01, 0x01, 0x0a};
+static const uint8_t tok_ulp_filter_w[4] = {0x00, 0x01, 0x01, 0x0b};
+static const uint8_t tok_ulp_conn_w[4] = {0x00, 0x01, 0x01, 0x0d};
+
+int sg_cm_enable(struct simguest *g)
+{
+    uint8_t pus[23] = {0x00, 0x0b, 0x04, 0x01, 0x7e, 0x04, 0x05};
+    memcpy(pus + 7, tok_cm_filter_w, 4);
+    static const uint8_t p02[12] = {0x00, 0x0c, 0x04, 0x02, 0xff, 0xff,
+                                    0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    memcpy(pus + 11, p02, 12);
+    uint8_t b[4096], r[4096];
+    uint32_t len = mpc_build(g, b, RRH_TYPE_CM, g->issuer_rm_r, 0x41, PUK_ENABLE, pus, sizeof pus);
+    if (len != 0x63)
+        return -9;
+    uint32_t rl;
+    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+        return -1;
+    const uint8_t *p = pdu_of(r, rl);
+    if (!p || p + CM_ENABLE_RESP_FILTER_TOKEN + 4 > r + rl)
+        return -2;
+    memcpy(g->cm_filter_r, p + CM_ENABLE_RESP_FILTER_TOKEN, 4);
+    return 0;
+}
+
+int sg_cm_setup(struct simguest *g)
+{
+    uint8_t pus[24] = {0x00, 0x09, 0x04, 0x04, 0x05};
+    memcpy(pus + 5, tok_cm_conn_w, 4);
+    pus[9] = 0x00;
+    pus[10] = 0x09;
+    pus[11] = 0x04;
+    pus[12] = 0x05;
+    pus[13] = 0x05;
+    memcpy(pus + 14, g->cm_filter_r, 4);
+    static const uint8_t p06[6] = {0x00, 0x06, 0x04, 0x06, 0xc8, 0x00};
+    memcpy(pus + 18, p06, 6);
+    uint8_t b[4096], r[4096];
+    uint32_t len = mpc_build(g, b, RRH_TYPE_CM, g->issuer_rm_r, 0x41, PUK_SETUP, pus, sizeof pus);
+    if (len != 0x64)
+        return -9;
+    uint32_t rl;
+    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+        return -1;
+    const uint8_t *p = pdu_of(r, rl);
+    if (!p || p + CM_SETUP_RESP_CONN_TOKEN + 4 > r + rl)
+        return -2;
+    memcpy(g->cm_conn_r, p + CM_SETUP_RESP_CONN_TOKEN, 4);
+    return 0;
+}
+
+int sg_ulp_enable(struct simguest *g, uint8_t prot)
+{
+    uint8_t pus[31] = {0x00, 0x0b, 0x04, 0x01, prot, 0x04, 0x05};
+    memcpy(pus + 7, tok_ulp_filter_w, 4);
+    static const uint8_t p0a[20] = {0x00, 0x14, 0x04, 0x0a, 0x00, 0x20, 0x00, 0x00, 0xff, 0xff,
+                                    0x00, 0x08, 0xc8, 0xe8, 0xc4, 0xf1, 0xc7, 0xf1, 0x00, 0x00};
+    memcpy(pus + 11, p0a, 20);
+    uint8_t b[4096], r[4096];
+    uint32_t len = mpc_build(g, b, RRH_TYPE_ULP, g->cm_conn_r, 0x41, PUK_ENABLE, pus, sizeof pus);
+    if (len != 0x6b || b[ULP_ENABLE_PROT_TYPE] != prot)
+        return -9;
+    uint32_t rl;
+    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+        return -1;
+    const uint8_t *p = pdu_of(r, rl);
+    if (!p || p + ULP_ENABLE_RESP_LINK_TYPE + 1 > r + rl)
+        return -2;
+    memcpy(g->ulp_filter_r, p + ULP_ENABLE_RESP_FILTER_TOKEN, 4);
+    g->max_mtu = be16(p + ULP_ENABLE_RESP_MAX_MTU);
+    if (be16(p + ULP_ENABLE_RESP_DIFINFO_LEN) >= 0x18) {
+        g->link_type = p[ULP_ENABLE_RESP_LINK_TYPE];
+        if (g->link_type == 0x02 || g->link_type == 0x82)
+            return -3; /* token ring: Linux refuses */
+    }
+    return 0;
+}
+
+int sg_ulp_setup(struct simguest *g)
+{
+    uint8_t pus[32] = {0x00, 0x09, 0x04, 0x04, 0x05};
+    memcpy(pus + 5, tok_ulp_conn_w, 4);
+    static const uint8_t p05[5] = {0x00, 0x09, 0x04, 0x05, 0x05};
+    memcpy(pus + 9, p05, 5);
+    memcpy(pus + 14, g->ulp_filter_r, 4);
+    static const uint8_t p06[6] = {0x00, 0x06, 0x04, 0x06, 0x40, 0x00};
+    memcpy(pus + 18, p06, 6);
+    pus[24] = 0x00;
+    pus[25] = 0x08;
+    pus[26] = 0x04;
+    pus[27] = 0x0b;
+    put16(pus + 28, g->devnum[g->dt]);
+    put16(pus + 30, (uint16_t)(g->devnum[g->dt] & 0xff));
+    uint8_t b[4096], r[4096];
+    uint32_t len = mpc_build(g, b, RRH_TYPE_ULP, g->cm_conn_r, 0x41, PUK_SETUP, pus, sizeof pus);
+    if (len != 0x6c)
+        return -9;
+    uint32_t rl;
+    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+        return -1;
+    const uint8_t *p = pdu_of(r, rl);
+    if (!p || p + ULP_SETUP_RESP_CONN_TOKEN + 4 > r + rl)
+        return -2;
+    memcpy(g->ulp_conn_r, p + ULP_SETUP_RESP_CONN_TOKEN, 4);
+    if (memcmp(g->ulp_conn_r, "00S", 3) == 0)
+        return -3;
+    return 0;
+}
+
+int sg_dm_act(struct simguest *g)
+{
+    uint8_t pus[9] = {0x00, 0x09, 0x04, 0x04, 0x05};
+    memcpy(pus + 5, g->ulp_conn_r, 4);
+    uint8_t b[4096], r[4096];
+    uint32_t len = mpc_build(g, b, RRH_TYPE_ULP, g->cm_conn_r, 0x43, PUK_DM_ACT, pus, sizeof pus);
+    if (len != 0x55)
+        return -9;
+    uint32_t rl;
+    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+        return -1;
+    return 0;
+}
+
+/* ---- QDIO establish and activate ------------------------------------------------------ */
+
+static void init_in_sbal(struct simguest *g, unsigned i)
+{
+    struct sbal *s = sg_ptr(g, g->sbal[0][i]);
+    unsigned pool = i % SG_IN_BUFS;
+    memset(s, 0, sizeof *s);
+    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++) {
+        put64(s->element[e].addr, g->in_pages + (uint64_t)(pool * 16 + e) * 4096);
+        put32(s->element[e].length, 4096);
+    }
+    s->element[15].eflags = SBAL_EFLAGS_LAST_ENTRY;
+}
+
+int sg_establish(struct simguest *g)
+{
+    unsigned key = g->qkeys >> 4;
+    g->out_next = 0;
+    g->in_next = 0;
+    g->qib = sg_alloc(g, 256, 4096);
+    for (unsigned q = 0; q < 1 + SG_OUT_QUEUES; q++) {
+        g->slib[q] = sg_alloc(g, 4096, 4096);
+        g->sl[q] = g->slib[q] + 2048;
+        g->slsb[q] = sg_alloc(g, 256, 256);
+        for (unsigned i = 0; i < 128; i++)
+            g->sbal[q][i] = sg_alloc(g, 256, 256);
+        struct slib *sl = sg_ptr(g, g->slib[q]);
+        put64(sl->sla, g->sl[q]);
+        put64(sl->slsba, g->slsb[q]);
+        struct sl *list = sg_ptr(g, g->sl[q]);
+        for (unsigned i = 0; i < 128; i++)
+            put64(list->sbal[i], g->sbal[q][i]);
+        memset(sg_ptr(g, g->slsb[q]), q ? SLSB_P_OUTPUT_NOT_INIT : SLSB_P_INPUT_NOT_INIT, 128);
+    }
+    g->in_pages = sg_alloc(g, (size_t)SG_IN_BUFS * 16 * 4096, 4096);
+    g->out_pages = sg_alloc(g, (size_t)128 * 4 * 4096, 4096);
+    if (!g->in_pages || !g->out_pages)
+        return -9;
+    struct qib *qib = sg_ptr(g, g->qib);
+    qib->qfmt = QDIO_QETH_QFMT;
+    put64(qib->isliba, g->slib[0]);
+    put64(qib->osliba, g->slib[1]);
+    static const uint8_t pcit[4] = {0xd7, 0xc3, 0xc9, 0xe3}; /* EBCDIC "PCIT" */
+    memcpy(qib->parm, pcit, 4);
+
+    uint8_t qdrb[4096];
+    memset(qdrb, 0, sizeof qdrb);
+    struct qdr *qdr = (struct qdr *)qdrb;
+    qdr->qfmt = QDIO_QETH_QFMT;
+    qdr->ac = 0x01;
+    qdr->iqdcnt = 1;
+    qdr->oqdcnt = SG_OUT_QUEUES;
+    qdr->iqdsz = 8;
+    qdr->oqdsz = 8;
+    put64(qdr->qiba, g->qib);
+    qdr->qkey = g->qkeys;
+    for (unsigned q = 0; q < 1 + SG_OUT_QUEUES; q++) {
+        struct qdesfmt0 *d = &qdr->qdf0[q];
+        put64(d->sliba, g->slib[q]);
+        put64(d->sla, g->sl[q]);
+        put64(d->slsba, g->slsb[q]);
+        d->keys[0] = (uint8_t)(key << 4 | key);
+        d->keys[1] = (uint8_t)(key << 4 | key);
+    }
+    struct glan_osa_io io;
+    if (sg_ccw(g, g->dt, CCW_CMD_EQUEUE, GLAN_OSA_CCW_SLI, qdrb, 4096, &io) != GLAN_OSA_DONE ||
+        !ok_status(io.unitstat))
+        return -1;
+    if (!(qib->ac & QIB_AC_OUTBOUND_PCI_SUPPORTED))
+        return -2;
+    if (g->use_thin) {
+        g->alsi = sg_alloc(g, 8, 8);
+        g->dsci = sg_alloc(g, 8, 8);
+        if (glan_osa_set_indicators(g->osa, g->alsi, 0, g->dsci, 0) < 0)
+            return -3;
+    }
+    return 0;
+}
+
+int sg_activate(struct simguest *g)
+{
+    struct glan_osa_io io;
+    g->host.ended[g->dt] = 0;
+    if (sg_ccw(g, g->dt, CCW_CMD_AQUEUE, GLAN_OSA_CCW_SLI, NULL, 0, &io) != GLAN_OSA_PENDING)
+        return -1;
+    return g->host.ended[g->dt] ? -2 : 0;
+}
+
+/* ---- IPA ---------------------------------------------------------------------------- */
+
+int sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data, uint16_t dlen,
+           uint8_t *reply, uint32_t *reply_len)
+{
+    uint8_t b[4096], r[4096];
+    uint32_t ipalen = sizeof(struct ipa_hdr) + dlen;
+    uint32_t total = MPC_PDU_OFFSET + ipalen;
+    memset(b, 0, total);
+    struct mpc_hdr *h = (struct mpc_hdr *)b;
+    put32(h->th.id, 0x00e00000);
+    put32(h->th.seq, g->seq_th++);
+    put32(h->th.offrrh, 0x14);
+    put32(h->th.length, total);
+    put16(h->th.unit, 0x1000);
+    put16(h->th.numrrh, 1);
+    h->rrh.type = RRH_TYPE_IPA;
+    h->rrh.proto = MPC_PROT_L3;
+    put16(h->rrh.res2, 1);
+    put32(h->rrh.seq, g->seq_pdu++);
+    put32(h->rrh.ackseq, g->seq_pdu_ack);
+    put16(h->rrh.offph, 0x24);
+    put16(h->rrh.lenfda, (uint16_t)ipalen);
+    put16(h->rrh.lenalda + 1, (uint16_t)ipalen);
+    h->rrh.tokentype = 0x05;
+    memcpy(h->rrh.token, g->ulp_conn_r, 4);
+    h->ph.locdata = 0x01;
+    put16(h->ph.lendata + 1, (uint16_t)ipalen);
+    put32(h->ph.offdata, 0x40);
+    struct ipa_hdr *ih = (struct ipa_hdr *)(b + MPC_PDU_OFFSET);
+    ih->command = cmd;
+    ih->initiator = IPA_INITIATOR_HOST;
+    uint16_t seq = g->seq_ipa++;
+    put16(ih->seqno, seq);
+    ih->adapter_type = LINK_TYPE_FAST_ETH;
+    ih->prim_version_no = 1;
+    ih->param_count = 1;
+    put16(ih->prot_version, prot);
+    if (dlen)
+        memcpy(b + MPC_PDU_OFFSET + sizeof *ih, data, dlen);
+    uint32_t rl;
+    if (mpc_xfer(g, b, total, r, &rl) < 0 || !is_ipa(r, rl))
+        return -1;
+    const uint8_t *p = pdu_of(r, rl);
+    if (!p || p + 8 > r + rl)
+        return -1;
+    const struct ipa_hdr *rh = (const struct ipa_hdr *)p;
+    if (be16(rh->seqno) != seq || rh->command != cmd ||
+        (rh->initiator != IPA_INITIATOR_HOST && rh->initiator != 0x81))
+        return -1;
+    if (reply) {
+        memcpy(reply, r, rl);
+        *reply_len = rl;
+    }
+    return be16(rh->return_code);
+}
+
+static const struct ipa_hdr *reply_ipa(const uint8_t *r, uint32_t rl)
+{
+    return (const struct ipa_hdr *)pdu_of(r, rl);
+}
+
+int sg_startlan(struct simguest *g)
+{
+    return sg_ipa(g, IPA_CMD_STARTLAN, IPA_PROT_NONE, NULL, 0, NULL, NULL);
+}
+
+int sg_qipassist(struct simguest *g, uint16_t prot)
+{
+    uint8_t r[4096];
+    uint32_t rl;
+    int rc = sg_ipa(g, IPA_CMD_QIPASSIST, prot, NULL, 0, r, &rl);
+    if (rc != 0)
+        return rc;
+    const struct ipa_hdr *h = reply_ipa(r, rl);
+    if (prot == IPA_PROT_IPV4) {
+        g->ipa4_supported = be32(h->ipa_supported);
+        g->ipa4_enabled = be32(h->ipa_enabled);
+    } else {
+        g->ipa6_supported = be32(h->ipa_supported);
+        g->ipa6_enabled = be32(h->ipa_enabled);
+    }
+    return 0;
+}
+
+static int setadp(struct simguest *g, uint32_t command, const void *data, uint16_t dlen, uint8_t *r,
+                  uint32_t *rl)
+{
+    uint8_t d[256];
+    memset(d, 0, sizeof d);
+    struct ipa_setadp_hdr *h = (struct ipa_setadp_hdr *)d;
+    put16(h->cmdlength, (uint16_t)(sizeof *h + dlen));
+    put32(h->command_code, command);
+    h->used_total = 1;
+    h->seq_no = 1;
+    memcpy(d + sizeof *h, data, dlen);
+    int rc =
+        sg_ipa(g, IPA_CMD_SETADAPTERPARMS, IPA_PROT_IPV4, d, (uint16_t)(sizeof *h + dlen), r, rl);
+    if (rc)
+        return rc;
+    const struct ipa_setadp_hdr *rh =
+        (const struct ipa_setadp_hdr *)((const uint8_t *)reply_ipa(r, *rl) +
+                                        sizeof(struct ipa_hdr));
+    return be16(rh->return_code);
+}
+
+int sg_setadp_query(struct simguest *g)
+{
+    uint8_t r[4096];
+    uint32_t rl;
+    struct ipa_query_cmds_supp q;
+    memset(&q, 0, sizeof q);
+    int rc = setadp(g, IPA_SETADP_QUERY_COMMANDS_SUPPORTED, &q, sizeof q, r, &rl);
+    if (rc)
+        return rc;
+    const uint8_t *d =
+        (const uint8_t *)reply_ipa(r, rl) + sizeof(struct ipa_hdr) + sizeof(struct ipa_setadp_hdr);
+    const struct ipa_query_cmds_supp *rq = (const struct ipa_query_cmds_supp *)d;
+    if (rq->lan_type & 0x7f)
+        g->link_type = rq->lan_type;
+    g->adp_supported = be32(rq->supported_cmds);
+    return 0;
+}
+
+int sg_read_mac(struct simguest *g)
+{
+    uint8_t r[4096];
+    uint32_t rl;
+    struct ipa_change_addr c;
+    memset(&c, 0, sizeof c);
+    put32(c.addr_size, 6);
+    put32(c.no_macs, 1);
+    int rc = setadp(g, IPA_SETADP_ALTER_MAC_ADDRESS, &c, sizeof c, r, &rl);
+    if (rc)
+        return rc;
+    const uint8_t *d =
+        (const uint8_t *)reply_ipa(r, rl) + sizeof(struct ipa_hdr) + sizeof(struct ipa_setadp_hdr);
+    const struct ipa_change_addr *rc2 = (const struct ipa_change_addr *)d;
+    static const uint8_t zero[6];
+    if ((rc2->addr[0] & 1) || memcmp(rc2->addr, zero, 6) == 0)
+        return -2; /* Linux: -EADDRNOTAVAIL */
+    memcpy(g->mac, rc2->addr, 6);
+    return 0;
+}
+
+int sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd, uint32_t data,
+                   int with_data)
+{
+    uint8_t d[16];
+    memset(d, 0, sizeof d);
+    struct ipa_setassparms_hdr *h = (struct ipa_setassparms_hdr *)d;
+    uint16_t len = (uint16_t)(sizeof *h + (with_data ? 4 : 0));
+    put32(h->assist_no, assist);
+    put16(h->length, len);
+    put16(h->command_code, cmd);
+    if (with_data)
+        put32(d + sizeof *h, data);
+    uint8_t r[4096];
+    uint32_t rl;
+    int rc = sg_ipa(g, IPA_CMD_SETASSPARMS, prot, d, len, r, &rl);
+    if (rc)
+        return rc;
+    const struct ipa_hdr *rh = reply_ipa(r, rl);
+    const struct ipa_setassparms_hdr *sh = (const struct ipa_setassparms_hdr *)(rh + 1);
+    if (prot == IPA_PROT_IPV4)
+        g->ipa4_enabled = be32(rh->ipa_enabled);
+    else
+        g->ipa6_enabled = be32(rh->ipa_enabled);
+    return be16(sh->return_code);
+}
+
+int sg_init_input(struct simguest *g)
+{
+    uint8_t *slsb = sg_ptr(g, g->slsb[0]);
+    for (unsigned i = 0; i < SG_IN_BUFS; i++) {
+        init_in_sbal(g, i);
+        slsb[i] = SLSB_CU_INPUT_EMPTY;
+    }
+    g->in_next = 0;
+    return glan_osa_siga_r(g->osa, 0x80000000u) == 0 ? 0 : -1;
+}
+
+int sg_setip(struct simguest *g, const char *text, int del)
+{
+    struct glan_addr a;
+    if (glan_addr_parse(text, &a) < 0)
+        return -9;
+    uint8_t d[36];
+    memset(d, 0, sizeof d);
+    uint16_t prot, len;
+    if (a.family == GLAN_AF_INET) {
+        prot = IPA_PROT_IPV4;
+        memcpy(d, a.bytes, 4);
+        put32(d + 4, 0xffffff00);
+        len = 12;
+    } else {
+        prot = IPA_PROT_IPV6;
+        memcpy(d, a.bytes, 16);
+        memset(d + 16, 0xff, 8);
+        len = 36;
+    }
+    return sg_ipa(g, del ? IPA_CMD_DELIP : IPA_CMD_SETIP, prot, d, len, NULL, NULL);
+}
+
+int sg_setipm(struct simguest *g, const char *text, int del)
+{
+    struct glan_addr a;
+    if (glan_addr_parse(text, &a) < 0)
+        return -9;
+    uint8_t d[24];
+    memset(d, 0, sizeof d);
+    uint16_t prot;
+    if (a.family == GLAN_AF_INET) {
+        prot = IPA_PROT_IPV4;
+        memcpy(d + 8 + 12, a.bytes, 4);
+        d[0] = 0x01; /* the mapped multicast MAC, as Linux passes it */
+        d[1] = 0x00;
+        d[2] = 0x5e;
+    } else {
+        prot = IPA_PROT_IPV6;
+        memcpy(d + 8, a.bytes, 16);
+        d[0] = 0x33;
+        d[1] = 0x33;
+    }
+    return sg_ipa(g, del ? IPA_CMD_DELIPM : IPA_CMD_SETIPM, prot, d, 24, NULL, NULL);
+}
+
+#define STEP(expr)                                                                                 \
+    do {                                                                                           \
+        int rc_ = (expr);                                                                          \
+        if (rc_ != 0) {                                                                            \
+            if (g->host.verbose)                                                                   \
+                fprintf(stderr, "bring-up step %s: %d\n", #expr, rc_);                             \
+            return -__LINE__;                                                                      \
+        }                                                                                          \
+    } while (0)
+
+int sg_bringup(struct simguest *g, const char *const *addrs)
+{
+    for (unsigned s = 0; s < 3; s++)
+        STEP(sg_sense_id(g, s));
+    STEP(sg_rcd(g));
+    uint8_t ssqd[32];
+    glan_osa_ssqd(g->osa, g->dt, 0x0002, ssqd);
+    if ((ssqd[0] & 0xc0) != 0xc0 || be16(ssqd + 2) != 0x0002)
+        return -1;
+    STEP(sg_idx_activate(g, g->rd, 1));
+    STEP(sg_idx_activate(g, g->wr, 0));
+    STEP(sg_start_read(g));
+    STEP(sg_cm_enable(g));
+    STEP(sg_cm_setup(g));
+    STEP(sg_ulp_enable(g, MPC_PROT_L3));
+    STEP(sg_ulp_setup(g));
+    STEP(sg_establish(g));
+    STEP(sg_activate(g));
+    STEP(sg_dm_act(g));
+    STEP(sg_startlan(g));
+    STEP(sg_qipassist(g, IPA_PROT_IPV4));
+    if (g->ipa4_supported & IPA_IPV6)
+        STEP(sg_qipassist(g, IPA_PROT_IPV6));
+    if (g->ipa4_supported & IPA_SETADAPTERPARMS)
+        STEP(sg_setadp_query(g));
+    STEP(sg_init_input(g));
+    if (g->adp_supported & IPA_SETADP_ALTER_MAC_ADDRESS)
+        STEP(sg_read_mac(g));
+    /* qeth_l3_start_ipassists */
+    if (g->ipa4_supported & IPA_ARP_PROCESSING)
+        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_ARP_PROCESSING, IPA_CMD_ASS_START, 0, 0));
+    if (g->ipa4_supported & IPA_MULTICASTING)
+        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_MULTICASTING, IPA_CMD_ASS_START, 0, 0));
+    if (g->ipa4_supported & IPA_IPV6) {
+        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_IPV6, IPA_CMD_ASS_START, 3, 1));
+        STEP(sg_setassparms(g, IPA_PROT_IPV6, IPA_IPV6, IPA_CMD_ASS_START, 0, 0));
+        STEP(sg_setassparms(g, IPA_PROT_IPV6, IPA_PASSTHRU, IPA_CMD_ASS_START, 0, 0));
+    }
+    if (g->ipa4_supported & IPA_FILTERING) {
+        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_START, 0, 0));
+        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_CONFIGURE, 1, 1));
+        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_ENABLE, 1, 1));
+    }
+    uint8_t rtg = 0;
+    STEP(sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV4, &rtg, 1, NULL, NULL));
+    STEP(sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV6, &rtg, 1, NULL, NULL));
+    for (; addrs && *addrs; addrs++)
+        STEP(sg_setip(g, *addrs, 0));
+    uint8_t uid[8] = {0};
+    uint8_t r[4096];
+    uint32_t rl;
+    STEP(sg_ipa(g, IPA_CMD_CREATE_ADDR, IPA_PROT_IPV6, uid, 8, r, &rl));
+    g->unique_id = be16((const uint8_t *)reply_ipa(r, rl) + sizeof(struct ipa_hdr) + 6);
+    STEP(sg_setipm(g, "224.0.0.1", 0));
+    STEP(sg_setipm(g, "ff02::1", 0));
+    return 0;
+}
+
+/* ---- data path ----------------------------------------------------------------------- */
+
+int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
+{
+    uint8_t *slsb = sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
+    unsigned i = g->out_next;
+    if (slsb[i] == SLSB_CU_OUTPUT_PRIMED)
+        return -1;
+    struct sbal *s = sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
+    memset(s, 0, sizeof *s);
+    uint64_t base = g->out_pages + (uint64_t)i * 4 * 4096, pos = base, end = base + 4 * 4096;
+    unsigned e = 0;
+    for (unsigned k = 0; k < n; k++) {
+        struct qeth_hdr_l3 h;
+        memset(&h, 0, sizeof h);
+        h.id = QETH_HEADER_TYPE_LAYER3;
+        h.flags = p[k].flags;
+        put16(h.length, (uint16_t)p[k].len);
+        /* A header never crosses a page (so never an element). */
+        if (4096 - pos % 4096 < QETH_HDR_LEN)
+            pos += 4096 - pos % 4096;
+        if (pos + QETH_HDR_LEN + p[k].len > end)
+            return -2;
+        memcpy(sg_ptr(g, pos), &h, sizeof h);
+        memcpy(sg_ptr(g, pos + QETH_HDR_LEN), p[k].data, p[k].len);
+        unsigned first = e;
+        uint64_t a = pos, left = QETH_HDR_LEN + p[k].len;
+        if (split) {
+            if (e >= QDIO_MAX_ELEMENTS)
+                return -3;
+            put64(s->element[e].addr, a);
+            put32(s->element[e].length, QETH_HDR_LEN);
+            e++;
+            a += QETH_HDR_LEN;
+            left -= QETH_HDR_LEN;
+        }
+        while (left) {
+            uint64_t chunk = 4096 - a % 4096;
+            if (chunk > left)
+                chunk = left;
+            if (e >= QDIO_MAX_ELEMENTS)
+                return -3;
+            put64(s->element[e].addr, a);
+            put32(s->element[e].length, (uint32_t)chunk);
+            e++;
+            a += chunk;
+            left -= chunk;
+        }
+        if (e - first > 1) {
+            s->element[first].eflags = SBAL_EFLAGS_FIRST_FRAG;
+            for (unsigned m = first + 1; m < e - 1; m++)
+                s->element[m].eflags = SBAL_EFLAGS_MIDDLE_FRAG;
+            s->element[e - 1].eflags = SBAL_EFLAGS_LAST_FRAG;
+        }
+        pos = a;
+    }
+    s->element[e - 1].eflags |= SBAL_EFLAGS_LAST_ENTRY;
+    slsb[i] = SLSB_CU_OUTPUT_PRIMED;
+    g->out_next = qdio_next(i);
+    if (glan_osa_siga_w(g->osa, 0x80000000u >> SG_TX_QUEUE) != 0)
+        return -4;
+    return slsb[i];
+}
+
+int sg_recv(struct simguest *g, struct sg_rx *out, int max)
+{
+    uint8_t *slsb = sg_ptr(g, g->slsb[0]);
+    int got = 0, refilled = 0;
+    for (unsigned n = 0; n < 128; n++) {
+        unsigned i = g->in_next;
+        if (slsb[i] != SLSB_P_INPUT_PRIMED && slsb[i] != SLSB_P_INPUT_ERROR)
+            break;
+        if (slsb[i] == SLSB_P_INPUT_PRIMED) {
+            /* qeth_extract_skb: walk elements by their lengths */
+            const struct sbal *s = sg_ptr(g, g->sbal[0][i]);
+            unsigned e = 0;
+            uint32_t off = 0;
+            for (;;) {
+                int last = 0;
+                while (be32(s->element[e].length) < off + QETH_HDR_LEN) {
+                    if (s->element[e].eflags & SBAL_EFLAGS_LAST_ENTRY) {
+                        last = 1;
+                        break;
+                    }
+                    e++;
+                    off = 0;
+                }
+                if (last)
+                    break;
+                const struct qeth_hdr_l3 *h = sg_ptr(g, be64(s->element[e].addr) + off);
+                off += QETH_HDR_LEN;
+                if (h->id != QETH_HEADER_TYPE_LAYER3)
+                    break;
+                uint32_t len = be16(h->length), have = 0;
+                struct sg_rx *rx = got < max ? &out[got] : NULL;
+                if (rx) {
+                    rx->flags = h->flags;
+                    rx->len = (uint16_t)len;
+                }
+                int broken = 0;
+                while (have < len) {
+                    uint32_t room = be32(s->element[e].length) - off;
+                    uint32_t k = len - have < room ? len - have : room;
+                    if (rx && have + k <= sizeof rx->data)
+                        memcpy(rx->data + have, sg_ptr(g, be64(s->element[e].addr) + off), k);
+                    have += k;
+                    off += k;
+                    if (have < len) {
+                        if (s->element[e].eflags & SBAL_EFLAGS_LAST_ENTRY) {
+                            broken = 1;
+                            break;
+                        }
+                        e++;
+                        off = 0;
+                    }
+                }
+                if (broken)
+                    break;
+                if (rx)
+                    got++;
+            }
+        }
+        /* Back to the adapter: ACK, NOT_INIT, then the next ring slot of
+         * this pool buffer is made EMPTY, as qeth_rx_refill_queue does. */
+        slsb[i] = SLSB_P_INPUT_ACK;
+        slsb[i] = SLSB_P_INPUT_NOT_INIT;
+        unsigned j = qdio_add(i, SG_IN_BUFS);
+        init_in_sbal(g, j);
+        slsb[j] = SLSB_CU_INPUT_EMPTY;
+        refilled = 1;
+        g->in_next = qdio_next(i);
+    }
+    if (refilled)
+        glan_osa_siga_r(g->osa, 0x80000000u);
+    return got;
+}
+
+/* ---- datagrams ----------------------------------------------------------------------- */
+
+static uint16_t csum(uint32_t sum, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        sum += (uint32_t)p[n - 1] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+size_t sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+{
+    struct glan_addr s, d;
+    glan_addr_parse(src, &s);
+    glan_addr_parse(dst, &d);
+    size_t len = 28 + payload;
+    memset(b, 0, 28);
+    b[0] = 0x45;
+    put16(b + 2, (uint16_t)len);
+    b[8] = 64;
+    b[9] = 17;
+    memcpy(b + 12, s.bytes, 4);
+    memcpy(b + 16, d.bytes, 4);
+    put16(b + 10, (uint16_t)~csum(0, b, 20));
+    put16(b + 20, 1234);
+    put16(b + 22, 5678);
+    put16(b + 24, (uint16_t)(8 + payload));
+    memset(b + 28, fill, payload);
+    return len;
+}
+
+size_t sg_udp6(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+{
+    struct glan_addr s, d;
+    glan_addr_parse(src, &s);
+    glan_addr_parse(dst, &d);
+    memset(b, 0, 48);
+    b[0] = 0x60;
+    put16(b + 4, (uint16_t)(8 + payload));
+    b[6] = 17;
+    b[7] = 64;
+    memcpy(b + 8, s.bytes, 16);
+    memcpy(b + 24, d.bytes, 16);
+    put16(b + 40, 1234);
+    put16(b + 42, 5678);
+    put16(b + 44, (uint16_t)(8 + payload));
+    memset(b + 48, fill, payload);
+    uint8_t pseudo[40] = {0};
+    memcpy(pseudo, b + 8, 32);
+    put32(pseudo + 32, (uint32_t)(8 + payload));
+    pseudo[39] = 17;
+    uint16_t c = (uint16_t)~csum(csum(0, pseudo, 40), b + 40, 8 + payload);
+    put16(b + 46, c ? c : 0xffff);
+    return 48 + payload;
+}
