@@ -133,6 +133,18 @@ int sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *
     return glan_osa_exec(g->osa, slot, io);
 }
 
+/* SLSB bytes are shared with the device, which may run in another thread
+ * (a peer's sender): access them atomically, ordered like the hardware. */
+static uint8_t slsb_get(const uint8_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void slsb_set(uint8_t *p, uint8_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
 static int ok_status(uint8_t us)
 {
     return us == (GLAN_OSA_US_CE | GLAN_OSA_US_DE);
@@ -712,7 +724,7 @@ int sg_init_input(struct simguest *g)
     uint8_t *slsb = sg_ptr(g, g->slsb[0]);
     for (unsigned i = 0; i < SG_IN_BUFS; i++) {
         init_in_sbal(g, i);
-        slsb[i] = SLSB_CU_INPUT_EMPTY;
+        slsb_set(&slsb[i], SLSB_CU_INPUT_EMPTY);
     }
     g->in_next = 0;
     return glan_osa_siga_r(g->osa, 0x80000000u) == 0 ? 0 : -1;
@@ -837,7 +849,7 @@ int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
 {
     uint8_t *slsb = sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
     unsigned i = g->out_next;
-    if (slsb[i] == SLSB_CU_OUTPUT_PRIMED)
+    if (slsb_get(&slsb[i]) == SLSB_CU_OUTPUT_PRIMED)
         return -1;
     struct sbal *s = sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
     memset(s, 0, sizeof *s);
@@ -888,11 +900,11 @@ int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
         pos = a;
     }
     s->element[e - 1].eflags |= SBAL_EFLAGS_LAST_ENTRY;
-    slsb[i] = SLSB_CU_OUTPUT_PRIMED;
+    slsb_set(&slsb[i], SLSB_CU_OUTPUT_PRIMED);
     g->out_next = qdio_next(i);
     if (glan_osa_siga_w(g->osa, 0x80000000u >> SG_TX_QUEUE) != 0)
         return -4;
-    return slsb[i];
+    return slsb_get(&slsb[i]);
 }
 
 int sg_recv(struct simguest *g, struct sg_rx *out, int max)
@@ -901,9 +913,10 @@ int sg_recv(struct simguest *g, struct sg_rx *out, int max)
     int got = 0, refilled = 0;
     for (unsigned n = 0; n < 128; n++) {
         unsigned i = g->in_next;
-        if (slsb[i] != SLSB_P_INPUT_PRIMED && slsb[i] != SLSB_P_INPUT_ERROR)
+        uint8_t st = slsb_get(&slsb[i]);
+        if (st != SLSB_P_INPUT_PRIMED && st != SLSB_P_INPUT_ERROR)
             break;
-        if (slsb[i] == SLSB_P_INPUT_PRIMED) {
+        if (st == SLSB_P_INPUT_PRIMED) {
             /* qeth_extract_skb: walk elements by their lengths */
             const struct sbal *s = sg_ptr(g, g->sbal[0][i]);
             unsigned e = 0;
@@ -949,17 +962,16 @@ int sg_recv(struct simguest *g, struct sg_rx *out, int max)
                 }
                 if (broken)
                     break;
-                if (rx)
-                    got++;
+                got++; /* counted even when out[] is full */
             }
         }
         /* Back to the adapter: ACK, NOT_INIT, then the next ring slot of
          * this pool buffer is made EMPTY, as qeth_rx_refill_queue does. */
-        slsb[i] = SLSB_P_INPUT_ACK;
-        slsb[i] = SLSB_P_INPUT_NOT_INIT;
+        slsb_set(&slsb[i], SLSB_P_INPUT_ACK);
+        slsb_set(&slsb[i], SLSB_P_INPUT_NOT_INIT);
         unsigned j = qdio_add(i, SG_IN_BUFS);
         init_in_sbal(g, j);
-        slsb[j] = SLSB_CU_INPUT_EMPTY;
+        slsb_set(&slsb[j], SLSB_CU_INPUT_EMPTY);
         refilled = 1;
         g->in_next = qdio_next(i);
     }

@@ -129,8 +129,8 @@ struct sg_pkt {
  * in its own element; else header and data share the first page), prime it,
  * SIGA-w.  Returns the SLSB state the adapter left (0xa1 expected). */
 int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split);
-/* Collect every datagram in primed input buffers (up to max), handing the
- * buffers back (0x41 + SIGA-r).  Returns how many. */
+/* Collect every datagram in primed input buffers, handing the buffers back
+ * (0x41 + SIGA-r).  Returns how many; the first max are copied to out. */
 int sg_recv(struct simguest *g, struct sg_rx *out, int max);
 /* Build a minimal IPv4/UDP or IPv6/UDP datagram; returns its length. */
 size_t sg_udp4(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);

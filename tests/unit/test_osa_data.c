@@ -1,0 +1,360 @@
+/*
+ * The OSA data path end to end: simulated guests brought up as Linux does,
+ * exchanging IPv4 and IPv6 datagrams through real SBALs in their storage,
+ * the base in between.  Packing, broadcast and multicast, passthrough
+ * frames and neighbour discovery, interrupts, a receiver without free
+ * buffers, halt in mid-traffic, and two threads hammering each other.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guestlan/base.h"
+#include "guestlan/osa.h"
+#include "osa/osa_wire.h"
+#include "simguest.h"
+
+static struct glan_lan *lan;
+static struct simguest *a, *b;
+static struct sg_rx rx[256];
+
+static void setup(void)
+{
+    struct glan_lan_config cfg = {.name = "osadata"};
+    char err[128];
+    lan = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_msg(lan != NULL, "%s", err);
+    a = sg_create(lan, "0600", 0x0600);
+    b = sg_create(lan, "0700", 0x0700);
+    static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
+    static const char *const ba[] = {"10.1.0.2", "10.1.0.3", "fd00::2", NULL};
+    ck_assert_int_eq(sg_bringup(a, aa), 0);
+    ck_assert_int_eq(sg_bringup(b, ba), 0);
+}
+
+static void teardown(void)
+{
+    sg_destroy(a);
+    sg_destroy(b);
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.buffers_in_use, 0);
+    glan_lan_destroy(lan);
+}
+
+static void check_udp(const struct sg_rx *r, size_t len, uint8_t fill, size_t hdr)
+{
+    ck_assert_uint_eq(r->len, len);
+    for (size_t i = hdr; i < len; i++)
+        ck_assert_int_eq(r->data[i], fill);
+}
+
+START_TEST(ipv4_both_ways)
+{
+    uint8_t d[2000];
+    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 1000, 0xab);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    unsigned irq0 = b->host.interrupts;
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_uint_gt(b->host.interrupts, irq0);
+    ck_assert_uint_gt(b->host.thin_interrupts, 0);
+    ck_assert_int_eq(*(uint8_t *)sg_ptr(b, b->dsci), 0x01);
+    ck_assert_int_eq(*(uint8_t *)sg_ptr(b, b->alsi), 0x01);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(rx[0].flags, QETH_CAST_UNICAST);
+    check_udp(&rx[0], n, 0xab, 28);
+    ck_assert_int_eq(memcmp(rx[0].data, d, n), 0);
+
+    /* Back, to the second address of b's interface and from it. */
+    n = sg_udp4(d, "10.1.0.3", "10.1.0.1", 1472, 0xcd);
+    p.data = d;
+    p.len = (uint32_t)n;
+    ck_assert_int_eq(sg_send(b, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    check_udp(&rx[0], n, 0xcd, 28);
+}
+END_TEST
+
+START_TEST(ipv6_plain_and_passthru)
+{
+    uint8_t d[10000];
+    size_t n = sg_udp6(d, "fd00::1", "fd00::2", 8000, 0x5a);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(rx[0].flags, QETH_CAST_UNICAST | QETH_HDR_IPV6);
+    ck_assert_int_eq(memcmp(rx[0].data, d, n), 0);
+
+    /* Linux on an OSD sends IPv6 with its Ethernet header, PASSTHRU. */
+    uint8_t f[10100];
+    memset(f, 0, 14);
+    memcpy(f, b->mac, 6);
+    memcpy(f + 6, a->mac, 6);
+    put16(f + 12, 0x86dd);
+    n = sg_udp6(f + 14, "fd00::1", "fd00::2", 100, 0x77);
+    p.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU;
+    p.data = f;
+    p.len = (uint32_t)(n + 14);
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_uint_eq(rx[0].len, n);
+    ck_assert_int_eq(memcmp(rx[0].data, f + 14, n), 0);
+}
+END_TEST
+
+START_TEST(neighbour_solicitation_answered)
+{
+    /* NS from a for b's address, in a passthrough frame. */
+    uint8_t f[14 + 40 + 32];
+    memset(f, 0, sizeof f);
+    f[0] = 0x33;
+    f[1] = 0x33;
+    memcpy(f + 6, a->mac, 6);
+    put16(f + 12, 0x86dd);
+    uint8_t *ip = f + 14;
+    ip[0] = 0x60;
+    put16(ip + 4, 32);
+    ip[6] = 58;
+    ip[7] = 255;
+    struct glan_addr src, tgt, sn;
+    glan_addr_parse("fd00::1", &src);
+    glan_addr_parse("fd00::2", &tgt);
+    glan_addr_parse("ff02::1:ff00:2", &sn);
+    memcpy(ip + 8, src.bytes, 16);
+    memcpy(ip + 24, sn.bytes, 16);
+    ip[40] = 135;
+    memcpy(ip + 48, tgt.bytes, 16);
+    ip[64] = 1;
+    ip[65] = 1;
+    memcpy(ip + 66, a->mac, 6);
+    struct sg_pkt p = {.flags = QETH_CAST_MULTICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU,
+                       .data = f,
+                       .len = sizeof f};
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    const uint8_t *na = rx[0].data;
+    ck_assert_uint_eq(rx[0].len, 72);
+    ck_assert_int_eq(na[6], 58);
+    ck_assert_int_eq(na[40], 136);
+    ck_assert_int_eq(memcmp(na + 8, tgt.bytes, 16), 0);
+    ck_assert_int_eq(memcmp(na + 24, src.bytes, 16), 0);
+    ck_assert_int_eq(memcmp(na + 48, tgt.bytes, 16), 0);
+    ck_assert_int_eq(memcmp(na + 66, b->mac, 6), 0);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 0); /* absorbed */
+    struct glan_osa_stats st;
+    glan_osa_get_stats(a->osa, &st);
+    ck_assert_uint_eq(st.out_absorbed, 1);
+}
+END_TEST
+
+START_TEST(arp_answered_for_registered)
+{
+    uint8_t f[14 + 28];
+    memset(f, 0xff, 6);
+    memcpy(f + 6, a->mac, 6);
+    put16(f + 12, 0x0806);
+    uint8_t *r = f + 14;
+    put16(r, 1);
+    put16(r + 2, 0x0800);
+    r[4] = 6;
+    r[5] = 4;
+    put16(r + 6, 1);
+    memcpy(r + 8, a->mac, 6);
+    uint8_t spa[4] = {10, 1, 0, 1}, tpa[4] = {10, 1, 0, 3};
+    memcpy(r + 14, spa, 4);
+    memset(r + 18, 0, 6);
+    memcpy(r + 24, tpa, 4);
+    struct sg_pkt p = {
+        .flags = QETH_CAST_BROADCAST | QETH_HDR_PASSTHRU, .data = f, .len = sizeof f};
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(rx[0].flags & QETH_HDR_PASSTHRU, QETH_HDR_PASSTHRU);
+    ck_assert_int_eq(be16(rx[0].data + 14 + 6), 2);
+    ck_assert_int_eq(memcmp(rx[0].data + 14 + 8, b->mac, 6), 0);
+    ck_assert_int_eq(memcmp(rx[0].data + 14 + 14, tpa, 4), 0);
+    /* For an address nobody holds: absorbed, no answer. */
+    tpa[3] = 99;
+    memcpy(r + 24, tpa, 4);
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(a, rx, 256), 0);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 0);
+}
+END_TEST
+
+START_TEST(packing_many_per_buffer)
+{
+    /* Each datagram a sends is drained into b at once, one buffer each.
+     * When b has no buffer free, datagrams wait in the base; the SIGA-r
+     * that hands buffers back drains them all in one pass: packed into
+     * one input buffer, one interrupt. */
+    uint8_t d[28][200];
+    struct sg_pkt p[28];
+    for (int i = 0; i < 28; i++) {
+        size_t n = sg_udp4(d[i], "10.1.0.1", "10.1.0.2", 64, (uint8_t)i);
+        p[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d[i], .len = (uint32_t)n};
+    }
+    for (int i = 0; i < SG_IN_BUFS; i++)
+        ck_assert_int_eq(sg_send(a, &p[i], 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_send(a, &p[SG_IN_BUFS], 28 - SG_IN_BUFS, 0), SLSB_P_OUTPUT_EMPTY);
+    struct glan_port_stats ps;
+    glan_port_stats(glan_osa_port(b->osa), &ps);
+    ck_assert_uint_eq(ps.queued, 28 - SG_IN_BUFS);
+    struct glan_osa_stats st0, st1;
+    glan_osa_get_stats(b->osa, &st0);
+    unsigned irq0 = b->host.interrupts;
+    ck_assert_int_eq(sg_recv(b, rx, 256), SG_IN_BUFS);
+    glan_osa_get_stats(b->osa, &st1);
+    ck_assert_uint_eq(st1.in_packets - st0.in_packets, 28 - SG_IN_BUFS);
+    ck_assert_uint_eq(st1.in_buffers - st0.in_buffers, 1);
+    ck_assert_uint_eq(b->host.interrupts - irq0, 1);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 28 - SG_IN_BUFS);
+    for (int i = SG_IN_BUFS; i < 28; i++)
+        ck_assert_int_eq(memcmp(rx[i - SG_IN_BUFS].data, d[i], p[i].len), 0);
+}
+END_TEST
+
+START_TEST(broadcast_and_multicast)
+{
+    uint8_t d[200];
+    size_t n = sg_udp4(d, "10.1.0.1", "224.0.0.1", 50, 1);
+    struct sg_pkt p = {.flags = QETH_CAST_MULTICAST, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(rx[0].flags & QETH_CAST_MASK, QETH_CAST_MULTICAST);
+    n = sg_udp4(d, "10.1.0.1", "10.1.0.255", 50, 2);
+    p.flags = QETH_CAST_BROADCAST;
+    p.len = (uint32_t)n;
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(rx[0].flags & QETH_CAST_MASK, QETH_CAST_BROADCAST);
+    ck_assert_int_eq(sg_recv(a, rx, 256), 0); /* not back to the sender */
+    /* IPv6 multicast to all nodes. */
+    n = sg_udp6(d, "fd00::1", "ff02::1", 20, 3);
+    p.flags = QETH_CAST_MULTICAST | QETH_HDR_IPV6;
+    p.len = (uint32_t)n;
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+}
+END_TEST
+
+START_TEST(receiver_out_of_buffers)
+{
+    /* 40 datagrams of 9000 bytes: b has 16 buffers of 64 KiB (7 each).
+     * What does not fit waits in the base until b hands buffers back. */
+    static uint8_t d[9100];
+    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 8972, 0x11);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(sg_send(a, &p, 1, i & 1), SLSB_P_OUTPUT_EMPTY);
+    int got = 0;
+    for (int round = 0; round < 100 && got < 200; round++) {
+        int k = sg_recv(b, rx, 256);
+        for (int i = 0; i < k; i++)
+            check_udp(&rx[i], n, 0x11, 28);
+        got += k;
+    }
+    ck_assert_int_eq(got, 200);
+    struct glan_port_stats ps;
+    glan_port_stats(glan_osa_port(a->osa), &ps);
+    ck_assert_uint_eq(ps.delivered, 200);
+    ck_assert_uint_eq(ps.queued, 0);
+}
+END_TEST
+
+START_TEST(halt_mid_traffic)
+{
+    uint8_t d[2000];
+    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 1400, 0x22);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    for (int i = 0; i < 150; i++)
+        ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    /* b is full and has copies waiting; halt its data device now. */
+    glan_osa_halt(b->osa, b->dt);
+    ck_assert_int_eq(b->host.ended[b->dt], 1);
+    ck_assert_int_eq(glan_osa_siga_r(b->osa, 0x80000000u), 1);
+    /* Senders go on: copies for b are dropped as port_down, not stuck. */
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    struct glan_port_stats ps;
+    glan_port_stats(glan_osa_port(a->osa), &ps);
+    ck_assert_uint_gt(ps.dropped[GLAN_DROP_PORT_DOWN], 0);
+    /* a still talks to itself fine: halt on b touched nothing of a. */
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+}
+END_TEST
+
+struct hammer {
+    struct simguest *me;
+    const char *src, *dst;
+    int sent, got;
+};
+
+static void *hammer_run(void *arg)
+{
+    struct hammer *h = arg;
+    static __thread struct sg_rx r[256];
+    uint8_t d[600];
+    size_t n = sg_udp4(d, h->src, h->dst, 500, 0x33);
+    struct sg_pkt p[4];
+    for (int i = 0; i < 4; i++)
+        p[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    for (int i = 0; i < 2000; i++) {
+        if (sg_send(h->me, p, 4, i & 1) == SLSB_P_OUTPUT_EMPTY)
+            h->sent += 4;
+        h->got += sg_recv(h->me, r, 256);
+    }
+    return NULL;
+}
+
+START_TEST(two_senders_hammer_each_other)
+{
+    struct hammer ha = {.me = a, .src = "10.1.0.1", .dst = "10.1.0.2"};
+    struct hammer hb = {.me = b, .src = "10.1.0.2", .dst = "10.1.0.1"};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, hammer_run, &ha);
+    pthread_create(&tb, NULL, hammer_run, &hb);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    /* Drain what is left, single-threaded now. */
+    for (int i = 0; i < 200; i++) {
+        ha.got += sg_recv(a, rx, 256);
+        hb.got += sg_recv(b, rx, 256);
+    }
+    ck_assert_int_eq(ha.sent, 8000);
+    ck_assert_int_eq(hb.sent, 8000);
+    struct glan_port_stats pa, pb;
+    glan_port_stats(glan_osa_port(a->osa), &pa);
+    glan_port_stats(glan_osa_port(b->osa), &pb);
+    /* Everything sent is delivered or dropped with a reason; here the
+     * wait queue may overflow, nothing else. */
+    uint64_t da = 0, db = 0;
+    for (int r = 0; r < GLAN_DROP_COUNT; r++) {
+        da += pa.dropped[r];
+        db += pb.dropped[r];
+    }
+    ck_assert_uint_eq(pa.sent_packets, pa.delivered + da + pa.queued);
+    ck_assert_uint_eq(pa.dropped[GLAN_DROP_QUEUE_FULL], da);
+    ck_assert_uint_eq(pb.dropped[GLAN_DROP_QUEUE_FULL], db);
+    ck_assert_uint_eq((uint64_t)hb.got, pa.delivered);
+    ck_assert_uint_eq((uint64_t)ha.got, pb.delivered);
+}
+END_TEST
+
+Suite *osa_data_suite(void)
+{
+    Suite *s = suite_create("osa_data");
+    TCase *tc = tcase_create("two guests");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, ipv4_both_ways);
+    tcase_add_test(tc, ipv6_plain_and_passthru);
+    tcase_add_test(tc, neighbour_solicitation_answered);
+    tcase_add_test(tc, arp_answered_for_registered);
+    tcase_add_test(tc, packing_many_per_buffer);
+    tcase_add_test(tc, broadcast_and_multicast);
+    tcase_add_test(tc, receiver_out_of_buffers);
+    tcase_add_test(tc, halt_mid_traffic);
+    tcase_add_test(tc, two_senders_hammer_each_other);
+    tcase_set_timeout(tc, 120);
+    suite_add_tcase(s, tc);
+    return s;
+}
