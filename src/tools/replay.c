@@ -230,6 +230,12 @@ static int parse_args(struct replay *rp, int argc, char **argv)
             s->srcbuf = strdup(v);
             s->srcbuf[colon - v] = '\0';
             s->file = s->srcbuf + (colon - v) + 1;
+            /* libpcap reads "-" as standard input, which the checking pass
+             * would consume before the run. */
+            if (!strcmp(s->file, "-")) {
+                say("--send '%s': captures are read twice, standard input cannot be", v);
+                return -1;
+            }
         } else if ((v = opt_value(argc, argv, &i, "--out"))) {
             if (!*v) {
                 say("--out: empty directory name");
