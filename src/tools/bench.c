@@ -37,8 +37,9 @@
 
 #include "cmds.h"
 
-static const uint32_t bench_sizes[] = {64, 1472, 8972};
-#define NSIZES (sizeof bench_sizes / sizeof bench_sizes[0])
+/* The sizes measured unless --size picks one. */
+static const uint32_t default_sizes[] = {64, 1472, 8972};
+#define NSIZES (sizeof default_sizes / sizeof default_sizes[0])
 
 /* The largest datagram we build, and what one receive buffer holds. */
 #define MAX_DGRAM 9216
@@ -61,6 +62,8 @@ struct opts {
     int json;
     int xthread;
     int no_tun;
+    uint32_t sizes[NSIZES];
+    size_t nsizes;
 };
 
 struct result {
@@ -542,8 +545,8 @@ static int tun_child(FILE *out, const struct opts *o)
         return 1;
     }
     write_file("/proc/sys/net/ipv4/conf/gbench0/rp_filter", "0\n");
-    for (size_t i = 0; i < NSIZES; i++) {
-        tun_measure(fa, fb, bench_sizes[i], o, out);
+    for (size_t i = 0; i < o->nsizes; i++) {
+        tun_measure(fa, fb, o->sizes[i], o, out);
         fflush(out);
     }
     /* The kernel removes both devices and the namespace when we exit. */
@@ -601,7 +604,7 @@ static int bench_tun(const struct opts *o, struct results *rs)
         _exit(out ? tun_child(out, o) : 1);
     }
     close(pfd[1]);
-    double deadline = now_s() + NSIZES * (o->seconds + 2) + 10;
+    double deadline = now_s() + (double)o->nsizes * (o->seconds + 2) + 10;
     char text[4096];
     size_t len = 0;
     int timed_out = 0;
@@ -675,7 +678,7 @@ static const struct result *find(const struct results *rs, const char *path, uin
     return NULL;
 }
 
-static void print_table(const struct results *rs)
+static void print_table(const struct results *rs, const struct opts *o)
 {
     printf("%-13s %6s %14s %10s %12s %8s\n", "path", "size", "datagrams/s", "Gbit/s", "datagrams",
            "seconds");
@@ -685,14 +688,14 @@ static void print_table(const struct results *rs)
                (unsigned long long)r->received, r->secs);
     }
     int header = 0;
-    for (size_t i = 0; i < NSIZES; i++) {
-        const struct result *b = find(rs, "base", bench_sizes[i]);
-        const struct result *t = find(rs, "tun-kernel", bench_sizes[i]);
+    for (size_t i = 0; i < o->nsizes; i++) {
+        const struct result *b = find(rs, "base", o->sizes[i]);
+        const struct result *t = find(rs, "tun-kernel", o->sizes[i]);
         if (!b || !t || t->pps <= 0)
             continue;
         if (!header++)
             printf("\nbase / tun-kernel datagrams/s:");
-        printf("  %u B: %.1fx", bench_sizes[i], b->pps / t->pps);
+        printf("  %u B: %.1fx", o->sizes[i], b->pps / t->pps);
     }
     if (header)
         printf("\n");
@@ -701,7 +704,8 @@ static void print_table(const struct results *rs)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: glan bench [--json] [--seconds S] [--count N|small] [--xthread] [--no-tun]\n"
+            "usage: glan bench [--json] [--seconds S] [--count N|small] [--size N] [--xthread]\n"
+            "                  [--no-tun]\n"
             "\n"
             "Measures the base's guest-to-guest forwarding rate (copy into base storage,\n"
             "registry lookup, copy into the peer's input) for 64, 1472 and 8972-byte IPv4\n"
@@ -712,13 +716,14 @@ static void usage(FILE *f)
             "               \"pps\":X,\"gbps\":Y}, ...]} and nothing else on stdout\n"
             "  --seconds S  bound each measurement to S seconds (default 1)\n"
             "  --count N    bound each measurement to N datagrams ('small': %d)\n"
+            "  --size N     measure N-byte datagrams only (28..%d)\n"
             "  --xthread    also measure two sender threads sending to each other\n"
             "               (path \"base-xthread\"; always shown in the table)\n"
             "  --no-tun     skip the TUN kernel path\n"
             "\n"
             "Sizes are whole IPv4 datagrams, header included; gbps counts those bytes.\n"
             "Exit status: 0 done, 1 a measurement failed, 2 bad usage.\n",
-            COUNT_SMALL);
+            COUNT_SMALL, MAX_DGRAM);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -734,6 +739,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->xthread = 1;
         } else if (!strcmp(a, "--no-tun")) {
             o->no_tun = 1;
+        } else if (!strcmp(a, "--size")) {
+            char *end;
+            unsigned long n = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+            if (i + 1 >= argc || end == argv[i + 1] || *end || n < 28 || n > MAX_DGRAM) {
+                fprintf(stderr, "glan bench: --size wants 28..%d bytes\n", MAX_DGRAM);
+                return -1;
+            }
+            i++;
+            o->sizes[0] = (uint32_t)n;
+            o->nsizes = 1;
         } else if (!strcmp(a, "--seconds") || !strcmp(a, "--count")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "glan bench: %s needs a value\n", a);
@@ -772,7 +787,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int glan_cmd_bench(int argc, char **argv)
 {
-    struct opts o = {.seconds = 1.0, .count = UINT64_MAX};
+    struct opts o = {.seconds = 1.0, .count = UINT64_MAX, .nsizes = NSIZES};
+    memcpy(o.sizes, default_sizes, sizeof default_sizes);
     int p = parse_opts(argc, argv, &o);
     if (p != 0)
         return p > 0 ? 0 : 2;
@@ -781,19 +797,19 @@ int glan_cmd_bench(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     static struct results rs;
     int failed = 0;
-    for (size_t i = 0; i < NSIZES; i++)
-        if (bench_base(&o, bench_sizes[i], &rs) < 0)
+    for (size_t i = 0; i < o.nsizes; i++)
+        if (bench_base(&o, o.sizes[i], &rs) < 0)
             failed = 1;
     /* The table always shows the two-thread rows; JSON only when asked, so
      * that its rows stay "base" and "tun-kernel" by default. */
-    for (size_t i = 0; i < NSIZES && !failed && (o.xthread || !o.json); i++)
-        if (bench_base_xthread(&o, bench_sizes[i], &rs) < 0)
+    for (size_t i = 0; i < o.nsizes && !failed && (o.xthread || !o.json); i++)
+        if (bench_base_xthread(&o, o.sizes[i], &rs) < 0)
             failed = 1;
     if (!o.no_tun && bench_tun(&o, &rs) < 0)
         failed = 1;
     if (o.json)
         print_json(&rs);
     else
-        print_table(&rs);
+        print_table(&rs, &o);
     return failed;
 }
