@@ -71,6 +71,9 @@ struct glan_tun_status {
     uint64_t recoveries;  /* times the uplink reattached to a device that came back */
     uint64_t tx_down;     /* datagrams refused while the device was down or gone */
     uint64_t tx_blocked;  /* writes the kernel refused for want of room (-EAGAIN) */
+    /* u->err, copied under the lock the receive thread writes it with: read
+     * the message here while the thread runs. */
+    char message[256];
 };
 
 /* 0, or -EINVAL when u is not a TUN uplink. */

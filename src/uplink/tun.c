@@ -66,7 +66,9 @@ struct tun {
     atomic_int gone;
     atomic_int want_pollout;
     atomic_uint_fast64_t gone_events, recoveries, tx_down, tx_blocked;
-    pthread_mutex_t err_lock; /* u->err is written from two threads */
+    pthread_mutex_t err_lock;   /* u->err is written from two threads */
+    pthread_mutex_t state_lock; /* name, ifindex, created, persistent, mtu: the
+                                 * receive thread changes them on recovery */
 };
 
 static const struct glan_uplink_ops tun_ops;
@@ -236,7 +238,16 @@ static void mark_gone(struct tun *t)
  * (same index), and TUNSETIFF would create a device that does not exist, so
  * only a new index that still carries our name will do, and a device that
  * turns out to be of our own making is let go again. */
+static void try_recover_locked(struct tun *t, int ifindex);
+
 static void try_recover(struct tun *t, int ifindex)
+{
+    pthread_mutex_lock(&t->state_lock);
+    try_recover_locked(t, ifindex);
+    pthread_mutex_unlock(&t->state_lock);
+}
+
+static void try_recover_locked(struct tun *t, int ifindex)
 {
     char got[IFNAMSIZ];
     if (ifindex == t->ifindex || (int)if_nametoindex(t->name) != ifindex) {
@@ -327,11 +338,21 @@ static void nl_read(struct tun *t)
 
 /* ---- the vtable ------------------------------------------------------------ */
 
+static int tun_open_locked(struct tun *t);
+
 static int tun_open(struct glan_uplink *u)
 {
     struct tun *t = (struct tun *)u;
     if (t->fd >= 0)
         return 0;
+    pthread_mutex_lock(&t->state_lock);
+    int rc = tun_open_locked(t);
+    pthread_mutex_unlock(&t->state_lock);
+    return rc;
+}
+
+static int tun_open_locked(struct tun *t)
+{
     int fd = attach_device(t, t->want, t->name);
     if (fd < 0)
         return fd;
@@ -476,6 +497,7 @@ static void tun_destroy(struct glan_uplink *u)
     tun_close(u);
     free(t->rxbuf);
     pthread_mutex_destroy(&t->err_lock);
+    pthread_mutex_destroy(&t->state_lock);
     free(t);
 }
 
@@ -610,11 +632,17 @@ int glan_tun_status(struct glan_uplink *u, struct glan_tun_status *out)
     if (!t)
         return -EINVAL;
     memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&t->state_lock);
     snprintf(out->ifname, sizeof out->ifname, "%s", t->name);
     out->mtu = t->mtu;
     out->open = t->fd >= 0;
     out->created = t->created;
     out->persistent = t->persistent;
+    pthread_mutex_unlock(&t->state_lock);
+    pthread_mutex_lock(&t->err_lock);
+    memcpy(out->message, t->u.err, sizeof out->message);
+    pthread_mutex_unlock(&t->err_lock);
+    out->message[sizeof out->message - 1] = 0;
     out->gone = atomic_load(&t->gone);
     out->rx_thread = t->rx_running;
     out->gone_events = atomic_load(&t->gone_events);
@@ -650,5 +678,6 @@ struct glan_uplink *glan_tun_create(const struct glan_tun_config *cfg, char *err
     snprintf(t->want, sizeof t->want, "%s", name);
     t->fd = t->wake = t->nl = -1;
     pthread_mutex_init(&t->err_lock, NULL);
+    pthread_mutex_init(&t->state_lock, NULL);
     return &t->u;
 }

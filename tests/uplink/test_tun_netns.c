@@ -382,10 +382,10 @@ static void unprivileged(void)
         if (!lan || !u)
             _exit(4);
         int rc = glan_tun_attach(lan, u);
-        printf("      as uid 65534: attach glt1: %d %s\n", rc, u->err);
-        bad |= rc != 0;
         struct glan_tun_status s;
         glan_tun_status(u, &s);
+        printf("      as uid 65534: attach glt1: %d %s\n", rc, s.message);
+        bad |= rc != 0;
         bad |= s.created || !s.persistent || s.mtu != 1280;
         glan_tun_detach(u);
         glan_uplink_destroy(u);
@@ -465,11 +465,12 @@ int main(void)
     struct glan_tun_config tc = {.ifname = DEV, .mtu = 1400, .up = 1};
     struct glan_uplink *u = glan_tun_create(&tc, err, sizeof err);
     int rc = u ? glan_tun_attach(lan, u) : -1;
-    CHECK(rc == 0, "TUN uplink attached (%s)", u ? u->err : err);
+    struct glan_tun_status ts;
+    if (u)
+        glan_tun_status(u, &ts);
+    CHECK(rc == 0, "TUN uplink attached (%s)", u ? ts.message : err);
     if (rc != 0)
         return 1;
-    struct glan_tun_status ts;
-    glan_tun_status(u, &ts);
     CHECK(ts.created && !ts.persistent && ts.rx_thread && ts.mtu == 1400,
           "device %s created, MTU %u, receive thread running", ts.ifname, ts.mtu);
     CHECK(sh("ip -o link show dev %s | grep -q ' mtu 1400 '", DEV) == 0, "kernel shows MTU 1400");
@@ -510,12 +511,26 @@ int main(void)
     CHECK(u->stats.tx_packets >= 14 && u->stats.rx_packets >= 14, "uplink counted tx %llu rx %llu",
           (unsigned long long)u->stats.tx_packets, (unsigned long long)u->stats.rx_packets);
 
+    /* The device is set down: datagrams for the network are refused as
+     * port_down, guests go on; up again, the namespace answers again. */
+    CHECK(sh("ip link set dev %s down", DEV) == 0, "device set down");
+    uint64_t down_before = lan_drops(lan, GLAN_DROP_PORT_DOWN);
+    len = echo_request(pkt, &gb.a4, &ns4, 0x4244);
+    glan_port_send(gb.port, pkt, len, NULL);
+    glan_tun_status(u, &ts);
+    CHECK(lan_drops(lan, GLAN_DROP_PORT_DOWN) == down_before + 1 && ts.tx_down == 1 && !ts.gone,
+          "with the device down a datagram for the network is dropped as port_down");
+    CHECK(sh("ip link set dev %s up", DEV) == 0, "device set up");
+    uint64_t rep0 = get(&gb, &gb.rep4);
+    glan_port_send(gb.port, pkt, len, NULL);
+    CHECK(wait_count(&gb, &gb.rep4, rep0 + 1, 3000), "up again: the namespace answers the guest");
+
     /* The device is deleted under the uplink. */
     CHECK(sh("ip link del %s", DEV) == 0, "device deleted");
     for (int i = 0; i < 300 && (glan_tun_status(u, &ts), !ts.gone); i++)
         sleep_ms(10);
-    CHECK(ts.gone && ts.gone_events == 1 && strstr(u->err, "deleted"),
-          "uplink noticed: gone, counted once, says: %s", u->err);
+    CHECK(ts.gone && ts.gone_events == 1 && strstr(ts.message, "deleted"),
+          "uplink noticed: gone, counted once, says: %s", ts.message);
     uint64_t udp0 = get(&gb, &gb.udp);
     len = udp4(pkt, &ga.a4, &gb.a4);
     CHECK(glan_port_send(ga.port, pkt, len, NULL) == GLAN_DROP_NONE &&
@@ -534,7 +549,7 @@ int main(void)
     for (int i = 0; i < 300 && (glan_tun_status(u, &ts), ts.gone); i++)
         sleep_ms(10);
     CHECK(!ts.gone && ts.recoveries == 1 && ts.persistent,
-          "uplink reattached by itself: %s (MTU %u)", u->err, ts.mtu);
+          "uplink reattached by itself: %s (MTU %u)", ts.message, ts.mtu);
     CHECK(ping("10.77.0.10", 2) == 0, "namespace pings guest 0600 again over IPv4");
     CHECK(ping("fd00:77::11", 2) == 0, "namespace pings guest 0700 again over IPv6");
 
