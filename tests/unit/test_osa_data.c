@@ -283,6 +283,53 @@ START_TEST(halt_mid_traffic)
 }
 END_TEST
 
+/* A stand-in uplink: records what the base hands it. */
+struct fake_uplink {
+    int n;
+    uint8_t last[2000];
+    uint32_t last_len;
+};
+
+static int uplink_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    struct fake_uplink *u = ctx;
+    u->n++;
+    u->last_len = dg->len < sizeof u->last ? dg->len : sizeof u->last;
+    memcpy(u->last, dg->data, u->last_len);
+    return 0;
+}
+
+START_TEST(guest_and_uplink)
+{
+    static const struct glan_port_ops ops = {.deliver = uplink_deliver};
+    struct fake_uplink u = {0};
+    struct glan_port_info info = {.name = "uplink", .kind = GLAN_PORT_UPLINK};
+    struct glan_port *up;
+    ck_assert_int_eq(glan_port_attach(lan, &info, &ops, &u, &up), 0);
+    /* Guest to an address nobody on the LAN holds: out the uplink. */
+    uint8_t d[2000];
+    size_t n = sg_udp4(d, "10.1.0.1", "192.0.2.7", 300, 0x44);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    n = sg_udp6(d + 1000, "fd00::1", "2001:db8::9", 200, 0x45);
+    p = (struct sg_pkt){
+        .flags = QETH_CAST_UNICAST | QETH_HDR_IPV6, .data = d + 1000, .len = (uint32_t)n};
+    ck_assert_int_eq(sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(u.n, 2);
+    ck_assert_int_eq(memcmp(u.last, d + 1000, n), 0);
+    /* From the uplink to the guest's addresses. */
+    n = sg_udp4(d, "192.0.2.7", "10.1.0.3", 500, 0x46);
+    ck_assert_int_eq(glan_port_send(up, d, n, NULL), GLAN_DROP_NONE);
+    n = sg_udp6(d + 1000, "2001:db8::9", "fd00::2", 500, 0x47);
+    ck_assert_int_eq(glan_port_send(up, d + 1000, n, NULL), GLAN_DROP_NONE);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 2);
+    ck_assert_int_eq(rx[0].flags, QETH_CAST_UNICAST);
+    ck_assert_int_eq(rx[1].flags, QETH_CAST_UNICAST | QETH_HDR_IPV6);
+    ck_assert_int_eq(memcmp(rx[1].data, d + 1000, n), 0);
+    glan_port_detach(up);
+}
+END_TEST
+
 struct hammer {
     struct simguest *me;
     const char *src, *dst;
@@ -354,6 +401,7 @@ Suite *osa_data_suite(void)
     tcase_add_test(tc, receiver_out_of_buffers);
     tcase_add_test(tc, halt_mid_traffic);
     tcase_add_test(tc, two_senders_hammer_each_other);
+    tcase_add_test(tc, guest_and_uplink);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;
