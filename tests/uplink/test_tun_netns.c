@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +74,22 @@ static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+/* The kernel refuses a TUN write with EAGAIN only when the device's socket
+ * is out of memory, which a test cannot bring about reliably.  So this
+ * program's write() can make the next eagain_left writes to eagain_fd fail
+ * that way; everything else goes straight to the system call. */
+static atomic_int eagain_fd = -1, eagain_left;
+
+ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (fd == atomic_load(&eagain_fd) && atomic_load(&eagain_left) > 0) {
+        atomic_fetch_sub(&eagain_left, 1);
+        errno = EAGAIN;
+        return -1;
+    }
+    return syscall(SYS_write, fd, buf, n);
 }
 
 /* ---- datagrams ------------------------------------------------------------ */
@@ -510,6 +528,30 @@ int main(void)
     CHECK(wait_count(&gb, &gb.rep6, 1, 3000), "guest 0700 got the namespace's IPv6 echo reply");
     CHECK(u->stats.tx_packets >= 14 && u->stats.rx_packets >= 14, "uplink counted tx %llu rx %llu",
           (unsigned long long)u->stats.tx_packets, (unsigned long long)u->stats.rx_packets);
+
+    /* The kernel has no room: the base keeps the datagram, the uplink waits
+     * for POLLOUT, kicks, and it goes out; nothing is lost. */
+    struct glan_lan_stats before;
+    glan_lan_stats(lan, &before);
+    atomic_store(&eagain_left, 3);
+    atomic_store(&eagain_fd, u->ops->rx_fd(u));
+    uint64_t reps = get(&gb, &gb.rep4);
+    len = echo_request(pkt, &gb.a4, &ns4, 0x4245);
+    CHECK(glan_port_send(gb.port, pkt, len, NULL) == GLAN_DROP_NONE,
+          "guest pings the namespace while writes to the device fail with EAGAIN");
+    CHECK(wait_count(&gb, &gb.rep4, reps + 1, 3000), "the datagram went out after the retries");
+    atomic_store(&eagain_fd, -1);
+    glan_tun_status(u, &ts);
+    struct glan_lan_stats after;
+    glan_lan_stats(lan, &after);
+    uint64_t drops_before = 0, drops_after = 0;
+    for (int i = 0; i < GLAN_DROP_COUNT; i++) {
+        drops_before += before.dropped[i];
+        drops_after += after.dropped[i];
+    }
+    CHECK(ts.tx_blocked == 3 && drops_after == drops_before && after.queued == 0,
+          "3 refusals counted (%llu), nothing dropped, nothing left queued",
+          (unsigned long long)ts.tx_blocked);
 
     /* The device is set down: datagrams for the network are refused as
      * port_down, guests go on; up again, the namespace answers again. */
