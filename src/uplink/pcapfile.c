@@ -256,8 +256,12 @@ int glan_pcap_reader_next(struct glan_pcap_reader *r, const uint8_t **data, size
              * short or its record header is nonsense. */
             r->failed = 1;
             r->st.errors++;
-            snprintf(r->err, sizeof r->err, "%s: damaged after record %" PRIu64 ": %s", r->path,
-                     r->st.records, pcap_geterr(r->p));
+            if (r->st.records)
+                snprintf(r->err, sizeof r->err, "%s: damaged after record %" PRIu64 ": %s", r->path,
+                         r->st.records, pcap_geterr(r->p));
+            else
+                snprintf(r->err, sizeof r->err, "%s: damaged in its first record: %s", r->path,
+                         pcap_geterr(r->p));
             return -EIO;
         }
         r->st.records++;

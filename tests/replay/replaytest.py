@@ -113,6 +113,12 @@ def ts_ns_of(p):
     return int(sec) * 10**9 + int((frac + "000000000")[:9])
 
 
+def pcapng_block(btype, body):
+    """One pcapng block: type, total length, body, total length again."""
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
 def write_input(path, spec):
     """Write one input capture; returns {id: (ts_ns, ip bytes)} of its packets."""
     if "garbage_hex" in spec:
@@ -125,8 +131,16 @@ def write_input(path, spec):
         return {}
     linktype = spec.get("linktype", "raw")
     ns = spec.get("precision", "ns") == "ns"
-    out = bytearray(struct.pack("<IHHiIII", MAGIC_NS if ns else MAGIC_US, 2, 4, 0, 0, 65535,
-                                spec.get("linktype_value", LINKTYPES[linktype])))
+    lt = spec.get("linktype_value", LINKTYPES[linktype])
+    ng = spec.get("format", "pcap") == "pcapng"
+    if ng:
+        out = bytearray(pcapng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)))
+        # if_tsresol 9 (nanoseconds) when asked; microseconds is the default.
+        opts = struct.pack("<HHB3x", 9, 1, 9) if ns else b""
+        out += pcapng_block(1, struct.pack("<HHI", lt, 0, 65535) + opts + b"\0\0\0\0")
+    else:
+        out = bytearray(struct.pack("<IHHiIII", MAGIC_NS if ns else MAGIC_US, 2, 4, 0, 0, 65535,
+                                    lt))
     ids = {}
     for i, p in enumerate(spec.get("packets", [])):
         ip = build_ip(p) if ("src" in p or "ip_hex" in p) else b""
@@ -136,7 +150,13 @@ def write_input(path, spec):
             raise ValueError("packet %d: a microsecond file cannot hold ts %d ns" % (i, t))
         frac = t % 10**9 if ns else (t % 10**9) // 1000
         caplen = min(p.get("caplen", len(fr)), len(fr))
-        out += struct.pack("<IIII", t // 10**9, frac, caplen, len(fr)) + fr[:caplen]
+        if ng:
+            units = t if ns else t // 1000
+            body = struct.pack("<IIIII", 0, units >> 32, units & 0xFFFFFFFF, caplen, len(fr))
+            body += fr[:caplen] + b"\0" * (-caplen % 4)
+            out += pcapng_block(6, body)
+        else:
+            out += struct.pack("<IIII", t // 10**9, frac, caplen, len(fr)) + fr[:caplen]
         ids[p.get("id", "%s#%d" % (os.path.basename(path), i))] = (t, ip)
     if "cut_bytes" in spec:  # a capture cut short in its last record
         del out[len(out) - spec["cut_bytes"]:]
