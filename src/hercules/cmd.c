@@ -165,7 +165,7 @@ struct port_walk {
 static struct glan_herc_iface *iface_of(struct glan_herc_lan *l, int index)
 {
     for (struct glan_herc_iface *i = l->ifaces; i; i = i->next)
-        if (i->info.port && glan_port_index(i->info.port) == index)
+        if (i->port && glan_port_index(i->port) == index)
             return i;
     return NULL;
 }
@@ -181,10 +181,10 @@ static void show_port(const struct glan_port_view *v, void *arg)
                  ifc->info.devnum[1], ifc->info.devnum[2]);
         if (!ifc->complete)
             snprintf(state, sizeof state, "incomplete group");
-        else if (!ifc->model_ctx)
+        else if (!ifc->model)
             snprintf(state, sizeof state, "no device model");
         else
-            snprintf(state, sizeof state, "model %s", glan_herc_model->name);
+            snprintf(state, sizeof state, "model %s", ifc->model);
     } else {
         snprintf(devs, sizeof devs, "%s", v->kind == GLAN_PORT_UPLINK ? "uplink" : "not ours");
         snprintf(state, sizeof state, "-");

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <unistd.h>
 
 #include "glanmod.h"
@@ -32,9 +31,23 @@ struct stmt {
     int chpid; /* -1: not given */
 };
 
-/* Guards every interface's open_members and model state against the
- * device threads and the panel.  Never held while calling into the base. */
-static pthread_mutex_t iface_lock = PTHREAD_MUTEX_INITIALIZER;
+/* hdtglan's state of one interface (device group), reached from each
+ * member's dev->dev_data and from the group's grp_data. */
+struct group {
+    struct glan_herc_iface ifc; /* what the directory and glan query see */
+    void *model_ctx;            /* device model state, NULL without a model */
+    struct glan_port *own_port; /* the port hdtglan attached when there is no model */
+    int has_chpid;
+    int open_members; /* members whose close has not run yet */
+    /* A CCW the model left pending waits here for host ccw_end. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct {
+        int ended;
+        uint8_t unitstat;
+        uint32_t residual;
+    } pend[GLAN_HERC_SLOTS];
+};
 
 /* ---- device statement ------------------------------------------------ */
 
@@ -68,34 +81,56 @@ static int parse_stmt(DEVBLK *dev, int argc, char *argv[], struct stmt *st)
     return 0;
 }
 
-/* ---- the port: datagrams from the LAN ----------------------------------- */
+/* ---- the port of an interface without a device model ------------------ */
 
-static int port_deliver(void *ctx, const struct glan_dgram *dg)
+/* Without a device model nothing can take a datagram: the base counts each
+ * one for this port as port_down. */
+static int idle_deliver(void *ctx, const struct glan_dgram *dg)
 {
-    struct glan_herc_iface *ifc = ctx;
-    void *mctx = atomic_load_explicit(&ifc->model_live, memory_order_acquire);
-    if (!mctx || !glan_herc_model)
-        return -ENETDOWN;
-    return glan_herc_model->deliver(mctx, dg);
+    (void)ctx;
+    (void)dg;
+    return -ENETDOWN;
 }
 
-static void port_flush(void *ctx)
+static const struct glan_port_ops idle_port_ops = {.deliver = idle_deliver};
+
+/* ---- what hdtglan provides to the device model ------------------------- */
+
+static void host_ccw_end(void *host, unsigned slot, uint8_t unitstat, uint32_t residual)
 {
-    struct glan_herc_iface *ifc = ctx;
-    void *mctx = atomic_load_explicit(&ifc->model_live, memory_order_acquire);
-    if (mctx && glan_herc_model && glan_herc_model->flush)
-        glan_herc_model->flush(mctx);
+    struct group *g = host;
+    if (slot >= GLAN_HERC_SLOTS)
+        return;
+    pthread_mutex_lock(&g->lock);
+    g->pend[slot].ended = 1;
+    g->pend[slot].unitstat = unitstat;
+    g->pend[slot].residual = residual;
+    pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
 }
 
-static const struct glan_port_ops port_ops = {
-    .deliver = port_deliver,
-    .flush = port_flush,
+static void host_log(void *host, const char *msg)
+{
+    struct group *g = host;
+    WRMSG(HHC04701, "I", g->ifc.info.lcss, g->ifc.info.devnum[0], msg);
+}
+
+/* TODO(osa-seam): mem (guest storage through dev->mainstor/mainlim with the
+ * storage-key rules and reference/change bits) and interrupt (PCI or adapter
+ * interruption queued on the data device without waiting for its lock) come
+ * with the model's adapter; docs/hercules.md lists the Hercules services they
+ * use.  NULL here is never reached while glan_herc_model is NULL. */
+static const struct glan_herc_host_ops host_ops = {
+    .mem = NULL,
+    .interrupt = NULL,
+    .ccw_end = host_ccw_end,
+    .log = host_log,
 };
 
 /* ---- init / close ------------------------------------------------------ */
 
 /* Per-device setup for every member, first or joining. */
-static int member_setup(DEVBLK *dev, struct glan_herc_iface *ifc)
+static int member_setup(DEVBLK *dev, struct group *g)
 {
     /* Hyperion calls a device's close handler only when dev->fd >= 0
      * (config.c detach_devblk), so each member holds a descriptor for as
@@ -106,52 +141,71 @@ static int member_setup(DEVBLK *dev, struct glan_herc_iface *ifc)
         return -1;
     }
     dev->fd = fd;
-    dev->dev_data = ifc;
+    dev->dev_data = g;
     memset(dev->sense, 0, sizeof dev->sense);
     dev->numsense = 32;
-    if (ifc->has_chpid)
-        dev->pmcw.chpid[0] = ifc->info.chpid;
+    dev->numdevid = 0; /* Sense ID is the model's CCW */
+    if (g->has_chpid)
+        dev->pmcw.chpid[0] = g->ifc.info.chpid;
     else if (dev->member == 0)
-        ifc->info.chpid = dev->pmcw.chpid[0];
-    ifc->info.devnum[dev->member] = dev->devnum;
+        g->ifc.info.chpid = dev->pmcw.chpid[0];
+    g->ifc.info.devnum[dev->member] = dev->devnum;
+    g->ifc.info.subchan[dev->member] = dev->subchan;
 
     const struct glan_herc_model *m = glan_herc_model;
-    if (m && m->sense_id && m->sense_id_len >= 6 && m->sense_id_len <= sizeof dev->devid) {
-        memcpy(dev->devid, m->sense_id, m->sense_id_len);
-        dev->numdevid = (int)m->sense_id_len;
-        dev->devtype = (U16)(dev->devid[4] << 8 | dev->devid[5]);
-        dev->chptype[0] = CHP_TYPE_OSD;
+    if (m) {
+        dev->devtype = m->devtype;
+        dev->chptype[0] = m->chptype;
         dev->pmcw.flag4 |= PMCW4_Q;
-    } else {
-        dev->numdevid = 0;
     }
-    pthread_mutex_lock(&iface_lock);
-    ifc->open_members++;
-    pthread_mutex_unlock(&iface_lock);
+    pthread_mutex_lock(&g->lock);
+    g->open_members++;
+    pthread_mutex_unlock(&g->lock);
     return 0;
 }
 
 /* The group is complete: hand the interface to the device model. */
-static int group_complete(DEVBLK *dev, struct glan_herc_iface *ifc)
+static int group_complete(DEVBLK *dev, struct group *g)
 {
     const struct glan_herc_model *m = glan_herc_model;
-    ifc->complete = 1;
     if (!m) {
+        glan_herc_iface_set_port(&g->ifc, g->own_port, NULL, 1);
         WRMSG(HHC04702, "W", LCSS_DEVNUM);
         return 0;
     }
     char err[160] = "";
     void *mctx = NULL;
-    int rc = m->iface_create(&ifc->info, &mctx, err, sizeof err);
+    struct glan_port *port = NULL;
+    int rc =
+        m->iface_create(&g->ifc.info, g->ifc.lan->lan, &host_ops, g, &mctx, &port, err, sizeof err);
     if (rc < 0) {
         WRMSG(HHC04701, "E", LCSS_DEVNUM, err[0] ? err : strerror(-rc));
         return -1;
     }
-    ifc->model_ctx = mctx;
-    atomic_store_explicit(&ifc->model_live, mctx, memory_order_release);
-    WRMSG(HHC04704, "I", LCSS_DEVNUM, ifc->info.devnum[0], ifc->info.devnum[1], ifc->info.devnum[2],
-          m->name);
+    g->model_ctx = mctx;
+    glan_herc_iface_set_port(&g->ifc, port, m->name, 1);
+    WRMSG(HHC04700, "I", LCSS_DEVNUM, g->ifc.lan->name, glan_port_index(port), "");
+    WRMSG(HHC04704, "I", LCSS_DEVNUM, g->ifc.info.devnum[0], g->ifc.info.devnum[1],
+          g->ifc.info.devnum[2], m->name);
     return 0;
+}
+
+static void group_free(struct group *g)
+{
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+    free(g);
+}
+
+/* Leave the LAN and free; the model (if any) is gone already. */
+static void group_leave(struct group *g)
+{
+    if (g->own_port) {
+        glan_port_detach(g->own_port);
+        g->own_port = NULL;
+    }
+    glan_herc_iface_leave(&g->ifc);
+    group_free(g);
 }
 
 static int glan_init_handler(DEVBLK *dev, int argc, char *argv[])
@@ -164,19 +218,19 @@ static int glan_init_handler(DEVBLK *dev, int argc, char *argv[])
      * names the devices one by one). */
     int complete = group_device(dev, 0);
     if (dev->group) {
-        struct glan_herc_iface *ifc = dev->group->grp_data;
-        if (!ifc)
+        struct group *g = dev->group->grp_data;
+        if (!g)
             return -1;
-        if (argc > 0 && ifc->lan && strcasecmp(argv[0], ifc->lan->name) != 0) {
+        if (argc > 0 && strcasecmp(argv[0], g->ifc.lan->name) != 0) {
             char msg[160];
             snprintf(msg, sizeof msg, "Joins the group of %04X on LAN '%s', not '%s'",
-                     ifc->info.devnum[0], ifc->lan->name, argv[0]);
+                     g->ifc.info.devnum[0], g->ifc.lan->name, argv[0]);
             WRMSG(HHC04701, "E", LCSS_DEVNUM, msg);
             return -1;
         }
-        if (member_setup(dev, ifc) < 0)
+        if (member_setup(dev, g) < 0)
             return -1;
-        return complete ? group_complete(dev, ifc) : 0;
+        return complete ? group_complete(dev, g) : 0;
     }
 
     /* The first device of a new interface: check the statement before
@@ -184,90 +238,107 @@ static int glan_init_handler(DEVBLK *dev, int argc, char *argv[])
     struct stmt st;
     if (parse_stmt(dev, argc, argv, &st) < 0)
         return -1;
-    struct glan_herc_iface *ifc = calloc(1, sizeof *ifc);
-    if (!ifc) {
+    struct group *g = calloc(1, sizeof *g);
+    if (!g) {
         WRMSG(HHC04701, "E", LCSS_DEVNUM, "Out of memory");
         return -1;
     }
-    ifc->info.lcss = SSID_TO_LCSS(dev->ssid);
-    ifc->info.devnum[0] = dev->devnum;
-    ifc->has_chpid = st.chpid >= 0;
-    ifc->info.chpid = ifc->has_chpid ? (uint8_t)st.chpid : 0;
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    g->ifc.info.lcss = SSID_TO_LCSS(dev->ssid);
+    g->ifc.info.devnum[0] = dev->devnum;
+    snprintf(g->ifc.info.name, sizeof g->ifc.info.name, "%u:%04X", g->ifc.info.lcss & 0xFu,
+             dev->devnum);
+    g->has_chpid = st.chpid >= 0;
+    g->ifc.info.chpid = g->has_chpid ? (uint8_t)st.chpid : 0;
 
     char err[160] = "";
     int created = 0;
-    if (glan_herc_iface_attach(ifc, st.lan, &port_ops, ifc, &created, err, sizeof err) < 0) {
+    if (glan_herc_iface_join(&g->ifc, st.lan, &created, err, sizeof err) < 0) {
         WRMSG(HHC04701, "E", LCSS_DEVNUM, err);
-        free(ifc);
+        group_free(g);
         return -1;
     }
-    WRMSG(HHC04700, "I", LCSS_DEVNUM, ifc->lan->name, glan_port_index(ifc->info.port),
-          created ? " (LAN defined with default sizes)" : "");
+    if (!glan_herc_model) {
+        /* No model to own a port: hdtglan attaches one that accepts
+         * nothing, so the interface is on the LAN and in its counters. */
+        struct glan_port_info pi = {.name = g->ifc.info.name, .kind = GLAN_PORT_GUEST};
+        int rc = glan_port_attach(g->ifc.lan->lan, &pi, &idle_port_ops, g, &g->own_port);
+        if (rc < 0) {
+            snprintf(err, sizeof err, "Cannot attach to LAN '%s': %s", g->ifc.lan->name,
+                     rc == -ENOSPC ? "the LAN has no free port" : strerror(-rc));
+            WRMSG(HHC04701, "E", LCSS_DEVNUM, err);
+            group_leave(g);
+            return -1;
+        }
+        glan_herc_iface_set_port(&g->ifc, g->own_port, NULL, 0);
+        WRMSG(HHC04700, "I", LCSS_DEVNUM, g->ifc.lan->name, glan_port_index(g->own_port),
+              created ? " (LAN defined with default sizes)" : "");
+    }
 
-    group_device(dev, GLAN_HERC_MEMBERS);
-    dev->group->grp_data = ifc;
-    if (member_setup(dev, ifc) < 0) {
+    group_device(dev, GLAN_HERC_SLOTS);
+    dev->group->grp_data = g;
+    if (member_setup(dev, g) < 0) {
         dev->group->grp_data = NULL;
-        glan_herc_iface_detach(ifc);
-        free(ifc);
+        group_leave(g);
         return -1;
     }
     return 0;
 }
 
-/* Last member gone: stop the model, leave the LAN, free. */
-static void iface_teardown(DEVBLK *dev, struct glan_herc_iface *ifc)
+/* Last member gone: the model resets and detaches its port, then the
+ * interface leaves the LAN. */
+static void group_teardown(DEVBLK *dev, struct group *g)
 {
     const struct glan_herc_model *m = glan_herc_model;
-    void *mctx = ifc->model_ctx;
-    if (mctx && m)
-        m->iface_stop(mctx);
-    atomic_store_explicit(&ifc->model_live, NULL, memory_order_release);
-    char lan[GLAN_HERC_NAME_MAX + 1] = "";
-    if (ifc->lan)
-        snprintf(lan, sizeof lan, "%s", ifc->lan->name);
-    glan_herc_iface_detach(ifc);
-    if (mctx && m)
-        m->iface_destroy(mctx);
-    if (lan[0])
-        WRMSG(HHC04703, "I", LCSS_DEVNUM, lan);
-    free(ifc);
+    char lan[GLAN_HERC_NAME_MAX + 1];
+    snprintf(lan, sizeof lan, "%s", g->ifc.lan ? g->ifc.lan->name : "?");
+    if (g->model_ctx && m) {
+        glan_herc_iface_set_port(&g->ifc, NULL, m->name, 0);
+        m->iface_destroy(g->model_ctx);
+        g->model_ctx = NULL;
+    }
+    group_leave(g);
+    WRMSG(HHC04703, "I", LCSS_DEVNUM, lan);
 }
 
 static int glan_close_device(DEVBLK *dev)
 {
-    struct glan_herc_iface *ifc = dev->dev_data;
+    struct group *g = dev->dev_data;
     dev->dev_data = NULL;
     if (dev->fd >= 0) {
         close(dev->fd);
         dev->fd = -1;
     }
-    if (!ifc)
+    if (!g)
         return 0;
     /* free_group clears dev->group before the close, so the interface is
      * reached through dev_data and counted down here. */
-    pthread_mutex_lock(&iface_lock);
-    int last = --ifc->open_members == 0;
-    pthread_mutex_unlock(&iface_lock);
+    pthread_mutex_lock(&g->lock);
+    int last = --g->open_members == 0;
+    pthread_mutex_unlock(&g->lock);
     if (last)
-        iface_teardown(dev, ifc);
+        group_teardown(dev, g);
     return 0;
 }
 
 /* ---- channel programs and QDIO: all through the seam ------------------- */
 
-static void *model_ctx_of(DEVBLK *dev)
+static struct group *model_group(DEVBLK *dev)
 {
-    struct glan_herc_iface *ifc = dev->dev_data;
-    return (ifc && glan_herc_model) ? ifc->model_ctx : NULL;
+    struct group *g = dev->dev_data;
+    return (g && g->model_ctx && glan_herc_model) ? g : NULL;
 }
 
 static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U32 count,
                              BYTE prevcode, int ccwseq, BYTE *iobuf, BYTE *more, BYTE *unitstat,
                              U32 *residual)
 {
-    void *mctx = model_ctx_of(dev);
-    if (!mctx) {
+    (void)chained;
+    (void)prevcode;
+    (void)ccwseq;
+    struct group *g = model_group(dev);
+    if (!g) {
         /* No device model: basic sense still reports why the rest failed;
          * every other command is rejected. */
         if (code == 0x04) {
@@ -286,62 +357,77 @@ static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U
         *unitstat = CSW_CE | CSW_DE | CSW_UC;
         return;
     }
-    struct glan_herc_ccw c = {
-        .member = dev->member,
-        .code = code,
-        .flags = flags,
-        .chained = chained,
-        .prevcode = prevcode,
-        .seq = ccwseq,
-        .count = count,
-        .data = iobuf,
-    };
-    glan_herc_model->ccw(mctx, &c);
+    unsigned slot = (unsigned)dev->member;
+    struct glan_herc_ccw c = {.cmd = code, .flags = flags, .count = count, .buf = iobuf};
+    pthread_mutex_lock(&g->lock);
+    g->pend[slot].ended = 0;
+    pthread_mutex_unlock(&g->lock);
+    if (glan_herc_model->ccw(g->model_ctx, slot, &c) == GLAN_HERC_PENDING) {
+        /* A READ waiting for a control reply, ACTIVATE QUEUES while the
+         * queues run: this device thread waits until the model ends the
+         * CCW (reply queued, halt, clear). */
+        pthread_mutex_lock(&g->lock);
+        while (!g->pend[slot].ended)
+            pthread_cond_wait(&g->cond, &g->lock);
+        c.unitstat = g->pend[slot].unitstat;
+        c.residual = g->pend[slot].residual;
+        c.more = 0;
+        pthread_mutex_unlock(&g->lock);
+    }
     *unitstat = c.unitstat;
-    *more = c.more;
     *residual = c.residual;
+    *more = c.more != 0;
     if (c.unitstat & CSW_UC)
-        memcpy(dev->sense, c.sense,
-               sizeof c.sense < sizeof dev->sense ? sizeof c.sense : sizeof dev->sense);
+        glan_herc_model->sense(g->model_ctx, slot, dev->sense);
 }
 
 static void glan_halt_or_clear(DEVBLK *dev)
 {
-    void *mctx = model_ctx_of(dev);
-    if (mctx)
-        glan_herc_model->halt(mctx, dev->member);
+    struct group *g = model_group(dev);
+    if (!g)
+        return;
+    /* Hyperion has one callback for HSCH/HIO and for CSCH and device reset;
+     * only a halt leaves the function-control halt bit alone. */
+    if ((dev->scsw.flag2 & SCSW2_FC_HALT) && !(dev->scsw.flag2 & SCSW2_FC_CLEAR))
+        glan_herc_model->halt(g->model_ctx, (unsigned)dev->member);
+    else
+        glan_herc_model->clear(g->model_ctx, (unsigned)dev->member);
 }
 
 static int glan_siga_r(DEVBLK *dev, U32 qmask)
 {
-    void *mctx = model_ctx_of(dev);
-    return mctx ? glan_herc_model->siga_r(mctx, qmask) : 3;
+    struct group *g = model_group(dev);
+    return g ? glan_herc_model->siga_r(g->model_ctx, qmask) : 3;
 }
 
 static int glan_siga_w(DEVBLK *dev, U32 qmask)
 {
-    void *mctx = model_ctx_of(dev);
-    return mctx ? glan_herc_model->siga_w(mctx, qmask) : 3;
+    struct group *g = model_group(dev);
+    return g ? glan_herc_model->siga_w(g->model_ctx, qmask) : 3;
 }
 
 static int glan_siga_s(DEVBLK *dev, U32 oqmask, U32 iqmask)
 {
-    void *mctx = model_ctx_of(dev);
-    return mctx ? glan_herc_model->siga_s(mctx, oqmask, iqmask) : 3;
+    struct group *g = model_group(dev);
+    return g ? glan_herc_model->siga_s(g->model_ctx, oqmask, iqmask) : 3;
 }
 
 static int glan_ssqd(DEVBLK *dev, void *desc)
 {
-    void *mctx = model_ctx_of(dev);
-    if (!mctx || !glan_herc_model->ssqd)
-        return 0; /* the core zeroed the entry: no QDIO data */
-    return glan_herc_model->ssqd(mctx, desc);
+    struct group *g = model_group(dev);
+    if (g) /* the core zeroed the 32-byte entry; without a model it stays so */
+        glan_herc_model->ssqd(g->model_ctx, (unsigned)dev->member, dev->subchan, desc);
+    return 0;
 }
 
 static int glan_ssci(DEVBLK *dev, void *desc)
 {
-    void *mctx = model_ctx_of(dev);
-    return mctx ? glan_herc_model->ssci(mctx, desc) : 1;
+    (void)dev;
+    (void)desc;
+    /* TODO(osa-seam): decode the CHSC 0x21 request (chsc.h CHSC_REQ21: the
+     * ALSI and DSCI addresses and keys) into the model's set_indicators.
+     * Until then the request is refused (nonzero). */
+    return 1;
 }
 
 /* ---- devlist ------------------------------------------------------------- */
@@ -352,19 +438,19 @@ static void glan_query_device(DEVBLK *dev, char **devclass, int buflen, char *bu
     BEGIN_DEVICE_CLASS_QUERY("OSA", dev, devclass, buflen, buffer);
     (void)filename;
 
-    struct glan_herc_iface *ifc = dev->dev_data;
+    struct group *g = dev->dev_data;
     static const char *const role[] = {"read", "write", "data"};
     const char *r = (dev->member >= 0 && dev->member < 3) ? role[dev->member] : "?";
     char state[96] = "";
-    void *mctx = model_ctx_of(dev);
-    if (mctx && glan_herc_model->describe)
-        glan_herc_model->describe(mctx, dev->member, state, sizeof state);
+    struct group *mg = model_group(dev);
+    if (mg && glan_herc_model->describe)
+        glan_herc_model->describe(mg->model_ctx, (unsigned)dev->member, state, sizeof state);
     else if (!glan_herc_model)
         snprintf(state, sizeof state, "no device model");
+    struct glan_port *port = g ? g->ifc.port : NULL;
     snprintf(buffer, (size_t)buflen, "%s port %d %s%s %s IO[%" PRIu64 "]",
-             (ifc && ifc->lan) ? ifc->lan->name : "-",
-             (ifc && ifc->info.port) ? glan_port_index(ifc->info.port) : -1,
-             (ifc && ifc->complete) ? "" : "*Incomplete ", r, state, dev->excps);
+             (g && g->ifc.lan) ? g->ifc.lan->name : "-", port ? glan_port_index(port) : -1,
+             (g && g->ifc.complete) ? "" : "*Incomplete ", r, state, dev->excps);
 }
 
 /* ---- HDL sections ------------------------------------------------------ */

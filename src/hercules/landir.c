@@ -126,56 +126,45 @@ int glan_herc_lan_delete(const char *name)
     return rc;
 }
 
-int glan_herc_iface_attach(struct glan_herc_iface *ifc, const char *name,
-                           const struct glan_port_ops *ops, void *ctx, int *created, char *err,
-                           size_t errlen)
+int glan_herc_iface_join(struct glan_herc_iface *ifc, const char *name, int *created, char *err,
+                         size_t errlen)
 {
     char lname[GLAN_HERC_NAME_MAX + 1];
     int rc = glan_herc_lan_name(name, lname, sizeof lname, err, errlen);
     if (rc < 0)
         return rc;
     *created = 0;
-
     pthread_mutex_lock(&dir_lock);
     struct glan_herc_lan *l = find_locked(lname);
     if (!l) {
         struct glan_lan_config cfg = {.name = lname};
         rc = define_locked(&cfg, lname, 1, &l, err, errlen);
-        if (rc < 0)
-            goto out;
-        *created = 1;
+        *created = rc == 0;
     }
-
-    /* The port is named after the first device, as Hercules names a device
-     * group: "0:0600". */
-    char pname[16];
-    snprintf(pname, sizeof pname, "%u:%04X", ifc->info.lcss & 0xFu, ifc->info.devnum[0]);
-    struct glan_port_info pi = {.name = pname, .kind = GLAN_PORT_GUEST};
-    rc = glan_port_attach(l->lan, &pi, ops, ctx, &ifc->info.port);
-    if (rc < 0) {
-        if (err && errlen)
-            snprintf(err, errlen, "cannot attach to LAN '%s': %s", l->name,
-                     rc == -ENOSPC ? "the LAN has no free port" : strerror(-rc));
-        if (*created) {
-            delete_locked(l);
-            *created = 0;
-        }
-        goto out;
+    if (rc == 0) {
+        ifc->lan = l;
+        ifc->next = NULL;
+        struct glan_herc_iface **tail = &l->ifaces;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = ifc;
     }
-    ifc->lan = l;
-    struct glan_herc_iface **tail = &l->ifaces;
-    while (*tail)
-        tail = &(*tail)->next;
-    ifc->next = NULL;
-    *tail = ifc;
-out:
     pthread_mutex_unlock(&dir_lock);
     return rc;
 }
 
-void glan_herc_iface_detach(struct glan_herc_iface *ifc)
+void glan_herc_iface_set_port(struct glan_herc_iface *ifc, struct glan_port *port,
+                              const char *model, int complete)
 {
-    struct glan_port *port;
+    pthread_mutex_lock(&dir_lock);
+    ifc->port = port;
+    ifc->model = model;
+    ifc->complete = complete;
+    pthread_mutex_unlock(&dir_lock);
+}
+
+void glan_herc_iface_leave(struct glan_herc_iface *ifc)
+{
     pthread_mutex_lock(&dir_lock);
     struct glan_herc_lan *l = ifc->lan;
     if (l) {
@@ -186,14 +175,9 @@ void glan_herc_iface_detach(struct glan_herc_iface *ifc)
             }
         }
     }
-    port = ifc->info.port;
-    ifc->info.port = NULL;
     ifc->lan = NULL;
+    ifc->port = NULL;
     pthread_mutex_unlock(&dir_lock);
-    /* Outside the directory lock: detach waits for senders that are
-     * delivering to this port, and those never take the directory lock. */
-    if (port)
-        glan_port_detach(port);
 }
 
 int glan_herc_lan_foreach(const char *name, void (*fn)(struct glan_herc_lan *l, void *arg),

@@ -20,17 +20,14 @@
 
 enum { GLAN_HERC_NAME_MAX = 31 };
 
-/* One interface of this process attached to a LAN. */
+/* One interface of this process on a LAN.  hdtglan embeds it in its own
+ * per-group state. */
 struct glan_herc_iface {
-    struct glan_herc_ifinfo info; /* device numbers, chpid, port */
+    struct glan_herc_ifinfo info; /* device numbers, chpid, port name */
     struct glan_herc_lan *lan;    /* the directory entry it belongs to */
-    void *model_ctx;              /* device model state, NULL without a model */
-    /* model_ctx while the port may deliver into it, else NULL; the port's
-     * deliver reads it from other ports' sender threads. */
-    _Atomic(void *) model_live;
-    int has_chpid;                /* chpid given on the statement */
-    int open_members;             /* members whose close has not run yet */
-    int complete;                 /* all three members attached */
+    struct glan_port *port;       /* its port, once attached (set_port) */
+    const char *model;            /* device model name, NULL: none */
+    int complete;                 /* all three devices attached */
     struct glan_herc_iface *next; /* the LAN's list of interfaces */
 };
 
@@ -55,18 +52,20 @@ int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, char *
 int glan_herc_lan_delete(const char *name);
 
 /*
- * Attach an interface to LAN `name`, defining the LAN with default sizes when
- * it does not exist (*created is set then).  ifc->info must hold the device
- * numbers; on success the port is attached (ops/ctx are the port's callbacks)
- * and ifc is on the LAN's list.  0, or a negative errno with a message in err
- * and nothing left behind (a LAN created here is deleted again).
+ * Put an interface on LAN `name`, defining the LAN with default sizes when it
+ * does not exist (*created is set then).  A LAN with interfaces cannot be
+ * deleted, so ifc->lan->lan stays valid until glan_herc_iface_leave.  0, or
+ * a negative errno with a message in err.
  */
-int glan_herc_iface_attach(struct glan_herc_iface *ifc, const char *name,
-                           const struct glan_port_ops *ops, void *ctx, int *created, char *err,
-                           size_t errlen);
-/* Detach the interface's port and take it off its LAN's list.  The LAN stays
- * defined. */
-void glan_herc_iface_detach(struct glan_herc_iface *ifc);
+int glan_herc_iface_join(struct glan_herc_iface *ifc, const char *name, int *created, char *err,
+                         size_t errlen);
+/* Record the interface's port (or NULL once detached), for queries. */
+void glan_herc_iface_set_port(struct glan_herc_iface *ifc, struct glan_port *port,
+                              const char *model, int complete);
+/* Take the interface off its LAN's list; its port must be detached.  A LAN
+ * that a device statement defined and that has no interface left stays
+ * defined, as z/VM keeps a LAN until it is deleted. */
+void glan_herc_iface_leave(struct glan_herc_iface *ifc);
 
 /* Call fn for each LAN (or just the one named, when name is not NULL) with
  * the directory locked, in definition order.  Returns how many were visited;

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Run one end-to-end case under SDL Hyperion; CTest calls this
+# (tests/e2e/CMakeLists.txt).  Exit 0 pass, 1 fail, 77 skipped with a line
+# saying what is missing.
+#
+# usage: e2e.sh CASE
+#   load           hdtglan loads for a '0600.3 GLAN LAN1' statement: glan query
+#                  prints the LAN, devlist shows the three devices (no guest)
+#   qeth-baseline  the Debian guest boots to userspace and pings the host
+#                  through Hyperion's own QETH and a TUN (what users have today)
+# Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
+# hdtglan.so), GLAN_GUEST_DIR (built guest; built there when missing, from
+# the .debs in GLAN_GUEST_CACHE), GLAN_RUN_DIR (logs, default ./e2e-run).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+case_=${1:?usage: e2e.sh CASE}
+run=${GLAN_RUN_DIR:-$PWD/e2e-run}/$case_
+
+if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
+    echo "skipped: no SDL Hyperion (configure with -DHERCULES_SOURCE_DIR= and -DHERCULES_PREFIX=)"
+    exit 77
+fi
+
+need_guest() {
+    guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
+    if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ]; then
+        sh "$here/build-initramfs.sh" "$guest" || exit $?
+    fi
+}
+
+need_tun() {
+    if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
+        echo "skipped: $case_ needs root and /dev/net/tun for Hyperion's QETH TUN"
+        exit 77
+    fi
+}
+
+case $case_ in
+load)
+    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
+        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
+        exit 77
+    fi
+    exec python3 "$here/boot.py" --no-ipl --run "$run" --timeout 60 \
+        --cfg "glan define LAN2 ports 8 buffers 512" \
+        --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN lan2 chpid 05" \
+        --on "START=glan query" --on "START=devlist" --on "START=help glan" \
+        --expect-log '^.*HHC04700I 0:0600 GLAN: Attached to LAN .LAN1. as port 0' \
+        --expect-log '^.*HHC04700I 0:0610 GLAN: Attached to LAN .LAN2. as port 0' \
+        --expect-log '^.*HHC04720I LAN LAN1 \(defined by a device statement\): ports 1 of 64' \
+        --expect-log '^.*HHC04720I LAN LAN2: ports 1 of 8' \
+        --expect-log '^.*HHC04720I   Port 0 .0:0610. guest devices 0610 0611 0612' \
+        --expect-log '^.*HHC02279I 0:0600 GLAN LAN1 port 0 read' \
+        --expect-log '^.*HHC02279I 0:0601 GLAN LAN1 port 0 write' \
+        --expect-log '^.*HHC02279I 0:0602 GLAN LAN1 port 0 data' \
+        --expect-log '^.*HHC01603I Format: "glan define' \
+        --expect-log '^.*HHC04703I 0:06.2 GLAN: Detached from LAN .LAN1.'
+    ;;
+qeth-baseline)
+    need_tun
+    need_guest
+    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 \
+        --dev "0600.3 QETH iface /dev/net/tun ifname glanq0 ipaddr 10.91.1.1 netmask 255.255.255.0 mtu 1500" \
+        --params "glan_ifs=0.0.0600/10.91.1.2/24 glan_ping=10.91.1.1 glan_hold=4" \
+        --on "READY=!ping -c 3 -i 0.2 -W 2 10.91.1.2" \
+        --expect USERSPACE --expect 'IF~ ok ' --expect 'PING~rx=[1-9]' --expect DONE
+    ;;
+*)
+    echo "unknown case '$case_'"
+    exit 1
+    ;;
+esac
