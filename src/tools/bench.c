@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -599,6 +600,9 @@ static int bench_tun(const struct opts *o, struct results *rs)
         return -1;
     }
     if (pid == 0) {
+        /* If we are killed, the child goes too (and with it the namespace);
+         * it is bounded anyway, this just spares the wait. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(pfd[0]);
         FILE *out = fdopen(pfd[1], "w");
         _exit(out ? tun_child(out, o) : 1);
