@@ -122,6 +122,16 @@ void sg_destroy(struct simguest *g)
     free(g);
 }
 
+void sg_reset(struct simguest *g)
+{
+    glan_osa_reset(g->osa);
+    g->brk = 0x10000;
+    g->read_ready = 0;
+    g->seq_th = g->seq_pdu = g->seq_pdu_ack = 0;
+    g->seq_ipa = 0;
+    memset(g->host.ended, 0, sizeof g->host.ended);
+}
+
 int sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *buf, uint32_t count,
            struct glan_osa_io *io)
 {

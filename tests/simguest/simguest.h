@@ -82,6 +82,10 @@ struct simguest {
 /* Make a guest and its adapter on lan.  name "0600" etc. NULL on failure. */
 struct simguest *sg_create(struct glan_lan *lan, const char *name, uint16_t devnum);
 void sg_destroy(struct simguest *g);
+/* Reset the adapter (all subchannels cleared) and forget the guest's
+ * queues and tokens, reusing its storage from the start: the fuzz targets
+ * bring one guest up again and again. */
+void sg_reset(struct simguest *g);
 
 /* Guest storage helpers. */
 uint64_t sg_alloc(struct simguest *g, size_t len, size_t align);
