@@ -250,7 +250,7 @@ static void try_recover(struct tun *t, int ifindex)
 static void try_recover_locked(struct tun *t, int ifindex)
 {
     char got[IFNAMSIZ];
-    if (ifindex == t->ifindex || (int)if_nametoindex(t->name) != ifindex) {
+    if (ifindex <= 0 || ifindex == t->ifindex || (int)if_nametoindex(t->name) != ifindex) {
         t->retry_index = 0;
         return;
     }
@@ -307,14 +307,16 @@ static int nl_open(void)
 
 static void nl_read(struct tun *t)
 {
-    /* aligned for struct nlmsghdr */
-    static _Thread_local uint32_t buf[8192 / sizeof(uint32_t)];
+    uint32_t buf[8192 / sizeof(uint32_t)]; /* aligned for struct nlmsghdr */
+    int missed = 0;
     for (;;) {
         ssize_t n = recv(t->nl, buf, sizeof buf, 0);
         if (n < 0) {
-            if (errno == ENOBUFS) /* we missed events: look for ourselves */
+            if (errno == ENOBUFS) { /* the kernel dropped events for us */
+                missed = 1;
                 continue;
-            return;
+            }
+            break;
         }
         size_t len = (size_t)n;
         for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
@@ -333,6 +335,13 @@ static void nl_read(struct tun *t)
                      !strncmp(name, t->name, IFNAMSIZ))
                 try_recover(t, ifi->ifi_index);
         }
+    }
+    if (missed) {
+        /* what we may have missed: our device going, or coming back */
+        if (!atomic_load(&t->gone) && !still_attached(t))
+            mark_gone(t);
+        else if (atomic_load(&t->gone))
+            try_recover(t, (int)if_nametoindex(t->name));
     }
 }
 
