@@ -21,7 +21,13 @@
  * ip/ping/nsenter, no libpcap capture).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -29,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -318,6 +325,180 @@ static void peer_stop(void)
     peer = -1;
 }
 
+/* ---- VLAN frames by hand ------------------------------------------------------------ */
+
+/* A packet socket on dev in the namespace that holds it (the peer's, when
+ * there is one), with the VLAN tag the kernel takes off received frames
+ * reported in PACKET_AUXDATA. */
+static int raw_open(const char *dev)
+{
+    int self = -1, other = -1, s = -1;
+    if (peer > 0) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/net", (int)peer);
+        self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        other = open(path, O_RDONLY | O_CLOEXEC);
+        if (self < 0 || other < 0 || setns(other, CLONE_NEWNET) < 0)
+            goto out;
+    }
+    s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    int one = 1;
+    struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
+    sa.sll_ifindex = (int)if_nametoindex(dev);
+    if (s >= 0 && (setsockopt(s, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0 ||
+                   bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)) {
+        close(s);
+        s = -1;
+    }
+out:
+    if (self >= 0 && setns(self, CLONE_NEWNET) < 0)
+        printf("FAIL  cannot return to our own namespace\n");
+    if (self >= 0)
+        close(self);
+    if (other >= 0)
+        close(other);
+    return s;
+}
+
+/* The next frame received (not sent) within ms whose Ethernet type is type;
+ * its length, with the frame (untagged, as the kernel hands it) in f and its
+ * VLAN ID (-1 untagged) in *vid; 0 when none came. */
+static size_t raw_expect(int s, uint16_t type, uint8_t *f, size_t cap, int *vid, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 20) {
+        struct pollfd pfd = {.fd = s, .events = POLLIN};
+        if (poll(&pfd, 1, 20) <= 0)
+            continue;
+        for (;;) {
+            struct sockaddr_ll from;
+            union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+            } ctl;
+            struct iovec iov = {f, cap};
+            struct msghdr m = {.msg_name = &from,
+                               .msg_namelen = sizeof from,
+                               .msg_iov = &iov,
+                               .msg_iovlen = 1,
+                               .msg_control = ctl.b,
+                               .msg_controllen = sizeof ctl.b};
+            ssize_t n = recvmsg(s, &m, MSG_DONTWAIT);
+            if (n < 14)
+                break;
+            if (from.sll_pkttype == PACKET_OUTGOING)
+                continue;
+            *vid = -1;
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+                struct tpacket_auxdata aux;
+                if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA)
+                    continue;
+                memcpy(&aux, CMSG_DATA(c), sizeof aux);
+                if (aux.tp_status & TP_STATUS_VLAN_VALID)
+                    *vid = aux.tp_vlan_tci & 0xfff;
+            }
+            /* a tag the kernel left in the frame */
+            if (*vid < 0 && n >= 18 && f[12] == 0x81 && f[13] == 0) {
+                *vid = (f[14] << 8 | f[15]) & 0xfff;
+                memmove(f + 12, f + 16, (size_t)n - 16);
+                n -= 4;
+            }
+            if ((f[12] << 8 | f[13]) == type)
+                return (size_t)n;
+        }
+    }
+    return 0;
+}
+
+/* An Ethernet header from the made-up station me, tagged when vid. */
+static size_t raw_eth(uint8_t *f, const uint8_t *dst, const uint8_t *me, uint16_t type, int vid)
+{
+    memcpy(f, dst, 6);
+    memcpy(f + 6, me, 6);
+    size_t h = 12;
+    if (vid) {
+        set16(f + 12, 0x8100);
+        set16(f + 14, (uint16_t)vid);
+        h = 16;
+    }
+    set16(f + h, type);
+    return h + 2;
+}
+
+static size_t raw_arp(uint8_t *f, const uint8_t *me, int vid, const struct glan_addr *spa,
+                      const struct glan_addr *tpa)
+{
+    static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    size_t h = raw_eth(f, bc, me, 0x0806, vid);
+    uint8_t *a = f + h;
+    memset(a, 0, 28);
+    set16(a, 1);
+    set16(a + 2, 0x0800);
+    a[4] = 6;
+    a[5] = 4;
+    set16(a + 6, 1);
+    memcpy(a + 8, me, 6);
+    memcpy(a + 14, spa->bytes, 4);
+    memcpy(a + 24, tpa->bytes, 4);
+    return h + 28;
+}
+
+/* Tagged and untagged frames by hand, for kernels that cannot make VLAN
+ * interfaces (and as a second look where they can): a station on VLAN VID
+ * ARPs for a guest and pings it; the same ARP untagged goes unanswered. */
+static void raw_vlan(struct glan_uplink *u, struct guest *g, const char *dev, const uint8_t *mac,
+                     const char *me4)
+{
+    int s = raw_open(dev);
+    if (s < 0) {
+        check(0, "packet socket on %s: %s", dev, strerror(errno));
+        return;
+    }
+    static const uint8_t me[6] = {0x02, 0x00, 0x00, 0x00, 0x02, 0x03};
+    struct glan_addr src;
+    glan_addr_parse(me4, &src);
+    uint8_t f[256], r[2048];
+    int vid;
+
+    /* tagged ARP request: a tagged reply with the LAN's MAC */
+    size_t n = raw_arp(f, me, VID, &src, &g->a4);
+    check(send(s, f, n < 64 ? 64 : n, 0) > 0, "sent a tagged ARP request for the guest");
+    size_t got = raw_expect(s, 0x0806, r, sizeof r, &vid, 2000);
+    check(got >= 42 && vid == VID && r[21] == 2 && !memcmp(r + 22, mac, 6) &&
+              !memcmp(r + 28, g->a4.bytes, 4) && !memcmp(r, me, 6),
+          "tagged ARP reply on VLAN %d with the LAN's MAC for the guest", vid);
+
+    /* tagged echo request: a tagged echo reply from the guest */
+    unsigned before = count(g, &g->req4);
+    size_t h = raw_eth(f, mac, me, 0x0800, VID);
+    n = h + echo(f + h, &src, &g->a4, 8, 7);
+    check(send(s, f, n < 64 ? 64 : n, 0) > 0, "sent a tagged echo request to the guest");
+    got = raw_expect(s, 0x0800, r, sizeof r, &vid, 2000);
+    check(got >= 14 + 28 && vid == VID && r[14 + 9] == 1 && r[14 + 20] == 0 &&
+              !memcmp(r + 14 + 12, g->a4.bytes, 4) && !memcmp(r, me, 6) &&
+              count(g, &g->req4) == before + 1,
+          "the guest's echo reply came back tagged with VLAN %d", vid);
+
+    /* untagged ARP request: no answer, counted */
+    struct glan_l2_stats st;
+    glan_l2_uplink_stats(u, &st);
+    uint64_t wrong = st.rx_wrong_vlan;
+    n = raw_arp(f, me, 0, &src, &g->a4);
+    check(send(s, f, n < 64 ? 64 : n, 0) > 0, "sent an untagged ARP request for the guest");
+    got = raw_expect(s, 0x0806, r, sizeof r, &vid, 700);
+    check(got == 0, "no answer to the untagged request");
+    /* another VLAN: no answer either */
+    n = raw_arp(f, me, VID + 1, &src, &g->a4);
+    send(s, f, n < 64 ? 64 : n, 0);
+    got = raw_expect(s, 0x0806, r, sizeof r, &vid, 700);
+    check(got == 0, "no answer on VLAN %d", VID + 1);
+    glan_l2_uplink_stats(u, &st);
+    /* the capture filter keeps them from the live pcap uplink altogether */
+    if (peer < 0)
+        check(st.rx_wrong_vlan >= wrong + 2, "untagged and other-VLAN frames skipped (%llu)",
+              (unsigned long long)(st.rx_wrong_vlan - wrong));
+    close(s);
+}
+
 /* ---- the test ------------------------------------------------------------------------ */
 
 static uint64_t lan_drop(struct glan_lan *lan, enum glan_drop d)
@@ -438,15 +619,21 @@ int main(int argc, char **argv)
      * untagged link gets a subnet of its own that the LAN must not hear. */
     if (vlan) {
         snprintf(link, sizeof link, "%s.%d", dev, VID);
+        sh("%sip link set %s up", in_peer, dev);
+        sleep_ms(200);
+        raw_vlan(u, &g1, dev, mac, a[0]);
         if (sh("%sip link add link %s name %s type vlan id %d", in_peer, dev, link, VID)) {
-            printf("SKIP: this kernel cannot make 802.1Q VLAN interfaces (8021q)\n");
+            printf("      this kernel cannot make 802.1Q VLAN interfaces (8021q): the IP stack "
+                   "part of the VLAN test is skipped\n");
+            int rc_ = failures ? 1 : 0;
+            printf("%s\n", failures ? "FAILED" : "PASSED (VLAN frames by hand only)");
             glan_l2_uplink_detach(u);
             glan_uplink_destroy(u);
             guest_stop(&g1);
             guest_stop(&g2);
             glan_lan_destroy(lan);
             peer_stop();
-            return SKIP;
+            return rc_;
         }
         sh("%sip link set %s up", in_peer, link);
         sh("%sip addr add 10.204.0.1/24 dev %s", in_peer, dev);
