@@ -6,8 +6,41 @@
 #ifndef GLAN_HERCULES_GLANMOD_H
 #define GLAN_HERCULES_GLANMOD_H
 
+#include <pthread.h>
+
 #include "landir.h"
 #include "seam.h"
+
+/* hdtglan's state of one interface (device group), reached from each
+ * member's dev->dev_data and from the group's grp_data. */
+struct group {
+    struct glan_herc_iface ifc;   /* what the directory and glan query see */
+    DEVBLK *dev[GLAN_HERC_SLOTS]; /* the members, once attached */
+    void *model_ctx;              /* device model state, NULL without a model */
+    struct glan_port *own_port;   /* the port hdtglan attached when there is no model */
+    int has_chpid;
+    int open_members; /* members whose close has not run yet (lock) */
+    /* A CCW the model left pending waits here for host ccw_end. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct {
+        int ended;
+        uint8_t unitstat;
+        uint32_t residual;
+    } pend[GLAN_HERC_SLOTS];
+    /* Interruptions that could not be queued at once (host.c, irq_lock). */
+    int irq_want[GLAN_HERC_SLOTS];
+    int irq_listed;
+    struct group *irq_next;
+};
+
+/* The services hdtglan gives the device model (host.c). */
+extern const struct glan_herc_host_ops glan_herc_host_ops;
+/* Forget the group's deferred interruptions; returns once the helper
+ * thread no longer touches the group.  Before the group is freed. */
+void glan_herc_irq_forget(struct group *g);
+/* Stop the helper thread (module unload). */
+void glan_herc_irq_shutdown(void);
 
 /* The `glan` command and `help glan`, hooked in front of Hercules' own
  * command table (SYSTEMCMD in htypes.h).  Returns HERRINVCMD for commands

@@ -31,24 +31,6 @@ struct stmt {
     int chpid; /* -1: not given */
 };
 
-/* hdtglan's state of one interface (device group), reached from each
- * member's dev->dev_data and from the group's grp_data. */
-struct group {
-    struct glan_herc_iface ifc; /* what the directory and glan query see */
-    void *model_ctx;            /* device model state, NULL without a model */
-    struct glan_port *own_port; /* the port hdtglan attached when there is no model */
-    int has_chpid;
-    int open_members; /* members whose close has not run yet */
-    /* A CCW the model left pending waits here for host ccw_end. */
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct {
-        int ended;
-        uint8_t unitstat;
-        uint32_t residual;
-    } pend[GLAN_HERC_SLOTS];
-};
-
 /* ---- device statement ------------------------------------------------ */
 
 static int parse_stmt(DEVBLK *dev, int argc, char *argv[], struct stmt *st)
@@ -94,39 +76,6 @@ static int idle_deliver(void *ctx, const struct glan_dgram *dg)
 
 static const struct glan_port_ops idle_port_ops = {.deliver = idle_deliver};
 
-/* ---- what hdtglan provides to the device model ------------------------- */
-
-static void host_ccw_end(void *host, unsigned slot, uint8_t unitstat, uint32_t residual)
-{
-    struct group *g = host;
-    if (slot >= GLAN_HERC_SLOTS)
-        return;
-    pthread_mutex_lock(&g->lock);
-    g->pend[slot].ended = 1;
-    g->pend[slot].unitstat = unitstat;
-    g->pend[slot].residual = residual;
-    pthread_cond_broadcast(&g->cond);
-    pthread_mutex_unlock(&g->lock);
-}
-
-static void host_log(void *host, const char *msg)
-{
-    struct group *g = host;
-    WRMSG(HHC04701, "I", g->ifc.info.lcss, g->ifc.info.devnum[0], msg);
-}
-
-/* TODO(osa-seam): mem (guest storage through dev->mainstor/mainlim with the
- * storage-key rules and reference/change bits) and interrupt (PCI or adapter
- * interruption queued on the data device without waiting for its lock) come
- * with the model's adapter; docs/hercules.md lists the Hercules services they
- * use.  NULL here is never reached while glan_herc_model is NULL. */
-static const struct glan_herc_host_ops host_ops = {
-    .mem = NULL,
-    .interrupt = NULL,
-    .ccw_end = host_ccw_end,
-    .log = host_log,
-};
-
 /* ---- init / close ------------------------------------------------------ */
 
 /* Per-device setup for every member, first or joining. */
@@ -149,6 +98,7 @@ static int member_setup(DEVBLK *dev, struct group *g)
         dev->pmcw.chpid[0] = g->ifc.info.chpid;
     else if (dev->member == 0)
         g->ifc.info.chpid = dev->pmcw.chpid[0];
+    g->dev[dev->member] = dev;
     g->ifc.info.devnum[dev->member] = dev->devnum;
     g->ifc.info.subchan[dev->member] = dev->subchan;
 
@@ -176,8 +126,8 @@ static int group_complete(DEVBLK *dev, struct group *g)
     char err[160] = "";
     void *mctx = NULL;
     struct glan_port *port = NULL;
-    int rc =
-        m->iface_create(&g->ifc.info, g->ifc.lan->lan, &host_ops, g, &mctx, &port, err, sizeof err);
+    int rc = m->iface_create(&g->ifc.info, g->ifc.lan->lan, &glan_herc_host_ops, g, &mctx, &port,
+                             err, sizeof err);
     if (rc < 0) {
         WRMSG(HHC04701, "E", LCSS_DEVNUM, err[0] ? err : strerror(-rc));
         return -1;
@@ -192,6 +142,7 @@ static int group_complete(DEVBLK *dev, struct group *g)
 
 static void group_free(struct group *g)
 {
+    glan_herc_irq_forget(g);
     pthread_cond_destroy(&g->cond);
     pthread_mutex_destroy(&g->lock);
     free(g);
@@ -306,6 +257,8 @@ static int glan_close_device(DEVBLK *dev)
 {
     struct group *g = dev->dev_data;
     dev->dev_data = NULL;
+    if (g && dev->member >= 0 && dev->member < GLAN_HERC_SLOTS && g->dev[dev->member] == dev)
+        g->dev[dev->member] = NULL;
     if (dev->fd >= 0) {
         close(dev->fd);
         dev->fd = -1;
@@ -422,12 +375,29 @@ static int glan_ssqd(DEVBLK *dev, void *desc)
 
 static int glan_ssci(DEVBLK *dev, void *desc)
 {
-    (void)dev;
-    (void)desc;
-    /* TODO(osa-seam): decode the CHSC 0x21 request (chsc.h CHSC_REQ21: the
-     * ALSI and DSCI addresses and keys) into the model's set_indicators.
-     * Until then the request is refused (nonzero). */
-    return 1;
+    struct group *g = model_group(dev);
+    if (!g)
+        return 3;
+    /* CHSC 0x0021 (chsc.h CHSC_REQ21): operation code 0 sets the adapter
+     * summary indicator and the device state change indicator, each with
+     * its storage key (high and low nibble of sk). */
+    const CHSC_REQ21 *req = desc;
+    U16 opc;
+    U64 alsi, dsci;
+    FETCH_HW(opc, req->opcode);
+    if (opc != 0)
+        return 3;
+    FETCH_DW(alsi, req->alsi);
+    FETCH_DW(dsci, req->dsci);
+    unsigned ks = (req->sk & CHSC_REQ21_KS) >> 4, kc = req->sk & CHSC_REQ21_KC;
+    if (glan_herc_model->set_indicators(g->model_ctx, alsi, ks, dsci, kc) < 0) {
+        dev->qdio.thinint = 0;
+        return 3;
+    }
+    /* Hyperion presents this device's PCI as an adapter interruption when
+     * thinint is set (channel.c present_io_interrupt). */
+    dev->qdio.thinint = (alsi && dsci) ? 1 : 0;
+    return 0;
 }
 
 /* ---- devlist ------------------------------------------------------------- */
@@ -520,6 +490,7 @@ HDL_FINAL_SECTION;
 {
     /* HDL refuses to unload a module while a device uses it, so every LAN
      * left has no interface of ours. */
+    glan_herc_irq_shutdown();
     glan_herc_landir_shutdown();
 }
 END_FINAL_SECTION
