@@ -433,20 +433,33 @@ static uint16_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
     return (uint16_t)sum;
 }
 
-/* An ICMPv6 Neighbour Solicitation for an address another port holds gets
- * its Neighbour Advertisement here, with that port's MAC; returns 1 when
- * the datagram was answered (and so absorbed). */
+/* The MAC the device answers with for addresses beyond the LAN: the
+ * guest's next hop is "the router", which an L3 OSA strips anyway. */
+static const uint8_t router_mac[6] = {0x02, 0x67, 0x6c, 0xff, 0xff, 0xfe};
+
+/*
+ * An ICMPv6 Neighbour Solicitation is answered here with a Neighbour
+ * Advertisement, as a layer-3 OSA does for the stack behind it: for an
+ * address another port holds, with that port's MAC; for an address beyond
+ * the LAN, with the router MAC.  Not answered (and so sent on as multicast):
+ * solicitations for the guest's own addresses, and duplicate address probes
+ * (source ::) for addresses nobody holds.  Returns 1 when answered.
+ */
 static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
 {
     if (len < 40 + 24 || (ip6[0] >> 4) != 6 || ip6[6] != 58 || ip6[40] != 135 || ip6[41] != 0)
         return 0;
     struct glan_addr target = {.family = GLAN_AF_INET6};
     memcpy(target.bytes, ip6 + 48, 16);
-    int owner = other_owner(osa, &target);
-    if (owner < 0)
+    if (target.bytes[0] == 0xff)
+        return 0;
+    int owner = glan_lan_lookup(glan_port_lan(osa->port), &target);
+    if (owner == glan_port_index(osa->port))
         return 0;
     static const uint8_t unspec[16];
     int dad = memcmp(ip6 + 8, unspec, 16) == 0;
+    if (dad && owner < 0)
+        return 0;
     uint8_t na[40 + 32];
     memset(na, 0, sizeof na);
     na[0] = 0x60;
@@ -467,7 +480,10 @@ static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
     memcpy(icmp + 8, target.bytes, 16);
     icmp[24] = 2; /* target link-layer address */
     icmp[25] = 1;
-    osa_mac_for_port(owner, icmp + 26);
+    if (owner >= 0)
+        osa_mac_for_port(owner, icmp + 26);
+    else
+        memcpy(icmp + 26, router_mac, 6);
     uint8_t pseudo[40] = {0};
     memcpy(pseudo, na + 8, 32);
     put32(pseudo + 32, 32);

@@ -103,9 +103,10 @@ START_TEST(ipv6_plain_and_passthru)
 }
 END_TEST
 
-START_TEST(neighbour_solicitation_answered)
+/* Send a Neighbour Solicitation from a (source src, "::" for DAD) for
+ * target, in a passthrough frame as Linux does on an OSD. */
+static void send_ns(const char *src, const char *target)
 {
-    /* NS from a for b's address, in a passthrough frame. */
     uint8_t f[14 + 40 + 32];
     memset(f, 0, sizeof f);
     f[0] = 0x33;
@@ -117,14 +118,17 @@ START_TEST(neighbour_solicitation_answered)
     put16(ip + 4, 32);
     ip[6] = 58;
     ip[7] = 255;
-    struct glan_addr src, tgt, sn;
-    glan_addr_parse("fd00::1", &src);
-    glan_addr_parse("fd00::2", &tgt);
-    glan_addr_parse("ff02::1:ff00:2", &sn);
-    memcpy(ip + 8, src.bytes, 16);
-    memcpy(ip + 24, sn.bytes, 16);
+    struct glan_addr s6, t6;
+    ck_assert_int_eq(glan_addr_parse(src, &s6), 0);
+    ck_assert_int_eq(glan_addr_parse(target, &t6), 0);
+    memcpy(ip + 8, s6.bytes, 16);
+    ip[24] = 0xff; /* solicited-node multicast of the target */
+    ip[25] = 0x02;
+    ip[35] = 0x01;
+    ip[36] = 0xff;
+    memcpy(ip + 37, t6.bytes + 13, 3);
     ip[40] = 135;
-    memcpy(ip + 48, tgt.bytes, 16);
+    memcpy(ip + 48, t6.bytes, 16);
     ip[64] = 1;
     ip[65] = 1;
     memcpy(ip + 66, a->mac, 6);
@@ -132,19 +136,42 @@ START_TEST(neighbour_solicitation_answered)
                        .data = f,
                        .len = sizeof f};
     ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+}
+
+START_TEST(neighbour_solicitation_answered)
+{
+    struct glan_addr src, tgt;
+    glan_addr_parse("fd00::1", &src);
+    glan_addr_parse("fd00::2", &tgt);
+    send_ns("fd00::1", "fd00::2");
     ck_assert_int_eq(sg_recv(a, rx, 256), 1);
     const uint8_t *na = rx[0].data;
     ck_assert_uint_eq(rx[0].len, 72);
     ck_assert_int_eq(na[6], 58);
     ck_assert_int_eq(na[40], 136);
+    ck_assert_int_eq(na[44], 0x60); /* solicited, override */
     ck_assert_int_eq(memcmp(na + 8, tgt.bytes, 16), 0);
     ck_assert_int_eq(memcmp(na + 24, src.bytes, 16), 0);
     ck_assert_int_eq(memcmp(na + 48, tgt.bytes, 16), 0);
     ck_assert_int_eq(memcmp(na + 66, b->mac, 6), 0);
     ck_assert_int_eq(sg_recv(b, rx, 256), 0); /* absorbed */
+    /* Beyond the LAN: the router answers. */
+    send_ns("fd00::1", "2001:db8::1");
+    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(rx[0].data[66], 0x02);
+    ck_assert_int_eq(rx[0].data[71], 0xfe);
+    /* DAD probe for b's address: taken, told to all nodes. */
+    send_ns("::", "fd00::2");
+    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(rx[0].data[24], 0xff);
+    ck_assert_int_eq(rx[0].data[44], 0x20);
+    /* DAD for a free address and NS for its own: not answered. */
+    send_ns("::", "fd00::77");
+    send_ns("fd00::1", "fd00::1");
+    ck_assert_int_eq(sg_recv(a, rx, 256), 0);
     struct glan_osa_stats st;
     glan_osa_get_stats(a->osa, &st);
-    ck_assert_uint_eq(st.out_absorbed, 1);
+    ck_assert_uint_eq(st.out_absorbed, 3);
 }
 END_TEST
 
