@@ -141,6 +141,12 @@ enum { GLAN_OSA_DONE = 0, GLAN_OSA_PENDING = 1 };
  * channel: the host must expect ccw_end at any time after the call began).
  */
 int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io);
+/* The Sense ID data (28 bytes: FF 1731 01 1732 01, CIWs), for emulators
+ * whose channel answers Sense ID itself; returns its length. */
+size_t glan_osa_sense_id(uint8_t out[28]);
+/* The Read Configuration Data of slot (128 bytes: NEDs and NEQ), for
+ * emulators that show it outside a channel program; returns its length. */
+size_t glan_osa_rcd(struct glan_osa *osa, unsigned slot, uint8_t out[128]);
 /* The 32 sense bytes of slot (after a unit check). */
 void glan_osa_sense(struct glan_osa *osa, unsigned slot, uint8_t out[32]);
 /* Halt (HSCH/HIO): a pending CCW of slot ends with CE+DE through ccw_end.

@@ -482,7 +482,7 @@ static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
 
 /* ---- the CCW dispatcher ------------------------------------------------------ */
 
-static void sense_id(struct glan_osa_io *io)
+size_t glan_osa_sense_id(uint8_t out[28])
 {
     struct senseid id;
     memset(&id, 0, sizeof id);
@@ -504,7 +504,8 @@ static void sense_id(struct glan_osa_io *io)
         id.ciw[i].cmd = ciws[i].cmd;
         put16(id.ciw[i].count, ciws[i].count);
     }
-    give(io, &id, sizeof id);
+    memcpy(out, &id, sizeof id);
+    return sizeof id;
 }
 
 static void ebcdic(uint8_t *dst, const char *src, size_t n)
@@ -542,10 +543,10 @@ static void ned(struct node_descriptor *n, uint8_t flags, const char *type, cons
     n->tag[1] = tag1;
 }
 
-static void rcd(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
+size_t glan_osa_rcd(struct glan_osa *osa, unsigned slot, uint8_t out[128])
 {
-    uint8_t b[RCD_SIZE];
-    uint16_t dev = osa->cfg.devnum[slot];
+    uint8_t *b = out;
+    uint16_t dev = osa->cfg.devnum[slot < GLAN_OSA_SLOTS ? slot : 0];
     struct node_descriptor *n = (struct node_descriptor *)b;
     ned(&n[0], 0xc4, "001732", "001", osa->cfg.chpid, (uint8_t)dev, dev);
     ned(&n[1], 0xc4, "001730", "006", osa->cfg.chpid, 0x00, dev);
@@ -553,7 +554,7 @@ static void rcd(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
     /* General NEQ: flags 0x80, the rest zero. */
     memset(&n[3], 0, sizeof n[3]);
     n[3].flags = 0x80;
-    give(io, b, sizeof b);
+    return RCD_SIZE;
 }
 
 static void ccw_write(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
@@ -625,9 +626,11 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
     int rc = GLAN_OSA_DONE;
     pthread_mutex_lock(&osa->ctl);
     switch (io->cmd) {
-    case CCW_CMD_SENSE_ID:
-        sense_id(io);
+    case CCW_CMD_SENSE_ID: {
+        uint8_t id[28];
+        give(io, id, (uint32_t)glan_osa_sense_id(id));
         break;
+    }
     case CCW_CMD_NOP:
         done(io, 0);
         break;
@@ -635,9 +638,11 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
         give(io, osa->slot[slot].sense, 32);
         memset(osa->slot[slot].sense, 0, 32);
         break;
-    case CCW_CMD_RCD:
-        rcd(osa, slot, io);
+    case CCW_CMD_RCD: {
+        uint8_t r[RCD_SIZE];
+        give(io, r, (uint32_t)glan_osa_rcd(osa, slot, r));
         break;
+    }
     case CCW_CMD_SII:
         done(io, io->count);
         break;
