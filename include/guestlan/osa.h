@@ -134,7 +134,9 @@ struct glan_osa_io {
 enum { GLAN_OSA_DONE = 0, GLAN_OSA_PENDING = 1 };
 
 /*
- * Execute one CCW on subchannel `slot`.  GLAN_OSA_DONE: io's results are
+ * Execute one CCW on subchannel `slot` (-EINVAL for a slot >= 3; every
+ * command, known or not, otherwise ends in a status, a unit check with
+ * command reject for what the adapter does not do).  GLAN_OSA_DONE: io's results are
  * final.  GLAN_OSA_PENDING: the CCW stays active (a READ waiting for a control
  * reply, ACTIVATE QUEUES while the queues run); io->buf must stay valid until
  * the device ends it with host->ccw_end (possibly before this returns to the
