@@ -739,8 +739,12 @@ static void clear_locked(struct glan_osa *osa, unsigned slot)
     halt_locked(osa, slot);
     if (sl->idx_active && (sl->role == ROLE_READ || sl->role == ROLE_WRITE))
         interface_down(osa);
-    if ((int)slot == osa->data_slot)
+    if ((int)slot == osa->data_slot) {
+        /* raise_irq reads it under `in` from peers' threads. */
+        pthread_mutex_lock(&osa->in);
         osa->data_slot = -1;
+        pthread_mutex_unlock(&osa->in);
+    }
     sl->role = ROLE_NONE;
     sl->idx_active = 0;
     sl->idx_reply_len = 0;
