@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -35,7 +36,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -499,6 +503,78 @@ static void raw_vlan(struct glan_uplink *u, struct guest *g, const char *dev, co
     close(s);
 }
 
+/* ---- no root at run time ------------------------------------------------------------------ */
+
+/* Distributions ship /dev/net/tun with mode 0666; where it is 0600 (some
+ * containers), the child gets a mount namespace of its own in which a 0666
+ * node of the same device covers it.  The host's device stays as it is. */
+static int private_tun_node(void)
+{
+    char dir[] = "/tmp/glan-l2-XXXXXX", node[64];
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        !mkdtemp(dir))
+        return -1;
+    snprintf(node, sizeof node, "%s/tun", dir);
+    int rc = mknod(node, S_IFCHR | 0666, makedev(10, 200)) == 0 ? chmod(node, 0666) : -1;
+    if (rc == 0)
+        rc = mount(node, "/dev/net/tun", NULL, MS_BIND, NULL);
+    unlink(node); /* the bind mount keeps the node */
+    rmdir(dir);
+    if (rc == 0)
+        printf("      /dev/net/tun is mode 0600 here: using a 0666 node in a private mount "
+               "namespace\n");
+    return rc;
+}
+
+/* A persistent TAP device owned by "nobody": a child that gave up root
+ * attaches to it, and is told what to do about a device it would have to
+ * create. */
+static void tap_unprivileged(void)
+{
+    struct stat sb;
+    int open_to_all = stat("/dev/net/tun", &sb) == 0 && (sb.st_mode & 0006) == 0006;
+    if (sh("ip tuntap add dev gltap1 mode tap user 65534 group 65534") ||
+        sh("ip link set dev gltap1 up")) {
+        check(0, "persistent TAP device for uid 65534 created");
+        return;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!open_to_all && private_tun_node() < 0)
+            _exit(5);
+        if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+            _exit(3);
+        char err[256];
+        struct glan_lan_config lc = {.name = "NOBODY"};
+        struct glan_lan *lan = glan_lan_create(&lc, err, sizeof err);
+        struct glan_tap_config tc = {.ifname = "gltap1", .up = 1};
+        struct glan_uplink *u = glan_tap_create(&tc, err, sizeof err);
+        if (!lan || !u)
+            _exit(4);
+        int rc = glan_l2_uplink_attach(lan, u);
+        printf("      as uid 65534: attach gltap1: %d %s\n", rc, u->err);
+        int bad = rc != 0;
+        glan_l2_uplink_detach(u);
+        glan_uplink_destroy(u);
+        tc.ifname = "gltap9"; /* absent: creating it needs CAP_NET_ADMIN */
+        u = glan_tap_create(&tc, err, sizeof err);
+        rc = glan_l2_uplink_attach(lan, u);
+        printf("      as uid 65534: attach gltap9: %d %s\n", rc, u->err);
+        bad |= rc != -EPERM || !strstr(u->err, "CAP_NET_ADMIN");
+        glan_uplink_destroy(u);
+        glan_lan_destroy(lan);
+        fflush(NULL);
+        _exit(bad);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "without root: a user's persistent TAP device works; creating one asks for "
+          "CAP_NET_ADMIN");
+    sh("ip link del gltap1");
+}
+
 /* ---- the test ------------------------------------------------------------------------ */
 
 static uint64_t lan_drop(struct glan_lan *lan, enum glan_drop d)
@@ -746,6 +822,8 @@ int main(int argc, char **argv)
     guest_stop(&g2);
     glan_lan_destroy(lan);
     peer_stop();
+    if (!pcap && !vlan)
+        tap_unprivileged();
     printf("%s\n", failures ? "FAILED" : "PASSED");
     return failures ? 1 : 0;
 }
