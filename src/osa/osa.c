@@ -225,8 +225,11 @@ static void idx_activate(struct glan_osa *osa, unsigned slot, struct glan_osa_io
                           : req.type == IDX_TYPE_WRITE ? ROLE_WRITE
                                                        : ROLE_NONE;
     int other = want == ROLE_READ ? read_slot(osa) : want == ROLE_WRITE ? write_slot(osa) : -1;
-    if (want == ROLE_NONE || (req.port & 0x3f) != 0 || be16(req.func_level) != IDX_FUNC_LEVEL_OSD)
-        cause = 0x01; /* not a request we serve: OSD, port 0 only */
+    /* The function level is not checked: Linux sends 0x0101, other stacks
+     * the 0x0000 (read) / 0xffff (write) of the original templates, and a
+     * real OSD answers all of them with 0x0201. */
+    if (want == ROLE_NONE || (req.port & 0x3f) != 0)
+        cause = 0x01; /* not a request we serve: port 0 only */
     else if ((other >= 0 && other != (int)slot) || (int)slot == osa->data_slot ||
              (sl->idx_active && sl->role != want))
         cause = IDX_CAUSE_EXCL;
@@ -243,7 +246,6 @@ static void idx_activate(struct glan_osa *osa, unsigned slot, struct glan_osa_io
         if (want == ROLE_READ)
             memcpy(osa->guest_issuer_token, req.token, 4);
         rep.type = (uint8_t)((req.type & ~3u) | IDX_POSITIVE);
-        rep.cause = 0;
         memcpy(rep.token, tok_issuer, 4);
         put16(rep.func_level, IDX_FUNC_LEVEL_REPLY);
         memcpy(rep.mcl, idx_mcl, 4);

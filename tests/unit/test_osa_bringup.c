@@ -72,6 +72,32 @@ START_TEST(idx_read_write)
     /* A second read channel is refused: the adapter is taken. */
     ck_assert_int_ne(sg_idx_activate(g, g->dt, 1), 0);
     sg_destroy(g);
+    /* The function levels of the old templates (z/VM TCP/IP) are served
+     * like Linux's 0x0101. */
+    g = sg_create(lan, "0600", 0x0600);
+    uint8_t b[4096] = {0};
+    struct idx_activate *r = (struct idx_activate *)b;
+    put32(r->hdr, 0x00008000);
+    r->type = IDX_TYPE_WRITE;
+    r->cause = 0x01;
+    r->port = 0x80;
+    put16(r->func_level, 0xffff);
+    struct glan_osa_io io;
+    ck_assert_int_eq(sg_ccw(g, 2, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io),
+                     GLAN_OSA_DONE);
+    ck_assert_int_eq(sg_ccw(g, 2, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(b[8] & 3, 2);
+    ck_assert_int_eq(be16(b + 0x10), 0x0201);
+    /* Port 1 does not exist: negative reply. */
+    memset(b, 0, sizeof b);
+    put32(r->hdr, 0x00008000);
+    r->type = IDX_TYPE_READ;
+    r->port = 0x81;
+    ck_assert_int_eq(sg_ccw(g, 0, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io),
+                     GLAN_OSA_DONE);
+    ck_assert_int_eq(sg_ccw(g, 0, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
+    ck_assert_int_ne(b[8] & 3, 2);
+    sg_destroy(g);
 }
 END_TEST
 
