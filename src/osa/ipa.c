@@ -14,9 +14,6 @@
 
 #include "osa/osa_int.h"
 
-#define IPA_OFF      MPC_PDU_OFFSET
-#define IPA_DATA_OFF (MPC_PDU_OFFSET + sizeof(struct ipa_hdr))
-
 /* What we advertise for IPv4 and IPv6 alike.  No checksum or TSO offload:
  * guests then send complete, checksummed datagrams (protocol map 3.2). */
 #define IPA_SUPPORTED                                                                              \
@@ -26,17 +23,20 @@
     (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
      IPA_SETADP_QUERY_CARD_INFO)
 
-/* Rewrite the lengths of a block that grew or shrank to `total`. */
-static void set_block_len(uint8_t *b, uint32_t total)
+/* Rewrite the lengths of a block that grew or shrank to `total`, in the
+ * headers where the guest put them (osa.c checked the offsets). */
+static void set_block_len(uint8_t *b, uint32_t total, uint32_t pdu_off)
 {
-    struct mpc_hdr *h = (struct mpc_hdr *)b;
-    uint32_t pdu = total - MPC_PDU_OFFSET;
-    put32(h->th.length, total);
-    put16(h->rrh.lenfda, (uint16_t)pdu);
-    h->rrh.lenalda[0] = (uint8_t)(pdu >> 16);
-    put16(h->rrh.lenalda + 1, (uint16_t)pdu);
-    h->ph.lendata[0] = (uint8_t)(pdu >> 16);
-    put16(h->ph.lendata + 1, (uint16_t)pdu);
+    struct mpc_th *th = (struct mpc_th *)b;
+    struct mpc_rrh *rrh = (struct mpc_rrh *)(b + be32(th->offrrh));
+    struct mpc_ph *ph = (struct mpc_ph *)((uint8_t *)rrh + be16(rrh->offph));
+    uint32_t pdu = total - pdu_off;
+    put32(th->length, total);
+    put16(rrh->lenfda, (uint16_t)pdu);
+    rrh->lenalda[0] = (uint8_t)(pdu >> 16);
+    put16(rrh->lenalda + 1, (uint16_t)pdu);
+    ph->lendata[0] = (uint8_t)(pdu >> 16);
+    put16(ph->lendata + 1, (uint16_t)pdu);
 }
 
 static int addr_from(struct glan_addr *a, int prot, const uint8_t *p)
@@ -165,13 +165,13 @@ static uint16_t setassparms(struct glan_osa *osa, int prot, uint8_t *d, uint32_t
 
 /* SETADAPTERPARMS; *len is the reply's length, grown when the answer needs
  * more room than the request had. */
-static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t *len)
+static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t data_off, uint32_t *len)
 {
-    if (*len < IPA_DATA_OFF + sizeof(struct ipa_setadp_hdr))
+    if (*len < data_off + sizeof(struct ipa_setadp_hdr))
         return IPA_RC_INVALID_FORMAT;
-    struct ipa_setadp_hdr *h = (struct ipa_setadp_hdr *)(b + IPA_DATA_OFF);
-    uint8_t *d = b + IPA_DATA_OFF + sizeof *h;
-    uint32_t need = IPA_DATA_OFF + sizeof *h;
+    struct ipa_setadp_hdr *h = (struct ipa_setadp_hdr *)(b + data_off);
+    uint8_t *d = b + data_off + sizeof *h;
+    uint32_t need = data_off + sizeof *h;
     uint32_t cmd = be32(h->command_code);
     put32(h->supp_hw_cmds, SETADP_SUPPORTED);
     h->used_total = 1;
@@ -216,19 +216,20 @@ static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t *len)
         return IPA_RC_NOTSUPP;
     }
     put16(h->return_code, 0);
-    put16(h->cmdlength, (uint16_t)(need - IPA_DATA_OFF));
+    put16(h->cmdlength, (uint16_t)(need - data_off));
     if (need > *len)
         *len = need;
     return IPA_RC_SUCCESS;
 }
 
-void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len)
+void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off)
 {
+    const uint32_t data_off = pdu_off + (uint32_t)sizeof(struct ipa_hdr);
     OSA_INC(osa, ipa_cmds);
     /* The reply buffer has room for the largest answer we give. */
     uint8_t b[OSA_REPLY_MAX];
     uint32_t rlen = len < sizeof b ? len : sizeof b;
-    if (rlen < IPA_DATA_OFF) {
+    if (rlen < data_off) {
         OSA_INC(osa, mpc_bad);
         return;
     }
@@ -236,10 +237,10 @@ void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len)
     memset(b + rlen, 0, sizeof b - rlen);
     /* Work on a copy padded with zeros so that short commands read as zero
      * data instead of past their end; what the guest sent decides rlen. */
-    struct ipa_hdr *h = (struct ipa_hdr *)(b + IPA_OFF);
+    struct ipa_hdr *h = (struct ipa_hdr *)(b + pdu_off);
     int prot = be16(h->prot_version);
-    uint8_t *d = b + IPA_DATA_OFF;
-    uint32_t room = rlen - (uint32_t)IPA_DATA_OFF;
+    uint8_t *d = b + data_off;
+    uint32_t room = rlen - (uint32_t)data_off;
     struct glan_addr a;
     uint16_t rc = IPA_RC_SUCCESS;
 
@@ -248,7 +249,7 @@ void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len)
         osa->lan_started = 1;
         /* z/VM TCP/IP wants the short 16-byte STARTLAN reply real OSAs
          * give; Linux reads only the return code (protocol map 5). */
-        rlen = IPA_OFF + 16;
+        rlen = pdu_off + 16;
         break;
     case IPA_CMD_STOPLAN:
         osa->lan_started = 0;
@@ -261,7 +262,7 @@ void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len)
         rc = setassparms(osa, prot, d, room);
         break;
     case IPA_CMD_SETADAPTERPARMS:
-        rc = setadapterparms(osa, b, &rlen);
+        rc = setadapterparms(osa, b, data_off, &rlen);
         break;
     case IPA_CMD_SETIP:
     case IPA_CMD_DELIP:
@@ -309,6 +310,6 @@ void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len)
     put16(h->return_code, rc);
     put32(h->ipa_supported, IPA_SUPPORTED);
     put32(h->ipa_enabled, prot == IPA_PROT_IPV6 ? osa->ipa6_enabled : osa->ipa4_enabled);
-    set_block_len(b, rlen);
+    set_block_len(b, rlen, pdu_off);
     osa_queue_reply(osa, b, rlen);
 }

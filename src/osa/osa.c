@@ -331,27 +331,68 @@ static uint32_t pus_token(uint8_t *b, uint32_t off, uint8_t type, const uint8_t 
     return pus(b, off, type, d, sizeof d);
 }
 
-static void cm_enable(struct glan_osa *osa, const uint8_t *c, uint32_t len)
+/* A request's PDU: where its headers say it is, checked against the block. */
+struct mpc_req {
+    const uint8_t *pdu;
+    uint32_t len; /* bytes from pdu to the end of the block */
+};
+
+/* The PUS of `type` in the request's PUK, at least minlen bytes long, or
+ * NULL.  Segments are found by walking their lengths, as an adapter must:
+ * their order and the headers' sizes are the sender's business. */
+static const uint8_t *find_pus(const struct mpc_req *r, uint8_t type, uint32_t minlen)
 {
-    memcpy(osa->guest_cm_filter, c + CM_ENABLE_FILTER_TOKEN, 4);
+    if (r->len < sizeof(struct mpc_puk))
+        return NULL;
+    const struct mpc_puk *puk = (const struct mpc_puk *)r->pdu;
+    uint32_t end = sizeof *puk + be16(puk->total);
+    if (end > r->len)
+        end = r->len;
+    for (uint32_t off = sizeof *puk; off + 4 <= end;) {
+        uint32_t l = be16(r->pdu + off);
+        if (l < 4 || l > end - off)
+            return NULL;
+        if (r->pdu[off + 3] == type)
+            return l >= minlen ? r->pdu + off : NULL;
+        off += l;
+    }
+    return NULL;
+}
+
+/* Request fields, as offsets into their PUS (qeth_core_mpc.c layouts:
+ * PUS 01 {len, 04 01, protocol, 04 05, token}, PUS 04/05 {len, 04 0x, 05,
+ * token}). */
+enum { PUS01_PROT = 4, PUS01_TOKEN = 7, PUS0X_TOKEN = 5 };
+
+static int cm_enable(struct glan_osa *osa, const struct mpc_req *r)
+{
+    const uint8_t *p01 = find_pus(r, PUS_01, PUS01_TOKEN + 4);
+    if (!p01)
+        return -EINVAL;
+    memcpy(osa->guest_cm_filter, p01 + PUS01_TOKEN, 4);
     uint8_t b[256];
     mpc_begin(osa, b, RRH_TYPE_CM, RRH_PROTO_PUK);
     uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_ENABLE);
     uint32_t end = pus_filter(b, puk + sizeof(struct mpc_puk), 0x7e, tok_cm_filter);
     /* PUS 02: the user data of the request, echoed. */
     uint8_t user[8] = {0};
-    if (len >= 0x63)
-        memcpy(user, c + 0x5b, 8);
+    const uint8_t *p02 = find_pus(r, PUS_02, 12);
+    if (p02)
+        memcpy(user, p02 + 4, 8);
     end = pus(b, end, PUS_02, user, sizeof user);
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_CM_ENABLED;
     osa_queue_reply(osa, b, end);
+    return 0;
 }
 
-static void cm_setup(struct glan_osa *osa, const uint8_t *c)
+static int cm_setup(struct glan_osa *osa, const struct mpc_req *r)
 {
-    memcpy(osa->guest_cm_conn, c + CM_SETUP_CONN_TOKEN, 4);
+    const uint8_t *p04 = find_pus(r, PUS_04, PUS0X_TOKEN + 4);
+    if (!p04)
+        return -EINVAL;
+    memcpy(osa->guest_cm_conn, p04 + PUS0X_TOKEN, 4);
     uint8_t b[256];
     mpc_begin(osa, b, RRH_TYPE_CM, RRH_PROTO_PUK);
     uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_CONFIRM);
@@ -363,12 +404,16 @@ static void cm_setup(struct glan_osa *osa, const uint8_t *c)
     mpc_end(b, end);
     osa->mpc = MPC_CM_SETUP;
     osa_queue_reply(osa, b, end);
+    return 0;
 }
 
-static void ulp_enable(struct glan_osa *osa, const uint8_t *c, uint32_t len)
+static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
 {
-    osa->layer = c[ULP_ENABLE_PROT_TYPE];
-    memcpy(osa->guest_ulp_filter, c + ULP_ENABLE_FILTER_TOKEN, 4);
+    const uint8_t *p01 = find_pus(r, PUS_01, PUS01_TOKEN + 4);
+    if (!p01)
+        return -EINVAL;
+    osa->layer = p01[PUS01_PROT];
+    memcpy(osa->guest_ulp_filter, p01 + PUS01_TOKEN, 4);
     if (osa->layer != MPC_PROT_L3)
         osa_log(osa, "ULP ENABLE asks for protocol %02x; this adapter is layer 3 only", osa->layer);
     uint8_t b[256];
@@ -376,10 +421,11 @@ static void ulp_enable(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_ENABLE);
     uint32_t end = pus_filter(b, puk + sizeof(struct mpc_puk), osa->layer, tok_ulp_filter);
     /* PUS 0A: 0x18 bytes, so that Linux reads the link type too
-     * (QETH_MPC_DIFINFO_LEN_INDICATES_LINK_TYPE). */
+     * (QETH_MPC_DIFINFO_LEN_INDICATES_LINK_TYPE); its first word echoed. */
     uint8_t p0a[0x14] = {0};
-    if (len >= 0x5b + 4)
-        memcpy(p0a, c + 0x5b, 4);
+    const uint8_t *q0a = find_pus(r, PUS_0A, 8);
+    if (q0a)
+        memcpy(p0a, q0a + 4, 4);
     put16(p0a + 4, osa->cfg.mtu);
     p0a[0x10] = LINK_TYPE_GBIT_ETH;
     end = pus(b, end, PUS_0A, p0a, sizeof p0a);
@@ -387,11 +433,15 @@ static void ulp_enable(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     mpc_end(b, end);
     osa->mpc = MPC_ULP_ENABLED;
     osa_queue_reply(osa, b, end);
+    return 0;
 }
 
-static void ulp_setup(struct glan_osa *osa, const uint8_t *c, uint32_t len)
+static int ulp_setup(struct glan_osa *osa, const struct mpc_req *r)
 {
-    memcpy(osa->guest_ulp_conn, c + ULP_SETUP_CONN_TOKEN, 4);
+    const uint8_t *p04 = find_pus(r, PUS_04, PUS0X_TOKEN + 4);
+    if (!p04)
+        return -EINVAL;
+    memcpy(osa->guest_ulp_conn, p04 + PUS0X_TOKEN, 4);
     uint8_t b[256];
     mpc_begin(osa, b, RRH_TYPE_ULP, RRH_PROTO_PUK);
     uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_CONFIRM);
@@ -401,13 +451,15 @@ static void ulp_setup(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     end = pus(b, end, PUS_07, p07, sizeof p07);
     /* PUS 0B: the data device's address, echoed. */
     uint8_t p0b[4] = {0};
-    if (len >= 0x6c)
-        memcpy(p0b, c + ULP_SETUP_CUA, 4);
+    const uint8_t *q0b = find_pus(r, PUS_0B, 8);
+    if (q0b)
+        memcpy(p0b, q0b + 4, 4);
     end = pus(b, end, PUS_0B, p0b, sizeof p0b);
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_ULP_SETUP;
     osa_queue_reply(osa, b, end);
+    return 0;
 }
 
 static void dm_act(struct glan_osa *osa)
@@ -427,48 +479,43 @@ static void dm_act(struct glan_osa *osa)
 static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
 {
     OSA_INC(osa, mpc_cmds);
-    if (len < MPC_PDU_OFFSET)
+    if (len < sizeof(struct mpc_th))
         return -EINVAL;
-    const struct mpc_hdr *h = (const struct mpc_hdr *)c;
-    uint32_t offrrh = be32(h->th.offrrh);
-    uint32_t total = be32(h->th.length);
-    if (offrrh != sizeof(struct mpc_th) || total > len || total < MPC_PDU_OFFSET)
+    const struct mpc_th *th = (const struct mpc_th *)c;
+    uint32_t total = be32(th->length);
+    uint32_t offrrh = be32(th->offrrh);
+    if (total > len || offrrh < sizeof *th || offrrh > total ||
+        total - offrrh < offsetof(struct mpc_rrh, token) + 4)
         return -EINVAL;
-    /* Where Linux's PDU_ENCAPSULATION() would look; it must agree with the
-     * fixed layout every MPC/IPA block of a qeth host has. */
-    uint32_t offph = be16(h->rrh.offph);
-    if (offph != sizeof(struct mpc_rrh) || be32(h->ph.offdata) != MPC_PDU_OFFSET)
+    const struct mpc_rrh *rrh = (const struct mpc_rrh *)(c + offrrh);
+    /* The PH and the PDU: where Linux's PDU_ENCAPSULATION() looks, found
+     * through the offsets the sender put in; a sane block keeps them below
+     * 1 KiB, which also bounds what an IPA reply may grow to. */
+    uint32_t offph = offrrh + be16(rrh->offph);
+    if (offph < offrrh + 0x12 || offph + sizeof(struct mpc_ph) > total)
         return -EINVAL;
-    if (h->rrh.type == RRH_TYPE_IPA) {
+    uint32_t pdu = be32(((const struct mpc_ph *)(c + offph))->offdata);
+    if (pdu < offph + sizeof(struct mpc_ph) || pdu > 0x400 || pdu >= total)
+        return -EINVAL;
+    if (rrh->type == RRH_TYPE_IPA) {
         if (osa->mpc < MPC_ULP_SETUP)
             return -EINVAL;
-        osa_ipa(osa, c, total);
+        osa_ipa(osa, c, total, pdu);
         return 0;
     }
-    if (total < MPC_PDU_OFFSET + sizeof(struct mpc_puk))
+    struct mpc_req r = {.pdu = c + pdu, .len = total - pdu};
+    if (r.len < sizeof(struct mpc_puk))
         return -EINVAL;
-    const struct mpc_puk *puk = (const struct mpc_puk *)(c + MPC_PDU_OFFSET);
-    switch (h->rrh.type << 16 | puk->what << 8 | puk->type) {
+    const struct mpc_puk *puk = (const struct mpc_puk *)r.pdu;
+    switch (rrh->type << 16 | puk->what << 8 | puk->type) {
     case RRH_TYPE_CM << 16 | 0x41 << 8 | PUK_ENABLE:
-        if (total < CM_ENABLE_FILTER_TOKEN + 4)
-            return -EINVAL;
-        cm_enable(osa, c, total);
-        return 0;
+        return cm_enable(osa, &r);
     case RRH_TYPE_CM << 16 | 0x41 << 8 | PUK_SETUP:
-        if (total < CM_SETUP_FILTER_TOKEN + 4 || osa->mpc < MPC_CM_ENABLED)
-            return -EINVAL;
-        cm_setup(osa, c);
-        return 0;
+        return osa->mpc < MPC_CM_ENABLED ? -EINVAL : cm_setup(osa, &r);
     case RRH_TYPE_ULP << 16 | 0x41 << 8 | PUK_ENABLE:
-        if (total < ULP_ENABLE_FILTER_TOKEN + 4 || osa->mpc < MPC_CM_SETUP)
-            return -EINVAL;
-        ulp_enable(osa, c, total);
-        return 0;
+        return osa->mpc < MPC_CM_SETUP ? -EINVAL : ulp_enable(osa, &r);
     case RRH_TYPE_ULP << 16 | 0x41 << 8 | PUK_SETUP:
-        if (total < ULP_SETUP_FILTER_TOKEN + 4 || osa->mpc < MPC_ULP_ENABLED)
-            return -EINVAL;
-        ulp_setup(osa, c, total);
-        return 0;
+        return osa->mpc < MPC_ULP_ENABLED ? -EINVAL : ulp_setup(osa, &r);
     case RRH_TYPE_ULP << 16 | 0x43 << 8 | PUK_DM_ACT:
         if (osa->mpc < MPC_ULP_SETUP)
             return -EINVAL;
@@ -477,7 +524,7 @@ static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     default:
         /* TAKEDOWN, DISABLE and the like: taken without a reply, as a real
          * OSA does when the host tears a connection down. */
-        osa_log(osa, "MPC %02x/%02x/%02x taken without reply", h->rrh.type, puk->what, puk->type);
+        osa_log(osa, "MPC %02x/%02x/%02x taken without reply", rrh->type, puk->what, puk->type);
         return 0;
     }
 }

@@ -137,8 +137,9 @@ struct glan_osa {
 /* osa.c */
 void osa_log(struct glan_osa *osa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len);
-/* ipa.c: handle one IPA command block (whole TH..IPA), queue its reply. */
-void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len);
+/* ipa.c: handle one IPA command block (whole TH..IPA; the IPA command at
+ * pdu_off, headers checked by the caller), queue its reply. */
+void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off);
 void osa_ipa_down(struct glan_osa *osa);
 /* qdio.c */
 int osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *qdr, uint32_t len);

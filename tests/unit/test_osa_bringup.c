@@ -140,6 +140,51 @@ START_TEST(mpc_out_of_order)
 }
 END_TEST
 
+START_TEST(mpc_other_layouts)
+{
+    /* A stack other than Linux may place its headers and segments
+     * differently: the PDU at 0x48, PUS 02 before PUS 01.  The adapter
+     * follows the offsets and finds segments by type. */
+    struct simguest *g = sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
+    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
+    ck_assert_int_eq(sg_start_read(g), 0);
+    uint8_t b[256] = {0};
+    uint32_t total = 0x48 + 12 + 12 + 11;
+    struct mpc_hdr *h = (struct mpc_hdr *)b;
+    put32(h->th.id, 0x00e00000);
+    put32(h->th.offrrh, 0x14);
+    put32(h->th.length, total);
+    put16(h->th.numrrh, 1);
+    h->rrh.type = RRH_TYPE_CM;
+    h->rrh.proto = RRH_PROTO_PUK;
+    put16(h->rrh.offph, 0x24);
+    memcpy(h->rrh.token, g->issuer_rm_r, 4);
+    put32(h->ph.offdata, 0x48);
+    uint8_t *pdu = b + 0x48;
+    put16(pdu, 12);
+    pdu[2] = 0x41;
+    pdu[3] = PUK_ENABLE;
+    put16(pdu + 4, 23);
+    static const uint8_t p02[12] = {0x00, 0x0c, 0x04, 0x02, 1, 2, 3, 4, 5, 6, 7, 8};
+    static const uint8_t p01[11] = {0x00, 0x0b, 0x04, 0x01, 0x7e, 0x04, 0x05, 0, 1, 1, 8};
+    memcpy(pdu + 12, p02, 12);
+    memcpy(pdu + 24, p01, 11);
+    struct glan_osa_io io;
+    ck_assert_int_eq(sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, total, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(io.unitstat, GLAN_OSA_US_CE | GLAN_OSA_US_DE);
+    ck_assert_int_eq(g->host.ended[g->rd], 1);
+    const uint8_t *r = g->rbuf;
+    const uint8_t *rp = r + r[r[0x0b] + r[r[0x0b] + 0x11] + 7]; /* PDU_ENCAPSULATION */
+    ck_assert_int_eq(memcmp(rp + CM_ENABLE_RESP_FILTER_TOKEN, "GLCF", 4), 0);
+    /* Without PUS 01 the block is malformed: unit check. */
+    pdu[24 + 3] = 0x09;
+    ck_assert_int_eq(sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, total, &io), GLAN_OSA_DONE);
+    ck_assert(io.unitstat & GLAN_OSA_US_UC);
+    sg_destroy(g);
+}
+END_TEST
+
 START_TEST(read_without_idx)
 {
     struct simguest *g = sg_create(lan, "0600", 0x0600);
@@ -281,6 +326,7 @@ Suite *osa_bringup_suite(void)
     tcase_add_test(tc, mpc_handshake);
     tcase_add_test(tc, mpc_out_of_order);
     tcase_add_test(tc, read_without_idx);
+    tcase_add_test(tc, mpc_other_layouts);
     tcase_add_test(tc, full_bringup);
     tcase_add_test(tc, ipa_errors);
     tcase_add_test(tc, startlan_reply_is_short);
