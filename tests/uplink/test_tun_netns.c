@@ -16,7 +16,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -207,11 +210,12 @@ struct guest {
     pthread_cond_t cv;
     uint8_t q[MAXQ][2048];
     uint32_t qlen[MAXQ];
+    uint8_t qready[MAXQ]; /* 1: an answer already, 0: an echo request to answer */
     unsigned head, tail;
     int stop;
     pthread_t responder;
     /* what it received */
-    uint64_t req4, req6, rep4, rep6, udp, other, not_mine;
+    uint64_t req4, req6, rep4, rep6, udp, syn, fin, other, not_mine;
 };
 
 static int is_mine(const struct guest *g, const struct glan_dgram *dg)
@@ -219,6 +223,60 @@ static int is_mine(const struct guest *g, const struct glan_dgram *dg)
     if (dg->family == GLAN_AF_INET)
         return dg->len >= 20 && !memcmp(dg->data + 16, g->a4.bytes, 4);
     return dg->len >= 40 && !memcmp(dg->data + 24, g->a6.bytes, 16);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+/* Just enough TCP to accept a connection: the answer to segment p (IPv4
+ * without options, or IPv6 without extension headers) with the given flags,
+ * into out; its length.  A SYN gets SYN+ACK, a FIN gets RST: the connection
+ * is made, and goes when the namespace closes it. */
+static size_t tcp_answer(const uint8_t *p, size_t len, uint8_t flags, uint8_t *out)
+{
+    int v6 = p[0] >> 4 == 6;
+    size_t ih = v6 ? 40 : 20;
+    const uint8_t *tq = p + ih;
+    size_t thl = (size_t)(tq[12] >> 4) * 4;
+    uint32_t seg = (uint32_t)(len - ih - thl) + !!(tq[13] & 0x02) + !!(tq[13] & 0x01);
+    memset(out, 0, ih + 20);
+    if (v6) {
+        out[0] = 0x60;
+        put16(out + 4, 20);
+        out[6] = 6;
+        out[7] = 64;
+        memcpy(out + 8, p + 24, 16);
+        memcpy(out + 24, p + 8, 16);
+    } else {
+        out[0] = 0x45;
+        put16(out + 2, 40);
+        out[8] = 64;
+        out[9] = 6;
+        memcpy(out + 12, p + 16, 4);
+        memcpy(out + 16, p + 12, 4);
+        ip4_fix(out);
+    }
+    uint8_t *t = out + ih;
+    memcpy(t, tq + 2, 2); /* ports swapped */
+    memcpy(t + 2, tq, 2);
+    put32(t + 4, (flags & 0x02) ? 1000 : be32(tq + 8));
+    put32(t + 8, be32(tq + 4) + seg);
+    t[12] = 5 << 4;
+    t[13] = flags;
+    put16(t + 14, 65535);
+    /* checksum over the pseudo-header (addresses, protocol, length) */
+    uint32_t sum = v6 ? sum16(out + 8, 32, 0) : sum16(out + 12, 8, 0);
+    sum += 6 + 20;
+    put16(t + 16, fold(sum16(t, 20, sum)));
+    return ih + 20;
 }
 
 static int guest_deliver(void *ctx, const struct glan_dgram *dg)
@@ -238,6 +296,24 @@ static int guest_deliver(void *ctx, const struct glan_dgram *dg)
         g->rep6++;
     } else if (dg->family == GLAN_AF_INET && p[9] == 17) {
         g->udp++;
+    } else if (((dg->family == GLAN_AF_INET && p[9] == 6 && p[0] == 0x45) ||
+                (dg->family == GLAN_AF_INET6 && p[6] == 6)) &&
+               dg->len >= (dg->family == GLAN_AF_INET ? 40u : 60u)) {
+        const uint8_t *tq = p + (dg->family == GLAN_AF_INET ? 20 : 40);
+        uint8_t answer = 0;
+        if ((tq[13] & 0x12) == 0x02) { /* SYN */
+            g->syn++;
+            answer = 0x12;
+        } else if (tq[13] & 0x01) { /* FIN */
+            g->fin++;
+            answer = 0x14; /* RST+ACK */
+        }
+        if (answer && g->tail - g->head < MAXQ) {
+            unsigned i = g->tail++ % MAXQ;
+            g->qlen[i] = (uint32_t)tcp_answer(p, dg->len, answer, g->q[i]);
+            g->qready[i] = 1;
+            pthread_cond_signal(&g->cv);
+        }
     } else {
         g->other++;
     }
@@ -247,6 +323,7 @@ static int guest_deliver(void *ctx, const struct glan_dgram *dg)
         unsigned i = g->tail++ % MAXQ;
         memcpy(g->q[i], p, dg->len);
         g->qlen[i] = dg->len;
+        g->qready[i] = 0;
         pthread_cond_signal(&g->cv);
     }
     pthread_mutex_unlock(&g->m);
@@ -289,9 +366,11 @@ static void *responder(void *arg)
             break;
         unsigned i = g->head++ % MAXQ;
         size_t len = g->qlen[i];
+        int ready = g->qready[i];
         memcpy(buf, g->q[i], len);
         pthread_mutex_unlock(&g->m);
-        make_reply(buf, len);
+        if (!ready)
+            make_reply(buf, len);
         glan_port_send(g->port, buf, len, NULL);
         pthread_mutex_lock(&g->m);
     }
@@ -437,6 +516,45 @@ static void unprivileged(void)
 
 /* ---- the test ------------------------------------------------------------------- */
 
+/* A TCP connection from the namespace to addr:port: 0 when the handshake
+ * completes within ms, else -1. */
+static int tcp_connect(const char *addr, int port, int ms)
+{
+    struct glan_addr a;
+    if (glan_addr_parse(addr, &a) < 0)
+        return -1;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    if (a.family == GLAN_AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        memcpy(&sin->sin_addr, a.bytes, 4);
+        sl = sizeof *sin;
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        memcpy(&sin6->sin6_addr, a.bytes, 16);
+        sl = sizeof *sin6;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int rc = connect(fd, (struct sockaddr *)&ss, sl);
+    if (rc < 0 && errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int err = ETIMEDOUT;
+        socklen_t el = sizeof err;
+        if (poll(&p, 1, ms) == 1)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        rc = err ? -1 : 0;
+    }
+    close(fd); /* FIN: the guest answers RST */
+    return rc;
+}
+
 static int ping(const char *addr, int count)
 {
     return sh("ping -q -n -c %d -i 0.2 -W 2 %s >/dev/null", count, addr);
@@ -504,6 +622,14 @@ int main(void)
     CHECK(get(&ga, &ga.req4) == 3 && get(&ga, &ga.req6) == 3 && get(&gb, &gb.req4) == 3 &&
               get(&gb, &gb.req6) == 3,
           "each guest saw exactly its own 3+3 echo requests");
+
+    /* TCP from the namespace: the handshake completes through the uplink. */
+    CHECK(tcp_connect("10.77.0.10", 7, 3000) == 0 && get(&ga, &ga.syn) == 1,
+          "TCP connection from the namespace to 10.77.0.10:7");
+    CHECK(tcp_connect("fd00:77::11", 7, 3000) == 0 && get(&gb, &gb.syn) == 1,
+          "TCP connection from the namespace to [fd00:77::11]:7");
+    CHECK(wait_count(&ga, &ga.fin, 1, 3000) && wait_count(&gb, &gb.fin, 1, 3000),
+          "the guests saw the namespace close both connections");
 
     /* From the namespace to addresses no guest holds. */
     uint64_t unknown0 = lan_drops(lan, GLAN_DROP_UNKNOWN_DEST);
