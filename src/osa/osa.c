@@ -702,9 +702,9 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
         rc = ccw_read(osa, slot, io);
         break;
     case CCW_CMD_EQUEUE:
-        if (osa->slot[slot].role != ROLE_NONE || osa->qstate != QDIO_INACTIVE ||
-            read_slot(osa) < 0 || write_slot(osa) < 0 || osa->mpc < MPC_ULP_SETUP ||
-            osa_establish(osa, slot, io->buf, io->count) < 0) {
+        if ((osa->slot[slot].role != ROLE_NONE && osa->slot[slot].role != ROLE_DATA) ||
+            osa->qstate != QDIO_INACTIVE || read_slot(osa) < 0 || write_slot(osa) < 0 ||
+            osa->mpc < MPC_ULP_SETUP || osa_establish(osa, slot, io->buf, io->count) < 0) {
             osa_log(osa, "ESTABLISH QUEUES on slot %u refused", slot);
             unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         } else {

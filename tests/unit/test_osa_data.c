@@ -449,6 +449,24 @@ START_TEST(guest_and_uplink)
 }
 END_TEST
 
+START_TEST(halt_then_establish_again)
+{
+    /* Recovery without a clear: halt the data device, establish and
+     * activate again, traffic flows. */
+    glan_osa_halt(b->osa, b->dt);
+    ck_assert_int_eq(sg_establish(b), 0);
+    ck_assert_int_eq(sg_activate(b), 0);
+    ck_assert_int_eq(sg_init_input(b), 0);
+    uint8_t d[200];
+    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 60, 5);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    /* A second ESTABLISH while the queues run is refused. */
+    ck_assert_int_ne(sg_establish(b), 0);
+}
+END_TEST
+
 struct hammer {
     struct simguest *me;
     const char *src, *dst;
@@ -523,6 +541,7 @@ Suite *osa_data_suite(void)
     tcase_add_test(tc, guest_and_uplink);
     tcase_add_test(tc, pci_request_siga_s_and_plain_pci);
     tcase_add_test(tc, many_guests);
+    tcase_add_test(tc, halt_then_establish_again);
     tcase_add_test(tc, pci_without_thin_interrupts);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
