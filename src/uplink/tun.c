@@ -4,8 +4,8 @@
  * in poll() on the device, an eventfd (stop requests, and "watch for room
  * again" after a write was refused) and a NETLINK_ROUTE socket subscribed to
  * link changes, and hands every datagram the host sends into the device to
- * glan_uplink_input().  Nothing here waits on a timer: every wake-up is an
- * event.
+ * glan_uplink_input().  Every wake-up is an event; the one timeout is while
+ * a device that came back is still held by the program that made it.
  *
  * Deleted device: the kernel detaches our file from the device, after which
  * poll() reports POLLERR and reads and writes fail with EBADFD.  We mark the
