@@ -647,6 +647,14 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
         return SLSB_P_OUTPUT_ERROR;
     if (sbal.element[0].sflags & SBAL_SFLAGS0_PCI_REQ)
         *pci = 1;
+    /* An element holds at most 64 KiB (16 of them a 1 MiB buffer): that
+     * bounds the work one hostile buffer can cause. */
+    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++) {
+        if (elem_len(&sbal, e) > 65536)
+            return SLSB_P_OUTPUT_ERROR;
+        if (sbal.element[e].eflags & SBAL_EFLAGS_LAST_ENTRY)
+            break;
+    }
     struct cursor c = {.osa = osa, .sbal = &sbal, .key = q->sbal_key};
     /* Each packet consumes at least a 32-byte header, and a buffer holds at
      * most 16 x 64 KiB, so this loop ends; the bound makes that obvious. */
