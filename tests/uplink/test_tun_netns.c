@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <grp.h>
+#include <net/if.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -595,6 +596,29 @@ int main(void)
         guest_start(lan, &gb, "0700", "10.77.0.11", "fd00:77::11")) {
         printf("FAIL: guest ports\n");
         return 1;
+    }
+
+    /* No name: the kernel picks one, and the device goes with the uplink. */
+    {
+        struct glan_lan_config c2 = {.name = "TUNANY"};
+        struct glan_lan *lan2 = glan_lan_create(&c2, err, sizeof err);
+        struct glan_tun_config any = {.ifname = NULL, .up = 1};
+        struct glan_uplink *u2 = glan_tun_create(&any, err, sizeof err);
+        struct glan_tun_status s2 = {0};
+        int rc2 = lan2 && u2 ? glan_tun_attach(lan2, u2) : -1;
+        if (u2)
+            glan_tun_status(u2, &s2);
+        char name[16];
+        snprintf(name, sizeof name, "%s", s2.ifname);
+        CHECK(rc2 == 0 && !strncmp(name, "tun", 3) && s2.created && if_nametoindex(name) != 0,
+              "no name given: the uplink made %s", name);
+        if (u2) {
+            glan_tun_detach(u2); /* the thread stops before the port goes */
+            glan_uplink_destroy(u2);
+        }
+        CHECK(name[0] && if_nametoindex(name) == 0, "%s is gone with the uplink", name);
+        if (lan2)
+            glan_lan_destroy(lan2);
     }
 
     /* The uplink creates the device itself here (we are root). */
