@@ -7,9 +7,11 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
@@ -490,6 +492,58 @@ static void *hammer_run(void *arg)
     return NULL;
 }
 
+struct pump {
+    struct simguest *g;
+    _Atomic int stop;
+    int sent;
+};
+
+static void *pump_run(void *arg)
+{
+    struct pump *p = arg;
+    uint8_t d[1600];
+    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 1400, 0x66);
+    struct sg_pkt pk[4];
+    for (int i = 0; i < 4; i++)
+        pk[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    while (!p->stop) {
+        if (sg_send(p->g, pk, 4, 0) == SLSB_P_OUTPUT_EMPTY)
+            p->sent += 4;
+    }
+    return NULL;
+}
+
+START_TEST(clear_and_detach_under_traffic)
+{
+    /* a sends to b without pause from another thread while b's read and
+     * write channels are cleared, then b is destroyed: nothing hangs, a's
+     * datagrams end delivered or dropped with a reason. */
+    struct pump pu = {.g = a};
+    pthread_t t;
+    pthread_create(&t, NULL, pump_run, &pu);
+    for (int i = 0; i < 20; i++)
+        sg_recv(b, rx, 256);
+    glan_osa_clear(b->osa, b->wr);
+    glan_osa_clear(b->osa, b->rd);
+    for (int i = 0; i < 20; i++)
+        sg_recv(b, rx, 256);
+    sg_destroy(b);
+    b = NULL;
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    pu.stop = 1;
+    pthread_join(t, NULL);
+    ck_assert_int_gt(pu.sent, 0);
+    struct glan_port_stats ps;
+    glan_port_stats(glan_osa_port(a->osa), &ps);
+    uint64_t dropped = 0;
+    for (int r = 0; r < GLAN_DROP_COUNT; r++)
+        dropped += ps.dropped[r];
+    ck_assert_uint_eq(ps.sent_packets, ps.delivered + dropped + ps.queued);
+    ck_assert_uint_eq(ps.sent_packets, (uint64_t)pu.sent);
+}
+END_TEST
+
 START_TEST(two_senders_hammer_each_other)
 {
     struct hammer ha = {.me = a, .src = "10.1.0.1", .dst = "10.1.0.2"};
@@ -542,6 +596,7 @@ Suite *osa_data_suite(void)
     tcase_add_test(tc, pci_request_siga_s_and_plain_pci);
     tcase_add_test(tc, many_guests);
     tcase_add_test(tc, halt_then_establish_again);
+    tcase_add_test(tc, clear_and_detach_under_traffic);
     tcase_add_test(tc, pci_without_thin_interrupts);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
