@@ -19,6 +19,7 @@ struct group {
     void *model_ctx;              /* device model state, NULL without a model */
     struct glan_port *own_port;   /* the port hdtglan attached when there is no model */
     int has_chpid;
+    int lan_created;  /* the statement defined the LAN (with default sizes) */
     int open_members; /* members whose close has not run yet (lock) */
     /* A CCW the model left pending waits here for host ccw_end. */
     pthread_mutex_t lock;

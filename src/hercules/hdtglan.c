@@ -31,6 +31,14 @@ struct stmt {
     int chpid; /* -1: not given */
 };
 
+/* The QDIO command that runs for as long as the queues are active (the
+ * command code the device's Sense ID names in its AQUEUE CIW). */
+#define CCW_ACTIVATE_QUEUES 0x1F
+
+/* Messages about a whole interface name its first device, as Hercules
+ * names a device group. */
+#define GROUP_DEVNUM(g) (int)(g)->ifc.info.lcss, (int)(g)->ifc.info.devnum[0]
+
 /* ---- device statement ------------------------------------------------ */
 
 static int parse_stmt(DEVBLK *dev, int argc, char *argv[], struct stmt *st)
@@ -120,7 +128,7 @@ static int group_complete(DEVBLK *dev, struct group *g)
     const struct glan_herc_model *m = glan_herc_model;
     if (!m) {
         glan_herc_iface_set_port(&g->ifc, g->own_port, NULL, 1);
-        WRMSG(HHC04702, "W", LCSS_DEVNUM);
+        WRMSG(HHC04702, "W", GROUP_DEVNUM(g));
         return 0;
     }
     char err[160] = "";
@@ -134,8 +142,9 @@ static int group_complete(DEVBLK *dev, struct group *g)
     }
     g->model_ctx = mctx;
     glan_herc_iface_set_port(&g->ifc, port, m->name, 1);
-    WRMSG(HHC04700, "I", LCSS_DEVNUM, g->ifc.lan->name, glan_port_index(port), "");
-    WRMSG(HHC04704, "I", LCSS_DEVNUM, g->ifc.info.devnum[0], g->ifc.info.devnum[1],
+    WRMSG(HHC04700, "I", GROUP_DEVNUM(g), g->ifc.lan->name, glan_port_index(port),
+          g->lan_created ? " (LAN defined with default sizes)" : "");
+    WRMSG(HHC04704, "I", GROUP_DEVNUM(g), g->ifc.info.devnum[0], g->ifc.info.devnum[1],
           g->ifc.info.devnum[2], m->name);
     return 0;
 }
@@ -210,6 +219,7 @@ static int glan_init_handler(DEVBLK *dev, int argc, char *argv[])
         group_free(g);
         return -1;
     }
+    g->lan_created = created;
     if (!glan_herc_model) {
         /* No model to own a port: hdtglan attaches one that accepts
          * nothing, so the interface is on the LAN and in its counters. */
@@ -239,18 +249,19 @@ static int glan_init_handler(DEVBLK *dev, int argc, char *argv[])
 
 /* Last member gone: the model resets and detaches its port, then the
  * interface leaves the LAN. */
-static void group_teardown(DEVBLK *dev, struct group *g)
+static void group_teardown(struct group *g)
 {
     const struct glan_herc_model *m = glan_herc_model;
     char lan[GLAN_HERC_NAME_MAX + 1];
     snprintf(lan, sizeof lan, "%s", g->ifc.lan ? g->ifc.lan->name : "?");
+    int lcss = g->ifc.info.lcss, devnum = g->ifc.info.devnum[0];
     if (g->model_ctx && m) {
         glan_herc_iface_set_port(&g->ifc, NULL, m->name, 0);
         m->iface_destroy(g->model_ctx);
         g->model_ctx = NULL;
     }
-    group_leave(g);
-    WRMSG(HHC04703, "I", LCSS_DEVNUM, lan);
+    group_leave(g); /* frees g */
+    WRMSG(HHC04703, "I", lcss, devnum, lan);
 }
 
 static int glan_close_device(DEVBLK *dev)
@@ -271,7 +282,7 @@ static int glan_close_device(DEVBLK *dev)
     int last = --g->open_members == 0;
     pthread_mutex_unlock(&g->lock);
     if (last)
-        group_teardown(dev, g);
+        group_teardown(g);
     return 0;
 }
 
@@ -315,6 +326,12 @@ static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U
     pthread_mutex_lock(&g->lock);
     g->pend[slot].ended = 0;
     pthread_mutex_unlock(&g->lock);
+    /* Hyperion's SIGA, SQBS and EQBS answer cc 1 unless the subchannel's
+     * SCSW says QDIO is active (qdio.c), and only the device knows when:
+     * while its ACTIVATE QUEUES CCW runs. */
+    int aq = code == CCW_ACTIVATE_QUEUES;
+    if (aq)
+        dev->scsw.flag2 |= SCSW2_Q;
     if (glan_herc_model->ccw(g->model_ctx, slot, &c) == GLAN_HERC_PENDING) {
         /* A READ waiting for a control reply, ACTIVATE QUEUES while the
          * queues run: this device thread waits until the model ends the
@@ -327,6 +344,8 @@ static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U
         c.more = 0;
         pthread_mutex_unlock(&g->lock);
     }
+    if (aq)
+        dev->scsw.flag2 &= ~SCSW2_Q;
     *unitstat = c.unitstat;
     *residual = c.residual;
     *more = c.more != 0;

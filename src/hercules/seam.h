@@ -8,14 +8,14 @@
  * SSCI, halt/clear) belongs to the device model (src/osa,
  * include/guestlan/osa.h).
  *
- * TODO(osa-seam): the device model fills the one table struct
- * glan_herc_model, in an adapter file of its own in this folder that calls
- * include/guestlan/osa.h (glan_osa_create, glan_osa_exec, ...), and model.c
- * points glan_herc_model at it.  The shapes below follow osa.h so that the
- * adapter only passes calls through.  Until then glan_herc_model is NULL:
- * GLAN devices attach, group and join their LAN with a port that accepts
- * nothing, and every channel command ends in unit check / command reject.
- * Nothing here fakes a protocol answer.
+ * A device model fills the one table struct glan_herc_model, in an adapter
+ * file of its own in this folder (model_osa.c for include/guestlan/osa.h),
+ * and model.c points glan_herc_model at it.  The shapes below follow osa.h
+ * so that the adapter only passes calls through.  With no model
+ * (GLAN_HERC_MODEL=none) glan_herc_model is NULL: GLAN devices attach, group
+ * and join their LAN with a port that accepts nothing, and every channel
+ * command ends in unit check / command reject.  Nothing here fakes a
+ * protocol answer.
  *
  * This header includes no Hercules header: the device model never learns of
  * DEVBLK.  hdtglan translates both ways.
@@ -115,7 +115,9 @@ struct glan_herc_model {
     void (*describe)(void *ctx, unsigned slot, char *buf, size_t len);
 };
 
-/* TODO(osa-seam): NULL until the device model fills it (model.c). */
+/* The model in use (model.c), NULL when none was built in. */
 extern const struct glan_herc_model *glan_herc_model;
+/* The OSA-Express device model's table (model_osa.c). */
+extern const struct glan_herc_model glan_herc_osa_model;
 
 #endif

@@ -13,6 +13,8 @@
 #   glan_ping  comma-separated addresses to ping from the first namespace
 #   glan_ping_ns  addresses to ping from the "ns" interface's namespace
 #   glan_count pings per target (default 5)
+#   glan_dbf   entries of the qeth s390dbf areas printed when an interface
+#              fails to come online (default 60)
 #   glan_hold  seconds to stay up after the probes (default 0), e.g. so that
 #              the host can probe the guest
 # Markers: USERSPACE, MODULE, IF, PING, READY, DONE (see docs/hercules.md).
@@ -37,6 +39,26 @@ for m in ccwgroup qeth qeth_l3; do
     fi
 done
 
+# The qeth driver's own trace (s390dbf), for a failed bring-up: the last
+# ${glan_dbf:-60} entries of its setup and trace areas, as DBF markers.
+dbf() {
+    d=/sys/kernel/debug/s390dbf
+    for area in qeth_msg qeth_setup qeth_trace qdio_setup qdio_error; do
+        for view in sprintf hex_ascii; do
+            [ -r $d/$area/$view ] || continue
+            tail -n "${glan_dbf:-60}" $d/$area/$view | sed "s/^/@@ DBF $area /"
+            break
+        done
+    done
+}
+# Record everything qeth and qdio trace (level 6) when glan_dbf is set.
+dbf_levels() {
+    mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+    [ -n "${glan_dbf:-}" ] || return 0
+    for l in /sys/kernel/debug/s390dbf/q*/level; do echo 6 >"$l"; done
+}
+
+dbf_levels
 NSPID=
 # up DEVNO ADDR/PREFIX NS -> brings the interface up, in its own netns if NS=ns
 up() {
@@ -58,6 +80,7 @@ up() {
     echo 1 >$g/online 2>/tmp/err
     if [ "$(cat $g/online)" != 1 ]; then
         mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err) state=$(cat $g/state)"
+        dbf
         return 1
     fi
     ifn=$(ls $g/net | head -n 1)
