@@ -653,17 +653,16 @@ static int ccw_read(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
         unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         return GLAN_OSA_DONE;
     }
-    sl->pio = *io;
-    sl->pending = CCW_CMD_READ;
-    if (osa->rq_count) {
-        /* A reply is there already: ended at once, through the same path. */
+    if (osa->rq_count) { /* a reply waits already: no need to pend */
         struct osa_reply *r = &osa->replies[osa->rq_head];
         osa->rq_head = (osa->rq_head + 1) % OSA_REPLY_QUEUE;
         osa->rq_count--;
-        sl->pending = 0;
         give(io, r->data, r->len);
         return GLAN_OSA_DONE;
     }
+    /* complete_read() ends it when the write channel queues a reply. */
+    sl->pio = *io;
+    sl->pending = CCW_CMD_READ;
     return GLAN_OSA_PENDING;
 }
 
