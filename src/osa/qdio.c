@@ -569,11 +569,13 @@ static int cur_read(struct cursor *c, uint8_t *dst, uint32_t n)
     return 0;
 }
 
+/* The header's cast for the base.  Unicast is left to the base, which
+ * knows a multicast or limited-broadcast destination when it sees one; only
+ * a broadcast is passed as said, since a subnet-directed broadcast cannot
+ * be told from the address alone. */
 static enum glan_cast cast_of(uint8_t flags)
 {
     switch (flags & QETH_CAST_MASK) {
-    case QETH_CAST_UNICAST:
-        return GLAN_CAST_UNICAST;
     case QETH_CAST_MULTICAST:
         return GLAN_CAST_MULTICAST;
     case QETH_CAST_BROADCAST:
@@ -623,8 +625,7 @@ static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, e
     }
     uint32_t rest = len - hl;
     if (type == 0x86dd || type == 0x0800)
-        return send_ip(osa, c, rest, cast == GLAN_CAST_UNICAST ? GLAN_CAST_AUTO : cast,
-                       type == 0x86dd);
+        return send_ip(osa, c, rest, cast, type == 0x86dd);
     OSA_INC(osa, out_absorbed);
     if (type == 0x0806) {
         uint8_t arp[28];
