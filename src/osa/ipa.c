@@ -116,7 +116,7 @@ static uint16_t delipm(struct glan_osa *osa, const struct glan_addr *g)
     return IPA_RC_SUCCESS;
 }
 
-void osa_ipa_down(struct glan_osa *osa)
+void glan_osa_ipa_down(struct glan_osa *osa)
 {
     for (unsigned i = 0; i < osa->naddrs; i++)
         glan_addr_unregister(osa->port, &osa->addrs[i]);
@@ -222,7 +222,7 @@ static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t data_
     return IPA_RC_SUCCESS;
 }
 
-void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off)
+void glan_osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off)
 {
     const uint32_t data_off = pdu_off + (uint32_t)sizeof(struct ipa_hdr);
     OSA_INC(osa, ipa_cmds);
@@ -305,11 +305,11 @@ void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pd
     }
     if (rc == IPA_RC_NOTSUPP) {
         OSA_INC(osa, ipa_notsupp);
-        osa_log(osa, "IPA command %02x not supported", h->command);
+        glan_osa_log(osa, "IPA command %02x not supported", h->command);
     }
     put16(h->return_code, rc);
     put32(h->ipa_supported, IPA_SUPPORTED);
     put32(h->ipa_enabled, prot == IPA_PROT_IPV6 ? osa->ipa6_enabled : osa->ipa4_enabled);
     set_block_len(b, rlen, pdu_off);
-    osa_queue_reply(osa, b, rlen);
+    glan_osa_queue_reply(osa, b, rlen);
 }

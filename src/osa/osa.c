@@ -27,7 +27,7 @@ static const uint8_t tok_ulp_conn[4] = {'G', 'L', 'U', 'C'};
 /* Microcode level in IDX replies: first byte 0 marks it as OSA-style. */
 static const uint8_t idx_mcl[4] = {0x00, 0x00, 0x01, 0x00};
 
-void osa_log(struct glan_osa *osa, const char *fmt, ...)
+void glan_osa_log(struct glan_osa *osa, const char *fmt, ...)
 {
     if (!osa->ops->log)
         return;
@@ -40,7 +40,7 @@ void osa_log(struct glan_osa *osa, const char *fmt, ...)
     osa->ops->log(osa->host, line);
 }
 
-void osa_mac_for_port(int idx, uint8_t mac[6])
+void glan_osa_mac_for_port(int idx, uint8_t mac[6])
 {
     /* Locally administered, unicast; unique per port of a LAN. */
     mac[0] = 0x02;
@@ -52,8 +52,8 @@ void osa_mac_for_port(int idx, uint8_t mac[6])
 }
 
 static const struct glan_port_ops port_ops = {
-    .deliver = osa_port_deliver,
-    .flush = osa_port_flush,
+    .deliver = glan_osa_port_deliver,
+    .flush = glan_osa_port_flush,
 };
 
 struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_config *cfg,
@@ -108,7 +108,7 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     }
     static const uint8_t zero[6];
     if (memcmp(cfg->mac, zero, 6) == 0)
-        osa_mac_for_port(glan_port_index(osa->port), osa->mac);
+        glan_osa_mac_for_port(glan_port_index(osa->port), osa->mac);
     else
         memcpy(osa->mac, cfg->mac, 6);
     return osa;
@@ -180,11 +180,11 @@ static void complete_read(struct glan_osa *osa)
     }
 }
 
-void osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len)
+void glan_osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len)
 {
     if (len > OSA_REPLY_MAX || osa->rq_count == OSA_REPLY_QUEUE) {
         OSA_INC(osa, replies_dropped);
-        osa_log(osa, "control reply dropped (queue full or too long)");
+        glan_osa_log(osa, "control reply dropped (queue full or too long)");
         return;
     }
     struct osa_reply *r = &osa->replies[(osa->rq_head + osa->rq_count) % OSA_REPLY_QUEUE];
@@ -236,8 +236,8 @@ static void idx_activate(struct glan_osa *osa, unsigned slot, struct glan_osa_io
 
     if (cause) {
         OSA_INC(osa, mpc_bad);
-        osa_log(osa, "IDX ACTIVATE type %02x on slot %u refused (cause %02x)", req.type, slot,
-                cause);
+        glan_osa_log(osa, "IDX ACTIVATE type %02x on slot %u refused (cause %02x)", req.type, slot,
+                     cause);
         rep.type = (uint8_t)(req.type & ~3u);
         rep.cause = cause;
     } else {
@@ -383,7 +383,7 @@ static int cm_enable(struct glan_osa *osa, const struct mpc_req *r)
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_CM_ENABLED;
-    osa_queue_reply(osa, b, end);
+    glan_osa_queue_reply(osa, b, end);
     return 0;
 }
 
@@ -403,7 +403,7 @@ static int cm_setup(struct glan_osa *osa, const struct mpc_req *r)
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_CM_SETUP;
-    osa_queue_reply(osa, b, end);
+    glan_osa_queue_reply(osa, b, end);
     return 0;
 }
 
@@ -415,7 +415,8 @@ static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
     osa->layer = p01[PUS01_PROT];
     memcpy(osa->guest_ulp_filter, p01 + PUS01_TOKEN, 4);
     if (osa->layer != MPC_PROT_L3)
-        osa_log(osa, "ULP ENABLE asks for protocol %02x; this adapter is layer 3 only", osa->layer);
+        glan_osa_log(osa, "ULP ENABLE asks for protocol %02x; this adapter is layer 3 only",
+                     osa->layer);
     uint8_t b[256];
     mpc_begin(osa, b, RRH_TYPE_ULP, RRH_PROTO_PUK);
     uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_ENABLE);
@@ -432,7 +433,7 @@ static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_ULP_ENABLED;
-    osa_queue_reply(osa, b, end);
+    glan_osa_queue_reply(osa, b, end);
     return 0;
 }
 
@@ -458,7 +459,7 @@ static int ulp_setup(struct glan_osa *osa, const struct mpc_req *r)
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_ULP_SETUP;
-    osa_queue_reply(osa, b, end);
+    glan_osa_queue_reply(osa, b, end);
     return 0;
 }
 
@@ -471,7 +472,7 @@ static void dm_act(struct glan_osa *osa)
     puk_end(b, puk, end);
     mpc_end(b, end);
     osa->mpc = MPC_DM_ACT;
-    osa_queue_reply(osa, b, end);
+    glan_osa_queue_reply(osa, b, end);
 }
 
 /* A control block on the write channel.  Returns 0, or -EINVAL when it is
@@ -500,7 +501,7 @@ static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     if (rrh->type == RRH_TYPE_IPA) {
         if (osa->mpc < MPC_ULP_SETUP)
             return -EINVAL;
-        osa_ipa(osa, c, total, pdu);
+        glan_osa_ipa(osa, c, total, pdu);
         return 0;
     }
     struct mpc_req r = {.pdu = c + pdu, .len = total - pdu};
@@ -524,7 +525,8 @@ static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     default:
         /* TAKEDOWN, DISABLE and the like: taken without a reply, as a real
          * OSA does when the host tears a connection down. */
-        osa_log(osa, "MPC %02x/%02x/%02x taken without reply", rrh->type, puk->what, puk->type);
+        glan_osa_log(osa, "MPC %02x/%02x/%02x taken without reply", rrh->type, puk->what,
+                     puk->type);
         return 0;
     }
 }
@@ -634,7 +636,7 @@ static void ccw_write(struct glan_osa *osa, unsigned slot, struct glan_osa_io *i
     }
     if (mpc_command(osa, io->buf, io->count) < 0) {
         OSA_INC(osa, mpc_bad);
-        osa_log(osa, "malformed control block on slot %u", slot);
+        glan_osa_log(osa, "malformed control block on slot %u", slot);
         unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         return;
     }
@@ -703,8 +705,8 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
     case CCW_CMD_EQUEUE:
         if ((osa->slot[slot].role != ROLE_NONE && osa->slot[slot].role != ROLE_DATA) ||
             osa->qstate != QDIO_INACTIVE || read_slot(osa) < 0 || write_slot(osa) < 0 ||
-            osa->mpc < MPC_ULP_SETUP || osa_establish(osa, slot, io->buf, io->count) < 0) {
-            osa_log(osa, "ESTABLISH QUEUES on slot %u refused", slot);
+            osa->mpc < MPC_ULP_SETUP || glan_osa_establish(osa, slot, io->buf, io->count) < 0) {
+            glan_osa_log(osa, "ESTABLISH QUEUES on slot %u refused", slot);
             unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         } else {
             done(io, io->count);
@@ -749,7 +751,7 @@ static void halt_locked(struct glan_osa *osa, unsigned slot)
 {
     struct osa_slot *sl = &osa->slot[slot];
     if ((int)slot == osa->data_slot && osa->qstate != QDIO_INACTIVE)
-        osa_queues_stop(osa);
+        glan_osa_queues_stop(osa);
     if (sl->pending) {
         sl->pending = 0;
         sl->pio.unitstat = GLAN_OSA_US_CE | GLAN_OSA_US_DE;
@@ -766,7 +768,7 @@ static void interface_down(struct glan_osa *osa)
         for (unsigned s = 0; s < GLAN_OSA_SLOTS; s++)
             if ((int)s == osa->data_slot)
                 halt_locked(osa, s);
-    osa_ipa_down(osa);
+    glan_osa_ipa_down(osa);
     osa->mpc = MPC_NONE;
     osa->rq_count = 0;
     osa->rq_head = 0;

@@ -134,18 +134,20 @@ struct glan_osa {
 
 #define OSA_INC(osa, f) atomic_fetch_add_explicit(&(osa)->st.f, 1, memory_order_relaxed)
 
+/* Shared between the files of src/osa only (glan_ prefixed because they
+ * are external symbols of the library, not because they are API). */
 /* osa.c */
-void osa_log(struct glan_osa *osa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len);
+void glan_osa_log(struct glan_osa *osa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void glan_osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len);
 /* ipa.c: handle one IPA command block (whole TH..IPA; the IPA command at
  * pdu_off, headers checked by the caller), queue its reply. */
-void osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off);
-void osa_ipa_down(struct glan_osa *osa);
+void glan_osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off);
+void glan_osa_ipa_down(struct glan_osa *osa);
 /* qdio.c */
-int osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *qdr, uint32_t len);
-void osa_queues_stop(struct glan_osa *osa);
-int osa_port_deliver(void *ctx, const struct glan_dgram *dg);
-void osa_port_flush(void *ctx);
-void osa_mac_for_port(int idx, uint8_t mac[6]);
+int glan_osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *qdr, uint32_t len);
+void glan_osa_queues_stop(struct glan_osa *osa);
+int glan_osa_port_deliver(void *ctx, const struct glan_dgram *dg);
+void glan_osa_port_flush(void *ctx);
+void glan_osa_mac_for_port(int idx, uint8_t mac[6]);
 
 #endif

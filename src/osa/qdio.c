@@ -49,7 +49,7 @@ static void raise_irq(struct glan_osa *osa)
          * then looks at every device's DSCI. */
         static const uint8_t one = 0x01;
         if (gwrite(osa, dsci, &one, 1, dk) < 0 || gwrite(osa, alsi, &one, 1, ak) < 0)
-            osa_log(osa, "cannot store the interrupt indicators");
+            glan_osa_log(osa, "cannot store the interrupt indicators");
     }
     OSA_INC(osa, interrupts);
     osa->ops->interrupt(osa->host, (unsigned)slot, thin);
@@ -106,7 +106,7 @@ static int load_queue(struct glan_osa *osa, const uint8_t *desc, struct osa_queu
     return 0;
 }
 
-int osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, uint32_t len)
+int glan_osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, uint32_t len)
 {
     if (len < offsetof(struct qdr, qdf0))
         return -EINVAL;
@@ -156,7 +156,7 @@ int osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, uint3
 }
 
 /* Caller holds ctl. */
-void osa_queues_stop(struct glan_osa *osa)
+void glan_osa_queues_stop(struct glan_osa *osa)
 {
     pthread_mutex_lock(&osa->out);
     pthread_mutex_lock(&osa->in);
@@ -352,7 +352,7 @@ static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uin
     return -EIO;
 }
 
-int osa_port_deliver(void *ctx, const struct glan_dgram *dg)
+int glan_osa_port_deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_osa *osa = ctx;
     struct qeth_hdr_l3 hdr;
@@ -381,7 +381,7 @@ int osa_port_deliver(void *ctx, const struct glan_dgram *dg)
     return rc;
 }
 
-void osa_port_flush(void *ctx)
+void glan_osa_port_flush(void *ctx)
 {
     struct glan_osa *osa = ctx;
     pthread_mutex_lock(&osa->in);
@@ -481,7 +481,7 @@ static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
     icmp[24] = 2; /* target link-layer address */
     icmp[25] = 1;
     if (owner >= 0)
-        osa_mac_for_port(owner, icmp + 26);
+        glan_osa_mac_for_port(owner, icmp + 26);
     else
         memcpy(icmp + 26, router_mac, 6);
     uint8_t pseudo[40] = {0};
@@ -509,7 +509,7 @@ static void answer_arp(struct glan_osa *osa, const uint8_t *eth, const uint8_t *
         return;
     uint8_t f[14 + 28];
     uint8_t mac[6];
-    osa_mac_for_port(owner, mac);
+    glan_osa_mac_for_port(owner, mac);
     memcpy(f, eth + 6, 6);
     memcpy(f + 6, mac, 6);
     put16(f + 12, 0x0806);
