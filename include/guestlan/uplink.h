@@ -47,6 +47,14 @@ struct glan_uplink_ops {
      * glan_uplink_input().  Returns how many, 0 at end of input/nothing
      * ready, or a negative errno.  NULL: no receive side. */
     int (*receive)(struct glan_uplink *u, int budget);
+    /* Optional (NULL: nothing).  Called by glan_uplink_attach once u->port is
+     * set: start receiving (a thread, an event source).  0, or a negative
+     * errno with a message in u->err (the attach is undone). */
+    int (*start)(struct glan_uplink *u);
+    /* Optional (NULL: nothing).  Called by glan_uplink_detach before the port
+     * is detached: stop receiving, and return only once no thread of the
+     * uplink is inside glan_uplink_input() any more. */
+    void (*stop)(struct glan_uplink *u);
     /* Close the network side; the uplink may be opened again later.  */
     void (*close)(struct glan_uplink *u);
     /* Free the uplink.  Called after close. */

@@ -38,6 +38,14 @@ int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)
         if (u->ops->close)
             u->ops->close(u);
         u->port = NULL;
+        return rc;
+    }
+    rc = u->ops->start ? u->ops->start(u) : 0;
+    if (rc < 0) {
+        glan_port_detach(u->port);
+        u->port = NULL;
+        if (u->ops->close)
+            u->ops->close(u);
     }
     return rc;
 }
@@ -46,6 +54,10 @@ void glan_uplink_detach(struct glan_uplink *u)
 {
     if (!u || !u->port)
         return;
+    /* Receiving stops first, so no thread is inside glan_uplink_input() for
+     * a port that is going away. */
+    if (u->ops->stop)
+        u->ops->stop(u);
     glan_port_detach(u->port);
     u->port = NULL;
     if (u->ops->close)
