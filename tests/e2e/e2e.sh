@@ -8,8 +8,9 @@
 #                  prints the LAN, devlist shows the three devices (no guest)
 #   qeth-baseline  the Debian guest boots to userspace and pings the host
 #                  through Hyperion's own QETH and a TUN (what users have today)
-#   glan-ping      the guest's two GLAN interfaces on one LAN ping each other
-#                  through the base (one in a network namespace of the guest)
+#   glan-guest2guest  the guest's two GLAN interfaces on one LAN (one in a
+#                  network namespace of the guest) ping each other through the
+#                  base and carry 16 MiB over TCP, checked by SHA-256
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
 # hdtglan.so), GLAN_GUEST_DIR (built guest; built there when missing, from
 # the .debs in GLAN_GUEST_CACHE), GLAN_RUN_DIR (logs, default ./e2e-run).
@@ -68,24 +69,23 @@ qeth-baseline)
         --on "READY=!ping -c 3 -i 0.2 -W 2 10.91.1.2" \
         --expect USERSPACE --expect 'IF~ ok ' --expect 'PING~rx=[1-9]' --expect DONE
     ;;
-glan-ping)
+glan-guest2guest)
     if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
         echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
         exit 77
     fi
     need_guest
     # One guest, two GLAN interfaces on LAN1, the second in its own network
-    # namespace inside the guest: ping both ways through the base, and
-    # glan query shows both interfaces' addresses and the ten echo requests
-    # and replies each way.
-    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 \
+    # namespace inside the guest: ping both ways through the base, 16 MiB
+    # over TCP, and glan query shows both interfaces' addresses and counters.
+    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
         --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
-        --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_hold=1 glan_dbf=40" \
+        --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_tcp=16 glan_hold=1 glan_dbf=40" \
         --on "READY=glan query LAN1" \
         --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
         --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
         --expect 'PING~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' \
-        --expect DONE \
+        --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' --expect DONE \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.2 " \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.3 " \
         --expect-log "HHC04720I     Received [1-9][0-9]+ packets"

@@ -13,11 +13,15 @@
 #   glan_ping  comma-separated addresses to ping from the first namespace
 #   glan_ping_ns  addresses to ping from the "ns" interface's namespace
 #   glan_count pings per target (default 5)
+#   glan_tcp   MiB to send over TCP (busybox nc) from the first namespace to
+#              glan_tcp_to (default 10.1.1.3) in the "ns" namespace, checked
+#              by SHA-256
 #   glan_dbf   entries of the qeth s390dbf areas printed when an interface
 #              fails to come online (default 60)
 #   glan_hold  seconds to stay up after the probes (default 0), e.g. so that
 #              the host can probe the guest
-# Markers: USERSPACE, MODULE, IF, PING, READY, DONE (see docs/hercules.md).
+# Markers: USERSPACE, MODULE, IF, ADDR, PING, TCP, READY, NETDEV, DONE, DBF
+# (see docs/hercules.md).
 
 bb=/bin/busybox
 $bb mkdir -p /proc /sys /dev /tmp
@@ -119,6 +123,40 @@ ping_one() {
 }
 for t in $(echo "${glan_ping:-}" | tr ',' ' '); do ping_one root "$t"; done
 for t in $(echo "${glan_ping_ns:-}" | tr ',' ' '); do ping_one ns "$t"; done
+
+# TCP from the first namespace to the "ns" interface's address: glan_tcp
+# MiB of random data through busybox nc, checked by SHA-256 at both ends.
+tcp_test() {
+    mib=$1 dst=$2
+    dd if=/dev/urandom of=/tmp/tx bs=1048576 count="$mib" 2>/dev/null
+    txsum=$(sha256sum </tmp/tx | cut -d' ' -f1)
+    rm -f /tmp/rx
+    # busybox nc ends when its stdin does, and a background job's stdin is
+    # /dev/null: the listener reads from a FIFO that stays open instead.
+    rm -f /tmp/hold
+    mkfifo /tmp/hold
+    sleep 1000 >/tmp/hold &
+    spid=$!
+    nsenter -t $NSPID -n timeout 120 nc -l -p 5001 </tmp/hold >/tmp/rx 2>/tmp/nc-l.err &
+    lpid=$!
+    sleep 1
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    timeout 120 nc "$dst" 5001 </tmp/tx 2>/tmp/nc.err
+    rc=$?
+    wait $lpid
+    kill $spid 2>/dev/null
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    rxsum=$(sha256sum </tmp/rx | cut -d' ' -f1)
+    bytes=$(wc -c </tmp/rx)
+    ok=fail
+    [ "$txsum" = "$rxsum" ] && ok=ok
+    mark TCP "$dst" $ok bytes=$bytes send_rc=$rc t0=$t0 t1=$t1 tx=$txsum rx=$rxsum \
+        err="$(cat /tmp/nc.err /tmp/nc-l.err | tr '\n' ' ')"
+    rm -f /tmp/tx /tmp/rx
+}
+if [ -n "${glan_tcp:-}" ] && [ -n "$NSPID" ]; then
+    tcp_test "$glan_tcp" "${glan_tcp_to:-10.1.1.3}"
+fi
 
 mark READY hold=${glan_hold:-0}
 i=0
