@@ -21,7 +21,9 @@
 
 static const char *const help_text[] = {
     "Format: \"glan define lan [ports n] [buffers n] [bufsize n] [queue n]\"",
-    "                         \"[addrs n] [groups n]\"",
+    "                         \"[addrs n] [groups n] [uplink tun ifname [mtu n]]\"",
+    "        \"glan uplink lan tun ifname [mtu n]\"",
+    "        \"glan uplink lan none\"",
     "        \"glan delete lan\"",
     "        \"glan query [lan]\"",
     "",
@@ -36,6 +38,12 @@ static const char *const help_text[] = {
     "           default 256), registered addresses and multicast groups",
     "           (default 1024 each).  Define a LAN before the device",
     "           statements that use it to choose its sizes.",
+    "  uplink   gives a LAN its way out: a TUN device of the host (created",
+    "           when it does not exist, which needs CAP_NET_ADMIN, and then",
+    "           brought up; an existing one must belong to the user).",
+    "           Datagrams to addresses no guest registered go to it; what",
+    "           the host routes to it is delivered by destination address.",
+    "           'none' takes the uplink away.",
     "  delete   deletes a LAN no interface is attached to.",
     "  query    shows every LAN, or the one named: its ports with their",
     "           device numbers and state, registered addresses, and all",
@@ -77,6 +85,65 @@ static int parse_u32(const char *text, uint32_t *out)
     return 0;
 }
 
+/* "tun ifname [mtu n]" from argv[i..argc-1] into cfg; -1 with a message. */
+static int parse_uplink(int argc, char *argv[], int i, struct glan_tun_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (i >= argc)
+        return cmd_error("%s", "Missing uplink kind: tun ifname [mtu n]");
+    if (strcasecmp(argv[i], "tun") != 0)
+        return cmd_error("Unknown uplink kind '%s' (known: tun)", argv[i]);
+    if (i + 1 >= argc)
+        return cmd_error("%s", "Missing TUN device name: uplink tun ifname [mtu n]");
+    cfg->ifname = argv[i + 1];
+    cfg->up = 1;
+    for (i += 2; i < argc; i += 2) {
+        uint32_t v;
+        if (strcasecmp(argv[i], "mtu") != 0)
+            return cmd_error("Unknown uplink option '%s'", argv[i]);
+        if (i + 1 >= argc || parse_u32(argv[i + 1], &v) < 0 || v < 68 || v > 65535)
+            return cmd_error("%s", "Option 'mtu' needs a number from 68 to 65535");
+        cfg->mtu = v;
+    }
+    return 0;
+}
+
+static int set_uplink(const char *lan, const struct glan_tun_config *cfg)
+{
+    char err[256] = "";
+    int rc = glan_herc_lan_set_tun(lan, cfg, err, sizeof err);
+    if (rc == -ENOENT)
+        return cmd_error("No LAN '%s' is defined", lan);
+    if (rc == -EEXIST)
+        return cmd_error("LAN '%s' has an uplink already; 'glan uplink %s none' first", lan, lan);
+    if (rc < 0)
+        return cmd_error("Uplink tun '%s': %s", cfg->ifname, err[0] ? err : strerror(-rc));
+    WRMSG(HHC04714, "I", lan, "tun", cfg->ifname);
+    return 0;
+}
+
+static int cmd_uplink(int argc, char *argv[])
+{
+    if (argc < 4)
+        return cmd_error("%s", "Usage: glan uplink lan tun ifname [mtu n] | glan uplink lan none");
+    char name[GLAN_HERC_NAME_MAX + 1], err[160];
+    if (glan_herc_lan_name(argv[2], name, sizeof name, err, sizeof err) < 0)
+        return cmd_error("%s", err);
+    if (strcasecmp(argv[3], "none") == 0) {
+        int rc = glan_herc_lan_clear_uplink(name);
+        if (rc == -ENOENT)
+            return cmd_error("No LAN '%s' is defined", name);
+        if (rc == -ESRCH)
+            return cmd_error("LAN '%s' has no uplink", name);
+        WRMSG(HHC04715, "I", name);
+        return 0;
+    }
+    struct glan_tun_config tc;
+    if (parse_uplink(argc, argv, 3, &tc) < 0)
+        return -1;
+    return set_uplink(name, &tc);
+}
+
 static int cmd_define(int argc, char *argv[])
 {
     if (argc < 3)
@@ -93,7 +160,12 @@ static int cmd_define(int argc, char *argv[])
         {"addrs", offsetof(struct glan_lan_config, max_addrs)},
         {"groups", offsetof(struct glan_lan_config, max_groups)},
     };
+    int uplink_at = 0;
     for (int i = 3; i < argc; i += 2) {
+        if (strcasecmp(argv[i], "uplink") == 0) {
+            uplink_at = i + 1;
+            break;
+        }
         size_t k = 0;
         while (k < sizeof opts / sizeof opts[0] && strcasecmp(argv[i], opts[k].kw) != 0)
             k++;
@@ -104,6 +176,9 @@ static int cmd_define(int argc, char *argv[])
             return cmd_error("Option '%s' needs a positive number", argv[i]);
         *(uint32_t *)((char *)&cfg + opts[k].off) = v;
     }
+    struct glan_tun_config tc;
+    if (uplink_at && parse_uplink(argc, argv, uplink_at, &tc) < 0)
+        return -1;
     char err[160] = "";
     int rc = glan_herc_lan_define(&cfg, 0, err, sizeof err);
     if (rc < 0)
@@ -112,6 +187,12 @@ static int cmd_define(int argc, char *argv[])
     char name[GLAN_HERC_NAME_MAX + 1];
     glan_herc_lan_name(argv[2], name, sizeof name, NULL, 0);
     WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
+    /* A statement that fails leaves no LAN half defined behind it. */
+    if (uplink_at && set_uplink(name, &tc) < 0) {
+        glan_herc_lan_delete(name);
+        WRMSG(HHC04711, "I", name);
+        return -1;
+    }
     return 0;
 }
 
@@ -186,11 +267,12 @@ static void show_port(const struct glan_port_view *v, void *arg)
         else
             snprintf(state, sizeof state, "model %s", ifc->model);
     } else {
-        snprintf(devs, sizeof devs, "%s", v->kind == GLAN_PORT_UPLINK ? "uplink" : "not ours");
-        snprintf(state, sizeof state, "-");
+        snprintf(devs, sizeof devs, "%s",
+                 v->kind == GLAN_PORT_UPLINK ? "(the uplink above)" : "(not this process's)");
+        state[0] = '\0';
     }
-    line("  Port %d '%s' %s %s: %s", v->index, v->name,
-         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, state);
+    line("  Port %d '%s' %s %s%s%s", v->index, v->name,
+         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, state[0] ? ": " : "", state);
 
     struct glan_addr addrs[64];
     size_t n = glan_lan_port_addrs(w->l->lan, v->index, 1, addrs, 64);
@@ -212,6 +294,30 @@ static void show_port(const struct glan_port_view *v, void *arg)
          s->recv_packets, s->recv_bytes, s->recv_dropped);
 }
 
+static void show_uplink(struct glan_herc_lan *l)
+{
+    struct glan_uplink *u = l->uplink;
+    if (!u) {
+        line("  Uplink: none");
+        return;
+    }
+    struct glan_tun_status ts;
+    if (glan_tun_status(u, &ts) == 0)
+        line("  Uplink: tun '%s' mtu %u, %s%s%s%s", ts.ifname, ts.mtu, ts.open ? "open" : "closed",
+             ts.gone ? ", device gone" : "", ts.created ? ", created by hdtglan" : "",
+             ts.rx_thread ? "" : ", no receive thread");
+    else
+        line("  Uplink: %s", l->uplink_kind);
+    line("    To the network %" PRIu64 " packets %" PRIu64 " bytes, %" PRIu64
+         " errors; from it %" PRIu64 " packets %" PRIu64 " bytes, %" PRIu64 " skipped, %" PRIu64
+         " errors",
+         u->stats.tx_packets, u->stats.tx_bytes, u->stats.tx_errors, u->stats.rx_packets,
+         u->stats.rx_bytes, u->stats.rx_skipped, u->stats.rx_errors);
+    const char *msg = (glan_tun_status(u, &ts) == 0) ? ts.message : u->err;
+    if (msg[0])
+        line("    Last error: %s", msg);
+}
+
 static void show_lan(struct glan_herc_lan *l, void *arg)
 {
     (void)arg;
@@ -230,6 +336,7 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     char buf[400];
     format_drops(s.dropped, buf, sizeof buf);
     line("  Dropped:%s", buf);
+    show_uplink(l);
     struct port_walk w = {.l = l};
     glan_lan_foreach_port(l->lan, show_port, &w);
 }
@@ -259,6 +366,8 @@ static int glan_cmd(int argc, char *argv[])
     const char *sub = argv[1];
     if (strcasecmp(sub, "define") == 0 || strcasecmp(sub, "def") == 0)
         return cmd_define(argc, argv);
+    if (strcasecmp(sub, "uplink") == 0)
+        return cmd_uplink(argc, argv);
     if (strcasecmp(sub, "delete") == 0 || strcasecmp(sub, "del") == 0)
         return cmd_delete(argc, argv);
     if (strcasecmp(sub, "query") == 0 || strcasecmp(sub, "q") == 0)

@@ -85,9 +85,21 @@ static int define_locked(const struct glan_lan_config *cfg, const char *name, in
     return 0;
 }
 
+/* Caller holds dir_lock.  The receive thread stops before the port goes. */
+static void uplink_drop_locked(struct glan_herc_lan *l)
+{
+    if (!l->uplink)
+        return;
+    glan_tun_detach(l->uplink);
+    glan_uplink_destroy(l->uplink);
+    l->uplink = NULL;
+    l->uplink_kind[0] = '\0';
+}
+
 /* Caller holds dir_lock; l has no interfaces. */
 static void delete_locked(struct glan_herc_lan *l)
 {
+    uplink_drop_locked(l);
     for (struct glan_herc_lan **pp = &dir_head; *pp; pp = &(*pp)->next) {
         if (*pp == l) {
             *pp = l->next;
@@ -206,8 +218,51 @@ void glan_herc_landir_shutdown(void)
             continue;
         }
         *pp = l->next;
+        uplink_drop_locked(l);
         glan_lan_destroy(l->lan);
         free(l);
     }
     pthread_mutex_unlock(&dir_lock);
+}
+
+int glan_herc_lan_set_tun(const char *name, const struct glan_tun_config *cfg, char *err,
+                          size_t errlen)
+{
+    int rc;
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    if (!l) {
+        rc = -ENOENT;
+    } else if (l->uplink) {
+        rc = -EEXIST;
+    } else {
+        struct glan_uplink *u = glan_tun_create(cfg, err, errlen);
+        if (!u) {
+            rc = -EINVAL;
+        } else if ((rc = glan_tun_attach(l->lan, u)) < 0) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s", u->err[0] ? u->err : strerror(-rc));
+            glan_uplink_destroy(u);
+        } else {
+            l->uplink = u;
+            snprintf(l->uplink_kind, sizeof l->uplink_kind, "tun");
+        }
+    }
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
+}
+
+int glan_herc_lan_clear_uplink(const char *name)
+{
+    int rc = 0;
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    if (!l)
+        rc = -ENOENT;
+    else if (!l->uplink)
+        rc = -ESRCH;
+    else
+        uplink_drop_locked(l);
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "guestlan/base.h"
+#include "guestlan/tun.h"
 #include "seam.h"
 
 enum { GLAN_HERC_NAME_MAX = 31 };
@@ -35,7 +36,9 @@ struct glan_herc_iface {
 struct glan_herc_lan {
     char name[GLAN_HERC_NAME_MAX + 1];
     struct glan_lan *lan;
-    int implicit; /* created by a device statement, not `glan define` */
+    struct glan_uplink *uplink; /* the LAN's way out, or NULL */
+    char uplink_kind[16];       /* "tun" */
+    int implicit;               /* created by a device statement, not `glan define` */
     struct glan_herc_iface *ifaces;
     struct glan_herc_lan *next;
 };
@@ -66,6 +69,15 @@ void glan_herc_iface_set_port(struct glan_herc_iface *ifc, struct glan_port *por
  * that a device statement defined and that has no interface left stays
  * defined, as z/VM keeps a LAN until it is deleted. */
 void glan_herc_iface_leave(struct glan_herc_iface *ifc);
+
+/* Give LAN `name` a TUN uplink (opened and attached at once).  0; -ENOENT
+ * no such LAN; -EEXIST it has an uplink; another negative errno with a
+ * message in err when the device cannot be opened. */
+int glan_herc_lan_set_tun(const char *name, const struct glan_tun_config *cfg, char *err,
+                          size_t errlen);
+/* Take LAN `name`'s uplink away (detached, closed, freed).  0, -ENOENT,
+ * -ESRCH when it has none. */
+int glan_herc_lan_clear_uplink(const char *name);
 
 /* Call fn for each LAN (or just the one named, when name is not NULL) with
  * the directory locked, in definition order.  Returns how many were visited;

@@ -20,6 +20,8 @@
 #define HHC04711 "GLAN: LAN '%s' deleted"
 #define HHC04712 "GLAN: %s"
 #define HHC04713 "GLAN: %s"
+#define HHC04714 "GLAN: LAN '%s' uplink %s '%s' attached"
+#define HHC04715 "GLAN: LAN '%s' uplink detached"
 
 /* query output, one line each */
 #define HHC04720 "%s"

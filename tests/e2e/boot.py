@@ -54,7 +54,8 @@ def parse_args():
     ap.add_argument("--params", default="", help="guest parameters: kernel command line words")
     ap.add_argument("--on", action="append", default=[], metavar="MARK=CMD",
                     help="when marker MARK appears, send panel command CMD "
-                         "('!cmd' runs a host shell command instead); repeatable")
+                         "('!cmd' runs a host shell command instead, which must "
+                         "succeed); repeatable")
     ap.add_argument("--expect", action="append", default=[],
                     help="marker that must appear, or MARK~REGEX: a MARK line whose text "
                          "matches REGEX (default DONE, or none with --no-ipl)")
@@ -63,6 +64,8 @@ def parse_args():
     ap.add_argument("--no-ipl", action="store_true", help="load the configuration only")
     ap.add_argument("--mainsize", default="512")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole run")
+    ap.add_argument("--netns", default="",
+                    help="run Hercules inside this network namespace (ip netns exec)")
     ap.add_argument("--module-dir", default=os.environ.get("GLAN_MODULE_DIR", ""),
                     help="folder of hdtglan.so, put on LD_LIBRARY_PATH")
     return ap.parse_args()
@@ -126,7 +129,10 @@ def main():
         env["LD_LIBRARY_PATH"] = os.path.abspath(a.module_dir) + (
             os.pathsep + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
     t0 = time.monotonic()
-    p = subprocess.Popen([herc, "-n", "-f", "hercules.cnf"], cwd=run, env=env,
+    argv = [herc, "-n", "-f", "hercules.cnf"]
+    if a.netns:
+        argv = ["ip", "netns", "exec", a.netns] + argv
+    p = subprocess.Popen(argv, cwd=run, env=env,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     lines = queue.Queue()
@@ -226,6 +232,8 @@ def main():
     with open(os.path.join(run, "console.log")) as f:
         text = f.read()
     missing += [f"log~{rx}" for rx in a.expect_log if not re.search(rx, text, re.M)]
+    # Every host command tied to a marker must have succeeded.
+    missing += [f"host~{h['cmd']} rc={h['rc']}" for h in host if h["rc"] != 0]
     res = {"ok": not missing, "missing": missing, "marks_s": marks, "events": events,
            "host": host, "cmdline": cmdline, "config": cfg[1:-1],
            "wall_s": round(time.monotonic() - t0, 3), "hercules_rc": p.returncode,

@@ -11,6 +11,8 @@
 #   glan-guest2guest  the guest's two GLAN interfaces on one LAN (one in a
 #                  network namespace of the guest) ping each other through the
 #                  base and carry 16 MiB over TCP, checked by SHA-256
+#   glan-uplink    the guest pings the host and the host the guest through a
+#                  LAN's TUN uplink, in a network namespace the test creates
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
 # hdtglan.so), GLAN_GUEST_DIR (built guest; built there when missing, from
 # the .debs in GLAN_GUEST_CACHE), GLAN_RUN_DIR (logs, default ./e2e-run).
@@ -89,6 +91,32 @@ glan-guest2guest)
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.2 " \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.3 " \
         --expect-log "HHC04720I     Received [1-9][0-9]+ packets"
+    ;;
+glan-uplink)
+    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
+        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
+        exit 77
+    fi
+    need_tun
+    need_guest
+    # Guest to host and host to guest through LAN1's TUN uplink.  Hercules
+    # runs in a network namespace the test creates, so the TUN device, its
+    # address and the routes stay out of the host's own stack.
+    ns=glane2e$$
+    ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
+    trap 'ip netns del $ns 2>/dev/null' EXIT
+    python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
+        --cfg "glan define LAN1 uplink tun glantun0 mtu 1500" \
+        --dev "0600.3 GLAN LAN1" \
+        --on "START=!ip -n $ns addr add 10.1.2.1/24 dev glantun0" \
+        --params "glan_ifs=0.0.0600/10.1.2.2/24 glan_ping=10.1.2.1 glan_hold=6" \
+        --on "READY=!ip netns exec $ns ping -c 3 -i 0.2 -W 2 10.1.2.2" \
+        --on "READY=glan query LAN1" \
+        --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.2\.2/24 ok' \
+        --expect 'PING~^root 10\.1\.2\.1 tx=5 rx=5 ' --expect DONE \
+        --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tun 'glantun0' attached" \
+        --expect-log "HHC04720I   Uplink: tun 'glantun0' mtu 1500, open" \
+        --expect-log "HHC04720I     Addresses: 10\.1\.2\.2 "
     ;;
 *)
     echo "unknown case '$case_'"
