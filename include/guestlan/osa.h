@@ -5,7 +5,7 @@
  * and one port of a LAN of the base (include/guestlan/base.h).
  *
  * The emulator (the Hercules glue in src/hercules/, or the simulated guest
- * in tests/simguest/) owns the channel subsystem and calls in here for every
+ * in src/simguest/) owns the channel subsystem and calls in here for every
  * CCW, SIGA, SSQD and set-subchannel-indicator; the device model reaches the
  * guest only through the small host vtable below.  docs/osa.md has the
  * design, the locking rules and what is implemented.
@@ -90,6 +90,17 @@ struct glan_osa_host_ops {
     void (*ccw_end)(void *host, unsigned slot, uint8_t unitstat, uint32_t residual);
     /* Optional (NULL: silent).  A line of diagnostics, no newline. */
     void (*log)(void *host, const char *msg);
+    /*
+     * Optional (NULL: the base stamps each datagram with CLOCK_REALTIME).
+     * The emulator's time of day in nanoseconds since the Unix epoch, read
+     * once for every datagram the guest sends (glan_tx_meta.ts_ns, which
+     * the receivers see as glan_dgram.ts_ns); 0 means "now" to the base.
+     * An emulator whose guest clock runs apart from the host's, or the
+     * simulated guest of `glan replay --through-qdio` replaying capture
+     * timestamps, supplies it.  Called from the sending guest's SIGA thread
+     * with the device's output lock held: must only read a clock.
+     */
+    uint64_t (*clock)(void *host);
 };
 
 struct glan_osa_config {

@@ -603,6 +603,8 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         return 0;
     }
     struct glan_tx_meta meta = {.cast = cast};
+    if (osa->ops->clock)
+        meta.ts_ns = osa->ops->clock(osa->host);
     glan_port_tx_commit(osa->port, &tb, len, &meta);
     OSA_INC(osa, out_packets);
     return 0;

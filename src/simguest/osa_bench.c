@@ -26,14 +26,15 @@ int main(int argc, char **argv)
     struct glan_lan_config cfg = {.name = "bench", .queue_len = 4096};
     char err[128];
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
-    struct simguest *a = sg_create(lan, "0600", 0x0600), *b = sg_create(lan, "0700", 0x0700);
+    struct simguest *a = glan_sg_create(lan, "0600", 0x0600),
+                    *b = glan_sg_create(lan, "0700", 0x0700);
     static const char *const aa[] = {"10.1.0.1", NULL}, *const ba[] = {"10.1.0.2", NULL};
-    if (!a || !b || sg_bringup(a, aa) || sg_bringup(b, ba)) {
+    if (!a || !b || glan_sg_bringup(a, aa) || glan_sg_bringup(b, ba)) {
         fprintf(stderr, "bring-up failed\n");
         return 1;
     }
     static uint8_t d[9100];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", size - 28, 0x55);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", size - 28, 0x55);
     struct sg_pkt p[8];
     for (unsigned i = 0; i < per; i++)
         p[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
@@ -41,20 +42,20 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long sent = 0, got = 0;
     while (sent < count) {
-        if (sg_send(a, p, per, 0) != SLSB_P_OUTPUT_EMPTY) {
+        if (glan_sg_send(a, p, per, 0) != SLSB_P_OUTPUT_EMPTY) {
             fprintf(stderr, "send failed\n");
             return 1;
         }
         sent += per;
-        got += sg_recv(b, rx, 64);
+        got += glan_sg_recv(b, rx, 64);
     }
-    got += sg_recv(b, rx, 64);
+    got += glan_sg_recv(b, rx, 64);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     printf("qdio->qdio size=%zu per_buffer=%u sent=%ld received=%ld %.0f datagrams/s %.1f MB/s\n",
            size, per, sent, got, (double)got / s, (double)got * (double)size / s / 1e6);
-    sg_destroy(a);
-    sg_destroy(b);
+    glan_sg_destroy(a);
+    glan_sg_destroy(b);
     glan_lan_destroy(lan);
     return got == sent ? 0 : 1;
 }

@@ -3,12 +3,15 @@
  * host vtable over a malloc'd guest storage with storage keys, and the
  * bring-up and data path of qeth/qdio as Linux performs them, step by step
  * (protocol map section 2).  Single-threaded: a CCW the device leaves
- * pending is ended through the host's ccw_end, which only records it.
+ * pending is ended through the host's ccw_end, which only records it.  The
+ * guest's clock (sg_host.clock_ns) stamps what it sends, through the host
+ * op the device reads, and what it receives.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "osa/osa_wire.h"
 #include "simguest.h"
@@ -63,16 +66,23 @@ static void host_log(void *h, const char *msg)
         fprintf(stderr, "%s\n", msg);
 }
 
+static uint64_t host_clock(void *h)
+{
+    const struct sg_host *s = h;
+    return s->clock_ns;
+}
+
 static const struct glan_osa_host_ops sg_ops = {
     .mem = host_mem,
     .interrupt = host_interrupt,
     .ccw_end = host_ccw_end,
     .log = host_log,
+    .clock = host_clock,
 };
 
 /* ---- storage ------------------------------------------------------------------- */
 
-uint64_t sg_alloc(struct simguest *g, size_t len, size_t align)
+uint64_t glan_sg_alloc(struct simguest *g, size_t len, size_t align)
 {
     uint64_t a = (g->brk + align - 1) & ~(uint64_t)(align - 1);
     if (a + len > g->host.size)
@@ -81,12 +91,12 @@ uint64_t sg_alloc(struct simguest *g, size_t len, size_t align)
     return a;
 }
 
-void *sg_ptr(struct simguest *g, uint64_t addr)
+void *glan_sg_ptr(struct simguest *g, uint64_t addr)
 {
     return g->host.mem + addr;
 }
 
-struct simguest *sg_create(struct glan_lan *lan, const char *name, uint16_t devnum)
+struct simguest *glan_sg_create(struct glan_lan *lan, const char *name, uint16_t devnum)
 {
     struct simguest *g = calloc(1, sizeof *g);
     if (!g)
@@ -113,7 +123,7 @@ struct simguest *sg_create(struct glan_lan *lan, const char *name, uint16_t devn
     return g;
 }
 
-void sg_destroy(struct simguest *g)
+void glan_sg_destroy(struct simguest *g)
 {
     if (!g)
         return;
@@ -122,7 +132,7 @@ void sg_destroy(struct simguest *g)
     free(g);
 }
 
-void sg_reset(struct simguest *g)
+void glan_sg_reset(struct simguest *g)
 {
     glan_osa_reset(g->osa);
     g->brk = 0x10000;
@@ -132,8 +142,8 @@ void sg_reset(struct simguest *g)
     memset(g->host.ended, 0, sizeof g->host.ended);
 }
 
-int sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *buf, uint32_t count,
-           struct glan_osa_io *io)
+int glan_sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *buf,
+                uint32_t count, struct glan_osa_io *io)
 {
     memset(io, 0, sizeof *io);
     io->cmd = cmd;
@@ -162,11 +172,12 @@ static int ok_status(uint8_t us)
 
 /* ---- Sense ID, RCD ------------------------------------------------------------- */
 
-int sg_sense_id(struct simguest *g, unsigned slot)
+int glan_sg_sense_id(struct simguest *g, unsigned slot)
 {
     uint8_t b[256];
     struct glan_osa_io io;
-    if (sg_ccw(g, slot, CCW_CMD_SENSE_ID, GLAN_OSA_CCW_SLI, b, sizeof b, &io) != GLAN_OSA_DONE ||
+    if (glan_sg_ccw(g, slot, CCW_CMD_SENSE_ID, GLAN_OSA_CCW_SLI, b, sizeof b, &io) !=
+            GLAN_OSA_DONE ||
         !ok_status(io.unitstat))
         return -1;
     uint32_t n = sizeof b - io.residual;
@@ -184,11 +195,11 @@ int sg_sense_id(struct simguest *g, unsigned slot)
     return eq && aq ? 0 : -3;
 }
 
-int sg_rcd(struct simguest *g)
+int glan_sg_rcd(struct simguest *g)
 {
     uint8_t b[128];
     struct glan_osa_io io;
-    if (sg_ccw(g, g->dt, CCW_CMD_RCD, 0, b, sizeof b, &io) != GLAN_OSA_DONE ||
+    if (glan_sg_ccw(g, g->dt, CCW_CMD_RCD, 0, b, sizeof b, &io) != GLAN_OSA_DONE ||
         !ok_status(io.unitstat))
         return -1;
     if (sizeof b - io.residual < 96)
@@ -201,7 +212,7 @@ int sg_rcd(struct simguest *g)
 
 /* ---- IDX ------------------------------------------------------------------------ */
 
-int sg_idx_activate(struct simguest *g, unsigned slot, int read)
+int glan_sg_idx_activate(struct simguest *g, unsigned slot, int read)
 {
     uint8_t b[4096];
     memset(b, 0, sizeof b);
@@ -219,12 +230,12 @@ int sg_idx_activate(struct simguest *g, unsigned slot, int read)
     put16(r->realaddr, (uint16_t)(0x00 << 8 | (g->devnum[g->dt] & 0xff)));
     /* Sequence number of the transport header as Linux fills it. */
     struct glan_osa_io io;
-    if (sg_ccw(g, slot, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io) !=
+    if (glan_sg_ccw(g, slot, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io) !=
             GLAN_OSA_DONE ||
         !ok_status(io.unitstat))
         return -1;
     memset(b, 0, sizeof b);
-    if (sg_ccw(g, slot, CCW_CMD_READ, 0, b, sizeof b, &io) != GLAN_OSA_DONE ||
+    if (glan_sg_ccw(g, slot, CCW_CMD_READ, 0, b, sizeof b, &io) != GLAN_OSA_DONE ||
         !ok_status(io.unitstat))
         return -2;
     if ((b[2] & 0xc0) == 0xc0 || (b[8] & 3) != 2)
@@ -247,11 +258,11 @@ int sg_idx_activate(struct simguest *g, unsigned slot, int read)
 static void issue_read(struct simguest *g)
 {
     g->host.ended[g->rd] = 0;
-    int rc = sg_ccw(g, g->rd, CCW_CMD_READ, 0, g->rbuf, sizeof g->rbuf, &g->rio);
+    int rc = glan_sg_ccw(g, g->rd, CCW_CMD_READ, 0, g->rbuf, sizeof g->rbuf, &g->rio);
     g->read_ready = rc == GLAN_OSA_DONE;
 }
 
-int sg_start_read(struct simguest *g)
+int glan_sg_start_read(struct simguest *g)
 {
     issue_read(g);
     return 0;
@@ -341,7 +352,8 @@ static uint32_t mpc_build(struct simguest *g, uint8_t *b, uint8_t rrh_type, cons
 static int mpc_xfer(struct simguest *g, uint8_t *b, uint32_t len, uint8_t *reply, uint32_t *rlen)
 {
     struct glan_osa_io io;
-    if (sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, len, &io) != GLAN_OSA_DONE || !ok_status(io.unitstat))
+    if (glan_sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, len, &io) != GLAN_OSA_DONE ||
+        !ok_status(io.unitstat))
         return -1;
     return take_reply(g, reply, rlen);
 }
@@ -351,7 +363,7 @@ static const uint8_t tok_cm_conn_w[4] = {0x00, 0x01, 0x01, 0x0a};
 static const uint8_t tok_ulp_filter_w[4] = {0x00, 0x01, 0x01, 0x0b};
 static const uint8_t tok_ulp_conn_w[4] = {0x00, 0x01, 0x01, 0x0d};
 
-int sg_cm_enable(struct simguest *g)
+int glan_sg_cm_enable(struct simguest *g)
 {
     uint8_t pus[23] = {0x00, 0x0b, 0x04, 0x01, 0x7e, 0x04, 0x05};
     memcpy(pus + 7, tok_cm_filter_w, 4);
@@ -372,7 +384,7 @@ int sg_cm_enable(struct simguest *g)
     return 0;
 }
 
-int sg_cm_setup(struct simguest *g)
+int glan_sg_cm_setup(struct simguest *g)
 {
     uint8_t pus[24] = {0x00, 0x09, 0x04, 0x04, 0x05};
     memcpy(pus + 5, tok_cm_conn_w, 4);
@@ -398,7 +410,7 @@ int sg_cm_setup(struct simguest *g)
     return 0;
 }
 
-int sg_ulp_enable(struct simguest *g, uint8_t prot)
+int glan_sg_ulp_enable(struct simguest *g, uint8_t prot)
 {
     uint8_t pus[31] = {0x00, 0x0b, 0x04, 0x01, prot, 0x04, 0x05};
     memcpy(pus + 7, tok_ulp_filter_w, 4);
@@ -425,7 +437,7 @@ int sg_ulp_enable(struct simguest *g, uint8_t prot)
     return 0;
 }
 
-int sg_ulp_setup(struct simguest *g)
+int glan_sg_ulp_setup(struct simguest *g)
 {
     uint8_t pus[32] = {0x00, 0x09, 0x04, 0x04, 0x05};
     memcpy(pus + 5, tok_ulp_conn_w, 4);
@@ -456,7 +468,7 @@ int sg_ulp_setup(struct simguest *g)
     return 0;
 }
 
-int sg_dm_act(struct simguest *g)
+int glan_sg_dm_act(struct simguest *g)
 {
     uint8_t pus[9] = {0x00, 0x09, 0x04, 0x04, 0x05};
     memcpy(pus + 5, g->ulp_conn_r, 4);
@@ -474,7 +486,7 @@ int sg_dm_act(struct simguest *g)
 
 static void init_in_sbal(struct simguest *g, unsigned i)
 {
-    struct sbal *s = sg_ptr(g, g->sbal[0][i]);
+    struct sbal *s = glan_sg_ptr(g, g->sbal[0][i]);
     unsigned pool = i % SG_IN_BUFS;
     memset(s, 0, sizeof *s);
     for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++) {
@@ -484,31 +496,31 @@ static void init_in_sbal(struct simguest *g, unsigned i)
     s->element[15].eflags = SBAL_EFLAGS_LAST_ENTRY;
 }
 
-int sg_establish(struct simguest *g)
+int glan_sg_establish(struct simguest *g)
 {
     unsigned key = g->qkeys >> 4;
     g->out_next = 0;
     g->in_next = 0;
-    g->qib = sg_alloc(g, 256, 4096);
+    g->qib = glan_sg_alloc(g, 256, 4096);
     for (unsigned q = 0; q < 1 + SG_OUT_QUEUES; q++) {
-        g->slib[q] = sg_alloc(g, 4096, 4096);
+        g->slib[q] = glan_sg_alloc(g, 4096, 4096);
         g->sl[q] = g->slib[q] + 2048;
-        g->slsb[q] = sg_alloc(g, 256, 256);
+        g->slsb[q] = glan_sg_alloc(g, 256, 256);
         for (unsigned i = 0; i < 128; i++)
-            g->sbal[q][i] = sg_alloc(g, 256, 256);
-        struct slib *sl = sg_ptr(g, g->slib[q]);
+            g->sbal[q][i] = glan_sg_alloc(g, 256, 256);
+        struct slib *sl = glan_sg_ptr(g, g->slib[q]);
         put64(sl->sla, g->sl[q]);
         put64(sl->slsba, g->slsb[q]);
-        struct sl *list = sg_ptr(g, g->sl[q]);
+        struct sl *list = glan_sg_ptr(g, g->sl[q]);
         for (unsigned i = 0; i < 128; i++)
             put64(list->sbal[i], g->sbal[q][i]);
-        memset(sg_ptr(g, g->slsb[q]), q ? SLSB_P_OUTPUT_NOT_INIT : SLSB_P_INPUT_NOT_INIT, 128);
+        memset(glan_sg_ptr(g, g->slsb[q]), q ? SLSB_P_OUTPUT_NOT_INIT : SLSB_P_INPUT_NOT_INIT, 128);
     }
-    g->in_pages = sg_alloc(g, (size_t)SG_IN_BUFS * 16 * 4096, 4096);
-    g->out_pages = sg_alloc(g, (size_t)128 * 4 * 4096, 4096);
+    g->in_pages = glan_sg_alloc(g, (size_t)SG_IN_BUFS * 16 * 4096, 4096);
+    g->out_pages = glan_sg_alloc(g, (size_t)128 * 4 * 4096, 4096);
     if (!g->in_pages || !g->out_pages)
         return -9;
-    struct qib *qib = sg_ptr(g, g->qib);
+    struct qib *qib = glan_sg_ptr(g, g->qib);
     qib->qfmt = QDIO_QETH_QFMT;
     put64(qib->isliba, g->slib[0]);
     put64(qib->osliba, g->slib[1]);
@@ -535,33 +547,33 @@ int sg_establish(struct simguest *g)
         d->keys[1] = (uint8_t)(key << 4 | key);
     }
     struct glan_osa_io io;
-    if (sg_ccw(g, g->dt, CCW_CMD_EQUEUE, GLAN_OSA_CCW_SLI, qdrb, 4096, &io) != GLAN_OSA_DONE ||
+    if (glan_sg_ccw(g, g->dt, CCW_CMD_EQUEUE, GLAN_OSA_CCW_SLI, qdrb, 4096, &io) != GLAN_OSA_DONE ||
         !ok_status(io.unitstat))
         return -1;
     if (!(qib->ac & QIB_AC_OUTBOUND_PCI_SUPPORTED))
         return -2;
     if (g->use_thin) {
-        g->alsi = sg_alloc(g, 8, 8);
-        g->dsci = sg_alloc(g, 8, 8);
+        g->alsi = glan_sg_alloc(g, 8, 8);
+        g->dsci = glan_sg_alloc(g, 8, 8);
         if (glan_osa_set_indicators(g->osa, g->alsi, 0, g->dsci, 0) < 0)
             return -3;
     }
     return 0;
 }
 
-int sg_activate(struct simguest *g)
+int glan_sg_activate(struct simguest *g)
 {
     struct glan_osa_io io;
     g->host.ended[g->dt] = 0;
-    if (sg_ccw(g, g->dt, CCW_CMD_AQUEUE, GLAN_OSA_CCW_SLI, NULL, 0, &io) != GLAN_OSA_PENDING)
+    if (glan_sg_ccw(g, g->dt, CCW_CMD_AQUEUE, GLAN_OSA_CCW_SLI, NULL, 0, &io) != GLAN_OSA_PENDING)
         return -1;
     return g->host.ended[g->dt] ? -2 : 0;
 }
 
 /* ---- IPA ---------------------------------------------------------------------------- */
 
-int sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data, uint16_t dlen,
-           uint8_t *reply, uint32_t *reply_len)
+int glan_sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data, uint16_t dlen,
+                uint8_t *reply, uint32_t *reply_len)
 {
     uint8_t b[4096], r[4096];
     uint32_t ipalen = sizeof(struct ipa_hdr) + dlen;
@@ -620,16 +632,16 @@ static const struct ipa_hdr *reply_ipa(const uint8_t *r, uint32_t rl)
     return (const struct ipa_hdr *)pdu_of(r, rl);
 }
 
-int sg_startlan(struct simguest *g)
+int glan_sg_startlan(struct simguest *g)
 {
-    return sg_ipa(g, IPA_CMD_STARTLAN, IPA_PROT_NONE, NULL, 0, NULL, NULL);
+    return glan_sg_ipa(g, IPA_CMD_STARTLAN, IPA_PROT_NONE, NULL, 0, NULL, NULL);
 }
 
-int sg_qipassist(struct simguest *g, uint16_t prot)
+int glan_sg_qipassist(struct simguest *g, uint16_t prot)
 {
     uint8_t r[4096];
     uint32_t rl;
-    int rc = sg_ipa(g, IPA_CMD_QIPASSIST, prot, NULL, 0, r, &rl);
+    int rc = glan_sg_ipa(g, IPA_CMD_QIPASSIST, prot, NULL, 0, r, &rl);
     if (rc != 0)
         return rc;
     const struct ipa_hdr *h = reply_ipa(r, rl);
@@ -654,8 +666,8 @@ static int setadp(struct simguest *g, uint32_t command, const void *data, uint16
     h->used_total = 1;
     h->seq_no = 1;
     memcpy(d + sizeof *h, data, dlen);
-    int rc =
-        sg_ipa(g, IPA_CMD_SETADAPTERPARMS, IPA_PROT_IPV4, d, (uint16_t)(sizeof *h + dlen), r, rl);
+    int rc = glan_sg_ipa(g, IPA_CMD_SETADAPTERPARMS, IPA_PROT_IPV4, d, (uint16_t)(sizeof *h + dlen),
+                         r, rl);
     if (rc)
         return rc;
     const struct ipa_setadp_hdr *rh =
@@ -664,7 +676,7 @@ static int setadp(struct simguest *g, uint32_t command, const void *data, uint16
     return be16(rh->return_code);
 }
 
-int sg_setadp_query(struct simguest *g)
+int glan_sg_setadp_query(struct simguest *g)
 {
     uint8_t r[4096];
     uint32_t rl;
@@ -682,7 +694,7 @@ int sg_setadp_query(struct simguest *g)
     return 0;
 }
 
-int sg_read_mac(struct simguest *g)
+int glan_sg_read_mac(struct simguest *g)
 {
     uint8_t r[4096];
     uint32_t rl;
@@ -703,8 +715,8 @@ int sg_read_mac(struct simguest *g)
     return 0;
 }
 
-int sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd, uint32_t data,
-                   int with_data)
+int glan_sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd,
+                        uint32_t data, int with_data)
 {
     uint8_t d[16];
     memset(d, 0, sizeof d);
@@ -717,7 +729,7 @@ int sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t 
         put32(d + sizeof *h, data);
     uint8_t r[4096];
     uint32_t rl;
-    int rc = sg_ipa(g, IPA_CMD_SETASSPARMS, prot, d, len, r, &rl);
+    int rc = glan_sg_ipa(g, IPA_CMD_SETASSPARMS, prot, d, len, r, &rl);
     if (rc)
         return rc;
     const struct ipa_hdr *rh = reply_ipa(r, rl);
@@ -729,9 +741,9 @@ int sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t 
     return be16(sh->return_code);
 }
 
-int sg_init_input(struct simguest *g)
+int glan_sg_init_input(struct simguest *g)
 {
-    uint8_t *slsb = sg_ptr(g, g->slsb[0]);
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[0]);
     for (unsigned i = 0; i < SG_IN_BUFS; i++) {
         init_in_sbal(g, i);
         slsb_set(&slsb[i], SLSB_CU_INPUT_EMPTY);
@@ -740,7 +752,7 @@ int sg_init_input(struct simguest *g)
     return glan_osa_siga_r(g->osa, 0x80000000u) == 0 ? 0 : -1;
 }
 
-int sg_setip(struct simguest *g, const char *text, int del)
+int glan_sg_setip(struct simguest *g, const char *text, int del)
 {
     struct glan_addr a;
     if (glan_addr_parse(text, &a) < 0)
@@ -759,10 +771,10 @@ int sg_setip(struct simguest *g, const char *text, int del)
         memset(d + 16, 0xff, 8);
         len = 36;
     }
-    return sg_ipa(g, del ? IPA_CMD_DELIP : IPA_CMD_SETIP, prot, d, len, NULL, NULL);
+    return glan_sg_ipa(g, del ? IPA_CMD_DELIP : IPA_CMD_SETIP, prot, d, len, NULL, NULL);
 }
 
-int sg_setipm(struct simguest *g, const char *text, int del)
+int glan_sg_setipm(struct simguest *g, const char *text, int del)
 {
     struct glan_addr a;
     if (glan_addr_parse(text, &a) < 0)
@@ -782,7 +794,7 @@ int sg_setipm(struct simguest *g, const char *text, int del)
         d[0] = 0x33;
         d[1] = 0x33;
     }
-    return sg_ipa(g, del ? IPA_CMD_DELIPM : IPA_CMD_SETIPM, prot, d, 24, NULL, NULL);
+    return glan_sg_ipa(g, del ? IPA_CMD_DELIPM : IPA_CMD_SETIPM, prot, d, 24, NULL, NULL);
 }
 
 #define STEP(expr)                                                                                 \
@@ -795,73 +807,85 @@ int sg_setipm(struct simguest *g, const char *text, int del)
         }                                                                                          \
     } while (0)
 
-int sg_bringup(struct simguest *g, const char *const *addrs)
+int glan_sg_start(struct simguest *g)
 {
     for (unsigned s = 0; s < 3; s++)
-        STEP(sg_sense_id(g, s));
-    STEP(sg_rcd(g));
+        STEP(glan_sg_sense_id(g, s));
+    STEP(glan_sg_rcd(g));
     uint8_t ssqd[32];
     glan_osa_ssqd(g->osa, g->dt, 0x0002, ssqd);
     if ((ssqd[0] & 0xc0) != 0xc0 || be16(ssqd + 2) != 0x0002)
         return -1;
-    STEP(sg_idx_activate(g, g->rd, 1));
-    STEP(sg_idx_activate(g, g->wr, 0));
-    STEP(sg_start_read(g));
-    STEP(sg_cm_enable(g));
-    STEP(sg_cm_setup(g));
-    STEP(sg_ulp_enable(g, MPC_PROT_L3));
-    STEP(sg_ulp_setup(g));
-    STEP(sg_establish(g));
-    STEP(sg_activate(g));
-    STEP(sg_dm_act(g));
-    STEP(sg_startlan(g));
-    STEP(sg_qipassist(g, IPA_PROT_IPV4));
+    STEP(glan_sg_idx_activate(g, g->rd, 1));
+    STEP(glan_sg_idx_activate(g, g->wr, 0));
+    STEP(glan_sg_start_read(g));
+    STEP(glan_sg_cm_enable(g));
+    STEP(glan_sg_cm_setup(g));
+    STEP(glan_sg_ulp_enable(g, MPC_PROT_L3));
+    STEP(glan_sg_ulp_setup(g));
+    STEP(glan_sg_establish(g));
+    STEP(glan_sg_activate(g));
+    STEP(glan_sg_dm_act(g));
+    STEP(glan_sg_startlan(g));
+    STEP(glan_sg_qipassist(g, IPA_PROT_IPV4));
     if (g->ipa4_supported & IPA_IPV6)
-        STEP(sg_qipassist(g, IPA_PROT_IPV6));
+        STEP(glan_sg_qipassist(g, IPA_PROT_IPV6));
     if (g->ipa4_supported & IPA_SETADAPTERPARMS)
-        STEP(sg_setadp_query(g));
-    STEP(sg_init_input(g));
+        STEP(glan_sg_setadp_query(g));
+    STEP(glan_sg_init_input(g));
     if (g->adp_supported & IPA_SETADP_ALTER_MAC_ADDRESS)
-        STEP(sg_read_mac(g));
+        STEP(glan_sg_read_mac(g));
     /* qeth_l3_start_ipassists */
     if (g->ipa4_supported & IPA_ARP_PROCESSING)
-        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_ARP_PROCESSING, IPA_CMD_ASS_START, 0, 0));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_ARP_PROCESSING, IPA_CMD_ASS_START, 0, 0));
     if (g->ipa4_supported & IPA_MULTICASTING)
-        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_MULTICASTING, IPA_CMD_ASS_START, 0, 0));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_MULTICASTING, IPA_CMD_ASS_START, 0, 0));
     if (g->ipa4_supported & IPA_IPV6) {
-        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_IPV6, IPA_CMD_ASS_START, 3, 1));
-        STEP(sg_setassparms(g, IPA_PROT_IPV6, IPA_IPV6, IPA_CMD_ASS_START, 0, 0));
-        STEP(sg_setassparms(g, IPA_PROT_IPV6, IPA_PASSTHRU, IPA_CMD_ASS_START, 0, 0));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_IPV6, IPA_CMD_ASS_START, 3, 1));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV6, IPA_IPV6, IPA_CMD_ASS_START, 0, 0));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV6, IPA_PASSTHRU, IPA_CMD_ASS_START, 0, 0));
     }
     if (g->ipa4_supported & IPA_FILTERING) {
-        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_START, 0, 0));
-        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_CONFIGURE, 1, 1));
-        STEP(sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_ENABLE, 1, 1));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_START, 0, 0));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_CONFIGURE, 1, 1));
+        STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_FILTERING, IPA_CMD_ASS_ENABLE, 1, 1));
     }
     uint8_t rtg = 0;
-    STEP(sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV4, &rtg, 1, NULL, NULL));
-    STEP(sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV6, &rtg, 1, NULL, NULL));
-    for (; addrs && *addrs; addrs++)
-        STEP(sg_setip(g, *addrs, 0));
+    STEP(glan_sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV4, &rtg, 1, NULL, NULL));
+    STEP(glan_sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV6, &rtg, 1, NULL, NULL));
+    return 0;
+}
+
+int glan_sg_create_addr(struct simguest *g)
+{
     uint8_t uid[8] = {0};
     uint8_t r[4096];
     uint32_t rl;
-    STEP(sg_ipa(g, IPA_CMD_CREATE_ADDR, IPA_PROT_IPV6, uid, 8, r, &rl));
+    STEP(glan_sg_ipa(g, IPA_CMD_CREATE_ADDR, IPA_PROT_IPV6, uid, 8, r, &rl));
     g->unique_id = be16((const uint8_t *)reply_ipa(r, rl) + sizeof(struct ipa_hdr) + 6);
-    STEP(sg_setipm(g, "224.0.0.1", 0));
-    STEP(sg_setipm(g, "ff02::1", 0));
+    return 0;
+}
+
+int glan_sg_bringup(struct simguest *g, const char *const *addrs)
+{
+    STEP(glan_sg_start(g));
+    for (; addrs && *addrs; addrs++)
+        STEP(glan_sg_setip(g, *addrs, 0));
+    STEP(glan_sg_create_addr(g));
+    STEP(glan_sg_setipm(g, "224.0.0.1", 0));
+    STEP(glan_sg_setipm(g, "ff02::1", 0));
     return 0;
 }
 
 /* ---- data path ----------------------------------------------------------------------- */
 
-int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
+int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
 {
-    uint8_t *slsb = sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
     unsigned i = g->out_next;
     if (slsb_get(&slsb[i]) == SLSB_CU_OUTPUT_PRIMED)
         return -1;
-    struct sbal *s = sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
+    struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
     memset(s, 0, sizeof *s);
     uint64_t base = g->out_pages + (uint64_t)i * 4 * 4096, pos = base, end = base + 4 * 4096;
     unsigned e = 0;
@@ -876,8 +900,8 @@ int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
             pos += 4096 - pos % 4096;
         if (pos + QETH_HDR_LEN + p[k].len > end)
             return -2;
-        memcpy(sg_ptr(g, pos), &h, sizeof h);
-        memcpy(sg_ptr(g, pos + QETH_HDR_LEN), p[k].data, p[k].len);
+        memcpy(glan_sg_ptr(g, pos), &h, sizeof h);
+        memcpy(glan_sg_ptr(g, pos + QETH_HDR_LEN), p[k].data, p[k].len);
         unsigned first = e;
         uint64_t a = pos, left = QETH_HDR_LEN + p[k].len;
         if (split) {
@@ -917,9 +941,20 @@ int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
     return slsb_get(&slsb[i]);
 }
 
-int sg_recv(struct simguest *g, struct sg_rx *out, int max)
+/* The guest's clock: its own, or the host's real time. */
+static uint64_t guest_now(const struct simguest *g)
 {
-    uint8_t *slsb = sg_ptr(g, g->slsb[0]);
+    struct timespec ts;
+    if (g->host.clock_ns)
+        return g->host.clock_ns;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
+{
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[0]);
+    uint64_t now = 0;
     int got = 0, refilled = 0;
     for (unsigned n = 0; n < 128; n++) {
         unsigned i = g->in_next;
@@ -928,7 +963,7 @@ int sg_recv(struct simguest *g, struct sg_rx *out, int max)
             break;
         if (st == SLSB_P_INPUT_PRIMED) {
             /* qeth_extract_skb: walk elements by their lengths */
-            const struct sbal *s = sg_ptr(g, g->sbal[0][i]);
+            const struct sbal *s = glan_sg_ptr(g, g->sbal[0][i]);
             unsigned e = 0;
             uint32_t off = 0;
             for (;;) {
@@ -943,22 +978,25 @@ int sg_recv(struct simguest *g, struct sg_rx *out, int max)
                 }
                 if (last)
                     break;
-                const struct qeth_hdr_l3 *h = sg_ptr(g, be64(s->element[e].addr) + off);
+                const struct qeth_hdr_l3 *h = glan_sg_ptr(g, be64(s->element[e].addr) + off);
                 off += QETH_HDR_LEN;
                 if (h->id != QETH_HEADER_TYPE_LAYER3)
                     break;
                 uint32_t len = be16(h->length), have = 0;
                 struct sg_rx *rx = got < max ? &out[got] : NULL;
                 if (rx) {
+                    if (!now)
+                        now = guest_now(g);
                     rx->flags = h->flags;
                     rx->len = (uint16_t)len;
+                    rx->ts_ns = now;
                 }
                 int broken = 0;
                 while (have < len) {
                     uint32_t room = be32(s->element[e].length) - off;
                     uint32_t k = len - have < room ? len - have : room;
                     if (rx && have + k <= sizeof rx->data)
-                        memcpy(rx->data + have, sg_ptr(g, be64(s->element[e].addr) + off), k);
+                        memcpy(rx->data + have, glan_sg_ptr(g, be64(s->element[e].addr) + off), k);
                     have += k;
                     off += k;
                     if (have < len) {
@@ -990,6 +1028,23 @@ int sg_recv(struct simguest *g, struct sg_rx *out, int max)
     return got;
 }
 
+uint8_t glan_sg_l3_flags(const void *ip, size_t len)
+{
+    const uint8_t *p = ip;
+    if (len >= 40 && p[0] >> 4 == 6)
+        return QETH_HDR_IPV6 | (p[24] == 0xff ? QETH_CAST_MULTICAST : QETH_CAST_UNICAST);
+    if (len >= 1 && p[0] >> 4 == 6)
+        return QETH_HDR_IPV6 | QETH_CAST_UNICAST;
+    if (len >= 20 && p[0] >> 4 == 4) {
+        static const uint8_t all[4] = {0xff, 0xff, 0xff, 0xff};
+        if ((p[16] & 0xf0) == 0xe0)
+            return QETH_CAST_MULTICAST;
+        if (memcmp(p + 16, all, 4) == 0)
+            return QETH_CAST_BROADCAST;
+    }
+    return QETH_CAST_UNICAST;
+}
+
 /* ---- datagrams ----------------------------------------------------------------------- */
 
 static uint16_t csum(uint32_t sum, const uint8_t *p, size_t n)
@@ -1003,7 +1058,7 @@ static uint16_t csum(uint32_t sum, const uint8_t *p, size_t n)
     return (uint16_t)sum;
 }
 
-size_t sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+size_t glan_sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
 {
     struct glan_addr s, d;
     glan_addr_parse(src, &s);
@@ -1024,7 +1079,7 @@ size_t sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uin
     return len;
 }
 
-size_t sg_udp6(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+size_t glan_sg_udp6(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
 {
     struct glan_addr s, d;
     glan_addr_parse(src, &s);

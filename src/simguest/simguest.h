@@ -1,14 +1,18 @@
 /*
- * A simulated Linux qeth layer-3 guest for the OSA device model's tests.
- * It owns a block of "guest storage" with storage keys, implements the host
- * vtable (struct glan_osa_host_ops) over it like an emulator would, and
- * drives the adapter the way Linux's qeth/qdio drivers do: Sense ID, RCD,
- * SSQD, IDX ACTIVATE, CM/ULP ENABLE and SETUP, ESTABLISH/ACTIVATE QUEUES,
- * DM ACT, the IPA start sequence, then datagrams through real SBALs.
+ * A simulated Linux qeth layer-3 guest, driving the OSA device model
+ * (include/guestlan/osa.h) byte for byte as Linux does.  It owns a block of
+ * "guest storage" with storage keys, implements the host vtable (struct
+ * glan_osa_host_ops) over it like an emulator would, and drives the adapter
+ * the way Linux's qeth/qdio drivers do: Sense ID, RCD, SSQD, IDX ACTIVATE,
+ * CM/ULP ENABLE and SETUP, ESTABLISH/ACTIVATE QUEUES, DM ACT, the IPA start
+ * sequence, then datagrams through real SBALs.  Users: the OSA unit suites
+ * and fuzz targets, `glan replay --through-qdio` and `glan bench` (qdio row).
  *
  * The control blocks are built field by field here (not copied from
  * Linux) so that they come out byte for byte as Linux's templates in
  * qeth_core_mpc.c; tests check the offsets Linux reads in the replies.
+ * This header is internal to the project (src/, not include/guestlan/);
+ * its functions carry the glan_sg_ prefix, its types the sg_ tag.
  */
 #ifndef GLAN_SIMGUEST_H
 #define GLAN_SIMGUEST_H
@@ -35,11 +39,16 @@ struct sg_host {
     unsigned interrupts, thin_interrupts;
     unsigned mem_faults; /* accessor refusals */
     int verbose;
+    /* The guest's time of day (ns since the Unix epoch): the device reads it
+     * for every datagram sent (host op clock), and glan_sg_recv stamps what
+     * it takes with it.  0: the host's CLOCK_REALTIME. */
+    uint64_t clock_ns;
 };
 
 struct sg_rx {
     uint8_t flags;
     uint16_t len;
+    uint64_t ts_ns; /* the guest's clock when it took the datagram */
     uint8_t data[9216 + 64];
 };
 
@@ -80,48 +89,55 @@ struct simguest {
 };
 
 /* Make a guest and its adapter on lan.  name "0600" etc. NULL on failure. */
-struct simguest *sg_create(struct glan_lan *lan, const char *name, uint16_t devnum);
-void sg_destroy(struct simguest *g);
+struct simguest *glan_sg_create(struct glan_lan *lan, const char *name, uint16_t devnum);
+void glan_sg_destroy(struct simguest *g);
 /* Reset the adapter (all subchannels cleared) and forget the guest's
  * queues and tokens, reusing its storage from the start: the fuzz targets
  * bring one guest up again and again. */
-void sg_reset(struct simguest *g);
+void glan_sg_reset(struct simguest *g);
 
 /* Guest storage helpers. */
-uint64_t sg_alloc(struct simguest *g, size_t len, size_t align);
-void *sg_ptr(struct simguest *g, uint64_t addr);
+uint64_t glan_sg_alloc(struct simguest *g, size_t len, size_t align);
+void *glan_sg_ptr(struct simguest *g, uint64_t addr);
 
 /* One CCW on a slot; returns GLAN_OSA_DONE/PENDING, io filled. */
-int sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *buf, uint32_t count,
-           struct glan_osa_io *io);
+int glan_sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, void *buf,
+                uint32_t count, struct glan_osa_io *io);
 
 /* The bring-up, step by step (each returns 0 or a negative step error). */
-int sg_sense_id(struct simguest *g, unsigned slot);
-int sg_rcd(struct simguest *g);
-int sg_idx_activate(struct simguest *g, unsigned slot, int read);
-int sg_start_read(struct simguest *g);
-int sg_cm_enable(struct simguest *g);
-int sg_cm_setup(struct simguest *g);
-int sg_ulp_enable(struct simguest *g, uint8_t prot);
-int sg_ulp_setup(struct simguest *g);
-int sg_establish(struct simguest *g);
-int sg_activate(struct simguest *g);
-int sg_dm_act(struct simguest *g);
+int glan_sg_sense_id(struct simguest *g, unsigned slot);
+int glan_sg_rcd(struct simguest *g);
+int glan_sg_idx_activate(struct simguest *g, unsigned slot, int read);
+int glan_sg_start_read(struct simguest *g);
+int glan_sg_cm_enable(struct simguest *g);
+int glan_sg_cm_setup(struct simguest *g);
+int glan_sg_ulp_enable(struct simguest *g, uint8_t prot);
+int glan_sg_ulp_setup(struct simguest *g);
+int glan_sg_establish(struct simguest *g);
+int glan_sg_activate(struct simguest *g);
+int glan_sg_dm_act(struct simguest *g);
 /* Send an IPA command; reply copied into reply (may be NULL).  Returns the
  * IPA return code, or -1 when no proper reply came. */
-int sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data, uint16_t dlen,
-           uint8_t *reply, uint32_t *reply_len);
-int sg_startlan(struct simguest *g);
-int sg_qipassist(struct simguest *g, uint16_t prot);
-int sg_setadp_query(struct simguest *g);
-int sg_read_mac(struct simguest *g);
-int sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd, uint32_t data,
-                   int with_data);
-int sg_init_input(struct simguest *g);
-/* The whole sequence through SETIP of the given addresses (text, v4 or v6). */
-int sg_bringup(struct simguest *g, const char *const *addrs);
-int sg_setip(struct simguest *g, const char *addr, int del);
-int sg_setipm(struct simguest *g, const char *group, int del);
+int glan_sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data, uint16_t dlen,
+                uint8_t *reply, uint32_t *reply_len);
+int glan_sg_startlan(struct simguest *g);
+int glan_sg_qipassist(struct simguest *g, uint16_t prot);
+int glan_sg_setadp_query(struct simguest *g);
+int glan_sg_read_mac(struct simguest *g);
+int glan_sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd,
+                        uint32_t data, int with_data);
+int glan_sg_init_input(struct simguest *g);
+/* The whole sequence through SETIP of the given addresses (text, v4 or v6),
+ * CREATE_ADDR and the all-nodes groups (224.0.0.1, ff02::1), as Linux. */
+int glan_sg_bringup(struct simguest *g, const char *const *addrs);
+/* The same in parts, for a caller that handles each SETIP's return code
+ * itself and joins only the groups it wants: glan_sg_start does everything
+ * up to the addresses (Sense ID through SETRTG), glan_sg_create_addr the
+ * IPv6 unique id Linux asks for after them. */
+int glan_sg_start(struct simguest *g);
+int glan_sg_create_addr(struct simguest *g);
+int glan_sg_setip(struct simguest *g, const char *addr, int del);
+int glan_sg_setipm(struct simguest *g, const char *group, int del);
 
 /* Data path. */
 struct sg_pkt {
@@ -132,12 +148,17 @@ struct sg_pkt {
 /* Put n packets in the next output buffer of the TX queue (split: header
  * in its own element; else header and data share the first page), prime it,
  * SIGA-w.  Returns the SLSB state the adapter left (0xa1 expected). */
-int sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split);
+int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split);
 /* Collect every datagram in primed input buffers, handing the buffers back
  * (0x41 + SIGA-r).  Returns how many; the first max are copied to out. */
-int sg_recv(struct simguest *g, struct sg_rx *out, int max);
+int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max);
+/* The layer-3 header flags Linux's qeth_l3 gives a datagram it sends: IPv6
+ * or not from the version, the cast from the destination (multicast, the
+ * limited broadcast 255.255.255.255, else unicast; a subnet-directed
+ * broadcast needs the routing table, which this guest does not have). */
+uint8_t glan_sg_l3_flags(const void *ip, size_t len);
 /* Build a minimal IPv4/UDP or IPv6/UDP datagram; returns its length. */
-size_t sg_udp4(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);
-size_t sg_udp6(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);
+size_t glan_sg_udp4(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);
+size_t glan_sg_udp6(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);
 
 #endif

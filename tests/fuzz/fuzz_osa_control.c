@@ -31,31 +31,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct glan_lan_config cfg = {.name = "fuzz"};
         char err[128];
         lan = glan_lan_create(&cfg, err, sizeof err);
-        g = sg_create(lan, "0600", 0x0600);
+        g = glan_sg_create(lan, "0600", 0x0600);
         if (!g)
             __builtin_trap();
     }
-    sg_reset(g);
+    glan_sg_reset(g);
     memset(pending, 0, sizeof pending);
     if (size < 1)
         return 0;
     static const char *const addrs[] = {"10.1.0.1", "fd00::1", NULL};
     switch (data[0] % 4) {
     case 3:
-        sg_bringup(g, addrs);
+        glan_sg_bringup(g, addrs);
         break;
     case 2:
-        sg_idx_activate(g, g->rd, 1);
-        sg_idx_activate(g, g->wr, 0);
-        sg_start_read(g);
-        sg_cm_enable(g);
-        sg_cm_setup(g);
-        sg_ulp_enable(g, MPC_PROT_L3);
-        sg_ulp_setup(g);
+        glan_sg_idx_activate(g, g->rd, 1);
+        glan_sg_idx_activate(g, g->wr, 0);
+        glan_sg_start_read(g);
+        glan_sg_cm_enable(g);
+        glan_sg_cm_setup(g);
+        glan_sg_ulp_enable(g, MPC_PROT_L3);
+        glan_sg_ulp_setup(g);
         break;
     case 1:
-        sg_idx_activate(g, g->rd, 1);
-        sg_idx_activate(g, g->wr, 0);
+        glan_sg_idx_activate(g, g->rd, 1);
+        glan_sg_idx_activate(g, g->wr, 0);
         break;
     default:
         break;
@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(slotbuf[slot], 0, sizeof slotbuf[slot]);
         memcpy(slotbuf[slot], data, have < 4096 ? have : 4096);
         uint32_t count = len < 4096 ? len : 4096;
-        int rc = sg_ccw(g, slot, cmd, 0, slotbuf[slot], count, &slotio[slot]);
+        int rc = glan_sg_ccw(g, slot, cmd, 0, slotbuf[slot], count, &slotio[slot]);
         pending[slot] = rc == GLAN_OSA_PENDING;
         if (rc == GLAN_OSA_DONE && slotio[slot].residual > count)
             __builtin_trap();

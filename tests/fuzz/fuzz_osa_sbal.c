@@ -28,11 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct glan_lan_config cfg = {.name = "fuzz"};
         char err[128];
         lan = glan_lan_create(&cfg, err, sizeof err);
-        a = sg_create(lan, "0600", 0x0600);
-        b = sg_create(lan, "0700", 0x0700);
+        a = glan_sg_create(lan, "0600", 0x0600);
+        b = glan_sg_create(lan, "0700", 0x0700);
         static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
         static const char *const ba[] = {"10.1.0.2", "fd00::2", NULL};
-        if (!a || !b || sg_bringup(a, aa) || sg_bringup(b, ba))
+        if (!a || !b || glan_sg_bringup(a, aa) || glan_sg_bringup(b, ba))
             __builtin_trap();
     }
     if (size < sizeof(struct sbal))
@@ -40,21 +40,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint32_t span = 4 * 4096;
     unsigned i = a->out_next;
     uint64_t page = a->out_pages + (uint64_t)i * span;
-    struct sbal *s = sg_ptr(a, a->sbal[1 + SG_TX_QUEUE][i]);
+    struct sbal *s = glan_sg_ptr(a, a->sbal[1 + SG_TX_QUEUE][i]);
     memcpy(s, data, sizeof *s);
     for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++)
         if (!(s->element[e].res1 & 0x80))
             put64(s->element[e].addr, page + be64(s->element[e].addr) % span);
     size_t n = size - sizeof *s;
-    memcpy(sg_ptr(a, page), data + sizeof *s, n < span ? n : span);
-    uint8_t *slsb = sg_ptr(a, a->slsb[1 + SG_TX_QUEUE]);
+    memcpy(glan_sg_ptr(a, page), data + sizeof *s, n < span ? n : span);
+    uint8_t *slsb = glan_sg_ptr(a, a->slsb[1 + SG_TX_QUEUE]);
     slsb[i] = SLSB_CU_OUTPUT_PRIMED;
     a->out_next = qdio_next(i);
     if (glan_osa_siga_w(a->osa, 0x80000000u >> SG_TX_QUEUE) != 0)
         __builtin_trap();
     if (slsb[i] != SLSB_P_OUTPUT_EMPTY && slsb[i] != SLSB_P_OUTPUT_ERROR)
         __builtin_trap();
-    sg_recv(b, rx, 64);
-    sg_recv(a, rx, 64);
+    glan_sg_recv(b, rx, 64);
+    glan_sg_recv(a, rx, 64);
     return 0;
 }

@@ -38,18 +38,18 @@ static int lookup(const char *text)
 
 START_TEST(sense_id_all_slots)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
     ck_assert_ptr_nonnull(g);
     for (unsigned s = 0; s < 3; s++)
-        ck_assert_int_eq(sg_sense_id(g, s), 0);
-    sg_destroy(g);
+        ck_assert_int_eq(glan_sg_sense_id(g, s), 0);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(rcd_and_ssqd)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(sg_rcd(g), 0);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(glan_sg_rcd(g), 0);
     uint8_t d[32];
     glan_osa_ssqd(g->osa, g->dt, 0x1234, d);
     ck_assert_int_eq(d[0], 0xc0);
@@ -59,22 +59,22 @@ START_TEST(rcd_and_ssqd)
     ck_assert_int_eq(d[6] & AC1_SIGA_SYNC_NEEDED, 0);
     ck_assert_int_eq(d[9], 1);
     ck_assert_int_eq(d[11], 4);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(idx_read_write)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
     ck_assert_int_eq(g->func_level_reply, 0x0201);
-    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
     /* A second read channel is refused: the adapter is taken. */
-    ck_assert_int_ne(sg_idx_activate(g, g->dt, 1), 0);
-    sg_destroy(g);
+    ck_assert_int_ne(glan_sg_idx_activate(g, g->dt, 1), 0);
+    glan_sg_destroy(g);
     /* The function levels of the old templates (z/VM TCP/IP) are served
      * like Linux's 0x0101. */
-    g = sg_create(lan, "0600", 0x0600);
+    g = glan_sg_create(lan, "0600", 0x0600);
     uint8_t b[4096] = {0};
     struct idx_activate *r = (struct idx_activate *)b;
     put32(r->hdr, 0x00008000);
@@ -83,9 +83,9 @@ START_TEST(idx_read_write)
     r->port = 0x80;
     put16(r->func_level, 0xffff);
     struct glan_osa_io io;
-    ck_assert_int_eq(sg_ccw(g, 2, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io),
+    ck_assert_int_eq(glan_sg_ccw(g, 2, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io),
                      GLAN_OSA_DONE);
-    ck_assert_int_eq(sg_ccw(g, 2, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, 2, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
     ck_assert_int_eq(b[8] & 3, 2);
     ck_assert_int_eq(be16(b + 0x10), 0x0201);
     /* Port 1 does not exist: negative reply. */
@@ -93,50 +93,50 @@ START_TEST(idx_read_write)
     put32(r->hdr, 0x00008000);
     r->type = IDX_TYPE_READ;
     r->port = 0x81;
-    ck_assert_int_eq(sg_ccw(g, 0, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io),
+    ck_assert_int_eq(glan_sg_ccw(g, 0, CCW_CMD_WRITE, GLAN_OSA_CCW_CC, b, IDX_ACTIVATE_SIZE, &io),
                      GLAN_OSA_DONE);
-    ck_assert_int_eq(sg_ccw(g, 0, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, 0, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
     ck_assert_int_ne(b[8] & 3, 2);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(mpc_handshake)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
-    ck_assert_int_eq(sg_start_read(g), 0);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
+    ck_assert_int_eq(glan_sg_start_read(g), 0);
     ck_assert_int_eq(g->read_ready, 0); /* the READ waits */
-    ck_assert_int_eq(sg_cm_enable(g), 0);
-    ck_assert_int_eq(sg_cm_setup(g), 0);
-    ck_assert_int_eq(sg_ulp_enable(g, MPC_PROT_L3), 0);
+    ck_assert_int_eq(glan_sg_cm_enable(g), 0);
+    ck_assert_int_eq(glan_sg_cm_setup(g), 0);
+    ck_assert_int_eq(glan_sg_ulp_enable(g, MPC_PROT_L3), 0);
     ck_assert_int_eq(g->max_mtu, 9000);
     ck_assert_int_eq(g->link_type, LINK_TYPE_GBIT_ETH);
-    ck_assert_int_eq(sg_ulp_setup(g), 0);
+    ck_assert_int_eq(glan_sg_ulp_setup(g), 0);
     ck_assert_int_ne(memcmp(g->cm_filter_r, g->cm_conn_r, 4), 0);
     ck_assert_int_ne(memcmp(g->ulp_conn_r, "00S", 3), 0);
-    ck_assert_int_eq(sg_establish(g), 0);
-    ck_assert_int_eq(sg_activate(g), 0);
-    ck_assert_int_eq(sg_dm_act(g), 0);
-    sg_destroy(g);
+    ck_assert_int_eq(glan_sg_establish(g), 0);
+    ck_assert_int_eq(glan_sg_activate(g), 0);
+    ck_assert_int_eq(glan_sg_dm_act(g), 0);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(mpc_out_of_order)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
-    ck_assert_int_eq(sg_start_read(g), 0);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
+    ck_assert_int_eq(glan_sg_start_read(g), 0);
     /* CM SETUP before CM ENABLE: the WRITE gets a unit check, no reply. */
-    ck_assert_int_ne(sg_cm_setup(g), 0);
+    ck_assert_int_ne(glan_sg_cm_setup(g), 0);
     uint8_t sense[32];
     glan_osa_sense(g->osa, g->wr, sense);
     ck_assert_int_eq(sense[0], GLAN_OSA_SENSE_CMDREJ);
     /* ESTABLISH QUEUES before the handshake is refused too. */
-    ck_assert_int_ne(sg_establish(g), 0);
-    sg_destroy(g);
+    ck_assert_int_ne(glan_sg_establish(g), 0);
+    glan_sg_destroy(g);
 }
 END_TEST
 
@@ -145,10 +145,10 @@ START_TEST(mpc_other_layouts)
     /* A stack other than Linux may place its headers and segments
      * differently: the PDU at 0x48, PUS 02 before PUS 01.  The adapter
      * follows the offsets and finds segments by type. */
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
-    ck_assert_int_eq(sg_start_read(g), 0);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
+    ck_assert_int_eq(glan_sg_start_read(g), 0);
     uint8_t b[256] = {0};
     uint32_t total = 0x48 + 12 + 12 + 11;
     struct mpc_hdr *h = (struct mpc_hdr *)b;
@@ -171,7 +171,7 @@ START_TEST(mpc_other_layouts)
     memcpy(pdu + 12, p02, 12);
     memcpy(pdu + 24, p01, 11);
     struct glan_osa_io io;
-    ck_assert_int_eq(sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, total, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, total, &io), GLAN_OSA_DONE);
     ck_assert_int_eq(io.unitstat, GLAN_OSA_US_CE | GLAN_OSA_US_DE);
     ck_assert_int_eq(g->host.ended[g->rd], 1);
     const uint8_t *r = g->rbuf;
@@ -179,30 +179,30 @@ START_TEST(mpc_other_layouts)
     ck_assert_int_eq(memcmp(rp + CM_ENABLE_RESP_FILTER_TOKEN, "GLCF", 4), 0);
     /* Without PUS 01 the block is malformed: unit check. */
     pdu[24 + 3] = 0x09;
-    ck_assert_int_eq(sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, total, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, g->wr, CCW_CMD_WRITE, 0, b, total, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(read_without_idx)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
     uint8_t b[64];
     struct glan_osa_io io;
-    ck_assert_int_eq(sg_ccw(g, 0, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, 0, CCW_CMD_READ, 0, b, sizeof b, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
-    ck_assert_int_eq(sg_ccw(g, 0, 0x27, 0, b, sizeof b, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, 0, 0x27, 0, b, sizeof b, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(full_bringup)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
     static const char *const addrs[] = {"10.1.0.1", "10.1.0.2", "fd00::1", "fd00::2", NULL};
-    ck_assert_int_eq(sg_bringup(g, addrs), 0);
+    ck_assert_int_eq(glan_sg_bringup(g, addrs), 0);
     int me = glan_port_index(glan_osa_port(g->osa));
     for (int i = 0; addrs[i]; i++)
         ck_assert_int_eq(lookup(addrs[i]), me);
@@ -214,70 +214,71 @@ START_TEST(full_bringup)
     ck_assert_int_ne(g->unique_id, 0);
     struct glan_addr grp[4];
     ck_assert_uint_eq(glan_lan_port_addrs(lan, me, 1, grp, 4), 6);
-    sg_destroy(g);
+    glan_sg_destroy(g);
     ck_assert_int_eq(lookup("10.1.0.1"), -1);
 }
 END_TEST
 
 START_TEST(ipa_errors)
 {
-    struct simguest *a = sg_create(lan, "0600", 0x0600);
-    struct simguest *b = sg_create(lan, "0700", 0x0700);
+    struct simguest *a = glan_sg_create(lan, "0600", 0x0600);
+    struct simguest *b = glan_sg_create(lan, "0700", 0x0700);
     static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
     static const char *const ba[] = {"10.1.0.2", NULL};
-    ck_assert_int_eq(sg_bringup(a, aa), 0);
-    ck_assert_int_eq(sg_bringup(b, ba), 0);
+    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
+    ck_assert_int_eq(glan_sg_bringup(b, ba), 0);
     /* Held by another port: what a real OSA says for a duplicate. */
-    ck_assert_int_eq(sg_setip(b, "10.1.0.1", 0), IPA_RC_DUPLICATE_IP_ADDRESS);
-    ck_assert_int_eq(sg_setip(b, "fd00::1", 0), IPA_RC_DUPLICATE_IP_ADDRESS);
-    ck_assert_int_eq(sg_setip(a, "10.1.0.1", 0), 0); /* again by its owner */
-    ck_assert_int_eq(sg_setip(b, "10.9.9.9", 1), IPA_RC_IP_ADDRESS_NOT_DEFINED);
-    ck_assert_int_eq(sg_setipm(b, "239.1.1.1", 1), IPA_RC_MC_ADDR_NOT_FOUND);
-    ck_assert_int_eq(sg_setip(a, "10.1.0.1", 1), 0);
-    ck_assert_int_eq(sg_setip(b, "10.1.0.1", 0), 0);
+    ck_assert_int_eq(glan_sg_setip(b, "10.1.0.1", 0), IPA_RC_DUPLICATE_IP_ADDRESS);
+    ck_assert_int_eq(glan_sg_setip(b, "fd00::1", 0), IPA_RC_DUPLICATE_IP_ADDRESS);
+    ck_assert_int_eq(glan_sg_setip(a, "10.1.0.1", 0), 0); /* again by its owner */
+    ck_assert_int_eq(glan_sg_setip(b, "10.9.9.9", 1), IPA_RC_IP_ADDRESS_NOT_DEFINED);
+    ck_assert_int_eq(glan_sg_setipm(b, "239.1.1.1", 1), IPA_RC_MC_ADDR_NOT_FOUND);
+    ck_assert_int_eq(glan_sg_setip(a, "10.1.0.1", 1), 0);
+    ck_assert_int_eq(glan_sg_setip(b, "10.1.0.1", 0), 0);
     ck_assert_int_eq(lookup("10.1.0.1"), glan_port_index(glan_osa_port(b->osa)));
     /* Unknown and layer-2 commands: "not supported", never silence. */
-    ck_assert_int_eq(sg_ipa(a, 0x21, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
-    ck_assert_int_eq(sg_ipa(a, 0xd1, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
-    ck_assert_int_eq(sg_setassparms(a, IPA_PROT_IPV4, IPA_OUTBOUND_TSO, IPA_CMD_ASS_START, 0, 0),
-                     IPA_RC_NOTSUPP);
-    ck_assert_int_eq(sg_setassparms(a, IPA_PROT_IPV4, IPA_ARP_PROCESSING, 0x0104, 0, 0),
+    ck_assert_int_eq(glan_sg_ipa(a, 0x21, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
+    ck_assert_int_eq(glan_sg_ipa(a, 0xd1, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
+    ck_assert_int_eq(
+        glan_sg_setassparms(a, IPA_PROT_IPV4, IPA_OUTBOUND_TSO, IPA_CMD_ASS_START, 0, 0),
+        IPA_RC_NOTSUPP);
+    ck_assert_int_eq(glan_sg_setassparms(a, IPA_PROT_IPV4, IPA_ARP_PROCESSING, 0x0104, 0, 0),
                      IPA_RC_UNSUPPORTED_SUBCMD);
     /* STOPLAN: SETIP is "LAN offline" (Linux keeps the address). */
-    ck_assert_int_eq(sg_ipa(a, IPA_CMD_STOPLAN, 0, NULL, 0, NULL, NULL), 0);
-    ck_assert_int_eq(sg_setip(a, "10.1.0.7", 0), IPA_RC_LAN_OFFLINE);
+    ck_assert_int_eq(glan_sg_ipa(a, IPA_CMD_STOPLAN, 0, NULL, 0, NULL, NULL), 0);
+    ck_assert_int_eq(glan_sg_setip(a, "10.1.0.7", 0), IPA_RC_LAN_OFFLINE);
     struct glan_osa_stats st;
     glan_osa_get_stats(a->osa, &st);
     ck_assert_uint_ge(st.ipa_notsupp, 3);
-    sg_destroy(a);
-    sg_destroy(b);
+    glan_sg_destroy(a);
+    glan_sg_destroy(b);
 }
 END_TEST
 
 START_TEST(startlan_reply_is_short)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
-    sg_start_read(g);
-    ck_assert_int_eq(sg_cm_enable(g), 0);
-    ck_assert_int_eq(sg_cm_setup(g), 0);
-    ck_assert_int_eq(sg_ulp_enable(g, MPC_PROT_L3), 0);
-    ck_assert_int_eq(sg_ulp_setup(g), 0);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
+    glan_sg_start_read(g);
+    ck_assert_int_eq(glan_sg_cm_enable(g), 0);
+    ck_assert_int_eq(glan_sg_cm_setup(g), 0);
+    ck_assert_int_eq(glan_sg_ulp_enable(g, MPC_PROT_L3), 0);
+    ck_assert_int_eq(glan_sg_ulp_setup(g), 0);
     uint8_t r[4096];
     uint32_t rl = 0;
-    ck_assert_int_eq(sg_ipa(g, IPA_CMD_STARTLAN, 0, NULL, 0, r, &rl), 0);
+    ck_assert_int_eq(glan_sg_ipa(g, IPA_CMD_STARTLAN, 0, NULL, 0, r, &rl), 0);
     ck_assert_uint_eq(rl, 0x40 + 16);
     ck_assert_uint_eq(be32(r + 0x0c), rl);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(clear_takes_interface_down)
 {
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
     static const char *const addrs[] = {"10.1.0.1", "fd00::5", NULL};
-    ck_assert_int_eq(sg_bringup(g, addrs), 0);
+    ck_assert_int_eq(glan_sg_bringup(g, addrs), 0);
     ck_assert_int_ge(lookup("10.1.0.1"), 0);
     /* Linux offline: clear on the data device ends ACTIVATE QUEUES ... */
     g->host.ended[g->dt] = 0;
@@ -295,23 +296,23 @@ START_TEST(clear_takes_interface_down)
     /* And the whole bring-up works again on the same adapter. */
     struct simguest *fresh = g; /* the same storage; new queues are allocated */
     memset(fresh->host.ended, 0, sizeof fresh->host.ended);
-    ck_assert_int_eq(sg_bringup(fresh, addrs), 0);
+    ck_assert_int_eq(glan_sg_bringup(fresh, addrs), 0);
     ck_assert_int_ge(lookup("10.1.0.1"), 0);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 
 START_TEST(zvm_device_order)
 {
     /* z/VM TCP/IP: first = data, second = read, third = write. */
-    struct simguest *g = sg_create(lan, "0600", 0x0600);
+    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
     g->dt = 0;
     g->rd = 1;
     g->wr = 2;
     static const char *const addrs[] = {"10.1.0.9", NULL};
-    ck_assert_int_eq(sg_bringup(g, addrs), 0);
+    ck_assert_int_eq(glan_sg_bringup(g, addrs), 0);
     ck_assert_int_ge(lookup("10.1.0.9"), 0);
-    sg_destroy(g);
+    glan_sg_destroy(g);
 }
 END_TEST
 

@@ -28,18 +28,18 @@ static void setup(void)
     char err[128];
     lan = glan_lan_create(&cfg, err, sizeof err);
     ck_assert_msg(lan != NULL, "%s", err);
-    a = sg_create(lan, "0600", 0x0600);
-    b = sg_create(lan, "0700", 0x0700);
+    a = glan_sg_create(lan, "0600", 0x0600);
+    b = glan_sg_create(lan, "0700", 0x0700);
     static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
     static const char *const ba[] = {"10.1.0.2", "10.1.0.3", "fd00::2", NULL};
-    ck_assert_int_eq(sg_bringup(a, aa), 0);
-    ck_assert_int_eq(sg_bringup(b, ba), 0);
+    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
+    ck_assert_int_eq(glan_sg_bringup(b, ba), 0);
 }
 
 static void teardown(void)
 {
-    sg_destroy(a);
-    sg_destroy(b);
+    glan_sg_destroy(a);
+    glan_sg_destroy(b);
     struct glan_lan_stats st;
     glan_lan_stats(lan, &st);
     ck_assert_uint_eq(st.buffers_in_use, 0);
@@ -56,25 +56,25 @@ static void check_udp(const struct sg_rx *r, size_t len, uint8_t fill, size_t hd
 START_TEST(ipv4_both_ways)
 {
     uint8_t d[2000];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 1000, 0xab);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 1000, 0xab);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
     unsigned irq0 = b->host.interrupts;
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     ck_assert_uint_gt(b->host.interrupts, irq0);
     ck_assert_uint_gt(b->host.thin_interrupts, 0);
-    ck_assert_int_eq(*(uint8_t *)sg_ptr(b, b->dsci), 0x01);
-    ck_assert_int_eq(*(uint8_t *)sg_ptr(b, b->alsi), 0x01);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(*(uint8_t *)glan_sg_ptr(b, b->dsci), 0x01);
+    ck_assert_int_eq(*(uint8_t *)glan_sg_ptr(b, b->alsi), 0x01);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
     ck_assert_int_eq(rx[0].flags, QETH_CAST_UNICAST);
     check_udp(&rx[0], n, 0xab, 28);
     ck_assert_int_eq(memcmp(rx[0].data, d, n), 0);
 
     /* Back, to the second address of b's interface and from it. */
-    n = sg_udp4(d, "10.1.0.3", "10.1.0.1", 1472, 0xcd);
+    n = glan_sg_udp4(d, "10.1.0.3", "10.1.0.1", 1472, 0xcd);
     p.data = d;
     p.len = (uint32_t)n;
-    ck_assert_int_eq(sg_send(b, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(b, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 1);
     check_udp(&rx[0], n, 0xcd, 28);
 }
 END_TEST
@@ -82,10 +82,10 @@ END_TEST
 START_TEST(ipv6_plain_and_passthru)
 {
     uint8_t d[10000];
-    size_t n = sg_udp6(d, "fd00::1", "fd00::2", 8000, 0x5a);
+    size_t n = glan_sg_udp6(d, "fd00::1", "fd00::2", 8000, 0x5a);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
     ck_assert_int_eq(rx[0].flags, QETH_CAST_UNICAST | QETH_HDR_IPV6);
     ck_assert_int_eq(memcmp(rx[0].data, d, n), 0);
 
@@ -95,12 +95,12 @@ START_TEST(ipv6_plain_and_passthru)
     memcpy(f, b->mac, 6);
     memcpy(f + 6, a->mac, 6);
     put16(f + 12, 0x86dd);
-    n = sg_udp6(f + 14, "fd00::1", "fd00::2", 100, 0x77);
+    n = glan_sg_udp6(f + 14, "fd00::1", "fd00::2", 100, 0x77);
     p.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU;
     p.data = f;
     p.len = (uint32_t)(n + 14);
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
     ck_assert_uint_eq(rx[0].len, n);
     ck_assert_int_eq(memcmp(rx[0].data, f + 14, n), 0);
 }
@@ -138,7 +138,7 @@ static void send_ns(const char *src, const char *target)
     struct sg_pkt p = {.flags = QETH_CAST_MULTICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU,
                        .data = f,
                        .len = sizeof f};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
 }
 
 START_TEST(neighbour_solicitation_answered)
@@ -147,7 +147,7 @@ START_TEST(neighbour_solicitation_answered)
     glan_addr_parse("fd00::1", &src);
     glan_addr_parse("fd00::2", &tgt);
     send_ns("fd00::1", "fd00::2");
-    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 1);
     const uint8_t *na = rx[0].data;
     ck_assert_uint_eq(rx[0].len, 72);
     ck_assert_int_eq(na[6], 58);
@@ -157,21 +157,21 @@ START_TEST(neighbour_solicitation_answered)
     ck_assert_int_eq(memcmp(na + 24, src.bytes, 16), 0);
     ck_assert_int_eq(memcmp(na + 48, tgt.bytes, 16), 0);
     ck_assert_int_eq(memcmp(na + 66, b->mac, 6), 0);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 0); /* absorbed */
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 0); /* absorbed */
     /* Beyond the LAN: the router answers. */
     send_ns("fd00::1", "2001:db8::1");
-    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 1);
     ck_assert_int_eq(rx[0].data[66], 0x02);
     ck_assert_int_eq(rx[0].data[71], 0xfe);
     /* DAD probe for b's address: taken, told to all nodes. */
     send_ns("::", "fd00::2");
-    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 1);
     ck_assert_int_eq(rx[0].data[24], 0xff);
     ck_assert_int_eq(rx[0].data[44], 0x20);
     /* DAD for a free address and NS for its own: not answered. */
     send_ns("::", "fd00::77");
     send_ns("fd00::1", "fd00::1");
-    ck_assert_int_eq(sg_recv(a, rx, 256), 0);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 0);
     struct glan_osa_stats st;
     glan_osa_get_stats(a->osa, &st);
     ck_assert_uint_eq(st.out_absorbed, 3);
@@ -197,8 +197,8 @@ START_TEST(arp_answered_for_registered)
     memcpy(r + 24, tpa, 4);
     struct sg_pkt p = {
         .flags = QETH_CAST_BROADCAST | QETH_HDR_PASSTHRU, .data = f, .len = sizeof f};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(a, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 1);
     ck_assert_int_eq(rx[0].flags & QETH_HDR_PASSTHRU, QETH_HDR_PASSTHRU);
     ck_assert_int_eq(be16(rx[0].data + 14 + 6), 2);
     ck_assert_int_eq(memcmp(rx[0].data + 14 + 8, b->mac, 6), 0);
@@ -206,9 +206,9 @@ START_TEST(arp_answered_for_registered)
     /* For an address nobody holds: absorbed, no answer. */
     tpa[3] = 99;
     memcpy(r + 24, tpa, 4);
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(a, rx, 256), 0);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 0);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 0);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 0);
 }
 END_TEST
 
@@ -221,24 +221,24 @@ START_TEST(packing_many_per_buffer)
     uint8_t d[28][200];
     struct sg_pkt p[28];
     for (int i = 0; i < 28; i++) {
-        size_t n = sg_udp4(d[i], "10.1.0.1", "10.1.0.2", 64, (uint8_t)i);
+        size_t n = glan_sg_udp4(d[i], "10.1.0.1", "10.1.0.2", 64, (uint8_t)i);
         p[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d[i], .len = (uint32_t)n};
     }
     for (int i = 0; i < SG_IN_BUFS; i++)
-        ck_assert_int_eq(sg_send(a, &p[i], 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_send(a, &p[SG_IN_BUFS], 28 - SG_IN_BUFS, 0), SLSB_P_OUTPUT_EMPTY);
+        ck_assert_int_eq(glan_sg_send(a, &p[i], 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p[SG_IN_BUFS], 28 - SG_IN_BUFS, 0), SLSB_P_OUTPUT_EMPTY);
     struct glan_port_stats ps;
     glan_port_stats(glan_osa_port(b->osa), &ps);
     ck_assert_uint_eq(ps.queued, 28 - SG_IN_BUFS);
     struct glan_osa_stats st0, st1;
     glan_osa_get_stats(b->osa, &st0);
     unsigned irq0 = b->host.interrupts;
-    ck_assert_int_eq(sg_recv(b, rx, 256), SG_IN_BUFS);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), SG_IN_BUFS);
     glan_osa_get_stats(b->osa, &st1);
     ck_assert_uint_eq(st1.in_packets - st0.in_packets, 28 - SG_IN_BUFS);
     ck_assert_uint_eq(st1.in_buffers - st0.in_buffers, 1);
     ck_assert_uint_eq(b->host.interrupts - irq0, 1);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 28 - SG_IN_BUFS);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 28 - SG_IN_BUFS);
     for (int i = SG_IN_BUFS; i < 28; i++)
         ck_assert_int_eq(memcmp(rx[i - SG_IN_BUFS].data, d[i], p[i].len), 0);
 }
@@ -247,24 +247,24 @@ END_TEST
 START_TEST(broadcast_and_multicast)
 {
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "224.0.0.1", 50, 1);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "224.0.0.1", 50, 1);
     struct sg_pkt p = {.flags = QETH_CAST_MULTICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
     ck_assert_int_eq(rx[0].flags & QETH_CAST_MASK, QETH_CAST_MULTICAST);
-    n = sg_udp4(d, "10.1.0.1", "10.1.0.255", 50, 2);
+    n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.255", 50, 2);
     p.flags = QETH_CAST_BROADCAST;
     p.len = (uint32_t)n;
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
     ck_assert_int_eq(rx[0].flags & QETH_CAST_MASK, QETH_CAST_BROADCAST);
-    ck_assert_int_eq(sg_recv(a, rx, 256), 0); /* not back to the sender */
+    ck_assert_int_eq(glan_sg_recv(a, rx, 256), 0); /* not back to the sender */
     /* IPv6 multicast to all nodes. */
-    n = sg_udp6(d, "fd00::1", "ff02::1", 20, 3);
+    n = glan_sg_udp6(d, "fd00::1", "ff02::1", 20, 3);
     p.flags = QETH_CAST_MULTICAST | QETH_HDR_IPV6;
     p.len = (uint32_t)n;
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
 }
 END_TEST
 
@@ -273,13 +273,13 @@ START_TEST(receiver_out_of_buffers)
     /* 40 datagrams of 9000 bytes: b has 16 buffers of 64 KiB (7 each).
      * What does not fit waits in the base until b hands buffers back. */
     static uint8_t d[9100];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 8972, 0x11);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 8972, 0x11);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
     for (int i = 0; i < 200; i++)
-        ck_assert_int_eq(sg_send(a, &p, 1, i & 1), SLSB_P_OUTPUT_EMPTY);
+        ck_assert_int_eq(glan_sg_send(a, &p, 1, i & 1), SLSB_P_OUTPUT_EMPTY);
     int got = 0;
     for (int round = 0; round < 100 && got < 200; round++) {
-        int k = sg_recv(b, rx, 256);
+        int k = glan_sg_recv(b, rx, 256);
         for (int i = 0; i < k; i++)
             check_udp(&rx[i], n, 0x11, 28);
         got += k;
@@ -295,21 +295,21 @@ END_TEST
 START_TEST(halt_mid_traffic)
 {
     uint8_t d[2000];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 1400, 0x22);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 1400, 0x22);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
     for (int i = 0; i < 150; i++)
-        ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+        ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     /* b is full and has copies waiting; halt its data device now. */
     glan_osa_halt(b->osa, b->dt);
     ck_assert_int_eq(b->host.ended[b->dt], 1);
     ck_assert_int_eq(glan_osa_siga_r(b->osa, 0x80000000u), 1);
     /* Senders go on: copies for b are dropped as port_down, not stuck. */
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     struct glan_port_stats ps;
     glan_port_stats(glan_osa_port(a->osa), &ps);
     ck_assert_uint_gt(ps.dropped[GLAN_DROP_PORT_DOWN], 0);
     /* a still talks to itself fine: halt on b touched nothing of a. */
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
 }
 END_TEST
 
@@ -318,20 +318,20 @@ START_TEST(pci_request_siga_s_and_plain_pci)
     /* PCI_REQ in element 0: the sender gets an interrupt once the buffer is
      * done (Linux asks for it when packing). */
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 60, 5);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 60, 5);
     unsigned i = a->out_next;
-    struct sbal *s = sg_ptr(a, a->sbal[1 + SG_TX_QUEUE][i]);
+    struct sbal *s = glan_sg_ptr(a, a->sbal[1 + SG_TX_QUEUE][i]);
     uint64_t page = a->out_pages + (uint64_t)i * 4 * 4096;
     memset(s, 0, sizeof *s);
     struct qeth_hdr_l3 h = {.id = QETH_HEADER_TYPE_LAYER3, .flags = QETH_CAST_UNICAST};
     put16(h.length, (uint16_t)n);
-    memcpy(sg_ptr(a, page), &h, sizeof h);
-    memcpy(sg_ptr(a, page + 32), d, n);
+    memcpy(glan_sg_ptr(a, page), &h, sizeof h);
+    memcpy(glan_sg_ptr(a, page + 32), d, n);
     put64(s->element[0].addr, page);
     put32(s->element[0].length, (uint32_t)(32 + n));
     s->element[0].eflags = SBAL_EFLAGS_LAST_ENTRY;
     s->element[0].sflags = SBAL_SFLAGS0_PCI_REQ;
-    uint8_t *slsb = sg_ptr(a, a->slsb[1 + SG_TX_QUEUE]);
+    uint8_t *slsb = glan_sg_ptr(a, a->slsb[1 + SG_TX_QUEUE]);
     slsb[i] = SLSB_CU_OUTPUT_PRIMED;
     a->out_next = qdio_next(i);
     unsigned irq0 = a->host.interrupts;
@@ -339,7 +339,7 @@ START_TEST(pci_request_siga_s_and_plain_pci)
     ck_assert_int_eq(glan_osa_siga_s(a->osa, 0x80000000u >> SG_TX_QUEUE, 0), 0);
     ck_assert_int_eq(slsb[i], SLSB_P_OUTPUT_EMPTY);
     ck_assert_uint_eq(a->host.interrupts - irq0, 1);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
 }
 END_TEST
 
@@ -354,26 +354,26 @@ START_TEST(many_guests)
         snprintf(name[i], sizeof name[i], "%04x", 0x1000 + i * 4);
         snprintf(v4[i], sizeof v4[i], "10.2.0.%d", i + 1);
         snprintf(v6[i], sizeof v6[i], "fd02::%d", i + 1);
-        g[i] = sg_create(lan, name[i], (uint16_t)(0x1000 + i * 4));
+        g[i] = glan_sg_create(lan, name[i], (uint16_t)(0x1000 + i * 4));
         ck_assert_ptr_nonnull(g[i]);
         const char *addrs[] = {v4[i], v6[i], NULL};
-        ck_assert_int_eq(sg_bringup(g[i], addrs), 0);
+        ck_assert_int_eq(glan_sg_bringup(g[i], addrs), 0);
     }
     uint8_t d[400];
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {
             if (i == j)
                 continue;
-            size_t n = sg_udp4(d, v4[i], v4[j], 100, (uint8_t)(i * N + j));
+            size_t n = glan_sg_udp4(d, v4[i], v4[j], 100, (uint8_t)(i * N + j));
             struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-            ck_assert_int_eq(sg_send(g[i], &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-            n = sg_udp6(d, v6[i], v6[j], 100, (uint8_t)(i * N + j));
+            ck_assert_int_eq(glan_sg_send(g[i], &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+            n = glan_sg_udp6(d, v6[i], v6[j], 100, (uint8_t)(i * N + j));
             p = (struct sg_pkt){
                 .flags = QETH_CAST_UNICAST | QETH_HDR_IPV6, .data = d, .len = (uint32_t)n};
-            ck_assert_int_eq(sg_send(g[i], &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+            ck_assert_int_eq(glan_sg_send(g[i], &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
         }
     for (int j = 0; j < N; j++) {
-        int k = sg_recv(g[j], rx, 256);
+        int k = glan_sg_recv(g[j], rx, 256);
         ck_assert_int_eq(k, 2 * (N - 1));
         for (int m = 0; m < k; m++) {
             size_t hl = rx[m].flags & QETH_HDR_IPV6 ? 48 : 28;
@@ -383,24 +383,24 @@ START_TEST(many_guests)
         }
     }
     for (int i = 0; i < N; i++)
-        sg_destroy(g[i]);
+        glan_sg_destroy(g[i]);
 }
 END_TEST
 
 START_TEST(pci_without_thin_interrupts)
 {
-    struct simguest *c = sg_create(lan, "0800", 0x0800);
+    struct simguest *c = glan_sg_create(lan, "0800", 0x0800);
     c->use_thin = 0;
     static const char *const ca[] = {"10.1.0.8", NULL};
-    ck_assert_int_eq(sg_bringup(c, ca), 0);
+    ck_assert_int_eq(glan_sg_bringup(c, ca), 0);
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.8", 60, 5);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.8", 60, 5);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     ck_assert_uint_eq(c->host.interrupts, 1);
     ck_assert_uint_eq(c->host.thin_interrupts, 0);
-    ck_assert_int_eq(sg_recv(c, rx, 256), 1);
-    sg_destroy(c);
+    ck_assert_int_eq(glan_sg_recv(c, rx, 256), 1);
+    glan_sg_destroy(c);
 }
 END_TEST
 
@@ -429,21 +429,21 @@ START_TEST(guest_and_uplink)
     ck_assert_int_eq(glan_port_attach(lan, &info, &ops, &u, &up), 0);
     /* Guest to an address nobody on the LAN holds: out the uplink. */
     uint8_t d[2000];
-    size_t n = sg_udp4(d, "10.1.0.1", "192.0.2.7", 300, 0x44);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "192.0.2.7", 300, 0x44);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    n = sg_udp6(d + 1000, "fd00::1", "2001:db8::9", 200, 0x45);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    n = glan_sg_udp6(d + 1000, "fd00::1", "2001:db8::9", 200, 0x45);
     p = (struct sg_pkt){
         .flags = QETH_CAST_UNICAST | QETH_HDR_IPV6, .data = d + 1000, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
     ck_assert_int_eq(u.n, 2);
     ck_assert_int_eq(memcmp(u.last, d + 1000, n), 0);
     /* From the uplink to the guest's addresses. */
-    n = sg_udp4(d, "192.0.2.7", "10.1.0.3", 500, 0x46);
+    n = glan_sg_udp4(d, "192.0.2.7", "10.1.0.3", 500, 0x46);
     ck_assert_int_eq(glan_port_send(up, d, n, NULL), GLAN_DROP_NONE);
-    n = sg_udp6(d + 1000, "2001:db8::9", "fd00::2", 500, 0x47);
+    n = glan_sg_udp6(d + 1000, "2001:db8::9", "fd00::2", 500, 0x47);
     ck_assert_int_eq(glan_port_send(up, d + 1000, n, NULL), GLAN_DROP_NONE);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 2);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 2);
     ck_assert_int_eq(rx[0].flags, QETH_CAST_UNICAST);
     ck_assert_int_eq(rx[1].flags, QETH_CAST_UNICAST | QETH_HDR_IPV6);
     ck_assert_int_eq(memcmp(rx[1].data, d + 1000, n), 0);
@@ -456,16 +456,16 @@ START_TEST(halt_then_establish_again)
     /* Recovery without a clear: halt the data device, establish and
      * activate again, traffic flows. */
     glan_osa_halt(b->osa, b->dt);
-    ck_assert_int_eq(sg_establish(b), 0);
-    ck_assert_int_eq(sg_activate(b), 0);
-    ck_assert_int_eq(sg_init_input(b), 0);
+    ck_assert_int_eq(glan_sg_establish(b), 0);
+    ck_assert_int_eq(glan_sg_activate(b), 0);
+    ck_assert_int_eq(glan_sg_init_input(b), 0);
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 60, 5);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 60, 5);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 256), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
     /* A second ESTABLISH while the queues run is refused. */
-    ck_assert_int_ne(sg_establish(b), 0);
+    ck_assert_int_ne(glan_sg_establish(b), 0);
 }
 END_TEST
 
@@ -480,14 +480,14 @@ static void *hammer_run(void *arg)
     struct hammer *h = arg;
     static __thread struct sg_rx r[256];
     uint8_t d[600];
-    size_t n = sg_udp4(d, h->src, h->dst, 500, 0x33);
+    size_t n = glan_sg_udp4(d, h->src, h->dst, 500, 0x33);
     struct sg_pkt p[4];
     for (int i = 0; i < 4; i++)
         p[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
     for (int i = 0; i < 2000; i++) {
-        if (sg_send(h->me, p, 4, i & 1) == SLSB_P_OUTPUT_EMPTY)
+        if (glan_sg_send(h->me, p, 4, i & 1) == SLSB_P_OUTPUT_EMPTY)
             h->sent += 4;
-        h->got += sg_recv(h->me, r, 256);
+        h->got += glan_sg_recv(h->me, r, 256);
     }
     return NULL;
 }
@@ -502,12 +502,12 @@ static void *pump_run(void *arg)
 {
     struct pump *p = arg;
     uint8_t d[1600];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 1400, 0x66);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 1400, 0x66);
     struct sg_pkt pk[4];
     for (int i = 0; i < 4; i++)
         pk[i] = (struct sg_pkt){.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
     while (!p->stop) {
-        if (sg_send(p->g, pk, 4, 0) == SLSB_P_OUTPUT_EMPTY)
+        if (glan_sg_send(p->g, pk, 4, 0) == SLSB_P_OUTPUT_EMPTY)
             p->sent += 4;
     }
     return NULL;
@@ -522,12 +522,12 @@ START_TEST(clear_and_detach_under_traffic)
     pthread_t t;
     pthread_create(&t, NULL, pump_run, &pu);
     for (int i = 0; i < 20; i++)
-        sg_recv(b, rx, 256);
+        glan_sg_recv(b, rx, 256);
     glan_osa_clear(b->osa, b->wr);
     glan_osa_clear(b->osa, b->rd);
     for (int i = 0; i < 20; i++)
-        sg_recv(b, rx, 256);
-    sg_destroy(b);
+        glan_sg_recv(b, rx, 256);
+    glan_sg_destroy(b);
     b = NULL;
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
@@ -555,8 +555,8 @@ START_TEST(two_senders_hammer_each_other)
     pthread_join(tb, NULL);
     /* Drain what is left, single-threaded now. */
     for (int i = 0; i < 200; i++) {
-        ha.got += sg_recv(a, rx, 256);
-        hb.got += sg_recv(b, rx, 256);
+        ha.got += glan_sg_recv(a, rx, 256);
+        hb.got += glan_sg_recv(b, rx, 256);
     }
     ck_assert_int_eq(ha.sent, 8000);
     ck_assert_int_eq(hb.sent, 8000);

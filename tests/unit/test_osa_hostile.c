@@ -28,18 +28,18 @@ static void setup(void)
     char err[128];
     lan = glan_lan_create(&cfg, err, sizeof err);
     ck_assert_msg(lan != NULL, "%s", err);
-    a = sg_create(lan, "0600", 0x0600);
-    b = sg_create(lan, "0700", 0x0700);
+    a = glan_sg_create(lan, "0600", 0x0600);
+    b = glan_sg_create(lan, "0700", 0x0700);
     static const char *const aa[] = {"10.1.0.1", NULL};
     static const char *const ba[] = {"10.1.0.2", NULL};
-    ck_assert_int_eq(sg_bringup(a, aa), 0);
-    ck_assert_int_eq(sg_bringup(b, ba), 0);
+    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
+    ck_assert_int_eq(glan_sg_bringup(b, ba), 0);
 }
 
 static void teardown(void)
 {
-    sg_destroy(a);
-    sg_destroy(b);
+    glan_sg_destroy(a);
+    glan_sg_destroy(b);
     glan_lan_destroy(lan);
 }
 
@@ -47,10 +47,10 @@ static void teardown(void)
 static uint8_t prime(struct simguest *g, void (*fill)(struct simguest *, struct sbal *, uint64_t))
 {
     unsigned i = g->out_next;
-    struct sbal *s = sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
+    struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
     memset(s, 0, sizeof *s);
     fill(g, s, g->out_pages + (uint64_t)i * 4 * 4096);
-    uint8_t *slsb = sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
     slsb[i] = SLSB_CU_OUTPUT_PRIMED;
     g->out_next = qdio_next(i);
     ck_assert_int_eq(glan_osa_siga_w(g->osa, 0x80000000u >> SG_TX_QUEUE), 0);
@@ -61,14 +61,14 @@ static uint8_t prime(struct simguest *g, void (*fill)(struct simguest *, struct 
 static uint32_t put_pkt(struct simguest *g, uint64_t page, uint8_t id, uint16_t hlen)
 {
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 40, 0x42);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 40, 0x42);
     struct qeth_hdr_l3 h;
     memset(&h, 0, sizeof h);
     h.id = id;
     h.flags = QETH_CAST_UNICAST;
     put16(h.length, hlen ? hlen : (uint16_t)n);
-    memcpy(sg_ptr(g, page), &h, sizeof h);
-    memcpy(sg_ptr(g, page + 32), d, n);
+    memcpy(glan_sg_ptr(g, page), &h, sizeof h);
+    memcpy(glan_sg_ptr(g, page + 32), d, n);
     return (uint32_t)(32 + n);
 }
 
@@ -92,7 +92,7 @@ static void fill_zero_len(struct simguest *g, struct sbal *s, uint64_t page)
 {
     put64(s->element[0].addr, page);
     put32(s->element[0].length, put_pkt(g, page, QETH_HEADER_TYPE_LAYER3, 0));
-    put16((uint8_t *)sg_ptr(g, page) + 8, 0);
+    put16((uint8_t *)glan_sg_ptr(g, page) + 8, 0);
     s->element[0].eflags = SBAL_EFLAGS_LAST_ENTRY;
 }
 
@@ -164,7 +164,7 @@ START_TEST(bad_output_buffers)
      * buffer: what was sent before a fault stays sent.  (An element over
      * 64 KiB fails the buffer before anything is sent.) */
     ck_assert_int_eq(prime(a, fill_good), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 64), 2);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 64), 2);
     struct glan_osa_stats st;
     glan_osa_get_stats(a->osa, &st);
     ck_assert_uint_ge(st.out_bad_header, 3);
@@ -176,13 +176,13 @@ START_TEST(bad_input_buffer)
 {
     /* b's next input buffer points outside its storage: marked 0x8F, the
      * datagram is dropped as a port error, the next buffer works. */
-    struct sbal *s = sg_ptr(b, b->sbal[0][b->in_next]);
+    struct sbal *s = glan_sg_ptr(b, b->sbal[0][b->in_next]);
     put64(s->element[0].addr, b->host.size - 8);
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 100, 7);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 100, 7);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    uint8_t *slsb = sg_ptr(b, b->slsb[0]);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    uint8_t *slsb = glan_sg_ptr(b, b->slsb[0]);
     ck_assert_int_eq(slsb[b->in_next], SLSB_P_INPUT_ERROR);
     struct glan_osa_stats st;
     glan_osa_get_stats(b->osa, &st);
@@ -190,9 +190,9 @@ START_TEST(bad_input_buffer)
     struct glan_port_stats ps;
     glan_port_stats(glan_osa_port(a->osa), &ps);
     ck_assert_uint_eq(ps.dropped[GLAN_DROP_PORT_ERROR], 1);
-    ck_assert_int_eq(sg_recv(b, rx, 64), 0);
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 64), 1);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 64), 0);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 64), 1);
 }
 END_TEST
 
@@ -201,19 +201,19 @@ START_TEST(input_element_lengths_hostile)
     /* Elements of length 0 and 8 (no room for a header) then one big one;
      * and a buffer whose every element is tiny: the datagram is too big
      * for it and is dropped, counted. */
-    struct sbal *s = sg_ptr(b, b->sbal[0][b->in_next]);
+    struct sbal *s = glan_sg_ptr(b, b->sbal[0][b->in_next]);
     put32(s->element[0].length, 0);
     put32(s->element[1].length, 8);
     uint8_t d[3000];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.2", 2000, 9);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 2000, 9);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(b, rx, 64), 1);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 64), 1);
     ck_assert_int_eq(memcmp(rx[0].data, d, n), 0);
-    s = sg_ptr(b, b->sbal[0][b->in_next]);
+    s = glan_sg_ptr(b, b->sbal[0][b->in_next]);
     for (int e = 0; e < 16; e++)
         put32(s->element[e].length, 40);
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     struct glan_osa_stats st;
     glan_osa_get_stats(b->osa, &st);
     ck_assert_uint_eq(st.in_too_big, 1);
@@ -223,21 +223,21 @@ END_TEST
 /* A guest up to ULP SETUP, ready for a hostile ESTABLISH QUEUES. */
 static struct simguest *half_up(const char *name, uint16_t dev)
 {
-    struct simguest *g = sg_create(lan, name, dev);
-    ck_assert_int_eq(sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(sg_idx_activate(g, g->wr, 0), 0);
-    sg_start_read(g);
-    ck_assert_int_eq(sg_cm_enable(g), 0);
-    ck_assert_int_eq(sg_cm_setup(g), 0);
-    ck_assert_int_eq(sg_ulp_enable(g, MPC_PROT_L3), 0);
-    ck_assert_int_eq(sg_ulp_setup(g), 0);
+    struct simguest *g = glan_sg_create(lan, name, dev);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
+    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
+    glan_sg_start_read(g);
+    ck_assert_int_eq(glan_sg_cm_enable(g), 0);
+    ck_assert_int_eq(glan_sg_cm_setup(g), 0);
+    ck_assert_int_eq(glan_sg_ulp_enable(g, MPC_PROT_L3), 0);
+    ck_assert_int_eq(glan_sg_ulp_setup(g), 0);
     return g;
 }
 
 static int equeue(struct simguest *g, void *qdr, uint32_t count)
 {
     struct glan_osa_io io;
-    ck_assert_int_eq(sg_ccw(g, g->dt, CCW_CMD_EQUEUE, GLAN_OSA_CCW_SLI, qdr, count, &io),
+    ck_assert_int_eq(glan_sg_ccw(g, g->dt, CCW_CMD_EQUEUE, GLAN_OSA_CCW_SLI, qdr, count, &io),
                      GLAN_OSA_DONE);
     return io.unitstat;
 }
@@ -269,15 +269,15 @@ START_TEST(bad_qdr)
     ck_assert(equeue(g, q, 4096) & GLAN_OSA_US_UC);
     /* ACTIVATE QUEUES without queues: unit check, not a hang. */
     struct glan_osa_io io;
-    ck_assert_int_eq(sg_ccw(g, g->dt, CCW_CMD_AQUEUE, 0, NULL, 0, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(g, g->dt, CCW_CMD_AQUEUE, 0, NULL, 0, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
     /* Protected storage: the frames have key 0, the QDR says key 5; the
      * store into the QIB is refused. */
     g->qkeys = 0x50;
-    ck_assert_int_ne(sg_establish(g), 0);
+    ck_assert_int_ne(glan_sg_establish(g), 0);
     g->qkeys = 0x00;
-    ck_assert_int_eq(sg_establish(g), 0);
-    sg_destroy(g);
+    ck_assert_int_eq(glan_sg_establish(g), 0);
+    glan_sg_destroy(g);
 }
 END_TEST
 
@@ -285,17 +285,17 @@ START_TEST(storage_keys_honoured)
 {
     /* With every frame key 6 and the queues described with key 6 the
      * adapter works; the test host refuses other keys. */
-    struct simguest *g = sg_create(lan, "0900", 0x0900);
+    struct simguest *g = glan_sg_create(lan, "0900", 0x0900);
     memset(g->host.keys, 6, sizeof g->host.keys);
     g->qkeys = 0x60;
     static const char *const addrs[] = {"10.1.0.9", NULL};
-    ck_assert_int_eq(sg_bringup(g, addrs), 0);
+    ck_assert_int_eq(glan_sg_bringup(g, addrs), 0);
     uint8_t d[200];
-    size_t n = sg_udp4(d, "10.1.0.1", "10.1.0.9", 100, 7);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.9", 100, 7);
     struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
-    ck_assert_int_eq(sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
-    ck_assert_int_eq(sg_recv(g, rx, 64), 1);
-    sg_destroy(g);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(g, rx, 64), 1);
+    glan_sg_destroy(g);
 }
 END_TEST
 
@@ -308,39 +308,39 @@ START_TEST(malformed_control_blocks)
     /* Too short, wrong RRH offset, lengths beyond the CCW, bad PH. */
     memset(blk, 0, sizeof blk);
     put32(blk, 0x00e00000);
-    ck_assert_int_eq(sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 8, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 8, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
     put32(blk + 8, 0x99);
     put32(blk + 12, 0x80);
-    ck_assert_int_eq(sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 0x80, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 0x80, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
     put32(blk + 8, 0x14);
     put32(blk + 12, 0x10000);
-    ck_assert_int_eq(sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 0x80, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 0x80, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
     /* An IPA block with no room for its header: no reply, no crash. */
     put32(blk + 12, 0x40);
     put16(blk + 0x24, 0x24);
     put32(blk + 0x3c, 0x40);
     blk[0x18] = RRH_TYPE_IPA;
-    ck_assert_int_eq(sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 0x40, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(a, a->wr, CCW_CMD_WRITE, 0, blk, 0x40, &io), GLAN_OSA_DONE);
     /* IDX with a short block, an unknown type, another port. */
     memset(blk, 0, 64);
     put32(blk, 0x00008000);
-    ck_assert_int_eq(sg_ccw(a, a->dt, CCW_CMD_WRITE, 0, blk, 12, &io), GLAN_OSA_DONE);
+    ck_assert_int_eq(glan_sg_ccw(a, a->dt, CCW_CMD_WRITE, 0, blk, 12, &io), GLAN_OSA_DONE);
     ck_assert(io.unitstat & GLAN_OSA_US_UC);
     glan_osa_get_stats(a->osa, &st1);
     ck_assert_uint_ge(st1.mpc_bad - st0.mpc_bad, 4);
     /* SETIP with its address cut off. */
-    ck_assert_int_eq(sg_ipa(a, IPA_CMD_SETIP, IPA_PROT_IPV6, "\x01\x02", 2, NULL, NULL),
+    ck_assert_int_eq(glan_sg_ipa(a, IPA_CMD_SETIP, IPA_PROT_IPV6, "\x01\x02", 2, NULL, NULL),
                      IPA_RC_INVALID_FORMAT);
     ck_assert_int_eq(
-        sg_ipa(a, IPA_CMD_SETIP, 9, "\x01\x02\x03\x04\0\0\0\0\0\0\0\0", 12, NULL, NULL),
+        glan_sg_ipa(a, IPA_CMD_SETIP, 9, "\x01\x02\x03\x04\0\0\0\0\0\0\0\0", 12, NULL, NULL),
         IPA_RC_INVALID_FORMAT);
-    ck_assert_int_eq(sg_ipa(a, IPA_CMD_SETADAPTERPARMS, 4, NULL, 0, NULL, NULL),
+    ck_assert_int_eq(glan_sg_ipa(a, IPA_CMD_SETADAPTERPARMS, 4, NULL, 0, NULL, NULL),
                      IPA_RC_INVALID_FORMAT);
     /* The interface still works. */
-    ck_assert_int_eq(sg_setip(a, "10.1.0.77", 0), 0);
+    ck_assert_int_eq(glan_sg_setip(a, "10.1.0.77", 0), 0);
 }
 END_TEST
 
@@ -375,7 +375,7 @@ static void fill_random(struct simguest *g, struct sbal *s, uint64_t page)
         }
         s->element[e].eflags &= (uint8_t)(rnd(&rseed) % 4 ? ~SBAL_EFLAGS_LAST_ENTRY : 0xff);
     }
-    uint8_t *p = sg_ptr(g, page);
+    uint8_t *p = glan_sg_ptr(g, page);
     for (int i = 0; i < 4 * 4096; i += 4) {
         unsigned r = rnd(&rseed);
         memcpy(p + i, &r, 4);
@@ -396,7 +396,7 @@ START_TEST(random_output_buffers)
         uint8_t st = prime(a, fill_random);
         ck_assert(st == SLSB_P_OUTPUT_EMPTY || st == SLSB_P_OUTPUT_ERROR);
         if (i % 64 == 0)
-            sg_recv(b, rx, 64);
+            glan_sg_recv(b, rx, 64);
     }
     struct glan_port_stats ps;
     glan_port_stats(glan_osa_port(a->osa), &ps);
@@ -433,17 +433,17 @@ START_TEST(random_control_blocks)
         }
         struct glan_osa_io io;
         unsigned slot = rnd(&s) % 3 == 0 ? a->dt : a->wr;
-        int rc = sg_ccw(a, slot, CCW_CMD_WRITE, 0, blk, (uint32_t)len, &io);
+        int rc = glan_sg_ccw(a, slot, CCW_CMD_WRITE, 0, blk, (uint32_t)len, &io);
         ck_assert_int_eq(rc, GLAN_OSA_DONE);
         ck_assert(io.unitstat & GLAN_OSA_US_CE);
         /* Keep a READ outstanding so replies keep moving. */
         if (a->host.ended[a->rd] || a->read_ready) {
             a->host.ended[a->rd] = 0;
-            sg_start_read(a);
+            glan_sg_start_read(a);
         }
     }
     /* Whatever happened, the group answers a fresh Sense ID. */
-    ck_assert_int_eq(sg_sense_id(a, a->rd), 0);
+    ck_assert_int_eq(glan_sg_sense_id(a, a->rd), 0);
 }
 END_TEST
 
