@@ -104,8 +104,42 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg);
 /* Create a LAN.  NULL with a message in err when the configuration is bad or
  * memory is short. */
 struct glan_lan *glan_lan_create(const struct glan_lan_config *cfg, char *err, size_t errlen);
-/* Destroy a LAN; every port must have been detached. */
+/* Destroy a LAN; every port must have been detached.  For a shared LAN this
+ * leaves the LAN (stops this process's base thread, unmaps the segment); the
+ * segment itself stays until glan_lan_unlink_shared. */
 void glan_lan_destroy(struct glan_lan *lan);
+
+/* ---- shared LANs (docs/design.md, "Layout" and "Locking") ------------------
+ *
+ * A shared LAN lives in a POSIX shared-memory segment named shm_name ("/x",
+ * at most 63 characters) whose size follows from the configuration.  Every
+ * process that attaches joins the same LAN: one registry, one base storage,
+ * every port visible from each.  Datagrams for a port of another process are
+ * queued in the segment and that process's base thread (started by create
+ * and attach) delivers them.  A process that dies while attached is found by
+ * the survivors, which remove its ports and return its buffers.
+ *
+ * A segment starts with 32-bit words that never move: magic, version, then
+ * the layout (sizes of the shared structures and the region header), so an
+ * incompatible attacher is refused with a message instead of misreading it.
+ */
+#define GLAN_SHM_MAX_PROCS 64 /* processes attached to one shared LAN at once */
+
+/* Create the segment (it must not exist) and join it.  NULL with a message. */
+struct glan_lan *glan_lan_create_shared(const struct glan_lan_config *cfg, const char *shm_name,
+                                        char *err, size_t errlen);
+/* Join an existing shared LAN.  NULL with a message (no such LAN, another
+ * version, incompatible layout, too many processes). */
+struct glan_lan *glan_lan_attach_shared(const char *shm_name, char *err, size_t errlen);
+/* Remove the segment's name (processes attached keep it until they leave).
+ * 0 or a negative errno. */
+int glan_lan_unlink_shared(const char *shm_name);
+/* 1 when lan lives in shared memory. */
+int glan_lan_is_shared(const struct glan_lan *lan);
+/* Look for attached processes that died now (the base thread also does so
+ * periodically): remove their ports and return their buffers.  Returns how
+ * many were cleaned up. */
+int glan_lan_reap(struct glan_lan *lan);
 const char *glan_lan_name(const struct glan_lan *lan);
 /* The configuration in force (defaults filled in). */
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out);
@@ -241,6 +275,7 @@ struct glan_port_view {
     enum glan_port_kind kind;
     char name[32];
     struct glan_port_stats stats;
+    pid_t owner_pid; /* process that attached the port */
 };
 
 /* Call fn for each attached port, in index order.  fn must not attach or

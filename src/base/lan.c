@@ -6,40 +6,86 @@
  * then drained into the receiving port's input through its deliver callback,
  * in the sender's own thread when nobody else is draining it.
  *
- * All state that several processes will later share lives in one region laid
- * out at creation: a header, the port table, the registry (open addressing),
- * the group table, the wait queues (bounded MPMC rings) and base storage
+ * All state several processes share lives in one region laid out at
+ * creation: a header (with the ctl mutex and the table of attached
+ * processes), the port table, the registry (open addressing), the group
+ * table, the wait queues (bounded rings), the pin counters and base storage
  * (buffers with a lock-free free list).  Everything in it is addressed by
- * index, never by pointer.  Process-local pieces (the ports' callbacks) live
- * in struct glan_lan beside it.
+ * index, never by pointer, so the region can be a shared-memory segment
+ * mapped at different addresses (glan_lan_create_shared).  Process-local
+ * pieces (the ports' callbacks, the base thread) live in struct glan_lan.
  *
  * Locking (docs/design.md has the full story):
- *   - `ctl` mutex: attach/detach and registry writers only; never held while
- *     a datagram is copied or a port callback runs.
+ *   - `ctl` mutex (process-shared and robust in a shared LAN): attach/detach,
+ *     registry writers and recovery only; never held while a datagram is
+ *     copied or a port callback runs.
  *   - registry readers take no lock: a sequence counter (seqlock) tells them
  *     to retry when a writer ran meanwhile.
- *   - a port's drain turn is a try-only flag: whoever wins it delivers the
- *     queue, the others leave their copy on the queue and go on.  So no
- *     sender ever waits for another sender or a receiver.
- *   - a sender "pins" the receiving port (entering counter) while it queues
- *     and drains; detach waits for the pins to go.
+ *   - a port's drain turn is a try-only word holding the holder's process
+ *     token: whoever wins it delivers the queue, the others leave their copy
+ *     on the queue and go on.  Only the process that owns a port drains it;
+ *     other processes queue and wake that process's base thread (futex).
+ *   - a sender "pins" the receiving port (a counter per process and port)
+ *     while it queues and drains; detach waits for the pins to go.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall(), FUTEX_* */
+#endif
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "guestlan/base.h"
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 1u
+#define REGION_VERSION 2u
+#define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
+enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
+
+/* A process token: epoch << 8 | (process table index + 1).  Nonzero, and
+ * never the same for two attachments, so a dead holder is told from a live
+ * one that reused its table entry. */
+#define TOKEN_PROC(t) ((int)((t)&0xffu) - 1)
+#define DRAIN_CLOSED  UINT32_MAX /* drain word of a free port: nobody may drain */
+
+/* Slot owner word: generation << 32 | owner.  The owner is a process token
+ * while that process is filling or forwarding the buffer, OWNER_QUEUES once
+ * every copy is on the wait queues, OWNER_ORPHAN when its sender died and
+ * the base thread is to reclaim it, OWNER_FREE on the free list. */
+#define OWNER_QUEUES       0u
+#define OWNER_ORPHAN       0xfffffffeu
+#define OWNER_FREE         0xffffffffu
+#define OWNER_ORPHAN_QUIET 0xfffffffdu /* as ORPHAN, its copies all counted already */
+
+/* Wait-queue cell word: position (40 bits) << 24 | FULL | slot (23 bits).
+ * Claiming and publishing a cell is one CAS that writes the slot with it, so
+ * a process killed at any instant has either queued the copy completely or
+ * not at all, and never leaves a claimed, empty cell that wedges the queue. */
+#define CELL_FULL (1ull << 23)
+#define CELL_SLOT 0x7fffffull
+#define POS_MASK  ((1ull << 40) - 1)
+
+/* What a port's drainer holds (cur): slot generation << 32 | COUNTED | slot,
+ * or CUR_NONE.  COUNTED: the copy is already counted delivered or dropped,
+ * only its reference is still to be given back. */
+#define CUR_NONE    UINT64_MAX
+#define CUR_COUNTED (1ull << 31)
+#define CUR_SLOT    0x7fffffffull
 
 /* Counters kept for one port and for the LAN; updated with relaxed atomic
  * adds (exactness, not ordering, is what they need). */
@@ -49,12 +95,8 @@ struct counters {
     _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
 };
 
-/* One cell of a wait queue: a bounded multi-producer queue in which each
- * cell's sequence number says whose turn it is (producer or consumer). */
 struct qcell {
-    _Atomic uint64_t seq;
-    _Atomic uint32_t slot;
-    uint32_t pad;
+    _Atomic uint64_t w;
 };
 
 struct port_shared {
@@ -62,11 +104,12 @@ struct port_shared {
     uint32_t gen;           /* bumped on every attach, to spot stale sources */
     uint32_t kind;
     char name[32];
-    _Atomic uint32_t entering; /* senders inside this port's queue right now */
-    _Atomic uint32_t drain;    /* 1 while some thread holds the drain turn */
+    _Atomic uint32_t owner;    /* token of the process that attached it */
+    int32_t owner_pid;         /* for queries */
+    _Atomic uint32_t drain;    /* token of the drain turn's holder, 0 when free */
     _Atomic uint32_t kick_gen; /* bumped by glan_port_kick */
-    uint32_t held;             /* buffer the port refused last (-EAGAIN); drain turn only */
-    _Atomic uint64_t queued;   /* copies waiting, held one included */
+    uint32_t pad;
+    _Atomic uint64_t cur; /* copy the drainer holds (refused ones included) */
     _Atomic uint64_t enq_pos, deq_pos;
     struct counters c;
 };
@@ -76,6 +119,7 @@ struct port_shared {
 struct slot_hdr {
     _Atomic uint32_t next; /* free-list link */
     _Atomic uint32_t refs;
+    _Atomic uint64_t owner; /* generation << 32 | OWNER_* or a process token */
     uint32_t len;
     uint16_t src;
     uint16_t src_gen;
@@ -93,19 +137,42 @@ struct reg_entry {
     _Atomic uint32_t meta;
 };
 
+/* One attached process.  Aligned so that the futex words of two processes
+ * never share a cache line. */
+struct proc_entry {
+    _Atomic uint32_t state; /* enum proc_state */
+    _Atomic uint32_t token;
+    int32_t pid;
+    uint32_t pad;
+    uint64_t start_time; /* /proc/PID/stat start time, to tell a reused pid */
+    /* futex word of the process's base thread: 0 awake, 1 work pending,
+     * 2 asleep (a sender that replaces 2 calls FUTEX_WAKE) */
+    _Atomic uint32_t wake;
+    uint8_t pad2[36];
+};
+
+/* The first ten words never move between versions (see base.h): an attacher
+ * checks them before it trusts anything else in the segment. */
 struct region {
-    uint32_t magic, version, size;
+    uint32_t magic, version;
+    uint32_t sz_region, sz_port, sz_cell, sz_slot, sz_entry, sz_proc, sz_mutex, max_procs;
+    uint64_t total;
     char name[32];
     uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len;
     uint32_t addr_cap; /* registry table size, a power of two */
-    uint64_t off_ports, off_addrs, off_groups, off_cells, off_slots, off_data;
+    uint32_t shared;
+    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_data;
+    pthread_mutex_t ctl;
     _Atomic uint32_t reg_seq; /* odd while a registry writer is at work */
     uint32_t n_addrs, n_groups;
     _Atomic int32_t uplink; /* index of the uplink port, or -1 */
     _Atomic uint32_t nports;
+    _Atomic uint32_t epoch;     /* for process tokens */
+    _Atomic uint32_t orphans;   /* buffers of dead senders not yet reclaimed */
     _Atomic uint64_t pool_head; /* tag << 32 | first free slot */
     _Atomic uint32_t in_use;
     struct counters c; /* LAN totals */
+    struct proc_entry procs[MAX_PROCS];
 };
 
 struct glan_port {
@@ -120,11 +187,21 @@ struct glan_lan {
     struct port_shared *ports;
     struct reg_entry *addrs, *groups;
     struct qcell *cells;
+    _Atomic uint32_t *pins; /* [process][port] */
     struct slot_hdr *slots;
     uint8_t *data;
-    pthread_mutex_t ctl;
+    int me;           /* our index in the process table */
+    uint32_t token;   /* our process token */
+    size_t map_size;  /* shared: bytes mapped; 0 for a private LAN */
+    int has_base;     /* base thread running */
+    _Atomic int stop; /* tells the base thread to end */
+    pthread_t base;
     struct glan_port local[];
 };
+
+static void ctl_lock(struct glan_lan *lan);
+static void ctl_unlock(struct glan_lan *lan);
+static int reap_locked(struct glan_lan *lan);
 
 /* ---- configuration ------------------------------------------------------------ */
 
@@ -176,6 +253,7 @@ static uint64_t align64(uint64_t v)
 static uint32_t slot_alloc(struct glan_lan *lan)
 {
     struct region *r = lan->r;
+    /* acquire: pairs with slot_free's release; we see the slot's link */
     uint64_t head = atomic_load_explicit(&r->pool_head, memory_order_acquire);
     for (;;) {
         uint32_t idx = (uint32_t)head;
@@ -183,10 +261,16 @@ static uint32_t slot_alloc(struct glan_lan *lan)
             return NONE;
         uint32_t next = atomic_load_explicit(&lan->slots[idx].next, memory_order_relaxed);
         /* The tag in the high half defeats ABA: a slot popped and pushed back
-         * meanwhile changes the tag, so this CAS fails and we retry. */
+         * meanwhile changes the tag, so this CAS fails and we retry.
+         * acquire: pairs with slot_free's release, as above */
         uint64_t nh = ((head >> 32) + 1) << 32 | next;
         if (atomic_compare_exchange_weak_explicit(&r->pool_head, &head, nh, memory_order_acquire,
                                                   memory_order_acquire)) {
+            /* Stamp the owner at once: recovery returns the buffers a dead
+             * process held by this stamp. */
+            struct slot_hdr *s = &lan->slots[idx];
+            uint64_t gen = (atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32) + 1;
+            atomic_store_explicit(&s->owner, gen << 32 | lan->token, memory_order_relaxed);
             atomic_fetch_add_explicit(&r->in_use, 1, memory_order_relaxed);
             return idx;
         }
@@ -196,9 +280,15 @@ static uint32_t slot_alloc(struct glan_lan *lan)
 static void slot_free(struct glan_lan *lan, uint32_t idx)
 {
     struct region *r = lan->r;
+    struct slot_hdr *s = &lan->slots[idx];
+    uint64_t gen = atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32;
+    uint64_t was =
+        atomic_exchange_explicit(&s->owner, gen << 32 | OWNER_FREE, memory_order_relaxed);
+    if ((uint32_t)was == OWNER_ORPHAN || (uint32_t)was == OWNER_ORPHAN_QUIET)
+        atomic_fetch_sub_explicit(&r->orphans, 1, memory_order_relaxed);
     uint64_t head = atomic_load_explicit(&r->pool_head, memory_order_relaxed);
     for (;;) {
-        atomic_store_explicit(&lan->slots[idx].next, (uint32_t)head, memory_order_relaxed);
+        atomic_store_explicit(&s->next, (uint32_t)head, memory_order_relaxed);
         uint64_t nh = ((head >> 32) + 1) << 32 | idx;
         /* release: the next owner sees everything written to the buffer */
         if (atomic_compare_exchange_weak_explicit(&r->pool_head, &head, nh, memory_order_release,
@@ -227,6 +317,30 @@ static struct qcell *port_cells(struct glan_lan *lan, int p)
     return lan->cells + (size_t)p * lan->r->queue_len;
 }
 
+static uint64_t cell_word(uint64_t pos, int full, uint32_t slot)
+{
+    return (pos & POS_MASK) << 24 | (full ? CELL_FULL : 0) | (slot & CELL_SLOT);
+}
+
+/* Position a cell word is for, minus pos, modulo 2^40 (signed). */
+static int64_t cell_dif(uint64_t w, uint64_t pos)
+{
+    uint64_t d = ((w >> 24) - pos) & POS_MASK;
+    return d & (1ull << 39) ? (int64_t)d - (int64_t)(1ull << 40) : (int64_t)d;
+}
+
+static int cell_full_at(uint64_t w, uint64_t pos)
+{
+    return (w & CELL_FULL) && cell_dif(w, pos) == 0;
+}
+
+/*
+ * A bounded multi-producer ring.  A producer claims the cell at enq_pos by
+ * one CAS from "empty for pos" to "full for pos with this slot", then moves
+ * enq_pos on; anyone who finds the cell at enq_pos already full moves it on
+ * for them.  So a producer killed between the two steps leaves a complete
+ * entry and a lagging enq_pos that the next producer repairs.
+ */
 static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
 {
     struct port_shared *ps = &lan->ports[p];
@@ -236,25 +350,31 @@ static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
     for (;;) {
         struct qcell *c = &cells[pos & mask];
         /* acquire: pairs with the consumer's release of this cell */
-        uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-        int64_t dif = (int64_t)(seq - pos);
-        if (dif == 0) {
-            if (atomic_compare_exchange_weak_explicit(&ps->enq_pos, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed)) {
-                atomic_store_explicit(&c->slot, slot, memory_order_relaxed);
-                /* release: the consumer sees the slot once it sees the seq */
-                atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+        uint64_t w = atomic_load_explicit(&c->w, memory_order_acquire);
+        int64_t dif = cell_dif(w, pos);
+        if (dif == 0 && !(w & CELL_FULL)) {
+            /* release: the consumer that sees the cell full sees the buffer
+             * and its header (pairs with queue_pop's acquire) */
+            if (atomic_compare_exchange_weak_explicit(&c->w, &w, cell_word(pos, 1, slot),
+                                                      memory_order_release, memory_order_relaxed)) {
+                atomic_compare_exchange_strong_explicit(&ps->enq_pos, &pos, pos + 1,
+                                                        memory_order_relaxed, memory_order_relaxed);
                 return 0;
             }
-        } else if (dif < 0) {
-            return -ENOBUFS;
+        } else if (dif >= 0) {
+            /* enq_pos lags behind a cell somebody filled: move it on */
+            if (atomic_compare_exchange_weak_explicit(&ps->enq_pos, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                pos++;
         } else {
-            pos = atomic_load_explicit(&ps->enq_pos, memory_order_relaxed);
+            return -ENOBUFS; /* the cell still holds the previous lap */
         }
     }
 }
 
-/* Only the holder of the drain turn pops, so a single consumer. */
+/* Only the holder of the drain turn pops, so a single consumer.  The copy is
+ * recorded in cur before the cell is freed, so that at every instant it can
+ * be found in the cell or in cur (recovery and reclaim rely on it). */
 static uint32_t queue_pop(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
@@ -262,14 +382,18 @@ static uint32_t queue_pop(struct glan_lan *lan, int p)
     uint64_t mask = lan->r->queue_len - 1;
     uint64_t pos = atomic_load_explicit(&ps->deq_pos, memory_order_relaxed);
     struct qcell *c = &cells[pos & mask];
-    /* acquire: pairs with the producer's release of this cell */
-    uint64_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
-    if (seq != pos + 1)
+    /* acquire: pairs with the producer's release CAS of this cell */
+    uint64_t w = atomic_load_explicit(&c->w, memory_order_acquire);
+    if (!cell_full_at(w, pos))
         return NONE;
-    uint32_t slot = atomic_load_explicit(&c->slot, memory_order_relaxed);
+    uint32_t slot = (uint32_t)(w & CELL_SLOT);
+    uint64_t gen = atomic_load_explicit(&lan->slots[slot].owner, memory_order_relaxed) >> 32;
+    atomic_store_explicit(&ps->cur, gen << 32 | slot, memory_order_relaxed);
     atomic_store_explicit(&ps->deq_pos, pos + 1, memory_order_relaxed);
-    /* release: the cell is free for the producer one lap later */
-    atomic_store_explicit(&c->seq, pos + lan->r->queue_len, memory_order_release);
+    /* release: the cell is free for the producer one lap later, and whoever
+     * sees it free sees cur set (pairs with queue_push's and reclaim's
+     * acquire loads of the cell) */
+    atomic_store_explicit(&c->w, cell_word(pos + mask + 1, 0, 0), memory_order_release);
     return slot;
 }
 
@@ -278,7 +402,28 @@ static int queue_empty(struct glan_lan *lan, int p)
     struct port_shared *ps = &lan->ports[p];
     uint64_t pos = atomic_load(&ps->deq_pos);
     struct qcell *c = &port_cells(lan, p)[pos & (lan->r->queue_len - 1)];
-    return atomic_load(&c->seq) != pos + 1;
+    return !cell_full_at(atomic_load(&c->w), pos);
+}
+
+/* Copies waiting for port p: those in its ring (counting cells filled past a
+ * lagging enq_pos) and the one its drainer holds but has not counted yet. */
+static uint64_t port_queued(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    uint64_t len = lan->r->queue_len;
+    uint64_t d = atomic_load(&ps->deq_pos), e = atomic_load(&ps->enq_pos);
+    if (e < d)
+        e = d;
+    while (e - d < len && cell_full_at(atomic_load(&cells[e & (len - 1)].w), e))
+        e++;
+    uint64_t cur = atomic_load(&ps->cur);
+    return e - d + (cur != CUR_NONE && !(cur & CUR_COUNTED) ? 1 : 0);
+}
+
+static _Atomic uint32_t *pin_of(struct glan_lan *lan, int proc, int p)
+{
+    return &lan->pins[(size_t)proc * lan->r->max_ports + (size_t)p];
 }
 
 /* ---- counting ------------------------------------------------------------------ */
@@ -333,18 +478,22 @@ static enum glan_drop deliver_error(int rc)
  * try-only: a thread that loses leaves its copy on the queue, and the winner
  * looks at the queue once more after giving the turn back, so nothing is
  * left behind (seq_cst on the turn and the queue head makes that hold).
+ * Only threads of the process that owns p come here.
  */
 static void drain(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
     for (;;) {
-        if (atomic_exchange(&ps->drain, 1))
+        uint32_t free_turn = 0;
+        if (!atomic_compare_exchange_strong(&ps->drain, &free_turn, lan->token))
             return;
         uint32_t kick = atomic_load(&ps->kick_gen);
         int took = 0, blocked = 0;
         for (;;) {
-            uint32_t slot = ps->held != NONE ? ps->held : queue_pop(lan, p);
+            /* relaxed: only the turn holder writes cur */
+            uint64_t cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
+            uint32_t slot = cur != CUR_NONE ? (uint32_t)(cur & CUR_SLOT) : queue_pop(lan, p);
             if (slot == NONE)
                 break;
             const struct slot_hdr *s = &lan->slots[slot];
@@ -358,19 +507,23 @@ static void drain(struct glan_lan *lan, int p)
             };
             int rc = lp->ops->deliver(lp->ctx, &dg);
             if (rc == -EAGAIN) {
-                ps->held = slot;
-                blocked = 1;
+                blocked = 1; /* cur keeps the copy for the next kick */
                 break;
             }
-            ps->held = NONE;
-            atomic_fetch_sub_explicit(&ps->queued, 1, memory_order_relaxed);
             if (rc == 0) {
                 count_delivered(lan, slot, p);
                 took = 1;
             } else {
                 count_drop(lan, slot, p, deliver_error(rc));
             }
+            /* Counted: say so before giving the reference back, so that
+             * recovery after a crash here does not count the copy twice. */
+            cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
+            atomic_store_explicit(&ps->cur, cur | CUR_COUNTED, memory_order_relaxed);
             slot_unref(lan, slot);
+            /* release: whoever sees cur empty sees our unref done (pairs with
+             * the acquire loads of cur in reclaim) */
+            atomic_store_explicit(&ps->cur, CUR_NONE, memory_order_release);
         }
         if (took && lp->ops->flush)
             lp->ops->flush(lp->ctx);
@@ -380,16 +533,35 @@ static void drain(struct glan_lan *lan, int p)
     }
 }
 
-/* Put one reference to slot on port p's queue and drain it.  The caller
- * holds one slot reference for this copy; it is consumed either way. */
+/* Wake the base thread of the process whose token is owner. */
+static void wake_proc(struct glan_lan *lan, uint32_t owner)
+{
+    int q = TOKEN_PROC(owner);
+    if (q < 0 || q >= MAX_PROCS)
+        return;
+    _Atomic uint32_t *w = &lan->r->procs[q].wake;
+    /* Our push, then our look at the word; the base thread's clearing of the
+     * word, then its look at the queues: with a full fence on both sides one
+     * of us sees the other, so no copy waits for a wake that never comes. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(w, memory_order_relaxed) == 1)
+        return;
+    if (atomic_exchange(w, 1) == 2)
+        syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Put one reference to slot on port p's queue and drain it (or wake its
+ * process).  The caller holds one slot reference for this copy; it is
+ * consumed either way. */
 static void enqueue(struct glan_lan *lan, int p, uint32_t slot)
 {
     struct port_shared *ps = &lan->ports[p];
+    _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
     /* Pin, then look at the state: seq_cst on both sides (detach stores the
      * state, then reads the pins) means one of us sees the other. */
-    atomic_fetch_add(&ps->entering, 1);
+    atomic_fetch_add(pin, 1);
     if (atomic_load(&ps->state) != PORT_ACTIVE) {
-        atomic_fetch_sub(&ps->entering, 1);
+        atomic_fetch_sub(pin, 1);
         count_drop(lan, slot, -1, GLAN_DROP_PORT_GONE);
         slot_unref(lan, slot);
         return;
@@ -398,10 +570,13 @@ static void enqueue(struct glan_lan *lan, int p, uint32_t slot)
         count_drop(lan, slot, p, GLAN_DROP_QUEUE_FULL);
         slot_unref(lan, slot);
     } else {
-        atomic_fetch_add_explicit(&ps->queued, 1, memory_order_relaxed);
-        drain(lan, p);
+        uint32_t owner = atomic_load_explicit(&ps->owner, memory_order_relaxed);
+        if (owner == lan->token)
+            drain(lan, p);
+        else
+            wake_proc(lan, owner);
     }
-    atomic_fetch_sub(&ps->entering, 1);
+    atomic_fetch_sub(pin, 1);
 }
 
 void glan_port_kick(struct glan_port *port)
@@ -464,8 +639,17 @@ static uint32_t reg_find(struct glan_lan *lan, const struct glan_addr *a)
 static uint32_t seq_read_begin(struct glan_lan *lan)
 {
     uint32_t s;
-    while ((s = atomic_load_explicit(&lan->r->reg_seq, memory_order_acquire)) & 1)
+    unsigned spins = 0;
+    /* acquire: pairs with seq_write_end's release; the entries are whole */
+    while ((s = atomic_load_explicit(&lan->r->reg_seq, memory_order_acquire)) & 1) {
+        /* A writer that stays this long may have died holding ctl (only in
+         * a shared LAN): taking ctl repairs the registry then. */
+        if (lan->r->shared && ++spins % 4096 == 0) {
+            ctl_lock(lan);
+            ctl_unlock(lan);
+        }
         sched_yield();
+    }
     return s;
 }
 
@@ -581,7 +765,7 @@ int glan_addr_register(struct glan_port *port, const struct glan_addr *a)
     if (!is_unicast(a))
         return -EINVAL;
     int rc = 0;
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     uint32_t i = reg_find(lan, a);
     if (!port_active(port)) {
         rc = -ENODEV;
@@ -601,7 +785,7 @@ int glan_addr_register(struct glan_port *port, const struct glan_addr *a)
         lan->r->n_addrs++;
         seq_write_end(lan);
     }
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
     return rc;
 }
 
@@ -609,7 +793,7 @@ int glan_addr_unregister(struct glan_port *port, const struct glan_addr *a)
 {
     struct glan_lan *lan = port->lan;
     int rc = -ENOENT;
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     uint32_t i = reg_find(lan, a);
     if (i != NONE && (int)(atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed) &
                            META_PORT) == port->idx) {
@@ -618,7 +802,7 @@ int glan_addr_unregister(struct glan_port *port, const struct glan_addr *a)
         seq_write_end(lan);
         rc = 0;
     }
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
     return rc;
 }
 
@@ -649,7 +833,7 @@ int glan_group_join(struct glan_port *port, const struct glan_addr *g)
     if (!is_multicast(g))
         return -EINVAL;
     int rc = 0;
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     if (!port_active(port)) {
         rc = -ENODEV;
     } else if (group_find(lan, g, port->idx) != NONE) {
@@ -662,7 +846,7 @@ int glan_group_join(struct glan_port *port, const struct glan_addr *g)
         lan->r->n_groups++;
         seq_write_end(lan);
     }
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
     return rc;
 }
 
@@ -670,7 +854,7 @@ int glan_group_leave(struct glan_port *port, const struct glan_addr *g)
 {
     struct glan_lan *lan = port->lan;
     int rc = -ENOENT;
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     uint32_t i = group_find(lan, g, port->idx);
     if (i != NONE) {
         seq_write_begin(lan);
@@ -678,7 +862,7 @@ int glan_group_leave(struct glan_port *port, const struct glan_addr *g)
         seq_write_end(lan);
         rc = 0;
     }
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
     return rc;
 }
 
@@ -754,6 +938,9 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size_t len,
+                                     const struct glan_tx_meta *meta);
+
 /* The one forwarding routine every datagram of every port goes through. */
 static enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
                               const struct glan_tx_meta *meta)
@@ -768,6 +955,26 @@ static enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
     s->src_gen = (uint16_t)ps->gen;
     s->ts_ns = meta && meta->ts_ns ? meta->ts_ns : now_ns();
     atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
+    uint64_t mine = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    enum glan_drop why = forward_copies(port, slot, len, meta);
+    /* Every copy is on its queue (or dropped): the buffer now belongs to
+     * the queues.  A CAS, because the last copy may already have been
+     * delivered and the buffer freed or even reused (its generation then
+     * differs). */
+    if ((uint32_t)mine == lan->token)
+        atomic_compare_exchange_strong_explicit(&s->owner, &mine,
+                                                (mine & ~(uint64_t)UINT32_MAX) | OWNER_QUEUES,
+                                                memory_order_relaxed, memory_order_relaxed);
+    return why;
+}
+
+static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size_t len,
+                                     const struct glan_tx_meta *meta)
+{
+    struct glan_lan *lan = port->lan;
+    struct slot_hdr *s = &lan->slots[slot];
+    struct port_shared *ps = &lan->ports[port->idx];
+    int src = port->idx;
     add(&ps->c.sent_packets, 1);
     add(&ps->c.sent_bytes, len);
     add(&lan->r->c.sent_packets, 1);
@@ -852,8 +1059,10 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
 
 void glan_port_tx_abort(struct glan_port *port, struct glan_txbuf *tb)
 {
-    if (tb->slot != NONE)
+    if (tb->slot != NONE) {
+        atomic_store_explicit(&port->lan->slots[tb->slot].refs, 0, memory_order_relaxed);
         slot_free(port->lan, tb->slot);
+    }
     tb->slot = NONE;
     tb->data = NULL;
 }
@@ -869,6 +1078,559 @@ enum glan_drop glan_port_send(struct glan_port *port, const void *data, size_t l
     return glan_port_tx_commit(port, &tb, len, meta);
 }
 
+/* ---- layout -------------------------------------------------------------------- */
+
+struct layout {
+    uint32_t cap;
+    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_data, total;
+};
+
+static void layout_of(const struct glan_lan_config *cfg, struct layout *l)
+{
+    uint32_t cap = 16;
+    while (cap < 2 * cfg->max_addrs)
+        cap *= 2;
+    l->cap = cap;
+    uint64_t off = align64(sizeof(struct region));
+    l->off_ports = off;
+    off = align64(off + (uint64_t)cfg->max_ports * sizeof(struct port_shared));
+    l->off_addrs = off;
+    off = align64(off + (uint64_t)cap * sizeof(struct reg_entry));
+    l->off_groups = off;
+    off =
+        align64(off + (uint64_t)(cfg->max_groups ? cfg->max_groups : 1) * sizeof(struct reg_entry));
+    l->off_cells = off;
+    off = align64(off + (uint64_t)cfg->max_ports * cfg->queue_len * sizeof(struct qcell));
+    l->off_pins = off;
+    off = align64(off + (uint64_t)MAX_PROCS * cfg->max_ports * sizeof(uint32_t));
+    l->off_slots = off;
+    off = align64(off + (uint64_t)cfg->buffers * sizeof(struct slot_hdr));
+    l->off_data = off;
+    l->total = align64(off + (uint64_t)cfg->buffers * cfg->buffer_size);
+}
+
+/* The layout words (region words 2..9) a process compares with its own. */
+enum { LAYOUT_WORDS = 8 };
+static const char *const layout_names[LAYOUT_WORDS] = {
+    "region header",  "port entry",    "queue cell", "buffer header",
+    "registry entry", "process entry", "mutex",      "process table"};
+
+static void layout_words(uint32_t w[LAYOUT_WORDS])
+{
+    w[0] = (uint32_t)sizeof(struct region);
+    w[1] = (uint32_t)sizeof(struct port_shared);
+    w[2] = (uint32_t)sizeof(struct qcell);
+    w[3] = (uint32_t)sizeof(struct slot_hdr);
+    w[4] = (uint32_t)sizeof(struct reg_entry);
+    w[5] = (uint32_t)sizeof(struct proc_entry);
+    w[6] = (uint32_t)sizeof(pthread_mutex_t);
+    w[7] = MAX_PROCS;
+}
+
+static struct glan_lan *lan_new(uint32_t max_ports)
+{
+    struct glan_lan *lan = calloc(1, sizeof *lan + max_ports * sizeof(struct glan_port));
+    if (!lan)
+        return NULL;
+    for (uint32_t p = 0; p < max_ports; p++) {
+        lan->local[p].lan = lan;
+        lan->local[p].idx = (int)p;
+    }
+    return lan;
+}
+
+static void lan_bind(struct glan_lan *lan, void *mem)
+{
+    struct region *r = mem;
+    uint8_t *b = mem;
+    lan->r = r;
+    lan->ports = (struct port_shared *)(b + r->off_ports);
+    lan->addrs = (struct reg_entry *)(b + r->off_addrs);
+    lan->groups = (struct reg_entry *)(b + r->off_groups);
+    lan->cells = (struct qcell *)(b + r->off_cells);
+    lan->pins = (_Atomic uint32_t *)(b + r->off_pins);
+    lan->slots = (struct slot_hdr *)(b + r->off_slots);
+    lan->data = b + r->off_data;
+}
+
+/* Lay a zeroed region out.  The magic is stored last, by the caller. */
+static int region_init(void *mem, const struct glan_lan_config *cfg, const struct layout *l,
+                       int shared)
+{
+    struct region *r = mem;
+    uint32_t w[LAYOUT_WORDS];
+    layout_words(w);
+    r->version = REGION_VERSION;
+    memcpy(&r->sz_region, w, sizeof w);
+    r->total = l->total;
+    snprintf(r->name, sizeof r->name, "%s", cfg->name);
+    r->max_ports = cfg->max_ports;
+    r->max_addrs = cfg->max_addrs;
+    r->max_groups = cfg->max_groups;
+    r->buffers = cfg->buffers;
+    r->buffer_size = cfg->buffer_size;
+    r->queue_len = cfg->queue_len;
+    r->addr_cap = l->cap;
+    r->shared = (uint32_t)shared;
+    r->off_ports = l->off_ports;
+    r->off_addrs = l->off_addrs;
+    r->off_groups = l->off_groups;
+    r->off_cells = l->off_cells;
+    r->off_pins = l->off_pins;
+    r->off_slots = l->off_slots;
+    r->off_data = l->off_data;
+
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    if (shared) {
+        /* Robust: a process killed while holding ctl must not leave it held
+         * for ever; the next locker gets EOWNERDEAD and repairs. */
+        pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+    }
+    int rc = pthread_mutex_init(&r->ctl, &a);
+    pthread_mutexattr_destroy(&a);
+    if (rc)
+        return -rc;
+    atomic_init(&r->uplink, -1);
+
+    struct glan_lan tmp = {0};
+    lan_bind(&tmp, mem);
+    for (uint32_t p = 0; p < cfg->max_ports; p++) {
+        atomic_init(&tmp.ports[p].drain, DRAIN_CLOSED); /* free ports have no drain turn */
+        atomic_init(&tmp.ports[p].cur, CUR_NONE);
+    }
+    /* Free list in index order, so buffers are handed out low first. */
+    for (uint32_t i = 0; i < cfg->buffers; i++) {
+        atomic_init(&tmp.slots[i].next, i + 1 < cfg->buffers ? i + 1 : NONE);
+        atomic_init(&tmp.slots[i].owner, OWNER_FREE);
+    }
+    atomic_init(&r->pool_head, 0);
+    return 0;
+}
+
+/* ---- processes ----------------------------------------------------------------- */
+
+/* Start time (field 22 of /proc/PID/stat) and state letter of pid; 0 when
+ * it cannot be read (no such process, or no /proc). */
+static uint64_t proc_stat(pid_t pid, char *state)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+    if (!p)
+        return 0;
+    char *save = NULL, *tok = strtok_r(p + 1, " ", &save);
+    if (!tok)
+        return 0;
+    *state = tok[0];
+    for (int field = 4; field <= 22; field++)
+        if (!(tok = strtok_r(NULL, " ", &save)))
+            return 0;
+    return strtoull(tok, NULL, 10);
+}
+
+/* Is the process of this entry still running?  The start time tells a pid
+ * reused by another process; a zombie (killed, not yet reaped) is dead. */
+static int proc_alive(const struct proc_entry *pe)
+{
+    if (pe->start_time) {
+        char st = 0;
+        uint64_t t = proc_stat(pe->pid, &st);
+        return t == pe->start_time && st != 'Z' && st != 'X';
+    }
+    return kill(pe->pid, 0) == 0 || errno == EPERM;
+}
+
+/* Take an entry of the process table.  Under ctl (or before anyone else can
+ * see the region). */
+static int proc_join(struct glan_lan *lan, char *err, size_t errlen)
+{
+    struct region *r = lan->r;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < MAX_PROCS; i++) {
+            struct proc_entry *pe = &r->procs[i];
+            if (atomic_load(&pe->state) != PROC_FREE)
+                continue;
+            uint32_t epoch = atomic_fetch_add(&r->epoch, 1) + 1;
+            uint32_t token = (epoch & 0xffffffu) << 8 | (uint32_t)(i + 1);
+            char st;
+            pe->pid = (int32_t)getpid();
+            pe->start_time = r->shared ? proc_stat(getpid(), &st) : 0;
+            atomic_store(&pe->wake, 0);
+            for (uint32_t p = 0; p < r->max_ports; p++)
+                atomic_store(pin_of(lan, i, (int)p), 0);
+            atomic_store(&pe->token, token);
+            atomic_store(&pe->state, PROC_ALIVE);
+            lan->me = i;
+            lan->token = token;
+            return 0;
+        }
+        if (pass == 0)
+            reap_locked(lan);
+    }
+    if (err && errlen)
+        snprintf(err, errlen, "LAN %s already has %d processes attached", r->name, MAX_PROCS);
+    return -EBUSY;
+}
+
+/* ---- ports: closing, sweeping, recovery --------------------------------------- */
+
+/* Stop new copies for port p and forget its addresses.  Under ctl. */
+static void close_port_locked(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    atomic_store(&ps->state, PORT_CLOSING);
+    if (atomic_load(&lan->r->uplink) == p)
+        atomic_store(&lan->r->uplink, -1);
+    seq_write_begin(lan);
+    for (uint32_t i = 0; i < lan->r->addr_cap;) {
+        uint32_t m = atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed);
+        if ((m & META_USED) && (int)(m & META_PORT) == p)
+            reg_remove_at(lan, i); /* an entry may have moved into i: look again */
+        else
+            i++;
+    }
+    for (uint32_t i = 0; i < lan->r->n_groups;) {
+        uint32_t m = atomic_load_explicit(&lan->groups[i].meta, memory_order_relaxed);
+        if ((int)(m & META_PORT) == p)
+            group_remove_at(lan, i);
+        else
+            i++;
+    }
+    seq_write_end(lan);
+}
+
+/* Wait until no sender of any process is inside port p's queue.  A dead
+ * process's pins would never go, so now and then look for the dead. */
+static void wait_pins(struct glan_lan *lan, int p, int locked)
+{
+    for (unsigned spins = 1;; spins++) {
+        uint32_t sum = 0;
+        for (int q = 0; q < MAX_PROCS; q++)
+            sum += atomic_load(pin_of(lan, q, p));
+        if (!sum)
+            return;
+        if (lan->r->shared && spins % 4096 == 0) {
+            if (locked)
+                reap_locked(lan);
+            else
+                glan_lan_reap(lan);
+        }
+        sched_yield();
+    }
+}
+
+/* Take port p's drain turn for good: from nobody, or from dead (the token of
+ * a dead process that held it), never from a live holder. */
+static void take_turn(struct glan_lan *lan, struct port_shared *ps, uint32_t dead)
+{
+    for (;;) {
+        uint32_t v = atomic_load(&ps->drain);
+        if ((v == 0 || (dead && v == dead)) &&
+            atomic_compare_exchange_strong(&ps->drain, &v, lan->token))
+            return;
+        sched_yield();
+    }
+}
+
+/* Drop what waits for port p (port_gone); we hold its turn, nobody pushes. */
+static void sweep_port(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    uint64_t mask = lan->r->queue_len - 1;
+    uint64_t cur = atomic_load(&ps->cur);
+    if (cur != CUR_NONE) {
+        uint32_t slot = (uint32_t)(cur & CUR_SLOT);
+        uint64_t gen = cur >> 32;
+        uint64_t pos = atomic_load(&ps->deq_pos);
+        uint64_t here = atomic_load(&cells[pos & mask].w);
+        uint64_t prev = atomic_load(&cells[(pos - 1) & mask].w);
+        if (cur & CUR_COUNTED) {
+            /* A drainer died between counting the copy and clearing cur:
+             * whether it gave its reference back is unknown, so leave the
+             * buffer to reclaim, which frees it once nothing points at it. */
+            uint64_t want = gen << 32 | OWNER_QUEUES;
+            if (atomic_compare_exchange_strong(&lan->slots[slot].owner, &want,
+                                               gen << 32 | OWNER_ORPHAN_QUIET))
+                atomic_fetch_add(&lan->r->orphans, 1);
+        } else if (cell_full_at(here, pos) && (here & CELL_SLOT) == slot) {
+            /* died inside queue_pop before moving deq_pos: the loop below
+             * drops it from the cell */
+        } else {
+            if (pos > 0 && cell_full_at(prev, pos - 1) && (prev & CELL_SLOT) == slot)
+                /* died inside queue_pop after moving deq_pos: free the cell */
+                atomic_store(&cells[(pos - 1) & mask].w, cell_word(pos + mask, 0, 0));
+            count_drop(lan, slot, p, GLAN_DROP_PORT_GONE);
+            slot_unref(lan, slot);
+        }
+        atomic_store(&ps->cur, CUR_NONE);
+    }
+    uint32_t slot;
+    while ((slot = queue_pop(lan, p)) != NONE) {
+        atomic_store(&ps->cur, CUR_NONE);
+        count_drop(lan, slot, p, GLAN_DROP_PORT_GONE);
+        slot_unref(lan, slot);
+    }
+}
+
+/* Port p is empty and nobody can reach it: free its entry.  Under ctl. */
+static void free_port_locked(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    lan->local[p].ops = NULL;
+    lan->local[p].ctx = NULL;
+    atomic_store(&ps->drain, DRAIN_CLOSED);
+    atomic_store(&ps->owner, 0);
+    atomic_store(&ps->state, PORT_FREE);
+    atomic_fetch_sub(&lan->r->nports, 1);
+}
+
+/* Process q died: remove its ports as detach would, and hand the buffers it
+ * was filling or forwarding to reclaim.  Under ctl. */
+static void recover_proc(struct glan_lan *lan, int q)
+{
+    struct region *r = lan->r;
+    struct proc_entry *pe = &r->procs[q];
+    uint32_t dead = atomic_load(&pe->token);
+    for (uint32_t p = 0; p < r->max_ports; p++)
+        if (atomic_load(&lan->ports[p].state) != PORT_FREE &&
+            atomic_load(&lan->ports[p].owner) == dead)
+            close_port_locked(lan, (int)p);
+    for (uint32_t p = 0; p < r->max_ports; p++) {
+        struct port_shared *ps = &lan->ports[p];
+        if (atomic_load(&ps->state) != PORT_CLOSING || atomic_load(&ps->owner) != dead)
+            continue;
+        wait_pins(lan, (int)p, 1);
+        take_turn(lan, ps, dead);
+        sweep_port(lan, (int)p);
+        free_port_locked(lan, (int)p);
+    }
+    for (uint32_t i = 0; i < r->buffers; i++) {
+        uint64_t w = atomic_load(&lan->slots[i].owner);
+        if ((uint32_t)w == dead && atomic_compare_exchange_strong(&lan->slots[i].owner, &w,
+                                                                  (w >> 32) << 32 | OWNER_ORPHAN))
+            atomic_fetch_add(&r->orphans, 1);
+    }
+    pe->pid = 0;
+    atomic_store(&pe->token, 0);
+    atomic_store(&pe->state, PROC_FREE);
+}
+
+static int reap_locked(struct glan_lan *lan)
+{
+    struct region *r = lan->r;
+    int dead[MAX_PROCS], n = 0;
+    if (!r->shared)
+        return 0;
+    for (int q = 0; q < MAX_PROCS; q++) {
+        struct proc_entry *pe = &r->procs[q];
+        if (q == lan->me || atomic_load(&pe->state) != PROC_ALIVE || proc_alive(pe))
+            continue;
+        /* Its pins will never be dropped: forget them first, so that
+         * recovering one dead process never waits for another's. */
+        atomic_store(&pe->state, PROC_DEAD);
+        for (uint32_t p = 0; p < r->max_ports; p++)
+            atomic_store(pin_of(lan, q, (int)p), 0);
+        dead[n++] = q;
+    }
+    for (int k = 0; k < n; k++)
+        recover_proc(lan, dead[k]);
+    return n;
+}
+
+/*
+ * Free the buffers of dead processes once no queue cell and no drainer
+ * points at them; the references left are copies that were never queued,
+ * counted port_gone.  Under ctl, so the set of orphans is stable.
+ */
+static void reclaim_locked(struct glan_lan *lan)
+{
+    struct region *r = lan->r;
+    if (!atomic_load(&r->orphans))
+        return;
+    uint8_t *seen = calloc((r->buffers + 7) / 8, 1);
+    if (!seen)
+        return;
+    /* Cells first, then cur: a copy moves from a cell to cur (set before
+     * the cell is freed) and never back, so one that moves during the scan
+     * is still found in cur. */
+    for (uint32_t p = 0; p < r->max_ports; p++) {
+        struct qcell *cells = port_cells(lan, (int)p);
+        for (uint32_t i = 0; i < r->queue_len; i++) {
+            /* acquire: pairs with queue_pop's release; a freed cell means
+             * its cur store is visible below */
+            uint64_t w = atomic_load_explicit(&cells[i].w, memory_order_acquire);
+            if (w & CELL_FULL)
+                seen[(w & CELL_SLOT) / 8] |= (uint8_t)(1u << ((w & CELL_SLOT) % 8));
+        }
+    }
+    for (uint32_t p = 0; p < r->max_ports; p++) {
+        /* acquire: pairs with drain's release of cur; an idle drainer has
+         * given its reference back */
+        uint64_t cur = atomic_load_explicit(&lan->ports[p].cur, memory_order_acquire);
+        if (cur != CUR_NONE)
+            seen[(cur & CUR_SLOT) / 8] |= (uint8_t)(1u << ((cur & CUR_SLOT) % 8));
+    }
+    for (uint32_t i = 0; i < r->buffers; i++) {
+        uint64_t w = atomic_load(&lan->slots[i].owner);
+        uint32_t o = (uint32_t)w;
+        if ((o != OWNER_ORPHAN && o != OWNER_ORPHAN_QUIET) || (seen[i / 8] & (1u << (i % 8))))
+            continue;
+        /* Nobody can reach it, so nobody else changes refs any more. */
+        uint32_t left = atomic_exchange(&lan->slots[i].refs, 0);
+        if (o == OWNER_ORPHAN)
+            for (uint32_t k = 0; k < left; k++)
+                count_drop(lan, i, -1, GLAN_DROP_PORT_GONE);
+        slot_free(lan, i);
+    }
+    free(seen);
+}
+
+/* A holder of ctl died inside: if it was writing the registry, rebuild the
+ * table and the group list from the entries that are there. */
+static void registry_repair(struct glan_lan *lan)
+{
+    struct region *r = lan->r;
+    if (!(atomic_load(&r->reg_seq) & 1))
+        return;
+    uint32_t cap = r->addr_cap, n = 0, mask = cap - 1;
+    struct glan_addr *tmp = calloc(cap, sizeof *tmp);
+    int *own = calloc(cap, sizeof *own);
+    for (uint32_t i = 0; i < cap && tmp && own; i++) {
+        uint32_t m = atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed);
+        if (m & META_USED) {
+            entry_read(&lan->addrs[i], &tmp[n]);
+            own[n++] = (int)(m & META_PORT);
+        }
+    }
+    for (uint32_t i = 0; i < cap; i++)
+        atomic_store_explicit(&lan->addrs[i].meta, 0, memory_order_relaxed);
+    r->n_addrs = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        if (reg_find(lan, &tmp[k]) != NONE || r->n_addrs >= r->max_addrs)
+            continue;
+        uint32_t i = addr_hash(&tmp[k]) & mask;
+        while (atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed) & META_USED)
+            i = (i + 1) & mask;
+        entry_set(&lan->addrs[i], &tmp[k], own[k]);
+        r->n_addrs++;
+    }
+    free(tmp);
+    free(own);
+    /* groups: keep the used entries, once each, packed at the front */
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < r->max_groups; i++) {
+        uint32_t m = atomic_load_explicit(&lan->groups[i].meta, memory_order_relaxed);
+        if (!m)
+            continue;
+        struct glan_addr g;
+        entry_read(&lan->groups[i], &g);
+        r->n_groups = kept;
+        if (group_find(lan, &g, (int)(m & META_PORT)) == NONE) {
+            if (i != kept)
+                entry_copy(&lan->groups[kept], &lan->groups[i]);
+            kept++;
+        }
+    }
+    for (uint32_t i = kept; i < r->max_groups; i++)
+        atomic_store_explicit(&lan->groups[i].meta, 0, memory_order_relaxed);
+    r->n_groups = kept;
+    atomic_fetch_add(&r->reg_seq, 1); /* even again: readers go on */
+}
+
+static void ctl_lock(struct glan_lan *lan)
+{
+    if (pthread_mutex_lock(&lan->r->ctl) == EOWNERDEAD) {
+        /* Its holder died inside: make what ctl guards whole again, mark
+         * the mutex usable, then clean up after the dead. */
+        registry_repair(lan);
+        pthread_mutex_consistent(&lan->r->ctl);
+        reap_locked(lan);
+    }
+}
+
+static void ctl_unlock(struct glan_lan *lan)
+{
+    pthread_mutex_unlock(&lan->r->ctl);
+}
+
+int glan_lan_reap(struct glan_lan *lan)
+{
+    if (!lan->r->shared)
+        return 0;
+    ctl_lock(lan);
+    int n = reap_locked(lan);
+    reclaim_locked(lan);
+    ctl_unlock(lan);
+    return n;
+}
+
+/* ---- the base thread ------------------------------------------------------------ */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Anyone in the process table who died?  Without ctl: a cheap look first. */
+static int anyone_dead(struct glan_lan *lan)
+{
+    for (int q = 0; q < MAX_PROCS; q++) {
+        struct proc_entry *pe = &lan->r->procs[q];
+        if (q != lan->me && atomic_load(&pe->state) == PROC_ALIVE && !proc_alive(pe))
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * One per process attached to a shared LAN: delivers what other processes
+ * queued for this process's ports.  It sleeps on its futex word until a
+ * sender in another process wakes it; every 100 ms it also looks for dead
+ * processes and reclaims their buffers (never on the datagram path).
+ */
+static void *base_main(void *arg)
+{
+    struct glan_lan *lan = arg;
+    _Atomic uint32_t *w = &lan->r->procs[lan->me].wake;
+    uint64_t last = mono_ms();
+    while (!atomic_load(&lan->stop)) {
+        atomic_exchange(w, 0);
+        /* see wake_proc: clearing the word, then looking at the queues */
+        atomic_thread_fence(memory_order_seq_cst);
+        for (uint32_t p = 0; p < lan->r->max_ports; p++) {
+            struct port_shared *ps = &lan->ports[p];
+            if (atomic_load_explicit(&ps->owner, memory_order_relaxed) == lan->token &&
+                atomic_load(&ps->state) == PORT_ACTIVE && !queue_empty(lan, (int)p))
+                drain(lan, (int)p);
+        }
+        uint64_t now = mono_ms();
+        if (now - last >= 100) {
+            last = now;
+            if (anyone_dead(lan) || atomic_load(&lan->r->orphans))
+                glan_lan_reap(lan);
+        }
+        uint32_t idle = 0;
+        if (atomic_compare_exchange_strong(w, &idle, 2)) {
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            syscall(SYS_futex, w, FUTEX_WAIT, 2, &ts, NULL, 0);
+        }
+    }
+    return NULL;
+}
+
 /* ---- LANs and ports ------------------------------------------------------------ */
 
 struct glan_lan *glan_lan_create(const struct glan_lan_config *in, char *err, size_t errlen)
@@ -877,84 +1639,259 @@ struct glan_lan *glan_lan_create(const struct glan_lan_config *in, char *err, si
     glan_lan_config_defaults(&cfg);
     if (check_config(&cfg, err, errlen) < 0)
         return NULL;
-
-    uint32_t cap = 16;
-    while (cap < 2 * cfg.max_addrs)
-        cap *= 2;
-    uint64_t off = align64(sizeof(struct region));
-    uint64_t off_ports = off;
-    off = align64(off + (uint64_t)cfg.max_ports * sizeof(struct port_shared));
-    uint64_t off_addrs = off;
-    off = align64(off + (uint64_t)cap * sizeof(struct reg_entry));
-    uint64_t off_groups = off;
-    off = align64(off + (uint64_t)(cfg.max_groups ? cfg.max_groups : 1) * sizeof(struct reg_entry));
-    uint64_t off_cells = off;
-    off = align64(off + (uint64_t)cfg.max_ports * cfg.queue_len * sizeof(struct qcell));
-    uint64_t off_slots = off;
-    off = align64(off + (uint64_t)cfg.buffers * sizeof(struct slot_hdr));
-    uint64_t off_data = off;
-    off = align64(off + (uint64_t)cfg.buffers * cfg.buffer_size);
-
-    struct glan_lan *lan = calloc(1, sizeof *lan + cfg.max_ports * sizeof(struct glan_port));
+    struct layout l;
+    layout_of(&cfg, &l);
+    struct glan_lan *lan = lan_new(cfg.max_ports);
     void *mem = NULL;
-    if (lan && posix_memalign(&mem, 64, off) != 0)
+    if (lan && posix_memalign(&mem, 64, l.total) != 0)
         mem = NULL;
     if (!lan || !mem) {
         free(lan);
         if (err && errlen)
             snprintf(err, errlen, "cannot allocate %llu bytes of base storage",
-                     (unsigned long long)off);
+                     (unsigned long long)l.total);
         return NULL;
     }
-    memset(mem, 0, off);
-    struct region *r = mem;
-    r->magic = REGION_MAGIC;
-    r->version = REGION_VERSION;
-    r->size = (uint32_t)(off > UINT32_MAX ? UINT32_MAX : off);
-    snprintf(r->name, sizeof r->name, "%s", cfg.name);
-    r->max_ports = cfg.max_ports;
-    r->max_addrs = cfg.max_addrs;
-    r->max_groups = cfg.max_groups;
-    r->buffers = cfg.buffers;
-    r->buffer_size = cfg.buffer_size;
-    r->queue_len = cfg.queue_len;
-    r->addr_cap = cap;
-    r->off_ports = off_ports;
-    r->off_addrs = off_addrs;
-    r->off_groups = off_groups;
-    r->off_cells = off_cells;
-    r->off_slots = off_slots;
-    r->off_data = off_data;
-    atomic_init(&r->uplink, -1);
-
-    lan->r = r;
-    lan->ports = (struct port_shared *)((uint8_t *)mem + off_ports);
-    lan->addrs = (struct reg_entry *)((uint8_t *)mem + off_addrs);
-    lan->groups = (struct reg_entry *)((uint8_t *)mem + off_groups);
-    lan->cells = (struct qcell *)((uint8_t *)mem + off_cells);
-    lan->slots = (struct slot_hdr *)((uint8_t *)mem + off_slots);
-    lan->data = (uint8_t *)mem + off_data;
-    pthread_mutex_init(&lan->ctl, NULL);
-
-    for (uint32_t p = 0; p < cfg.max_ports; p++) {
-        lan->ports[p].held = NONE;
-        atomic_init(&lan->ports[p].drain, 1); /* free ports have no drain turn */
-        lan->local[p].lan = lan;
-        lan->local[p].idx = (int)p;
-    }
-    /* Free list in index order, so buffers are handed out low first. */
-    for (uint32_t i = 0; i < cfg.buffers; i++)
-        atomic_init(&lan->slots[i].next, i + 1 < cfg.buffers ? i + 1 : NONE);
-    atomic_init(&r->pool_head, 0);
+    memset(mem, 0, l.total);
+    region_init(mem, &cfg, &l, 0);
+    lan_bind(lan, mem);
+    proc_join(lan, NULL, 0); /* the only process */
+    lan->r->magic = REGION_MAGIC;
     return lan;
+}
+
+static int shm_name_ok(const char *n, char *err, size_t errlen)
+{
+    if (n && n[0] == '/' && n[1] && strlen(n) <= 63 && !strchr(n + 1, '/'))
+        return 1;
+    if (err && errlen)
+        snprintf(err, errlen, "shared-memory name must be /NAME, at most 63 characters");
+    return 0;
+}
+
+static int start_base(struct glan_lan *lan, char *err, size_t errlen)
+{
+    int rc = pthread_create(&lan->base, NULL, base_main, lan);
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot start the base thread: %s", strerror(rc));
+        return -rc;
+    }
+    lan->has_base = 1;
+    return 0;
+}
+
+struct glan_lan *glan_lan_create_shared(const struct glan_lan_config *in, const char *shm_name,
+                                        char *err, size_t errlen)
+{
+    struct glan_lan_config cfg = *in;
+    glan_lan_config_defaults(&cfg);
+    if (check_config(&cfg, err, errlen) < 0 || !shm_name_ok(shm_name, err, errlen))
+        return NULL;
+    struct layout l;
+    layout_of(&cfg, &l);
+    int fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot create shared LAN %s: %s", shm_name, strerror(errno));
+        return NULL;
+    }
+    void *mem = MAP_FAILED;
+    if (ftruncate(fd, (off_t)l.total) == 0)
+        mem = mmap(NULL, l.total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    struct glan_lan *lan = mem == MAP_FAILED ? NULL : lan_new(cfg.max_ports);
+    int rc = lan ? region_init(mem, &cfg, &l, 1) : -e;
+    if (rc < 0) {
+        if (err && errlen)
+            snprintf(err, errlen, "cannot create shared LAN %s (%llu bytes): %s", shm_name,
+                     (unsigned long long)l.total, strerror(-rc));
+        goto fail;
+    }
+    lan_bind(lan, mem);
+    lan->map_size = l.total;
+    proc_join(lan, NULL, 0); /* nobody else sees the region yet */
+    /* release: an attacher that sees the magic sees the whole layout */
+    __atomic_store_n(&lan->r->magic, REGION_MAGIC, __ATOMIC_RELEASE);
+    if (start_base(lan, err, errlen) < 0)
+        goto fail;
+    return lan;
+fail:
+    if (mem != MAP_FAILED)
+        munmap(mem, l.total);
+    free(lan);
+    shm_unlink(shm_name);
+    return NULL;
+}
+
+/* Is the segment at mem (size bytes) a LAN this program can join?  Fills
+ * cfg from it.  0, or -1 with the reason in err. */
+static int region_check(const struct region *r, uint64_t size, struct glan_lan_config *cfg,
+                        char *err, size_t errlen)
+{
+    uint32_t magic = 0;
+    /* The creator stores the magic last; give it a moment. */
+    for (int i = 0; i < 200; i++) {
+        /* acquire: pairs with the creator's release of the magic */
+        magic = __atomic_load_n(&r->magic, __ATOMIC_ACQUIRE);
+        if (magic)
+            break;
+        usleep(10000);
+    }
+    if (magic != REGION_MAGIC) {
+        snprintf(err, errlen, "not a guestlan LAN (magic %08x)", magic);
+        return -1;
+    }
+    if (r->version != REGION_VERSION) {
+        snprintf(err, errlen, "LAN has layout version %u, this program speaks version %u",
+                 r->version, REGION_VERSION);
+        return -1;
+    }
+    uint32_t w[LAYOUT_WORDS];
+    layout_words(w);
+    const uint32_t *theirs = &r->sz_region;
+    for (int i = 0; i < LAYOUT_WORDS; i++)
+        if (theirs[i] != w[i]) {
+            snprintf(err, errlen, "incompatible layout: %s is %u bytes there, %u here",
+                     layout_names[i], theirs[i], w[i]);
+            return -1;
+        }
+    cfg->name = r->name;
+    cfg->max_ports = r->max_ports;
+    cfg->max_addrs = r->max_addrs;
+    cfg->max_groups = r->max_groups;
+    cfg->buffers = r->buffers;
+    cfg->buffer_size = r->buffer_size;
+    cfg->queue_len = r->queue_len;
+    if (memchr(r->name, 0, sizeof r->name) == NULL || check_config(cfg, err, errlen) < 0) {
+        snprintf(err, errlen, "incompatible layout: bad configuration in the segment");
+        return -1;
+    }
+    struct layout l;
+    layout_of(cfg, &l);
+    if (l.cap != r->addr_cap || l.off_ports != r->off_ports || l.off_addrs != r->off_addrs ||
+        l.off_groups != r->off_groups || l.off_cells != r->off_cells || l.off_pins != r->off_pins ||
+        l.off_slots != r->off_slots || l.off_data != r->off_data || l.total != r->total ||
+        l.total > size || !r->shared) {
+        snprintf(err, errlen, "incompatible layout: offsets or size differ");
+        return -1;
+    }
+    return 0;
+}
+
+struct glan_lan *glan_lan_attach_shared(const char *shm_name, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err || !errlen) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!shm_name_ok(shm_name, err, errlen))
+        return NULL;
+    int fd = shm_open(shm_name, O_RDWR | O_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "no shared LAN %s: %s", shm_name, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    void *mem = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && (uint64_t)st.st_size >= 64)
+        mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (mem == MAP_FAILED) {
+        snprintf(err, errlen, "%s: not a guestlan LAN (cannot map it)", shm_name);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    struct glan_lan_config cfg;
+    struct glan_lan *lan = NULL;
+    char why[200];
+    if (size < sizeof(struct region)) {
+        /* Too short for our header: still say which version it is. */
+        const uint32_t *words = mem;
+        if (words[0] == REGION_MAGIC && words[1] != REGION_VERSION)
+            snprintf(why, sizeof why, "LAN has layout version %u, this program speaks version %u",
+                     words[1], REGION_VERSION);
+        else
+            snprintf(why, sizeof why, "incompatible layout: segment too small");
+        snprintf(err, errlen, "%s: %s", shm_name, why);
+        goto fail;
+    }
+    if (region_check(mem, size, &cfg, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s: %s", shm_name, why);
+        goto fail;
+    }
+    lan = lan_new(cfg.max_ports);
+    if (!lan) {
+        snprintf(err, errlen, "%s: out of memory", shm_name);
+        goto fail;
+    }
+    lan_bind(lan, mem);
+    lan->map_size = size;
+    ctl_lock(lan);
+    int rc = proc_join(lan, why, sizeof why);
+    ctl_unlock(lan);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", shm_name, why);
+        goto fail;
+    }
+    if (start_base(lan, err, errlen) < 0) {
+        ctl_lock(lan);
+        lan->r->procs[lan->me].pid = 0;
+        atomic_store(&lan->r->procs[lan->me].token, 0);
+        atomic_store(&lan->r->procs[lan->me].state, PROC_FREE);
+        ctl_unlock(lan);
+        goto fail;
+    }
+    return lan;
+fail:
+    free(lan);
+    munmap(mem, size);
+    return NULL;
+}
+
+int glan_lan_unlink_shared(const char *shm_name)
+{
+    return shm_unlink(shm_name) == 0 ? 0 : -errno;
+}
+
+int glan_lan_is_shared(const struct glan_lan *lan)
+{
+    return lan->map_size != 0;
 }
 
 void glan_lan_destroy(struct glan_lan *lan)
 {
     if (!lan)
         return;
-    pthread_mutex_destroy(&lan->ctl);
-    free(lan->r);
+    if (!lan->map_size) {
+        pthread_mutex_destroy(&lan->r->ctl);
+        free(lan->r);
+        free(lan);
+        return;
+    }
+    /* Leave the shared LAN: our ports go as detach would take them. */
+    for (uint32_t p = 0; p < lan->r->max_ports; p++)
+        if (atomic_load(&lan->ports[p].state) == PORT_ACTIVE &&
+            atomic_load(&lan->ports[p].owner) == lan->token)
+            glan_port_detach(&lan->local[p]);
+    if (lan->has_base) {
+        atomic_store(&lan->stop, 1);
+        _Atomic uint32_t *w = &lan->r->procs[lan->me].wake;
+        if (atomic_exchange(w, 1) == 2)
+            syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+        pthread_join(lan->base, NULL);
+    }
+    ctl_lock(lan);
+    struct proc_entry *pe = &lan->r->procs[lan->me];
+    for (uint32_t p = 0; p < lan->r->max_ports; p++)
+        atomic_store(pin_of(lan, lan->me, (int)p), 0);
+    pe->pid = 0;
+    atomic_store(&pe->token, 0);
+    atomic_store(&pe->state, PROC_FREE);
+    ctl_unlock(lan);
+    munmap(lan->r, lan->map_size);
     free(lan);
 }
 
@@ -980,11 +1917,10 @@ static void reset_queue(struct glan_lan *lan, int p)
     struct port_shared *ps = &lan->ports[p];
     struct qcell *cells = port_cells(lan, p);
     for (uint32_t i = 0; i < lan->r->queue_len; i++)
-        atomic_store_explicit(&cells[i].seq, i, memory_order_relaxed);
+        atomic_store_explicit(&cells[i].w, cell_word(i, 0, 0), memory_order_relaxed);
     atomic_store(&ps->enq_pos, 0);
     atomic_store(&ps->deq_pos, 0);
-    atomic_store(&ps->queued, 0);
-    ps->held = NONE;
+    atomic_store(&ps->cur, CUR_NONE);
 }
 
 int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
@@ -994,7 +1930,7 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         !ops->deliver || (info->kind != GLAN_PORT_GUEST && info->kind != GLAN_PORT_UPLINK))
         return -EINVAL;
     int rc = -ENOSPC;
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     if (info->kind == GLAN_PORT_UPLINK && atomic_load(&lan->r->uplink) >= 0) {
         rc = -EEXIST;
         goto out;
@@ -1008,7 +1944,8 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         snprintf(ps->name, sizeof ps->name, "%s", info->name);
         memset(&ps->c, 0, sizeof ps->c);
         reset_queue(lan, (int)p);
-        atomic_store(&ps->entering, 0);
+        atomic_store(&ps->owner, lan->token);
+        ps->owner_pid = (int32_t)getpid();
         lan->local[p].ops = ops;
         lan->local[p].ctx = ctx;
         atomic_store(&ps->drain, 0);
@@ -1021,7 +1958,7 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         break;
     }
 out:
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
     return rc;
 }
 
@@ -1031,50 +1968,18 @@ void glan_port_detach(struct glan_port *port)
     struct port_shared *ps = &lan->ports[port->idx];
     int p = port->idx;
 
-    pthread_mutex_lock(&lan->ctl);
-    atomic_store(&ps->state, PORT_CLOSING);
-    if (atomic_load(&lan->r->uplink) == p)
-        atomic_store(&lan->r->uplink, -1);
-    seq_write_begin(lan);
-    for (uint32_t i = 0; i < lan->r->addr_cap;) {
-        uint32_t m = atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed);
-        if ((m & META_USED) && (int)(m & META_PORT) == p)
-            reg_remove_at(lan, i); /* an entry may have moved into i: look again */
-        else
-            i++;
-    }
-    for (uint32_t i = 0; i < lan->r->n_groups;) {
-        uint32_t m = atomic_load_explicit(&lan->groups[i].meta, memory_order_relaxed);
-        if ((int)(m & META_PORT) == p)
-            group_remove_at(lan, i);
-        else
-            i++;
-    }
-    seq_write_end(lan);
-    pthread_mutex_unlock(&lan->ctl);
-
+    ctl_lock(lan);
+    close_port_locked(lan, p);
+    ctl_unlock(lan);
     /* Senders that pinned the port before they saw CLOSING finish first; then
      * take the drain turn for good, so the port's callbacks are never called
      * again, and drop what still waits. */
-    while (atomic_load(&ps->entering))
-        sched_yield();
-    while (atomic_exchange(&ps->drain, 1))
-        sched_yield();
-    for (;;) {
-        uint32_t slot = ps->held != NONE ? ps->held : queue_pop(lan, p);
-        if (slot == NONE)
-            break;
-        ps->held = NONE;
-        atomic_fetch_sub_explicit(&ps->queued, 1, memory_order_relaxed);
-        count_drop(lan, slot, p, GLAN_DROP_PORT_GONE);
-        slot_unref(lan, slot);
-    }
-    pthread_mutex_lock(&lan->ctl);
-    lan->local[p].ops = NULL;
-    lan->local[p].ctx = NULL;
-    atomic_store(&ps->state, PORT_FREE);
-    atomic_fetch_sub(&lan->r->nports, 1);
-    pthread_mutex_unlock(&lan->ctl);
+    wait_pins(lan, p, 0);
+    take_turn(lan, ps, 0);
+    sweep_port(lan, p);
+    ctl_lock(lan);
+    free_port_locked(lan, p);
+    ctl_unlock(lan);
 }
 
 int glan_port_index(const struct glan_port *port)
@@ -1094,8 +1999,9 @@ static uint64_t ld(const _Atomic uint64_t *c)
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-static void read_port(const struct port_shared *ps, struct glan_port_stats *o)
+static void read_port(struct glan_lan *lan, int p, struct glan_port_stats *o)
 {
+    const struct port_shared *ps = &lan->ports[p];
     memset(o, 0, sizeof *o);
     o->sent_packets = ld(&ps->c.sent_packets);
     o->sent_bytes = ld(&ps->c.sent_bytes);
@@ -1106,12 +2012,12 @@ static void read_port(const struct port_shared *ps, struct glan_port_stats *o)
     o->recv_packets = ld(&ps->c.recv_packets);
     o->recv_bytes = ld(&ps->c.recv_bytes);
     o->recv_dropped = ld(&ps->c.recv_dropped);
-    o->queued = ld(&ps->queued);
+    o->queued = port_queued(lan, p);
 }
 
 int glan_port_stats(const struct glan_port *port, struct glan_port_stats *out)
 {
-    read_port(&port->lan->ports[port->idx], out);
+    read_port(port->lan, port->idx, out);
     return 0;
 }
 
@@ -1127,13 +2033,13 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
         o->dropped[i] = ld(&r->c.dropped[i]);
     for (uint32_t p = 0; p < r->max_ports; p++)
         if (atomic_load(&lan->ports[p].state) != PORT_FREE)
-            o->queued += ld(&lan->ports[p].queued);
+            o->queued += port_queued(lan, (int)p);
     o->buffers_in_use = atomic_load_explicit(&lan->r->in_use, memory_order_relaxed);
     o->ports = atomic_load(&lan->r->nports);
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     o->addrs = r->n_addrs;
     o->groups = r->n_groups;
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
 }
 
 void glan_lan_foreach_port(struct glan_lan *lan,
@@ -1148,7 +2054,8 @@ void glan_lan_foreach_port(struct glan_lan *lan,
         v.index = (int)p;
         v.kind = (enum glan_port_kind)ps->kind;
         memcpy(v.name, ps->name, sizeof v.name);
-        read_port(ps, &v.stats);
+        read_port(lan, (int)p, &v.stats);
+        v.owner_pid = (pid_t)ps->owner_pid;
         fn(&v, arg);
     }
 }
@@ -1157,7 +2064,7 @@ size_t glan_lan_port_addrs(struct glan_lan *lan, int idx, int groups, struct gla
                            size_t n)
 {
     size_t k = 0;
-    pthread_mutex_lock(&lan->ctl);
+    ctl_lock(lan);
     for (uint32_t i = 0; i < lan->r->addr_cap; i++) {
         uint32_t m = atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed);
         if ((m & META_USED) && (int)(m & META_PORT) == idx) {
@@ -1174,6 +2081,6 @@ size_t glan_lan_port_addrs(struct glan_lan *lan, int idx, int groups, struct gla
             k++;
         }
     }
-    pthread_mutex_unlock(&lan->ctl);
+    ctl_unlock(lan);
     return k;
 }
