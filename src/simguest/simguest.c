@@ -517,7 +517,7 @@ int glan_sg_establish(struct simguest *g)
         memset(glan_sg_ptr(g, g->slsb[q]), q ? SLSB_P_OUTPUT_NOT_INIT : SLSB_P_INPUT_NOT_INIT, 128);
     }
     g->in_pages = glan_sg_alloc(g, (size_t)SG_IN_BUFS * 16 * 4096, 4096);
-    g->out_pages = glan_sg_alloc(g, (size_t)128 * 4 * 4096, 4096);
+    g->out_pages = glan_sg_alloc(g, (size_t)128 * SG_OUT_PAGES * 4096, 4096);
     if (!g->in_pages || !g->out_pages)
         return -9;
     struct qib *qib = glan_sg_ptr(g, g->qib);
@@ -887,7 +887,8 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
         return -1;
     struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
     memset(s, 0, sizeof *s);
-    uint64_t base = g->out_pages + (uint64_t)i * 4 * 4096, pos = base, end = base + 4 * 4096;
+    uint64_t base = g->out_pages + (uint64_t)i * SG_OUT_PAGES * 4096, pos = base,
+             end = base + SG_OUT_PAGES * 4096;
     unsigned e = 0;
     for (unsigned k = 0; k < n; k++) {
         struct qeth_hdr_l3 h;

@@ -23,10 +23,13 @@
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
 
-#define SG_MEM_SIZE   (16u << 20)
-#define SG_IN_BUFS    16 /* input buffers handed to the adapter */
+#define SG_MEM_SIZE   (32u << 20) /* room for two sets of queues (a bring-up after a clear) */
+#define SG_IN_BUFS    16          /* input buffers handed to the adapter */
 #define SG_OUT_QUEUES 4
-#define SG_TX_QUEUE   2 /* Linux's default output queue for IP on OSD */
+#define SG_TX_QUEUE   2  /* Linux's default output queue for IP on OSD */
+#define SG_OUT_PAGES  16 /* guest pages per output buffer: 16 elements of 4 KiB */
+/* The largest datagram glan_sg_send puts in one buffer (header on its first page). */
+#define SG_MAX_SEND (SG_OUT_PAGES * 4096 - 32)
 
 /* The emulator side: guest storage and what the device reported. */
 struct sg_host {
@@ -81,7 +84,7 @@ struct simguest {
     uint64_t slib[1 + SG_OUT_QUEUES], sl[1 + SG_OUT_QUEUES], slsb[1 + SG_OUT_QUEUES];
     uint64_t sbal[1 + SG_OUT_QUEUES][128];
     uint64_t in_pages;  /* SG_IN_BUFS x 16 pages */
-    uint64_t out_pages; /* 128 x 4 pages for the TX queue */
+    uint64_t out_pages; /* 128 x SG_OUT_PAGES pages for the TX queue */
     uint8_t qkeys;      /* key used in the QDR/QDES, high nibble */
     unsigned in_next, out_next;
     uint64_t brk; /* bump allocator in guest storage */

@@ -10,6 +10,14 @@
  * shows about forwarding is what the base did, nothing is decided here.
  * Inputs are read through once before the LAN is built, so a bad file ends
  * the run (status 2) before any output is written.
+ *
+ * With --through-qdio each port is instead a simulated Linux qeth guest
+ * (src/simguest/) behind the OSA device model: its addresses and groups are
+ * SETIP/SETIPM commands, what it sends goes through output SBALs and SIGA-w,
+ * and what it receives is taken from its input SBALs.  Timestamps travel as
+ * the guest's clock: set to the capture timestamp before each datagram, read
+ * by the device for what it sends (the host op clock) and stamped by the
+ * guest on what it takes from its input right after (docs/replay.md).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,10 +29,12 @@
 #include <unistd.h>
 
 #include "guestlan/base.h"
+#include "guestlan/osa.h"
 #include "guestlan/pcapfile.h"
 #include "guestlan/uplink.h"
 
 #include "cmds.h"
+#include "simguest/simguest.h"
 
 #define PROG "glan replay"
 
@@ -33,7 +43,7 @@ enum { ST_OK = 0, ST_FAILED = 1, ST_USAGE = 2 };
 
 static const char usage_text[] =
     "usage: glan replay --port NAME=ADDR[,ADDR...] ... [--group NAME=MCASTADDR ...]\n"
-    "                   [--uplink] --send SRC:FILE.pcap ... --out DIR\n"
+    "                   [--uplink] [--through-qdio] --send SRC:FILE.pcap ... --out DIR\n"
     "\n"
     "Replay captured IP traffic through one guest LAN and record what every port\n"
     "receives.\n"
@@ -55,6 +65,15 @@ static const char usage_text[] =
     "        tags unwrapped), LINUX_SLL, LINUX_SLL2 or NULL.  Frames that carry no\n"
     "        IP (ARP, ...) are skipped and counted.  All captures are merged by\n"
     "        timestamp; equal timestamps go in command-line order.\n"
+    "  --through-qdio\n"
+    "        make every port a simulated Linux qeth guest behind the OSA device\n"
+    "        model: full bring-up (IDX, MPC, queues, STARTLAN), SETIP for each\n"
+    "        address (a refused one, return code 0xE005, is reported and counted as\n"
+    "        above), SETIPM for each --group, every datagram sent through output\n"
+    "        SBALs and SIGA-w, what the guest receives read from its input SBALs.\n"
+    "        The outputs are the same as without it (timestamps included), plus\n"
+    "        the device counters under \"qdio\" in counters.json.  A datagram over\n"
+    "        65504 bytes does not fit an output buffer: not sent, counted there.\n"
     "  --out DIR\n"
     "        created if missing; receives NAME.pcap for every port (what it\n"
     "        received: DLT_RAW, nanosecond timestamps, the original timestamps),\n"
@@ -67,11 +86,16 @@ static const char usage_text[] =
     "names it; no output is written); 1 the outputs could not be written.\n"
     "See docs/replay.md.\n";
 
-/* A guest port: its recording is its whole device. */
+/* A guest port: its recording is its whole device, or (--through-qdio) a
+ * simulated guest whose input is recorded. */
 struct rport {
     const char *name;
     const char *addrs; /* the text after '=' */
     struct glan_port *port;
+    struct simguest *sg;  /* --through-qdio */
+    uint64_t unsendable;  /* --through-qdio: datagrams over SG_MAX_SEND */
+    uint64_t send_errors; /* --through-qdio: output buffers the device failed */
+    int ipa_rc;           /* --through-qdio: the last SETIP/SETIPM return code */
     int index;
     struct glan_pcap_writer *wr;
     int failed;
@@ -109,6 +133,7 @@ struct replay {
     struct rsend *sends;
     size_t nsends;
     int uplink;
+    int qdio; /* --through-qdio */
     const char *out;
     struct refusal *refused;
     size_t nrefused;
@@ -192,6 +217,8 @@ static int parse_args(struct replay *rp, int argc, char **argv)
             exit(ST_OK);
         } else if (!strcmp(argv[i], "--uplink")) {
             rp->uplink = 1;
+        } else if (!strcmp(argv[i], "--through-qdio")) {
+            rp->qdio = 1;
         } else if ((v = opt_value(argc, argv, &i, "--port"))) {
             const char *eq = strchr(v, '=');
             if (!eq || !valid_port_name(v, (size_t)(eq - v))) {
@@ -339,6 +366,61 @@ static int rec_deliver(void *ctx, const struct glan_dgram *dg)
 
 static const struct glan_port_ops rec_ops = {.deliver = rec_deliver};
 
+/* What the device's IPA return code means, as the base's errno would say
+ * it: the messages and the refusal handling are the same both ways. */
+static int ipa_errno(struct rport *p, int rc)
+{
+    p->ipa_rc = rc;
+    switch (rc) {
+    case 0x0000:
+        return 0;
+    case 0xe005: /* duplicate IP address: another port holds it */
+        return -EADDRINUSE;
+    case 0xe006: /* IP address table full */
+        return -ENOSPC;
+    case 0x0006: /* invalid format: the base refused the address */
+        return -EINVAL;
+    default:
+        return -EPROTO;
+    }
+}
+
+static int port_register(struct replay *rp, struct rport *p, const char *text,
+                         const struct glan_addr *a)
+{
+    if (!rp->qdio)
+        return glan_addr_register(p->port, a);
+    return ipa_errno(p, glan_sg_setip(p->sg, text, 0));
+}
+
+static int port_join(struct replay *rp, struct rport *p, const char *text,
+                     const struct glan_addr *a)
+{
+    if (!rp->qdio)
+        return glan_group_join(p->port, a);
+    return ipa_errno(p, glan_sg_setipm(p->sg, text, 0));
+}
+
+/* --through-qdio: a simulated guest per port, attached in command-line
+ * order as the recording ports are (same port indexes), devices 0600,
+ * 0603, ... */
+static int make_guest(struct replay *rp, struct rport *p, size_t i)
+{
+    p->sg = glan_sg_create(rp->lan, p->name, (uint16_t)(0x0600 + 3 * i));
+    if (!p->sg) {
+        say("--port %s: cannot create the simulated guest", p->name);
+        return -1;
+    }
+    p->port = glan_osa_port(p->sg->osa);
+    int rc = glan_sg_start(p->sg);
+    if (rc < 0) {
+        say("--port %s: the simulated guest's bring-up failed (step at simguest.c:%d)", p->name,
+            -rc);
+        return -1;
+    }
+    return 0;
+}
+
 static size_t count_list(const char *s)
 {
     size_t n = 1;
@@ -374,6 +456,12 @@ static int build_lan(struct replay *rp)
     for (size_t i = 0; i < rp->nports; i++) {
         struct rport *p = &rp->ports[i];
         struct glan_port_info info = {.name = p->name, .kind = GLAN_PORT_GUEST};
+        if (rp->qdio) {
+            if (make_guest(rp, p, i) < 0)
+                return -1;
+            p->index = glan_port_index(p->port);
+            continue;
+        }
         int rc = glan_port_attach(rp->lan, &info, &rec_ops, p, &p->port);
         if (rc < 0) {
             say("--port %s: cannot attach (%s)", p->name, strerror(-rc));
@@ -398,7 +486,7 @@ static int build_lan(struct replay *rp)
                 bad = 1;
                 break;
             }
-            rc = glan_addr_register(p->port, &a);
+            rc = port_register(rp, p, tok, &a);
             if (rc == -EADDRINUSE) {
                 int owner = glan_lan_lookup(rp->lan, &a);
                 struct refusal *r;
@@ -416,12 +504,21 @@ static int build_lan(struct replay *rp)
                     p->name, r->addr, r->owner >= 0 ? rp->ports[r->owner].name : "?",
                     r->owner >= 0 ? rp->ports[r->owner].name : "its owner");
             } else if (rc < 0) {
+                char why[64];
+                snprintf(why, sizeof why, "the adapter answered SETIP with return code 0x%04x",
+                         (unsigned)p->ipa_rc);
                 say("--port %s=%s: cannot register %s: %s", p->name, p->addrs, tok,
                     rc == -EINVAL   ? "not a unicast address"
                     : rc == -ENOSPC ? "the registry is full"
+                    : rp->qdio      ? why
                                     : strerror(-rc));
                 bad = 1;
             }
+        }
+        /* Linux asks for its IPv6 unique id once the addresses are set. */
+        if (!bad && rp->qdio && glan_sg_create_addr(p->sg) < 0) {
+            say("--port %s: the simulated guest's CREATE_ADDR failed", p->name);
+            bad = 1;
         }
         /* "a,,b" or a trailing comma: strtok_r would hide the empty item. */
         if (!bad && (strstr(p->addrs, ",,") || p->addrs[0] == ',' || !p->addrs[0] ||
@@ -440,11 +537,12 @@ static int build_lan(struct replay *rp)
         int rc = glan_addr_parse(g->addr, &a);
 
         if (rc == 0)
-            rc = glan_group_join(p->port, &a);
+            rc = port_join(rp, p, g->addr, &a);
         if (rc < 0) {
             say("--group %s=%s: %s", g->port, g->addr,
-                rc == -ENOSPC ? "too many group memberships"
-                              : "not an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address");
+                rc == -ENOSPC   ? "too many group memberships"
+                : rc == -EPROTO ? "the adapter refused SETIPM"
+                                : "not an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address");
             return -1;
         }
     }
@@ -531,6 +629,51 @@ static int open_outputs(struct replay *rp)
 
 /* ---- the run -------------------------------------------------------------------- */
 
+/* --through-qdio: what each guest received since the last look, taken from
+ * its input SBALs and stamped with its clock, written to its capture. */
+static struct sg_rx rxbuf[64];
+
+static void drain_guests(struct replay *rp, uint64_t ts)
+{
+    for (size_t i = 0; i < rp->nports; i++) {
+        struct rport *p = &rp->ports[i];
+        int n;
+
+        p->sg->host.clock_ns = ts;
+        /* Every datagram is taken at once, so one look holds at most a few;
+         * look again while a look filled rxbuf. */
+        do {
+            n = glan_sg_recv(p->sg, rxbuf, (int)(sizeof rxbuf / sizeof rxbuf[0]));
+            int k = n < 64 ? n : 64;
+            for (int j = 0; j < k && !p->failed; j++)
+                if (glan_pcap_writer_write(p->wr, rxbuf[j].data, rxbuf[j].len, rxbuf[j].ts_ns,
+                                           p->err, sizeof p->err))
+                    p->failed = 1;
+            if (n > 64 && !p->failed) {
+                snprintf(p->err, sizeof p->err,
+                         "port %s: %d datagrams in one look at its input, more than %d", p->name, n,
+                         64);
+                p->failed = 1;
+            }
+        } while (n == 64);
+    }
+}
+
+/* --through-qdio: one datagram out of the guest of port p, through an output
+ * SBAL and SIGA-w, at the guest's time ts. */
+static void guest_send(struct rport *p, const uint8_t *data, size_t len, uint64_t ts)
+{
+    if (len > SG_MAX_SEND || len == 0) {
+        p->unsendable++;
+        return;
+    }
+    p->sg->host.clock_ns = ts;
+    struct sg_pkt pk = {.flags = glan_sg_l3_flags(data, len), .data = data, .len = (uint32_t)len};
+    int st = glan_sg_send(p->sg, &pk, 1, 0);
+    if (st != 0xa1) /* SLSB_P_OUTPUT_EMPTY: the device took the buffer */
+        p->send_errors++;
+}
+
 static int run(struct replay *rp)
 {
     for (size_t i = 0; i < rp->nsends; i++)
@@ -548,10 +691,16 @@ static int run(struct replay *rp)
         /* The base counts every outcome; the result is not needed here. */
         if (s->src < 0) {
             (void)glan_uplink_input(rp->up, s->data, s->len, s->ts);
+        } else if (rp->qdio) {
+            guest_send(&rp->ports[s->src], s->data, s->len, s->ts);
         } else {
             struct glan_tx_meta meta = {.cast = GLAN_CAST_AUTO, .ts_ns = s->ts};
             (void)glan_port_send(rp->ports[s->src].port, s->data, s->len, &meta);
         }
+        /* The base delivered in this thread, into the guests' input SBALs:
+         * they take it now, at the same instant of their clock. */
+        if (rp->qdio)
+            drain_guests(rp, s->ts);
         if (advance(s) < 0)
             return -1;
     }
@@ -572,6 +721,8 @@ static int run(struct replay *rp)
         glan_port_kick(rp->ports[i].port);
     if (rp->up)
         glan_port_kick(rp->up->port);
+    if (rp->qdio)
+        drain_guests(rp, 0);
     return 0;
 }
 
@@ -654,6 +805,37 @@ static void json_port(const struct glan_port_view *v, void *arg)
             s->recv_packets, s->recv_bytes, s->recv_dropped, s->queued);
 }
 
+/* --through-qdio: every guest's device counters (struct glan_osa_stats)
+ * and what its driver could not hand the device. */
+static void json_qdio(FILE *f, struct replay *rp)
+{
+    fputs(",\n  \"qdio\": {", f);
+    for (size_t i = 0; i < rp->nports; i++) {
+        const struct rport *p = &rp->ports[i];
+        struct glan_osa_stats o;
+
+        glan_osa_get_stats(p->sg->osa, &o);
+        fprintf(f, "%s\n    ", i ? "," : "");
+        json_str(f, p->name);
+        fprintf(
+            f,
+            ": {\"ccws\": %" PRIu64 ", \"unit_checks\": %" PRIu64 ", \"mpc_cmds\": %" PRIu64
+            ", \"mpc_bad\": %" PRIu64 ", \"ipa_cmds\": %" PRIu64 ", \"ipa_notsupp\": %" PRIu64
+            ", \"replies_dropped\": %" PRIu64 ",\n      \"siga_w\": %" PRIu64
+            ", \"siga_r\": %" PRIu64 ", \"siga_s\": %" PRIu64 ", \"out_buffers\": %" PRIu64
+            ", \"out_packets\": %" PRIu64 ", \"out_errors\": %" PRIu64
+            ", \"out_bad_header\": %" PRIu64 ", \"out_absorbed\": %" PRIu64
+            ",\n      \"in_buffers\": %" PRIu64 ", \"in_packets\": %" PRIu64
+            ", \"in_errors\": %" PRIu64 ", \"in_too_big\": %" PRIu64 ", \"interrupts\": %" PRIu64
+            ", \"unsendable\": %" PRIu64 ", \"send_errors\": %" PRIu64 ", \"mem_faults\": %u}",
+            o.ccws, o.unit_checks, o.mpc_cmds, o.mpc_bad, o.ipa_cmds, o.ipa_notsupp,
+            o.replies_dropped, o.siga_w, o.siga_r, o.siga_s, o.out_buffers, o.out_packets,
+            o.out_errors, o.out_bad_header, o.out_absorbed, o.in_buffers, o.in_packets, o.in_errors,
+            o.in_too_big, o.interrupts, p->unsendable, p->send_errors, p->sg->host.mem_faults);
+    }
+    fputs("\n  }", f);
+}
+
 static int write_counters(struct replay *rp)
 {
     char *path = out_path(rp, "counters", ".json");
@@ -719,7 +901,10 @@ static int write_counters(struct replay *rp)
                 ", \"skipped\": %" PRIu64 ", \"errors\": %" PRIu64 "}",
                 s->st.records, s->st.datagrams, s->st.bytes, s->st.skipped, s->st.errors);
     }
-    fputs("\n  ]\n}\n", f);
+    fputs("\n  ]", f);
+    if (rp->qdio)
+        json_qdio(f, rp);
+    fputs("\n}\n", f);
     if (ferror(f))
         rc = -1;
     if (fclose(f) != 0)
@@ -739,8 +924,11 @@ static int finish(struct replay *rp)
         struct rport *p = &rp->ports[i];
         char err[512];
 
-        if (p->port)
+        if (p->sg)
+            glan_sg_destroy(p->sg); /* resets the adapter and detaches its port */
+        else if (p->port)
             glan_port_detach(p->port);
+        p->sg = NULL;
         p->port = NULL;
         if (p->failed) {
             say("%s", p->err);

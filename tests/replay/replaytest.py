@@ -12,7 +12,17 @@ agreeing with the captures, and sent + fanout == delivered + dropped + queued
 for the LAN and every port.  When tshark is given, it must read every output
 capture and see the same datagrams our own reader sees.
 
+With --through-qdio every case runs with `glan replay --through-qdio` (each
+port a simulated guest behind the OSA device model) against the same
+expectations, with the case's expect_qdio laid over them where a real device
+makes a difference.  With --compare every case runs both ways and the two
+output directories are compared directly: the same exit status and stderr,
+the same files, every capture byte for byte, and counters.json equal except
+the "qdio" key and the paths expect_qdio.counters_differ names (each of which
+must then differ).
+
 Usage: replaytest.py --glan PATH --scenario FILE.json --work DIR [--tshark PATH]
+                     [--through-qdio | --compare]
 Exit status 0 when the scenario passes, 1 with the reasons when it does not.
 """
 
@@ -249,7 +259,26 @@ def check_invariants(c, fails):
         fails.append("datagrams left in the LAN after the run: %r" % lan)
 
 
-def run_case(case, inputs, args_glan, work, tshark, fails):
+def expectations(case, qdio):
+    """The case's expect, with its expect_qdio entries laid over it when the
+    run goes through the OSA device model (a difference a real device makes,
+    spelled out in the scenario; docs/replay.md)."""
+    exp = dict(case["expect"])
+    if qdio and "expect_qdio" in case:
+        over = case["expect_qdio"]
+        if not over.get("why"):
+            raise ValueError("expect_qdio needs a 'why'")
+        for k, v in over.items():
+            if k in ("why", "counters_differ"):
+                continue
+            if k in ("counters", "outputs"):
+                exp[k] = dict(exp.get(k, {})) | v
+            else:
+                exp[k] = v
+    return exp
+
+
+def run_case(case, inputs, args_glan, work, tshark, fails, qdio=False):
     os.makedirs(work, exist_ok=True)
     ids = {}
     for name, spec in inputs.items():
@@ -257,9 +286,10 @@ def run_case(case, inputs, args_glan, work, tshark, fails):
             if k in ids:
                 raise ValueError("packet id %r used twice" % k)
             ids[k] = v
-    r = subprocess.run([args_glan, "replay"] + case["args"], cwd=work, capture_output=True,
+    args = (["--through-qdio"] if qdio else []) + case["args"]
+    r = subprocess.run([args_glan, "replay"] + args, cwd=work, capture_output=True,
                        text=True, timeout=120)
-    exp = case["expect"]
+    exp = expectations(case, qdio)
     log = "\n  stdout: %s\n  stderr: %s" % (r.stdout.strip()[:2000], r.stderr.strip()[:2000])
     if r.returncode != exp.get("status", 0):
         fails.append("exit status %d, expected %d%s" % (r.returncode, exp.get("status", 0), log))
@@ -349,12 +379,92 @@ def run_case(case, inputs, args_glan, work, tshark, fails):
             fails.append("counters %s = %r, expected %r" % (key, got, want))
 
 
+def flatten(tree, prefix=""):
+    """{dotted path: leaf value} of a counters.json document."""
+    if isinstance(tree, dict):
+        items = tree.items()
+    elif isinstance(tree, list):
+        items = ((str(i), v) for i, v in enumerate(tree))
+    else:
+        return {prefix: tree}
+    out = {}
+    for k, v in items:
+        out.update(flatten(v, prefix + "." + k if prefix else k))
+    if not out:
+        out[prefix] = tree
+    return out
+
+
+def compare_case(case, inputs, glan, work, fails):
+    """Run the case plainly and through QDIO; the outputs must be the same."""
+    runs = {}
+    for mode in ("plain", "qdio"):
+        d = os.path.join(work, mode)
+        os.makedirs(d, exist_ok=True)
+        for name, spec in inputs.items():
+            write_input(os.path.join(d, name), spec)
+        args = (["--through-qdio"] if mode == "qdio" else []) + case["args"]
+        r = subprocess.run([glan, "replay"] + args, cwd=d, capture_output=True, text=True,
+                           timeout=120)
+        out = os.path.join(d, "out")
+        files = {}
+        if os.path.isdir(out):
+            for f in sorted(os.listdir(out)):
+                with open(os.path.join(out, f), "rb") as fh:
+                    files[f] = fh.read()
+        runs[mode] = (r, files)
+    (rp, fp), (rq, fq) = runs["plain"], runs["qdio"]
+    if rp.returncode != rq.returncode:
+        fails.append("exit status %d plain, %d through QDIO" % (rp.returncode, rq.returncode))
+    if rp.stderr != rq.stderr or rp.stdout != rq.stdout:
+        fails.append("output differs:\n  plain: %r %r\n  qdio:  %r %r" % (
+            rp.stdout[:500], rp.stderr[:500], rq.stdout[:500], rq.stderr[:500]))
+    if set(fp) != set(fq):
+        fails.append("files plain %s, through QDIO %s" % (sorted(fp), sorted(fq)))
+    differ = set(case.get("expect_qdio", {}).get("counters_differ", []))
+    for f in sorted(set(fp) & set(fq)):
+        if f != "counters.json":
+            if fp[f] != fq[f]:
+                _, a = read_pcap_bytes(fp[f])
+                _, b = read_pcap_bytes(fq[f])
+                fails.append("%s differs: plain %s, through QDIO %s" % (
+                    f, [(t, len(x)) for t, x in a], [(t, len(x)) for t, x in b]))
+            continue
+        cp, cq = json.loads(fp[f]), json.loads(fq[f])
+        if "qdio" in cp or "qdio" not in cq:
+            fails.append("the qdio key must be in counters.json exactly through QDIO")
+        cq.pop("qdio", None)
+        a, b = flatten(cp), flatten(cq)
+        for k in sorted(set(a) | set(b)):
+            same = a.get(k) == b.get(k)
+            if k in differ and same:
+                fails.append("counters %s is said to differ but is %r both ways" % (k, a.get(k)))
+            elif k not in differ and not same:
+                fails.append("counters %s: %r plain, %r through QDIO" % (k, a.get(k), b.get(k)))
+
+
+def read_pcap_bytes(data):
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".pcap") as t:
+        t.write(data)
+        t.flush()
+        try:
+            return read_pcap(t.name)
+        except ValueError:
+            return None, []
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--glan", required=True)
     ap.add_argument("--scenario", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--tshark")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--through-qdio", action="store_true",
+                      help="run every case with glan replay --through-qdio")
+    mode.add_argument("--compare", action="store_true",
+                      help="run every case both ways and compare the outputs")
     a = ap.parse_args()
     with open(a.scenario) as f:
         sc = json.load(f)
@@ -366,8 +476,11 @@ def main():
         fails = []
         label = case.get("name", str(n))
         work = os.path.join(a.work, label) if "cases" in sc else a.work
-        run_case(case, sc.get("inputs", {}) | case.get("inputs", {}), a.glan, work, a.tshark,
-                 fails)
+        inputs = sc.get("inputs", {}) | case.get("inputs", {})
+        if a.compare:
+            compare_case(case, inputs, a.glan, work, fails)
+        else:
+            run_case(case, inputs, a.glan, work, a.tshark, fails, a.through_qdio)
         for msg in fails:
             print("FAIL %s [%s]: %s" % (os.path.basename(a.scenario), label, msg))
         failed += bool(fails)
