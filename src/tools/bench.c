@@ -8,6 +8,13 @@
  * its own, so its devices, addresses and routes never touch the host's
  * network and vanish with the child however it ends.
  *
+ * The "qdio" row is the whole guest-to-guest path of a real guest: a
+ * simulated Linux qeth guest (src/simguest/) puts each datagram in an output
+ * SBAL and issues SIGA-w; the OSA device model walks the buffer and hands the
+ * datagram to the base, which delivers it in the same thread into the second
+ * guest's input SBALs, from which that guest takes it (and returns the buffer
+ * with SIGA-r), one datagram per buffer and per interrupt.
+ *
  * Sizes are whole IPv4 datagrams (header included): 64, 1472 and 8972 bytes.
  * Every measurement is bounded by --seconds and --count.
  */
@@ -36,8 +43,10 @@
 #include <unistd.h>
 
 #include "guestlan/base.h"
+#include "guestlan/osa.h"
 
 #include "cmds.h"
+#include "simguest/simguest.h"
 
 /* The sizes measured unless --size picks one. */
 static const uint32_t default_sizes[] = {64, 1472, 8972};
@@ -64,6 +73,7 @@ struct opts {
     int json;
     int xthread;
     int xproc;
+    int qdio; /* --qdio: the QDIO rows in the JSON too */
     int no_tun;
     uint32_t sizes[NSIZES];
     size_t nsizes;
@@ -535,6 +545,71 @@ out:
     return ok ? 0 : -1;
 }
 
+/* ---- the QDIO path ------------------------------------------------------------ */
+
+/* What guest B's driver takes from its input SBALs in one look. */
+static struct sg_rx qdio_rx[8];
+
+/* Guest A's output SBALs to guest B's input SBALs through the device model
+ * and the base: one datagram per output buffer, B's input taken after each
+ * SIGA-w (one interrupt each), all in this thread. */
+static int bench_qdio(const struct opts *o, uint32_t size, struct results *rs)
+{
+    char err[256] = "";
+    struct glan_lan_config cfg = {.name = "BENCH"};
+    glan_lan_config_defaults(&cfg);
+    struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
+    if (!lan) {
+        fprintf(stderr, "glan bench: cannot create a LAN: %s\n", err);
+        return -1;
+    }
+    struct simguest *a = glan_sg_create(lan, "0600", 0x0600);
+    struct simguest *b = glan_sg_create(lan, "0700", 0x0700);
+    static const char *const aa[] = {"10.0.0.1", NULL}, *const ba[] = {"10.0.0.2", NULL};
+    int rc = -1;
+    if (!a || !b || glan_sg_bringup(a, aa) < 0 || glan_sg_bringup(b, ba) < 0) {
+        fprintf(stderr, "glan bench: the simulated guests' bring-up failed\n");
+        goto out;
+    }
+    static uint8_t pkt[MAX_DGRAM];
+    build_udp4(pkt, size, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2));
+    struct sg_pkt p = {.flags = glan_sg_l3_flags(pkt, size), .data = pkt, .len = size};
+    uint64_t bad = 0, got = 0;
+    for (int i = 0; i < WARMUP; i++) {
+        bad += glan_sg_send(a, &p, 1, 0) != 0xa1; /* SLSB_P_OUTPUT_EMPTY */
+        got += (uint64_t)glan_sg_recv(b, qdio_rx, 8);
+    }
+    double t0 = now_s(), deadline = t0 + o->seconds, t = t0, c0 = cpu_s();
+    uint64_t n = 0, warm = got;
+    while (n < o->count) {
+        uint64_t batch = o->count - n < 256 ? o->count - n : 256;
+        for (uint64_t i = 0; i < batch; i++) {
+            bad += glan_sg_send(a, &p, 1, 0) != 0xa1;
+            got += (uint64_t)glan_sg_recv(b, qdio_rx, 8);
+        }
+        n += batch;
+        t = now_s();
+        if (t >= deadline)
+            break;
+    }
+    double cpu = cpu_s() - c0;
+    if (bad || got != WARMUP + n || qdio_rx[0].len != size) {
+        fprintf(stderr,
+                "glan bench: qdio lost datagrams at %u bytes: sent %llu, failed buffers %llu, "
+                "received %llu\n",
+                size, (unsigned long long)(n + WARMUP), (unsigned long long)bad,
+                (unsigned long long)got);
+        goto out;
+    }
+    add_result(rs, "qdio", size, n, got - warm, t - t0, cpu);
+    rc = 0;
+out:
+    glan_sg_destroy(a);
+    glan_sg_destroy(b);
+    glan_lan_destroy(lan);
+    return rc;
+}
+
 /* ---- the TUN kernel path ---------------------------------------------------- */
 
 /* All of this runs in the child, inside its own network namespace. */
@@ -884,10 +959,11 @@ static void print_table(const struct results *rs, const struct opts *o)
     }
     /* Two ratios: per wall-clock second (what the goals of issues 2 and 6
      * ask), and per CPU-second (what is left when other work shares the
-     * CPUs); for the base in one process and across two. */
-    static const char *const paths[] = {"base", "base-xproc"};
+     * CPUs); for the base in one process and across two, and for the whole
+     * QDIO path between two guests (issue 3). */
+    static const char *const paths[] = {"base", "base-xproc", "qdio"};
     int first = 1;
-    for (int pi = 0; pi < 2; pi++)
+    for (int pi = 0; pi < 3; pi++)
         for (int cpu = 0; cpu < 2; cpu++) {
             int header = 0;
             for (size_t i = 0; i < o->nsizes; i++) {
@@ -913,12 +989,14 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: glan bench [--json] [--seconds S] [--count N|small] [--size N] [--xthread]\n"
-            "                  [--xproc] [--no-tun]\n"
+            "                  [--xproc] [--qdio] [--no-tun]\n"
             "\n"
             "Measures the base's guest-to-guest forwarding rate (copy into base storage,\n"
             "registry lookup, copy into the peer's input) for 64, 1472 and 8972-byte IPv4\n"
-            "datagrams, and, when run as root, the kernel path between two TUN devices in a\n"
-            "network namespace the bench creates and removes itself.\n"
+            "datagrams; the same between two simulated Linux guests through their QDIO\n"
+            "SBALs and the OSA device model (path \"qdio\"); and, when run as root, the\n"
+            "kernel path between two TUN devices in a network namespace the bench creates\n"
+            "and removes itself.\n"
             "\n"
             "  --json       print {\"results\":[{\"path\":\"base\"|\"tun-kernel\",\"size\":N,\n"
             "               \"pps\":X,\"gbps\":Y}, ...]} and nothing else on stdout\n"
@@ -930,6 +1008,9 @@ static void usage(FILE *f)
             "  --xproc      also put the cross-process rows in the JSON (path\n"
             "               \"base-xproc\": sender and receiver in two processes on a LAN\n"
             "               in shared memory; always shown in the table)\n"
+            "  --qdio       also put the QDIO rows in the JSON (path \"qdio\": guest A's\n"
+            "               output SBALs to guest B's input SBALs through the OSA device\n"
+            "               model and the base; always shown in the table)\n"
             "  --no-tun     skip the TUN kernel path\n"
             "\n"
             "Sizes are whole IPv4 datagrams, header included; gbps counts those bytes.\n"
@@ -950,6 +1031,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->xthread = 1;
         } else if (!strcmp(a, "--xproc")) {
             o->xproc = 1;
+        } else if (!strcmp(a, "--qdio")) {
+            o->qdio = 1;
         } else if (!strcmp(a, "--no-tun")) {
             o->no_tun = 1;
         } else if (!strcmp(a, "--size")) {
@@ -1020,6 +1103,9 @@ int glan_cmd_bench(int argc, char **argv)
             failed = 1;
     for (size_t i = 0; i < o.nsizes && !failed && (o.xproc || !o.json); i++)
         if (bench_base_xproc(&o, o.sizes[i], &rs) < 0)
+            failed = 1;
+    for (size_t i = 0; i < o.nsizes && !failed && (o.qdio || !o.json); i++)
+        if (bench_qdio(&o, o.sizes[i], &rs) < 0)
             failed = 1;
     if (!o.no_tun && bench_tun(&o, &rs) < 0)
         failed = 1;

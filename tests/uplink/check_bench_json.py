@@ -3,6 +3,9 @@
 of what it prints (never a figure: the machine's speed is not under test).
 
 usage: check_bench_json.py GLAN [extra bench arguments...]
+With --qdio among the extra arguments the "qdio" rows (two simulated guests
+through the OSA device model) must be there for every size; without it they
+must not.
 """
 import json
 import math
@@ -38,8 +41,8 @@ def main():
     for row in doc["results"]:
         if not isinstance(row, dict) or set(row) != {"path", "size", "pps", "gbps"}:
             fail("row %r: expected exactly path, size, pps, gbps" % (row,), out, err)
-        if row["path"] not in ("base", "tun-kernel"):
-            fail("row %r: path must be base or tun-kernel" % (row,), out, err)
+        if row["path"] not in ("base", "tun-kernel", "qdio"):
+            fail("row %r: path must be base, qdio or tun-kernel" % (row,), out, err)
         if not isinstance(row["size"], int) or row["size"] not in SIZES:
             fail("row %r: size must be one of %s" % (row, sorted(SIZES)), out, err)
         for k in ("pps", "gbps"):
@@ -58,6 +61,11 @@ def main():
     for s in SIZES:
         if ("base", s) not in seen:
             fail("no base row for %d bytes" % s, out, err)
+    qdio = {s for (path, s) in seen if path == "qdio"}
+    if "--qdio" in sys.argv[2:] and qdio != SIZES:
+        fail("--qdio: qdio rows for %s, expected %s" % (sorted(qdio), sorted(SIZES)), out, err)
+    if "--qdio" not in sys.argv[2:] and qdio:
+        fail("qdio rows without --qdio", out, err)
     tun = {s for (path, s) in seen if path == "tun-kernel"}
     if tun and tun != SIZES:
         fail("tun-kernel rows for some sizes only: %s" % sorted(tun), out, err)
