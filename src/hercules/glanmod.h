@@ -21,6 +21,8 @@ struct group {
     int has_chpid;
     int lan_created;  /* the statement defined the LAN (with default sizes) */
     int open_members; /* members whose close has not run yet (lock) */
+    int calls;        /* calls into the model in flight (lock) */
+    int closing;      /* the first member closed: no new calls (lock) */
     /* A CCW the model left pending waits here for host ccw_end. */
     pthread_mutex_t lock;
     pthread_cond_t cond;

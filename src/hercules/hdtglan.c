@@ -247,19 +247,38 @@ static int glan_init_handler(DEVBLK *dev, int argc, char *argv[])
     return 0;
 }
 
-/* Last member gone: the model resets and detaches its port, then the
- * interface leaves the LAN. */
-static void group_teardown(struct group *g)
+/* The first member to close takes the model down: no new calls get in,
+ * a clear of every slot ends the CCWs that wait (their device threads then
+ * leave), and once no call is in flight the model resets, detaches its port
+ * and frees.  Hyperion detaches a group as a whole, so the other members'
+ * closes follow at once. */
+static void model_stop(struct group *g)
 {
     const struct glan_herc_model *m = glan_herc_model;
+    pthread_mutex_lock(&g->lock);
+    g->closing = 1;
+    void *mctx = g->model_ctx;
+    pthread_mutex_unlock(&g->lock);
+    if (!mctx || !m)
+        return;
+    for (unsigned s = 0; s < GLAN_HERC_SLOTS; s++)
+        m->clear(mctx, s);
+    pthread_mutex_lock(&g->lock);
+    while (g->calls > 0)
+        pthread_cond_wait(&g->cond, &g->lock);
+    g->model_ctx = NULL;
+    pthread_mutex_unlock(&g->lock);
+    glan_herc_iface_set_port(&g->ifc, NULL, m->name, 0);
+    m->iface_destroy(mctx);
+    glan_herc_irq_forget(g);
+}
+
+/* The last member gone: the interface leaves the LAN. */
+static void group_teardown(struct group *g)
+{
     char lan[GLAN_HERC_NAME_MAX + 1];
     snprintf(lan, sizeof lan, "%s", g->ifc.lan ? g->ifc.lan->name : "?");
     int lcss = g->ifc.info.lcss, devnum = g->ifc.info.devnum[0];
-    if (g->model_ctx && m) {
-        glan_herc_iface_set_port(&g->ifc, NULL, m->name, 0);
-        m->iface_destroy(g->model_ctx);
-        g->model_ctx = NULL;
-    }
     group_leave(g); /* frees g */
     WRMSG(HHC04703, "I", lcss, devnum, lan);
 }
@@ -267,9 +286,6 @@ static void group_teardown(struct group *g)
 static int glan_close_device(DEVBLK *dev)
 {
     struct group *g = dev->dev_data;
-    dev->dev_data = NULL;
-    if (g && dev->member >= 0 && dev->member < GLAN_HERC_SLOTS && g->dev[dev->member] == dev)
-        g->dev[dev->member] = NULL;
     if (dev->fd >= 0) {
         close(dev->fd);
         dev->fd = -1;
@@ -278,6 +294,12 @@ static int glan_close_device(DEVBLK *dev)
         return 0;
     /* free_group clears dev->group before the close, so the interface is
      * reached through dev_data and counted down here. */
+    pthread_mutex_lock(&g->lock);
+    int first = !g->closing;
+    pthread_mutex_unlock(&g->lock);
+    if (first)
+        model_stop(g);
+    dev->dev_data = NULL;
     pthread_mutex_lock(&g->lock);
     int last = --g->open_members == 0;
     pthread_mutex_unlock(&g->lock);
@@ -288,10 +310,29 @@ static int glan_close_device(DEVBLK *dev)
 
 /* ---- channel programs and QDIO: all through the seam ------------------- */
 
-static struct group *model_group(DEVBLK *dev)
+/* Every call into the model from a Hercules thread is counted, so that the
+ * teardown can wait for the calls in flight before it destroys the model
+ * (glan_osa_destroy wants no other call running).  NULL: no model, or the
+ * interface is going away; otherwise pair with model_leave. */
+static struct group *model_enter(DEVBLK *dev)
 {
     struct group *g = dev->dev_data;
-    return (g && g->model_ctx && glan_herc_model) ? g : NULL;
+    if (!g || !glan_herc_model)
+        return NULL;
+    pthread_mutex_lock(&g->lock);
+    int ok = g->model_ctx && !g->closing;
+    if (ok)
+        g->calls++;
+    pthread_mutex_unlock(&g->lock);
+    return ok ? g : NULL;
+}
+
+static void model_leave(struct group *g)
+{
+    pthread_mutex_lock(&g->lock);
+    if (--g->calls == 0 && g->closing)
+        pthread_cond_broadcast(&g->cond);
+    pthread_mutex_unlock(&g->lock);
 }
 
 static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U32 count,
@@ -301,10 +342,10 @@ static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U
     (void)chained;
     (void)prevcode;
     (void)ccwseq;
-    struct group *g = model_group(dev);
+    struct group *g = model_enter(dev);
     if (!g) {
-        /* No device model: basic sense still reports why the rest failed;
-         * every other command is rejected. */
+        /* No device model (or the interface is going away): basic sense still reports why the rest
+         * failed; every other command is rejected. */
         if (code == 0x04) {
             U32 n = count < (U32)dev->numsense ? count : (U32)dev->numsense;
             memcpy(iobuf, dev->sense, n);
@@ -351,11 +392,12 @@ static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U
     *more = c.more != 0;
     if (c.unitstat & CSW_UC)
         glan_herc_model->sense(g->model_ctx, slot, dev->sense);
+    model_leave(g);
 }
 
 static void glan_halt_or_clear(DEVBLK *dev)
 {
-    struct group *g = model_group(dev);
+    struct group *g = model_enter(dev);
     if (!g)
         return;
     /* Hyperion has one callback for HSCH/HIO and for CSCH and device reset;
@@ -364,37 +406,52 @@ static void glan_halt_or_clear(DEVBLK *dev)
         glan_herc_model->halt(g->model_ctx, (unsigned)dev->member);
     else
         glan_herc_model->clear(g->model_ctx, (unsigned)dev->member);
+    model_leave(g);
 }
 
 static int glan_siga_r(DEVBLK *dev, U32 qmask)
 {
-    struct group *g = model_group(dev);
-    return g ? glan_herc_model->siga_r(g->model_ctx, qmask) : 3;
+    struct group *g = model_enter(dev);
+    if (!g)
+        return 3;
+    int cc = glan_herc_model->siga_r(g->model_ctx, qmask);
+    model_leave(g);
+    return cc;
 }
 
 static int glan_siga_w(DEVBLK *dev, U32 qmask)
 {
-    struct group *g = model_group(dev);
-    return g ? glan_herc_model->siga_w(g->model_ctx, qmask) : 3;
+    struct group *g = model_enter(dev);
+    if (!g)
+        return 3;
+    int cc = glan_herc_model->siga_w(g->model_ctx, qmask);
+    model_leave(g);
+    return cc;
 }
 
 static int glan_siga_s(DEVBLK *dev, U32 oqmask, U32 iqmask)
 {
-    struct group *g = model_group(dev);
-    return g ? glan_herc_model->siga_s(g->model_ctx, oqmask, iqmask) : 3;
+    struct group *g = model_enter(dev);
+    if (!g)
+        return 3;
+    int cc = glan_herc_model->siga_s(g->model_ctx, oqmask, iqmask);
+    model_leave(g);
+    return cc;
 }
 
 static int glan_ssqd(DEVBLK *dev, void *desc)
 {
-    struct group *g = model_group(dev);
-    if (g) /* the core zeroed the 32-byte entry; without a model it stays so */
+    struct group *g = model_enter(dev);
+    if (g) { /* the core zeroed the 32-byte entry; without a model it stays so */
         glan_herc_model->ssqd(g->model_ctx, (unsigned)dev->member, dev->subchan, desc);
+        model_leave(g);
+    }
     return 0;
 }
 
 static int glan_ssci(DEVBLK *dev, void *desc)
 {
-    struct group *g = model_group(dev);
+    struct group *g = model_enter(dev);
     if (!g)
         return 3;
     /* CHSC 0x0021 (chsc.h CHSC_REQ21): operation code 0 sets the adapter
@@ -404,19 +461,20 @@ static int glan_ssci(DEVBLK *dev, void *desc)
     U16 opc;
     U64 alsi, dsci;
     FETCH_HW(opc, req->opcode);
-    if (opc != 0)
-        return 3;
     FETCH_DW(alsi, req->alsi);
     FETCH_DW(dsci, req->dsci);
     unsigned ks = (req->sk & CHSC_REQ21_KS) >> 4, kc = req->sk & CHSC_REQ21_KC;
-    if (glan_herc_model->set_indicators(g->model_ctx, alsi, ks, dsci, kc) < 0) {
+    int rc = 3;
+    if (opc == 0 && glan_herc_model->set_indicators(g->model_ctx, alsi, ks, dsci, kc) == 0) {
+        /* Hyperion presents this device's PCI as an adapter interruption
+         * when thinint is set (channel.c present_io_interrupt). */
+        dev->qdio.thinint = (alsi && dsci) ? 1 : 0;
+        rc = 0;
+    } else if (opc == 0) {
         dev->qdio.thinint = 0;
-        return 3;
     }
-    /* Hyperion presents this device's PCI as an adapter interruption when
-     * thinint is set (channel.c present_io_interrupt). */
-    dev->qdio.thinint = (alsi && dsci) ? 1 : 0;
-    return 0;
+    model_leave(g);
+    return rc;
 }
 
 /* ---- devlist ------------------------------------------------------------- */
@@ -431,10 +489,12 @@ static void glan_query_device(DEVBLK *dev, char **devclass, int buflen, char *bu
     static const char *const role[] = {"read", "write", "data"};
     const char *r = (dev->member >= 0 && dev->member < 3) ? role[dev->member] : "?";
     char state[96] = "";
-    struct group *mg = model_group(dev);
+    struct group *mg = model_enter(dev);
     if (mg && glan_herc_model->describe)
         glan_herc_model->describe(mg->model_ctx, (unsigned)dev->member, state, sizeof state);
-    else if (!glan_herc_model)
+    if (mg)
+        model_leave(mg);
+    if (!glan_herc_model)
         snprintf(state, sizeof state, "no device model");
     struct glan_port *port = g ? g->ifc.port : NULL;
     snprintf(buffer, (size_t)buflen, "%s port %d %s%s %s IO[%" PRIu64 "]",
