@@ -30,7 +30,7 @@ enum { STREAMS = 16, PER_PEER = 2000, CHILDREN = 3 };
 
 static char shm_name[64];
 static pid_t runner_pid;
-static const char *const tags[] = {"ver", "a2a", "kill", "ctl"};
+static const char *const tags[] = {"ver", "a2a", "mc", "kill", "ctl"};
 
 static void use_name(const char *tag)
 {
@@ -279,6 +279,103 @@ START_TEST(processes_exchange_in_order)
     ck_assert_uint_eq(st.delivered, (uint64_t)CHILDREN * (CHILDREN - 1) * PER_PEER);
     glan_lan_destroy(lan);
     ck_assert_int_eq(glan_lan_unlink_shared(shm_name), 0);
+}
+END_TEST
+
+/* ---- multicast across processes ------------------------------------------------ */
+
+/* Child i (0 or 1) joins 239.6.6.6 and sends PER_PEER multicast datagrams
+ * (stream 4 + i) to it; it must get all of the other child's and of the
+ * parent's (stream 7), in order, and none of its own. */
+static void group_child(int i, int ready, int go, int created)
+{
+    struct xrx x;
+    sync_read(created);
+    struct glan_lan *lan = child_join(i, &x);
+    struct glan_addr g;
+    glan_addr_parse("239.6.6.6", &g);
+    if (glan_group_join(x.port, &g) < 0)
+        _exit(13);
+    sync_write(ready);
+    sync_read(go);
+    char src[32];
+    addr_of(i, src, sizeof src);
+    for (uint32_t k = 0; k < PER_PEER; k++) {
+        uint8_t buf[128];
+        tp_build(buf, sizeof buf, src, "239.6.6.6", (uint32_t)(4 + i) << 24 | k);
+        glan_port_send(x.port, buf, sizeof buf, NULL);
+    }
+    uint32_t want[STREAMS] = {0};
+    want[4 + (1 - i)] = PER_PEER;
+    want[7] = PER_PEER;
+    int rc = wait_streams(&x, want);
+    if (atomic_load(&x.order_errors) || atomic_load(&x.got[4 + i]))
+        rc = -2;
+    sync_write(ready);
+    sync_read(go);
+    glan_lan_destroy(lan);
+    _exit(rc == 0 ? 0 : rc == -1 ? 30 : 31);
+}
+
+START_TEST(multicast_reaches_every_process)
+{
+    use_name("mc");
+    char err[200];
+    int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
+    ck_assert_int_eq(pipe(rp), 0);
+    ck_assert_int_eq(pipe(gp), 0);
+    ck_assert_int_eq(pipe(cp), 0);
+    pid_t pid[2];
+    for (int i = 0; i < 2; i++) {
+        pid[i] = fork_child();
+        if (pid[i] == 0)
+            group_child(i, rp[1], gp[0], cp[0]);
+    }
+    struct glan_lan_config cfg = shm_config();
+    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
+    ck_assert_msg(lan != NULL, "%s", err);
+    /* The parent has a port too: in-process and cross-process receivers of
+     * the same datagrams. */
+    static struct xrx mine;
+    memset(&mine, 0, sizeof mine);
+    struct glan_port_info info = {.name = "parent", .kind = GLAN_PORT_GUEST};
+    ck_assert_int_eq(glan_port_attach(lan, &info, &xrx_ops, &mine, &mine.port), 0);
+    struct glan_addr g, a;
+    glan_addr_parse("239.6.6.6", &g);
+    glan_addr_parse("10.6.0.8", &a);
+    ck_assert_int_eq(glan_addr_register(mine.port, &a), 0);
+    ck_assert_int_eq(glan_group_join(mine.port, &g), 0);
+    for (int i = 0; i < 2; i++)
+        sync_write(cp[1]);
+    char c;
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(read(rp[0], &c, 1), 1);
+    for (int i = 0; i < 2; i++)
+        sync_write(gp[1]);
+    for (uint32_t k = 0; k < PER_PEER; k++) {
+        uint8_t buf[128];
+        tp_build(buf, sizeof buf, "10.6.0.8", "239.6.6.6", 7u << 24 | k);
+        ck_assert_int_eq(glan_port_send(mine.port, buf, sizeof buf, NULL), GLAN_DROP_NONE);
+    }
+    uint32_t want[STREAMS] = {0};
+    want[4] = want[5] = PER_PEER;
+    ck_assert_int_eq(wait_streams(&mine, want), 0);
+    ck_assert_uint_eq(atomic_load(&mine.got[7]), 0);
+    ck_assert_uint_eq(atomic_load(&mine.order_errors), 0);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(read(rp[0], &c, 1), 1);
+    for (int i = 0; i < 2; i++)
+        sync_write(gp[1]);
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(wait_child(pid[i]), 0);
+    struct glan_port_stats ps;
+    glan_port_stats(mine.port, &ps);
+    ck_assert_uint_eq(ps.sent_packets, PER_PEER);
+    ck_assert_uint_eq(ps.fanout, PER_PEER);
+    ck_assert_uint_eq(ps.delivered, 2 * PER_PEER);
+    glan_port_detach(mine.port);
+    check_rest(lan, 6 * PER_PEER);
+    glan_lan_destroy(lan);
 }
 END_TEST
 
@@ -552,6 +649,7 @@ Suite *shm_suite(void)
     tcase_add_unchecked_fixture(tc, names_setup, names_teardown);
     tcase_add_test(tc, other_version_or_layout_refused);
     tcase_add_test(tc, processes_exchange_in_order);
+    tcase_add_test(tc, multicast_reaches_every_process);
     tcase_add_test(tc, killed_process_is_cleaned_up);
     tcase_add_test(tc, killed_inside_control_path);
     suite_add_tcase(s, tc);
