@@ -540,18 +540,22 @@ START_TEST(killed_inside_control_path)
                 _exit(10);
             /* attach, register, join, detach as fast as possible: most of
              * the time is spent holding ctl or inside the registry */
-            for (uint32_t k = 0;; k++) {
+            for (;;) {
                 struct xrx x;
                 memset(&x, 0, sizeof x);
                 struct glan_port_info info = {.name = "churn", .kind = GLAN_PORT_GUEST};
                 if (glan_port_attach(l, &info, &xrx_ops, &x, &x.port) < 0)
                     _exit(11);
+                /* many addresses: detach removes them all inside one
+                 * registry write, a wide window for the kill */
                 struct glan_addr a, g;
-                char t[32];
-                snprintf(t, sizeof t, "10.7.%u.%u", (k >> 8) & 255, (k & 255) | 1);
-                glan_addr_parse(t, &a);
+                for (uint32_t n = 0; n < 300; n++) {
+                    char t[32];
+                    snprintf(t, sizeof t, "10.7.%u.%u", (n >> 8) & 255, (n & 255) | 1);
+                    glan_addr_parse(t, &a);
+                    glan_addr_register(x.port, &a);
+                }
                 glan_addr_parse("239.1.1.1", &g);
-                glan_addr_register(x.port, &a);
                 glan_group_join(x.port, &g);
                 glan_port_detach(x.port);
             }
