@@ -34,6 +34,7 @@
 #include "guestlan/uplink.h"
 
 #include "cmds.h"
+#include "osa/osa_wire.h"
 #include "simguest/simguest.h"
 
 #define PROG "glan replay"
@@ -631,7 +632,8 @@ static int open_outputs(struct replay *rp)
 
 /* --through-qdio: what each guest received since the last look, taken from
  * its input SBALs and stamped with its clock, written to its capture. */
-static struct sg_rx rxbuf[64];
+#define RXBUF 64
+static struct sg_rx rxbuf[RXBUF];
 
 static void drain_guests(struct replay *rp, uint64_t ts)
 {
@@ -643,19 +645,19 @@ static void drain_guests(struct replay *rp, uint64_t ts)
         /* Every datagram is taken at once, so one look holds at most a few;
          * look again while a look filled rxbuf. */
         do {
-            n = glan_sg_recv(p->sg, rxbuf, (int)(sizeof rxbuf / sizeof rxbuf[0]));
-            int k = n < 64 ? n : 64;
+            n = glan_sg_recv(p->sg, rxbuf, RXBUF);
+            int k = n < RXBUF ? n : RXBUF;
             for (int j = 0; j < k && !p->failed; j++)
                 if (glan_pcap_writer_write(p->wr, rxbuf[j].data, rxbuf[j].len, rxbuf[j].ts_ns,
                                            p->err, sizeof p->err))
                     p->failed = 1;
-            if (n > 64 && !p->failed) {
+            if (n > RXBUF && !p->failed) {
                 snprintf(p->err, sizeof p->err,
                          "port %s: %d datagrams in one look at its input, more than %d", p->name, n,
-                         64);
+                         RXBUF);
                 p->failed = 1;
             }
-        } while (n == 64);
+        } while (n == RXBUF);
     }
 }
 
@@ -670,7 +672,7 @@ static void guest_send(struct rport *p, const uint8_t *data, size_t len, uint64_
     p->sg->host.clock_ns = ts;
     struct sg_pkt pk = {.flags = glan_sg_l3_flags(data, len), .data = data, .len = (uint32_t)len};
     int st = glan_sg_send(p->sg, &pk, 1, 0);
-    if (st != 0xa1) /* SLSB_P_OUTPUT_EMPTY: the device took the buffer */
+    if (st != SLSB_P_OUTPUT_EMPTY) /* the device did not take the buffer */
         p->send_errors++;
 }
 
