@@ -9,9 +9,22 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/tests/deps.sh"
 jobs=$(nproc)
+# A built SDL Hyperion: HERCULES_SOURCE_DIR and HERCULES_PREFIX, or else the
+# layout hercules-patch/README.md builds (GLAN_HYPERION, default
+# /work/hyperion: src/ and prefix/).  Without one the Hercules tests skip.
+hyp=${GLAN_HYPERION:-/work/hyperion}
+if [ -z "${HERCULES_SOURCE_DIR:-}" ] && [ -f "$hyp/src/config.h" ] && [ -d "$hyp/prefix/lib" ]; then
+  HERCULES_SOURCE_DIR=$hyp/src
+  HERCULES_PREFIX=$hyp/prefix
+fi
 herc=()
 [ -n "${HERCULES_SOURCE_DIR:-}" ] && herc+=("-DHERCULES_SOURCE_DIR=$HERCULES_SOURCE_DIR")
 [ -n "${HERCULES_PREFIX:-}" ] && herc+=("-DHERCULES_PREFIX=$HERCULES_PREFIX")
+if ((${#herc[@]})); then
+  echo "guestlan: Hercules tests use Hyperion at ${HERCULES_SOURCE_DIR:-?} (prefix ${HERCULES_PREFIX:-?})"
+else
+  echo "guestlan: no built Hyperion found (HERCULES_SOURCE_DIR/HERCULES_PREFIX, $hyp): Hercules tests will skip"
+fi
 status=0
 for variant in plain sanitize; do
   dir="$top/build-test-$variant"
