@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guestlan/controller.h"
 #include "osa/osa_int.h"
 
 /* Adapter tokens handed to the guest.  Any value but one starting "00S"
@@ -49,6 +50,21 @@ void glan_osa_mac_for_port(int idx, uint8_t mac[6])
     mac[3] = 0x00;
     mac[4] = (uint8_t)(idx >> 8);
     mac[5] = (uint8_t)idx;
+}
+
+/* Tell the LAN's controller (include/guestlan/controller.h) when the
+ * interface starts or stops.  "Started" is STARTLAN done with the queues
+ * active: the state in which the guest exchanges datagrams, whatever order
+ * it did the two in; STOPLAN, a halt of the data subchannel, a clear of the
+ * read or write channel, reset and destroy all end it.  Called with ctl held
+ * after every change, so the events of one interface come in order. */
+static void ctl_sync(struct glan_osa *osa)
+{
+    int up = osa->lan_started && osa->qstate == QDIO_ACTIVE;
+    if (up == osa->ctl_started)
+        return;
+    osa->ctl_started = up;
+    glan_ctl_port_event(osa->port, osa->name, up);
 }
 
 static const struct glan_port_ops port_ops = {
@@ -731,6 +747,7 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
         unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         break;
     }
+    ctl_sync(osa); /* STARTLAN, STOPLAN, ACTIVATE QUEUES */
     pthread_mutex_unlock(&osa->ctl);
     return rc;
 }
@@ -780,6 +797,7 @@ void glan_osa_halt(struct glan_osa *osa, unsigned slot)
         return;
     pthread_mutex_lock(&osa->ctl);
     halt_locked(osa, slot);
+    ctl_sync(osa);
     pthread_mutex_unlock(&osa->ctl);
 }
 
@@ -807,6 +825,7 @@ void glan_osa_clear(struct glan_osa *osa, unsigned slot)
         return;
     pthread_mutex_lock(&osa->ctl);
     clear_locked(osa, slot);
+    ctl_sync(osa);
     pthread_mutex_unlock(&osa->ctl);
 }
 
@@ -815,6 +834,7 @@ void glan_osa_reset(struct glan_osa *osa)
     pthread_mutex_lock(&osa->ctl);
     for (unsigned s = 0; s < GLAN_OSA_SLOTS; s++)
         clear_locked(osa, s);
+    ctl_sync(osa); /* also destroy's, before the port is detached */
     pthread_mutex_unlock(&osa->ctl);
     glan_osa_set_indicators(osa, 0, 0, 0, 0);
 }

@@ -100,6 +100,7 @@ struct glan_osa {
 
     /* IPA state (ctl) */
     _Atomic int lan_started; /* read by the data path without ctl */
+    int ctl_started;         /* the controller was told the interface started */
     uint32_t ipa4_enabled, ipa6_enabled;
     uint8_t routing4, routing6;
     struct glan_addr addrs[OSA_MAX_ADDRS];
