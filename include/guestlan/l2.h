@@ -206,6 +206,22 @@ int glan_l2_uplink_announce(struct glan_uplink *u, const struct glan_addr *addr)
  * uplink or has not been attached yet. */
 int glan_l2_uplink_stats(struct glan_uplink *u, struct glan_l2_stats *out);
 int glan_l2_uplink_mac(struct glan_uplink *u, uint8_t mac[6]);
+/* The device side of a layer-2 uplink.  When its device fails or is deleted
+ * the uplink goes down (datagrams for the network are refused, counted by
+ * the base as port_down, the LAN keeps serving its guests) and reopens the
+ * device by itself when an interface of the same name returns. */
+struct glan_l2_uplink_status {
+    char ifname[16];      /* the interface ("" before the first open) */
+    int open;             /* the device is held */
+    int down;             /* it failed or was removed and has not come back */
+    int rx_thread;        /* the receive thread runs */
+    uint64_t gone_events; /* times the device failed or disappeared */
+    uint64_t recoveries;  /* times the uplink reopened a device that came back */
+    uint64_t tx_down;     /* datagrams refused while down */
+    char message[256];    /* the last message (u->err, read safely) */
+};
+/* 0, or -EINVAL when u is not a layer-2 uplink. */
+int glan_l2_uplink_status(struct glan_uplink *u, struct glan_l2_uplink_status *out);
 /* The neighbour cache's view of addr now (see glan_l2_neighbour). */
 enum glan_l2_state glan_l2_uplink_neighbour(struct glan_uplink *u, const struct glan_addr *addr,
                                             uint8_t mac[6]);

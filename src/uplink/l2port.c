@@ -12,24 +12,44 @@
  * the datagram unwrapped from one is handed to glan_uplink_input() after the
  * lock is released, because the base may take its time delivering it and
  * send() must not wait for that.
+ *
+ * Recovery.  The thread also watches the host's links (linkwatch.c, as the
+ * TUN uplink does).  When the device fails under it (POLLERR: a TAP device
+ * deleted, an interface removed or taken down under the capture) the uplink
+ * is marked down: send() refuses datagrams for the network (-ENETDOWN, which
+ * the base counts as port_down) and the LAN keeps serving its guests.  When a
+ * link of the same name appears again, or the old one comes back up, the
+ * thread closes the dead device and opens it again under the engine lock
+ * (the engine, its neighbour cache and MAC stay), announces the LAN's
+ * addresses and resumes.  A TAP device just made by `ip tuntap add` is still
+ * held by its maker for a moment (EBUSY, and letting go makes no link
+ * message): that is retried every RECOVER_RETRY_MS a bounded number of times.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "l2port.h"
+#include "linkwatch.h"
 
 /* Frames read per wake-up before looking at the other descriptors again, so
  * a flood from the network cannot starve a stop request or the timer. */
 #define RX_BUDGET 64
+/* Reopens refused with EBUSY, RECOVER_RETRY_MS apart, before waiting for the
+ * next link message. */
+#define RECOVER_RETRIES  50
+#define RECOVER_RETRY_MS 100
 
 static uint64_t now_ns(void)
 {
@@ -74,6 +94,8 @@ struct l2port *l2port_of(struct glan_uplink *u)
 static int xmit(void *ctx, const uint8_t *frame, size_t len)
 {
     struct l2port *p = ctx;
+    if (p->fd < 0) /* closed while the receive thread reopens it */
+        return -ENETDOWN;
     return p->dev->write(p, frame, len);
 }
 
@@ -133,6 +155,9 @@ static int l2_open(struct glan_uplink *u)
     int rc = p->dev->open(p);
     if (rc < 0)
         return rc;
+    p->ifindex = (int)if_nametoindex(p->ifname);
+    /* Without netlink the uplink works, but cannot notice a device return. */
+    p->nl = glan_linkwatch_open();
     p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     p->timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     if (p->wake < 0 || p->timer < 0) {
@@ -152,6 +177,7 @@ static int l2_send(struct glan_uplink *u, const struct glan_dgram *dg)
 {
     struct l2port *p = (struct l2port *)u;
     if (atomic_load(&p->down)) {
+        atomic_fetch_add(&p->tx_down, 1);
         u->stats.tx_errors++;
         return -ENETDOWN;
     }
@@ -227,7 +253,9 @@ static void l2_close(struct glan_uplink *u)
         close(p->wake);
     if (p->timer >= 0)
         close(p->timer);
-    p->wake = p->timer = -1;
+    if (p->nl >= 0)
+        close(p->nl);
+    p->wake = p->timer = p->nl = -1;
     pthread_mutex_lock(&p->lock);
     glan_l2_destroy(p->l2); /* what it held is dropped, as the network is gone */
     p->l2 = NULL;
@@ -264,10 +292,98 @@ void l2port_init(struct l2port *p, const struct l2port_dev *dev, const struct gl
     if (cfg)
         p->cfg = *cfg;
     p->cfg.lan_name = NULL;
-    p->fd = p->wake = p->timer = -1;
+    p->fd = p->wake = p->timer = p->nl = -1;
     p->armed = UINT64_MAX;
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->err_lock, NULL);
+}
+
+/* ---- recovery (the receive thread's) ---------------------------------------------- */
+
+static void announce_all(struct l2port *p);
+
+/* The device went away or failed.  Only the first report of an outage counts. */
+static void mark_gone(struct l2port *p)
+{
+    if (atomic_exchange(&p->down, 1))
+        return;
+    atomic_fetch_add(&p->gone_events, 1);
+    l2port_err(p,
+               "%s %s: the device failed or was removed; the LAN keeps serving its guests, "
+               "datagrams for the network are dropped (port_down) until %s returns",
+               p->dev->kind, p->ifname, p->ifname);
+    glan_port_kick(p->u.port); /* what waits for the network drops now */
+}
+
+static unsigned link_flags(const char *name)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    unsigned f = ioctl(s, SIOCGIFFLAGS, &ifr) == 0 ? (unsigned)(uint16_t)ifr.ifr_flags : 0;
+    close(s);
+    return f;
+}
+
+/* Worth reopening: a new link of our name, or the old one up again.  The
+ * old link also announces itself (down) while it is being deleted. */
+static int usable(const struct l2port *p, int index, unsigned flags)
+{
+    return index > 0 && (index != p->ifindex || (flags & IFF_UP));
+}
+
+/* Reopen the device if a usable link of its name is there now. */
+static void try_recover(struct l2port *p)
+{
+    int index = (int)if_nametoindex(p->ifname);
+    if (!atomic_load(&p->down) || !usable(p, index, link_flags(p->ifname))) {
+        p->retry_due = 0;
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    if (p->fd >= 0)
+        p->dev->close(p);
+    p->fd = -1;
+    p->recovering = 1;
+    int rc = p->dev->open(p);
+    p->recovering = 0;
+    if (rc == 0 && p->dev->ready && p->l2)
+        rc = p->dev->ready(p);
+    if (rc < 0 && p->fd >= 0) {
+        p->dev->close(p);
+        p->fd = -1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (rc == -EBUSY && p->retries < RECOVER_RETRIES) {
+        p->retries++;
+        p->retry_due = 1;
+        return;
+    }
+    p->retry_due = 0;
+    p->retries = 0;
+    if (rc < 0)
+        return; /* the message says why; the next link message tries again */
+    p->ifindex = (int)if_nametoindex(p->ifname);
+    atomic_fetch_add(&p->recoveries, 1);
+    atomic_store(&p->want_pollout, 0);
+    atomic_store(&p->down, 0);
+    l2port_err(p, "%s %s: the interface is back; the uplink resumed", p->dev->kind, p->ifname);
+    glan_port_kick(p->u.port);
+    announce_all(p); /* the neighbours may have forgotten us meanwhile */
+}
+
+static void nl_event(void *arg, const struct glan_link_event *ev)
+{
+    struct l2port *p = arg;
+    if (!ev->name || strncmp(ev->name, p->ifname, sizeof p->ifname))
+        return;
+    if (!ev->added && ev->index == p->ifindex)
+        mark_gone(p);
+    else if (ev->added && atomic_load(&p->down) && usable(p, ev->index, ev->flags))
+        p->retry_due = 2; /* now, once the batch is read */
 }
 
 /* ---- the receive thread ----------------------------------------------------------- */
@@ -277,16 +393,23 @@ static void *rx_thread(void *arg)
     struct l2port *p = arg;
     while (!atomic_load(&p->stopping)) {
         short out = atomic_load(&p->want_pollout) ? POLLOUT : 0;
-        struct pollfd fds[3] = {
+        struct pollfd fds[4] = {
             {.fd = p->wake, .events = POLLIN},
             {.fd = atomic_load(&p->down) ? -1 : p->fd, .events = (short)(POLLIN | out)},
             {.fd = p->timer, .events = POLLIN},
+            {.fd = p->nl, .events = POLLIN},
         };
-        if (poll(fds, 3, -1) < 0) {
+        /* The only timeout: a reopen that waits for a device to be free. */
+        int n = poll(fds, 4, p->retry_due ? RECOVER_RETRY_MS : -1);
+        if (n < 0) {
             if (errno == EINTR)
                 continue;
             l2port_err(p, "%s: poll: %s; receive stopped", p->dev->kind, strerror(errno));
             break;
+        }
+        if (n == 0) {
+            try_recover(p);
+            continue;
         }
         uint64_t v;
         if ((fds[0].revents & POLLIN) && read(p->wake, &v, sizeof v) < 0) {
@@ -295,19 +418,15 @@ static void *rx_thread(void *arg)
         if (atomic_load(&p->stopping))
             break;
         if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-            /* The device went away (a deleted TAP, an interface removed
-             * under the capture).  Guest-to-guest traffic goes on; what
-             * waits for the network is dropped as port_down. */
-            atomic_store(&p->down, 1);
-            l2port_err(p,
-                       "%s: the device failed or was removed; datagrams for the network are "
-                       "dropped (port_down) until the uplink is attached again",
-                       p->dev->kind);
-            glan_port_kick(p->u.port);
+            /* The device went away (a deleted TAP, an interface removed or
+             * taken down under the capture).  Guest-to-guest traffic goes
+             * on; what waits for the network is dropped as port_down. */
+            mark_gone(p);
+            try_recover(p); /* it may be back already */
         } else if (fds[1].revents & POLLIN) {
             l2_receive(&p->u, RX_BUDGET);
         }
-        if (fds[1].revents & POLLOUT) {
+        if ((fds[1].revents & POLLOUT) && !atomic_load(&p->down)) {
             atomic_store(&p->want_pollout, 0);
             glan_port_kick(p->u.port);
         }
@@ -322,6 +441,11 @@ static void *rx_thread(void *arg)
                 rearm(p);
             }
             pthread_mutex_unlock(&p->lock);
+        }
+        if (fds[3].revents & POLLIN) {
+            int missed = glan_linkwatch_read(p->nl, nl_event, p);
+            if (p->retry_due == 2 || (missed && atomic_load(&p->down)))
+                try_recover(p);
         }
     }
     return NULL;
@@ -429,6 +553,30 @@ void glan_l2_uplink_detach(struct glan_uplink *u)
 {
     glan_l2_uplink_stop(u);
     glan_uplink_detach(u);
+}
+
+int glan_l2_uplink_status(struct glan_uplink *u, struct glan_l2_uplink_status *out)
+{
+    struct l2port *p = l2port_of(u);
+    if (!p)
+        return -EINVAL;
+    memset(out, 0, sizeof *out);
+    /* The engine lock: the receive thread changes ifname and fd under it
+     * when it reopens the device. */
+    pthread_mutex_lock(&p->lock);
+    snprintf(out->ifname, sizeof out->ifname, "%s", p->ifname);
+    out->open = p->fd >= 0;
+    pthread_mutex_unlock(&p->lock);
+    out->down = atomic_load(&p->down);
+    out->rx_thread = p->rx_running;
+    out->gone_events = atomic_load(&p->gone_events);
+    out->recoveries = atomic_load(&p->recoveries);
+    out->tx_down = atomic_load(&p->tx_down);
+    pthread_mutex_lock(&p->err_lock);
+    memcpy(out->message, p->u.err, sizeof out->message);
+    pthread_mutex_unlock(&p->err_lock);
+    out->message[sizeof out->message - 1] = 0;
+    return 0;
 }
 
 int glan_l2_uplink_stats(struct glan_uplink *u, struct glan_l2_stats *out)

@@ -2,7 +2,9 @@
  * What the layer-2 uplinks (tap.c, pcaplive.c) share: the uplink vtable over
  * the layer-2 engine, its lock, the receive thread and the resolution timer
  * (l2port.c).  A device supplies only open/close/read/write of whole Ethernet
- * frames.  Internal to src/uplink.
+ * frames, and says which interface it is on (ifname) so that the receive
+ * thread can reopen it when the interface is deleted and returns.  Internal
+ * to src/uplink.
  */
 #ifndef GLAN_UPLINK_L2PORT_H
 #define GLAN_UPLINK_L2PORT_H
@@ -18,8 +20,10 @@ struct l2port;
 
 struct l2port_dev {
     const char *kind; /* "tap", "pcaplive" */
-    /* Open the device and set p->fd to a descriptor poll() can wait on.  0, or
-     * a negative errno with the message set by l2port_err. */
+    /* Open the device, set p->fd to a descriptor poll() can wait on and
+     * p->ifname to the interface.  0, or a negative errno with the message
+     * set by l2port_err.  While p->recovering the device must exist already:
+     * a reopen never creates one. */
     int (*open)(struct l2port *p);
     /* Optional: the engine exists now (its MAC is known): finish setting up
      * (the capture filter).  0, or a negative errno with a message. */
@@ -53,6 +57,15 @@ struct l2port {
     atomic_int want_pollout;
     atomic_int down; /* the device failed: send answers -ENETDOWN */
     uint64_t read_errors;
+    /* Recovery (the receive thread's): the interface is watched through
+     * netlink (linkwatch.h) and reopened when a link of its name returns. */
+    char ifname[16]; /* the interface in use, set by dev->open */
+    int ifindex;     /* its index when opened */
+    int nl;          /* link watcher, -1 if unavailable */
+    int recovering;  /* dev->open is a reopen */
+    int retries;     /* reopens refused for now (EBUSY), in this outage */
+    int retry_due;   /* nonzero: try again after RECOVER_RETRY_MS */
+    atomic_uint_fast64_t gone_events, recoveries, tx_down;
     void *priv; /* the device's own state */
 };
 

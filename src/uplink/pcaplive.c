@@ -72,6 +72,7 @@ static int live_open(struct l2port *p)
 {
     struct live *l = live_of(p);
     char ebuf[PCAP_ERRBUF_SIZE] = "";
+    snprintf(p->ifname, sizeof p->ifname, "%s", l->ifname);
     l->pc = pcap_create(l->ifname, ebuf);
     if (!l->pc) {
         l2port_err(p, "pcap %s: %s", l->ifname, ebuf);

@@ -90,6 +90,11 @@ static int tap_open(struct l2port *p)
         return -e;
     }
     int existed = t->want[0] && if_nametoindex(t->want) != 0;
+    if (p->recovering && !existed) {
+        /* TUNSETIFF would make a new device of ours; wait for the real one */
+        close(fd);
+        return -ENODEV;
+    }
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
@@ -117,6 +122,7 @@ static int tap_open(struct l2port *p)
         return -e;
     }
     snprintf(t->name, sizeof t->name, "%s", ifr.ifr_name);
+    snprintf(p->ifname, sizeof p->ifname, "%s", t->name);
     p->fd = fd;
     int rc = configure(p, t);
     if (rc == 0 && !t->rxbuf && !(t->rxbuf = malloc(RX_BUF))) {

@@ -18,8 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -34,6 +32,7 @@
 #include <unistd.h>
 
 #include "guestlan/tun.h"
+#include "linkwatch.h"
 
 /* The largest IP datagram: whatever the host sends, one read takes it whole
  * (the base drops what exceeds its buffers, counted as too_big). */
@@ -287,56 +286,21 @@ static void try_recover_locked(struct tun *t, int ifindex)
     atomic_store(&t->gone, 0);
 }
 
-/* ---- netlink: links appearing and disappearing ------------------------------ */
+/* ---- netlink: links appearing and disappearing (linkwatch.c) ---------------- */
 
-static int nl_open(void)
+static void nl_event(void *arg, const struct glan_link_event *ev)
 {
-    int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
-    if (s < 0)
-        return -1;
-    struct sockaddr_nl sa;
-    memset(&sa, 0, sizeof sa);
-    sa.nl_family = AF_NETLINK;
-    sa.nl_groups = RTMGRP_LINK;
-    if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(s);
-        return -1;
-    }
-    return s;
+    struct tun *t = arg;
+    if (!ev->added && ev->index == t->ifindex && !still_attached(t))
+        mark_gone(t);
+    else if (ev->added && atomic_load(&t->gone) && ev->name &&
+             !strncmp(ev->name, t->name, IFNAMSIZ))
+        try_recover(t, ev->index);
 }
 
 static void nl_read(struct tun *t)
 {
-    uint32_t buf[8192 / sizeof(uint32_t)]; /* aligned for struct nlmsghdr */
-    int missed = 0;
-    for (;;) {
-        ssize_t n = recv(t->nl, buf, sizeof buf, 0);
-        if (n < 0) {
-            if (errno == ENOBUFS) { /* the kernel dropped events for us */
-                missed = 1;
-                continue;
-            }
-            break;
-        }
-        size_t len = (size_t)n;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-             h = NLMSG_NEXT(h, len)) {
-            if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
-                continue;
-            struct ifinfomsg *ifi = NLMSG_DATA(h);
-            const char *name = NULL;
-            int alen = (int)IFLA_PAYLOAD(h);
-            for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
-                if (a->rta_type == IFLA_IFNAME)
-                    name = RTA_DATA(a);
-            if (h->nlmsg_type == RTM_DELLINK && ifi->ifi_index == t->ifindex && !still_attached(t))
-                mark_gone(t);
-            else if (h->nlmsg_type == RTM_NEWLINK && atomic_load(&t->gone) && name &&
-                     !strncmp(name, t->name, IFNAMSIZ))
-                try_recover(t, ifi->ifi_index);
-        }
-    }
-    if (missed) {
+    if (glan_linkwatch_read(t->nl, nl_event, t)) {
         /* what we may have missed: our device going, or coming back */
         if (!atomic_load(&t->gone) && !still_attached(t))
             mark_gone(t);
@@ -389,7 +353,7 @@ static int tun_open_locked(struct tun *t)
     }
     /* Without netlink the uplink works, but cannot notice a device that
      * comes back. */
-    t->nl = nl_open();
+    t->nl = glan_linkwatch_open();
     atomic_store(&t->gone, 0);
     atomic_store(&t->want_pollout, 0);
     t->u.err[0] = 0;

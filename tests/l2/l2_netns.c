@@ -8,6 +8,11 @@
  *   glan-l2-netns pcap [vlan]  a veth pair: the LAN captures on one end in the
  *                              test's namespace, the other end lives in a
  *                              second namespace with the address.
+ *   ... tap|pcap recover       as without vlan, then the interface is deleted
+ *                              under the uplink (the TAP device; the veth
+ *                              pair) and made again: the uplink goes down with
+ *                              a message and counters while the guests keep
+ *                              talking to each other, and comes back by itself.
  *
  * Two guests (base ports that answer ICMP/ICMPv6 echo for their addresses)
  * first ping the namespace, so the uplink must resolve its MAC (ARP, ND);
@@ -589,13 +594,92 @@ static int ping(const char *addr, int count_)
     return sh("%sping -q -n -c %d -i 0.2 -W 2 %s >/dev/null", in_peer, count_, addr);
 }
 
+static struct glan_l2_uplink_status ustatus(struct glan_uplink *u)
+{
+    struct glan_l2_uplink_status us;
+    glan_l2_uplink_status(u, &us);
+    return us;
+}
+
+/* Wait until the uplink's down flag is want. */
+static int wait_down(struct glan_uplink *u, int want, int ms)
+{
+    for (int t = 0; t < ms; t += 50) {
+        if (ustatus(u).down == want)
+            return 1;
+        sleep_ms(50);
+    }
+    return ustatus(u).down == want;
+}
+
+/* 6. The interface is deleted under the uplink and made again. */
+static void recovery(struct glan_uplink *u, struct glan_lan *lan, struct guest *g1,
+                     struct guest *g2, const char *dev, char a[][64])
+{
+    int pcap = !strcmp(u->ops->kind, "pcaplive");
+    struct glan_l2_uplink_status us = ustatus(u);
+    check(!us.down && us.open && us.gone_events == 0, "before: the uplink is up (%s)", us.ifname);
+    /* the TAP device, or our end of the veth pair (its peer goes with it) */
+    sh("ip link del %s", pcap ? "glv0" : "gltap0");
+    check(wait_down(u, 1, 3000), "the uplink noticed the interface is gone");
+    us = ustatus(u);
+    printf("      message: %s\n", us.message);
+    check(us.gone_events == 1 && strstr(us.message, "removed") != NULL,
+          "gone counted once, with a message saying so");
+
+    /* the LAN keeps serving its guests */
+    uint8_t buf[128];
+    unsigned req = count(g2, &g2->req4), rep = count(g1, &g1->rep4);
+    size_t n = echo(buf, &g1->a4, &g2->a4, 8, 77);
+    glan_port_send(g1->port, buf, n, NULL);
+    check(wait_for(g2, &g2->req4, req + 1, 2000) && wait_for(g1, &g1->rep4, rep + 1, 2000),
+          "guest 1 <-> guest 2 while the uplink is down");
+    /* what is for the network is dropped and counted */
+    uint64_t down_before = lan_drop(lan, GLAN_DROP_PORT_DOWN);
+    struct glan_addr ns4;
+    glan_addr_parse(a[0], &ns4);
+    n = echo(buf, &g1->a4, &ns4, 8, 78);
+    glan_port_send(g1->port, buf, n, NULL);
+    us = ustatus(u);
+    check(lan_drop(lan, GLAN_DROP_PORT_DOWN) == down_before + 1 && us.tx_down >= 1,
+          "a datagram for the network dropped as port_down (tx_down %llu)",
+          (unsigned long long)us.tx_down);
+
+    /* the interface returns */
+    if (pcap) {
+        sh("ip link add glv0 type veth peer name glv1");
+        sh("ip link set glv1 netns %d", (int)peer);
+        sh("ip link set glv0 up");
+        sh("%sip link set glv1 up", in_peer);
+    } else {
+        sh("ip tuntap add dev gltap0 mode tap");
+    }
+    check(wait_down(u, 0, 8000), "the uplink came back by itself");
+    us = ustatus(u);
+    printf("      message: %s\n", us.message);
+    check(us.recoveries == 1 && us.open && strstr(us.message, "back") != NULL,
+          "one recovery, with a message saying so");
+    sh("%sip addr add %s/24 dev %s", in_peer, a[0], dev);
+    sh("%sip -6 addr add %s/64 dev %s nodad", in_peer, a[4], dev);
+    sh("%sip link set %s up", in_peer, dev);
+    sleep_ms(300);
+    check(ping(a[1], 3) == 0, "namespace -> %s (guest 1, IPv4) after the return", a[1]);
+    check(ping(a[6], 3) == 0, "namespace -> %s (guest 2, IPv6) after the return", a[6]);
+    rep = count(g1, &g1->rep4);
+    n = echo(buf, &g1->a4, &ns4, 8, 79);
+    glan_port_send(g1->port, buf, n, NULL);
+    check(wait_for(g1, &g1->rep4, rep + 1, 4000), "guest 1 -> namespace after the return");
+    /* (the persistent TAP device goes with the test's namespace) */
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     int pcap = argc > 1 && !strcmp(argv[1], "pcap");
     int vlan = argc > 2 && !strcmp(argv[2], "vlan");
+    int recover = argc > 2 && !strcmp(argv[2], "recover");
     if (argc < 2 || (!pcap && strcmp(argv[1], "tap"))) {
-        fprintf(stderr, "usage: %s tap|pcap [vlan]\n", argv[0]);
+        fprintf(stderr, "usage: %s tap|pcap [vlan|recover]\n", argv[0]);
         return 2;
     }
     if (geteuid() != 0) {
@@ -816,13 +900,16 @@ int main(int argc, char **argv)
     check(st.arp_replies >= 1 && st.na_sent >= 1, "ARP and ND answered for the guests");
     check(st.rx_malformed == 0, "no malformed frames from the Linux stack");
 
+    if (recover)
+        recovery(u, lan, &g1, &g2, dev, a);
+
     glan_l2_uplink_detach(u);
     glan_uplink_destroy(u);
     guest_stop(&g1);
     guest_stop(&g2);
     glan_lan_destroy(lan);
     peer_stop();
-    if (!pcap && !vlan)
+    if (!pcap && !vlan && !recover)
         tap_unprivileged();
     printf("%s\n", failures ? "FAILED" : "PASSED");
     return failures ? 1 : 0;
