@@ -79,7 +79,8 @@ struct glan_dgram {
     uint8_t cast;   /* enum glan_cast, never AUTO */
     uint8_t family; /* GLAN_AF_INET or GLAN_AF_INET6 */
     int16_t src;    /* sending port's index */
-    uint64_t ts_ns; /* sender-supplied timestamp (replay), else CLOCK_REALTIME ns */
+    uint64_t ts_ns; /* sender's timestamp (CLOCK_REALTIME ns); when it gave none, the time
+                     * it entered the base if a monitor was set, else 0 */
 };
 
 /* ---- LANs ---------------------------------------------------------------- */
@@ -193,7 +194,7 @@ void glan_port_kick(struct glan_port *port);
 
 struct glan_tx_meta {
     enum glan_cast cast; /* GLAN_CAST_AUTO unless the sender knows */
-    uint64_t ts_ns;      /* 0: now */
+    uint64_t ts_ns;      /* 0: none (see struct glan_dgram) */
 };
 
 /*
@@ -205,6 +206,19 @@ struct glan_tx_meta {
  */
 enum glan_drop glan_port_send(struct glan_port *port, const void *data, size_t len,
                               const struct glan_tx_meta *meta);
+
+/*
+ * Batching: between glan_port_batch_begin and glan_port_batch_end, copies
+ * this port sends to receivers of this process are queued but not yet
+ * delivered; batch_end delivers each receiver's queue in one pass with one
+ * flush.  A device calls them around one SIGA's walk of its output buffers,
+ * so that a buffer of datagrams reaches the peer as one input buffer and one
+ * interrupt.  Only the port's own sending thread calls them, always as a
+ * pair; they do not nest.  Receivers in other processes are woken at once as
+ * usual.
+ */
+void glan_port_batch_begin(struct glan_port *port);
+void glan_port_batch_end(struct glan_port *port);
 
 /* Zero-extra-copy variant for devices that gather a datagram from several
  * pieces of guest storage: reserve a base buffer, fill it, commit.  */
@@ -238,6 +252,26 @@ int glan_group_join(struct glan_port *port, const struct glan_addr *group);
 int glan_group_leave(struct glan_port *port, const struct glan_addr *group);
 /* Port index owning addr, or -1. */
 int glan_lan_lookup(struct glan_lan *lan, const struct glan_addr *addr);
+
+/* ---- monitoring ------------------------------------------------------------- */
+
+/*
+ * A monitor sees every datagram that enters the LAN through a port of this
+ * process (every datagram, for a LAN not shared between processes) once,
+ * after it was forwarded, with the verdict glan_port_send returned: a trace
+ * to pcap is a monitor.  It is called in the sender's thread, by several
+ * senders at once: the callee serialises itself, must not block for long and
+ * must not call into the base.  dg->data is valid during the call only.
+ * Datagrams refused before they reached base storage (too_big, no_buffer)
+ * are not shown; their counters are.
+ */
+typedef void (*glan_monitor_fn)(void *ctx, const struct glan_dgram *dg, enum glan_drop verdict);
+
+/* Set the LAN's monitor (fn NULL: remove it).  Returns 0; -EBUSY when one is
+ * set already and fn is not NULL.  Removal returns once no call of the old
+ * monitor is running, so its ctx may be freed then.  While a monitor is set,
+ * datagrams whose sender gave no timestamp are stamped with the time. */
+int glan_lan_set_monitor(struct glan_lan *lan, glan_monitor_fn fn, void *ctx);
 
 /* ---- counters and queries ------------------------------------------------- */
 

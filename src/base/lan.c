@@ -175,10 +175,21 @@ struct region {
     struct proc_entry procs[MAX_PROCS];
 };
 
+#define MAX_PORTS_WORDS (1024 / 64)
+
 struct glan_port {
     struct glan_lan *lan;
     int idx;
     const struct glan_port_ops *ops;
+    void *ctx;
+    /* Batching (owner's sending thread only): receivers to drain at the end. */
+    int batching;
+    uint64_t pending[MAX_PORTS_WORDS];
+};
+
+/* The monitor: process-local, swapped under `users` so removal can wait. */
+struct monitor {
+    glan_monitor_fn fn;
     void *ctx;
 };
 
@@ -195,6 +206,9 @@ struct glan_lan {
     size_t map_size;  /* shared: bytes mapped; 0 for a private LAN */
     int has_base;     /* base thread running */
     _Atomic int stop; /* tells the base thread to end */
+    struct monitor mon_slot;
+    _Atomic(struct monitor *) mon; /* &mon_slot while a monitor is set */
+    _Atomic uint32_t mon_users;    /* senders inside the monitor call */
     pthread_t base;
     struct glan_port local[];
 };
@@ -553,7 +567,7 @@ static void wake_proc(struct glan_lan *lan, uint32_t owner)
 /* Put one reference to slot on port p's queue and drain it (or wake its
  * process).  The caller holds one slot reference for this copy; it is
  * consumed either way. */
-static void enqueue(struct glan_lan *lan, int p, uint32_t slot)
+static void enqueue(struct glan_lan *lan, struct glan_port *from, int p, uint32_t slot)
 {
     struct port_shared *ps = &lan->ports[p];
     _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
@@ -571,12 +585,39 @@ static void enqueue(struct glan_lan *lan, int p, uint32_t slot)
         slot_unref(lan, slot);
     } else {
         uint32_t owner = atomic_load_explicit(&ps->owner, memory_order_relaxed);
-        if (owner == lan->token)
-            drain(lan, p);
-        else
+        if (owner != lan->token)
             wake_proc(lan, owner);
+        else if (from->batching)
+            from->pending[p / 64] |= 1ull << (p % 64);
+        else
+            drain(lan, p);
     }
     atomic_fetch_sub(pin, 1);
+}
+
+void glan_port_batch_begin(struct glan_port *port)
+{
+    port->batching = 1;
+}
+
+void glan_port_batch_end(struct glan_port *port)
+{
+    struct glan_lan *lan = port->lan;
+    port->batching = 0;
+    for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++) {
+        uint64_t bits = port->pending[w];
+        port->pending[w] = 0;
+        for (; bits; bits &= bits - 1) {
+            int p = (int)(w * 64 + (uint32_t)__builtin_ctzll(bits));
+            /* Pinned like enqueue: the receiver may be detaching meanwhile,
+             * and then its own sweep has dropped what we queued. */
+            _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
+            atomic_fetch_add(pin, 1);
+            if (atomic_load(&lan->ports[p].state) == PORT_ACTIVE)
+                drain(lan, p);
+            atomic_fetch_sub(pin, 1);
+        }
+    }
 }
 
 void glan_port_kick(struct glan_port *port)
@@ -868,8 +909,6 @@ int glan_group_leave(struct glan_port *port, const struct glan_addr *g)
 
 /* ---- forwarding ---------------------------------------------------------------- */
 
-#define MAX_PORTS_WORDS (1024 / 64)
-
 static enum glan_cast classify(const struct glan_addr *d)
 {
     if (d->family == GLAN_AF_INET && d->bytes[0] == 255 && d->bytes[1] == 255 &&
@@ -941,6 +980,44 @@ static uint64_t now_ns(void)
 static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size_t len,
                                      const struct glan_tx_meta *meta);
 
+/* Show a forwarded datagram to the monitor, if one is (still) set.  Pin,
+ * then look: seq_cst on both sides (removal stores NULL, then reads the
+ * pins) means a removed monitor is never called after removal returns. */
+static void monitor_show(struct glan_lan *lan, uint32_t slot, enum glan_drop why)
+{
+    atomic_fetch_add(&lan->mon_users, 1);
+    struct monitor *m = atomic_load(&lan->mon);
+    if (m) {
+        const struct slot_hdr *s = &lan->slots[slot];
+        struct glan_dgram dg = {
+            .data = slot_data(lan, slot),
+            .len = s->len,
+            .cast = s->cast ? s->cast : GLAN_CAST_UNICAST,
+            .family = s->family,
+            .src = (int16_t)s->src,
+            .ts_ns = s->ts_ns,
+        };
+        m->fn(m->ctx, &dg, why);
+    }
+    atomic_fetch_sub(&lan->mon_users, 1);
+}
+
+int glan_lan_set_monitor(struct glan_lan *lan, glan_monitor_fn fn, void *ctx)
+{
+    if (fn) {
+        if (atomic_load(&lan->mon))
+            return -EBUSY;
+        lan->mon_slot.fn = fn;
+        lan->mon_slot.ctx = ctx;
+        atomic_store(&lan->mon, &lan->mon_slot);
+        return 0;
+    }
+    atomic_store(&lan->mon, NULL);
+    while (atomic_load(&lan->mon_users))
+        sched_yield();
+    return 0;
+}
+
 /* The one forwarding routine every datagram of every port goes through. */
 static enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
                               const struct glan_tx_meta *meta)
@@ -953,10 +1030,19 @@ static enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
     s->len = (uint32_t)len;
     s->src = (uint16_t)src;
     s->src_gen = (uint16_t)ps->gen;
-    s->ts_ns = meta && meta->ts_ns ? meta->ts_ns : now_ns();
-    atomic_store_explicit(&s->refs, 1, memory_order_relaxed);
+    s->cast = 0; /* set once the header is read; a malformed one keeps 0 */
+    s->family = 0;
+    /* relaxed: a hint; monitor_show pins and looks again */
+    int watched = atomic_load_explicit(&lan->mon, memory_order_relaxed) != NULL;
+    s->ts_ns = meta && meta->ts_ns ? meta->ts_ns : watched ? now_ns() : 0;
+    /* The caller's reference, and one more while the monitor looks at it. */
+    atomic_store_explicit(&s->refs, watched ? 2 : 1, memory_order_relaxed);
     uint64_t mine = atomic_load_explicit(&s->owner, memory_order_relaxed);
     enum glan_drop why = forward_copies(port, slot, len, meta);
+    if (watched) {
+        monitor_show(lan, slot, why);
+        slot_unref(lan, slot);
+    }
     /* Every copy is on its queue (or dropped): the buffer now belongs to
      * the queues.  A CAS, because the last copy may already have been
      * delivered and the buffer freed or even reused (its generation then
@@ -996,7 +1082,7 @@ static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size
             if (dst < 0)
                 return drop_whole(lan, slot, GLAN_DROP_NO_UPLINK);
         }
-        enqueue(lan, dst, slot);
+        enqueue(lan, port, dst, slot);
         return GLAN_DROP_NONE;
     }
 
@@ -1004,13 +1090,14 @@ static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size
     unsigned n = fan_targets(lan, src, cast, &d, map);
     if (n == 0)
         return drop_whole(lan, slot, GLAN_DROP_NO_RECEIVER);
-    /* One reference per receiver; the caller's reference becomes the first. */
-    atomic_store_explicit(&s->refs, n, memory_order_relaxed);
+    /* One reference per receiver; the caller's reference becomes the first
+     * (an add, not a store: forward may hold one more for the monitor). */
+    atomic_fetch_add_explicit(&s->refs, n - 1, memory_order_relaxed);
     add(&ps->c.fanout, n - 1);
     add(&lan->r->c.fanout, n - 1);
     for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++)
         for (uint64_t bits = map[w]; bits; bits &= bits - 1)
-            enqueue(lan, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
+            enqueue(lan, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
     return GLAN_DROP_NONE;
 }
 

@@ -482,6 +482,88 @@ START_TEST(port_address_listing)
 }
 END_TEST
 
+struct seen {
+    unsigned n;
+    enum glan_drop last;
+    uint64_t last_ts;
+    uint32_t last_len;
+};
+
+static void watch(void *ctx, const struct glan_dgram *dg, enum glan_drop verdict)
+{
+    struct seen *w = ctx;
+    w->n++;
+    w->last = verdict;
+    w->last_ts = dg->ts_ns;
+    w->last_len = dg->len;
+}
+
+START_TEST(monitor_sees_every_datagram_once)
+{
+    struct seen w = {0};
+    ck_assert_int_eq(glan_lan_set_monitor(lan, watch, &w), 0);
+    ck_assert_int_eq(glan_lan_set_monitor(lan, watch, &w), -EBUSY);
+    tp_send(&A, "10.0.0.1", "10.0.0.2", 80, 1);
+    ck_assert_uint_eq(w.n, 1);
+    ck_assert_int_eq(w.last, GLAN_DROP_NONE);
+    ck_assert_uint_eq(w.last_len, 80);
+    ck_assert_uint_ne(w.last_ts, 0);                   /* stamped while watched */
+    tp_send(&A, "10.0.0.1", "255.255.255.255", 64, 2); /* one datagram, two copies */
+    ck_assert_uint_eq(w.n, 2);
+    tp_send(&A, "10.0.0.1", "192.0.2.1", 64, 3);
+    ck_assert_uint_eq(w.n, 3);
+    ck_assert_int_eq(w.last, GLAN_DROP_NO_UPLINK);
+    uint8_t buf[64];
+    tp_build(buf, 64, "10.0.0.1", "10.0.0.3", 4);
+    struct glan_tx_meta m = {.ts_ns = 777};
+    glan_port_send(A.port, buf, 64, &m);
+    ck_assert_uint_eq(w.last_ts, 777);
+    ck_assert_int_eq(glan_lan_set_monitor(lan, NULL, NULL), 0);
+    tp_send(&A, "10.0.0.1", "10.0.0.2", 64, 5);
+    ck_assert_uint_eq(w.n, 4);
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.buffers_in_use, 0); /* the monitor's reference went back */
+}
+END_TEST
+
+START_TEST(batch_delivers_once_per_receiver)
+{
+    glan_port_batch_begin(A.port);
+    for (uint32_t i = 0; i < 5; i++)
+        tp_send(&A, "10.0.0.1", "10.0.0.2", 64, i);
+    tp_send(&A, "10.0.0.1", "10.0.0.3", 64, 9);
+    ck_assert_uint_eq(B.n + C.n, 0); /* queued, not yet delivered */
+    struct glan_port_stats sb;
+    glan_port_stats(B.port, &sb);
+    ck_assert_uint_eq(sb.queued, 5);
+    tp_check_balance(lan);
+    glan_port_batch_end(A.port);
+    ck_assert_uint_eq(B.n, 5);
+    ck_assert_uint_eq(C.n, 1);
+    ck_assert_uint_eq(B.flushes, 1); /* one pass, one interrupt */
+    ck_assert_uint_eq(C.flushes, 1);
+    for (uint32_t i = 0; i < 5; i++)
+        ck_assert_uint_eq(B.tags[i], i);
+    /* After the batch, delivery is immediate again. */
+    tp_send(&A, "10.0.0.1", "10.0.0.2", 64, 10);
+    ck_assert_uint_eq(B.n, 6);
+    ck_assert_uint_eq(B.flushes, 2);
+}
+END_TEST
+
+START_TEST(batch_receiver_detached_meanwhile)
+{
+    glan_port_batch_begin(A.port);
+    tp_send(&A, "10.0.0.1", "10.0.0.2", 64, 1);
+    glan_port_detach(B.port);
+    B.port = NULL;
+    glan_port_batch_end(A.port);
+    ck_assert_uint_eq(B.n, 0);
+    ck_assert_uint_eq(dropped(&A, GLAN_DROP_PORT_GONE), 1);
+}
+END_TEST
+
 Suite *lan_suite(void)
 {
     Suite *s = suite_create("lan");
@@ -507,6 +589,9 @@ Suite *lan_suite(void)
     tcase_add_test(tc, config_validation);
     tcase_add_test(tc, registry_random_against_model);
     tcase_add_test(tc, port_address_listing);
+    tcase_add_test(tc, monitor_sees_every_datagram_once);
+    tcase_add_test(tc, batch_delivers_once_per_receiver);
+    tcase_add_test(tc, batch_receiver_detached_meanwhile);
     suite_add_tcase(s, tc);
     return s;
 }
