@@ -17,12 +17,14 @@
 #include <limits.h>
 
 #include "glanmod.h"
+#include "guestlan/l2.h"
+#include "guestlan/uplinkspec.h"
 #include "msgs.h"
 
 static const char *const help_text[] = {
     "Format: \"glan define lan [ports n] [buffers n] [bufsize n] [queue n]\"",
-    "                         \"[addrs n] [groups n] [uplink tun ifname [mtu n]]\"",
-    "        \"glan uplink lan tun ifname [mtu n]\"",
+    "                         \"[addrs n] [groups n] [uplink UPLINK]\"",
+    "        \"glan uplink lan UPLINK\"",
     "        \"glan uplink lan none\"",
     "        \"glan delete lan\"",
     "        \"glan query [lan]\"",
@@ -38,12 +40,28 @@ static const char *const help_text[] = {
     "           default 256), registered addresses and multicast groups",
     "           (default 1024 each).  Define a LAN before the device",
     "           statements that use it to choose its sizes.",
-    "  uplink   gives a LAN its way out: a TUN device of the host (created",
-    "           when it does not exist, which needs CAP_NET_ADMIN, and then",
-    "           brought up; an existing one must belong to the user).",
-    "           Datagrams to addresses no guest registered go to it; what",
-    "           the host routes to it is delivered by destination address.",
-    "           'none' takes the uplink away.",
+    "  uplink   gives a LAN its way out.  Datagrams to addresses no guest",
+    "           registered go to it; what arrives from it is delivered by",
+    "           destination address.  'none' takes the uplink away.  UPLINK:",
+    "    tun ifname [mtu n]",
+    "           a TUN device of the host (layer 3: the host's IP stack);",
+    "           created when it does not exist (needs CAP_NET_ADMIN) and",
+    "           brought up; an existing one must belong to the user.",
+    "    tap ifname [mtu n] [mac m] [vlan n] [gateway a] [onlink a/len]",
+    "           a TAP device (layer 2), as tun; the LAN is one station with",
+    "           MAC m (default: from the LAN's name) that answers ARP and",
+    "           neighbour solicitations for the guests; vlan n tags its",
+    "           frames; gateway a (IPv4 or IPv6, once each) is the next hop",
+    "           for destinations off link (outside onlink a/len).",
+    "    pcap ifname [mac m] [vlan n] [gateway a] [onlink a/len]",
+    "                [nopromisc] [buffer bytes]",
+    "           a real Ethernet interface through libpcap (needs",
+    "           cap_net_raw,cap_net_admin); options as tap.",
+    "           Any of them may end with 'controller dev [backup dev]': the",
+    "           uplink is then opened when the guest interface at device",
+    "           dev ([lcss:]devnum) starts the LAN and closed when it stops;",
+    "           the backup takes over while the controller is away.  The",
+    "           data never passes through the controller's guest.",
     "  delete   deletes a LAN no interface is attached to.",
     "  query    shows every LAN, or the one named: its ports with their",
     "           device numbers and state, registered addresses, and all",
@@ -85,47 +103,93 @@ static int parse_u32(const char *text, uint32_t *out)
     return 0;
 }
 
-/* "tun ifname [mtu n]" from argv[i..argc-1] into cfg; -1 with a message. */
-static int parse_uplink(int argc, char *argv[], int i, struct glan_tun_config *cfg)
+/* "[lcss:]devnum" as hdtglan names an interface's port ("0:0600"). */
+static int parse_port(const char *text, char *out, size_t len)
 {
-    memset(cfg, 0, sizeof *cfg);
-    if (i >= argc)
-        return cmd_error("%s", "Missing uplink kind: tun ifname [mtu n]");
-    if (strcasecmp(argv[i], "tun") != 0)
-        return cmd_error("Unknown uplink kind '%s' (known: tun)", argv[i]);
-    if (i + 1 >= argc)
-        return cmd_error("%s", "Missing TUN device name: uplink tun ifname [mtu n]");
-    cfg->ifname = argv[i + 1];
-    cfg->up = 1;
-    for (i += 2; i < argc; i += 2) {
-        uint32_t v;
-        if (strcasecmp(argv[i], "mtu") != 0)
-            return cmd_error("Unknown uplink option '%s'", argv[i]);
-        if (i + 1 >= argc || parse_u32(argv[i + 1], &v) < 0 || v < 68 || v > 65535)
-            return cmd_error("%s", "Option 'mtu' needs a number from 68 to 65535");
-        cfg->mtu = v;
+    unsigned lcss = 0, dev;
+    char *end;
+    const char *colon = strchr(text, ':');
+    if (colon) {
+        lcss = (unsigned)strtoul(text, &end, 10);
+        if (end != colon || lcss > 3)
+            return -1;
+        text = colon + 1;
     }
+    dev = (unsigned)strtoul(text, &end, 16);
+    if (!text[0] || *end || strlen(text) > 4)
+        return -1;
+    snprintf(out, len, "%u:%04X", lcss, dev);
     return 0;
 }
 
-static int set_uplink(const char *lan, const struct glan_tun_config *cfg)
+/* An uplink from argv[i..argc-1]: the kind and its options for the
+ * uplink spec parser, then [controller dev [backup dev]].  -1 with a
+ * message; else 0, and the spec is the caller's (release it or hand it on). */
+struct uplink_args {
+    struct glan_uplink_spec spec;
+    struct glan_ctl_config cc;
+    char ctl[2][16];
+};
+
+static int parse_uplink(int argc, char *argv[], int i, struct uplink_args *ua)
 {
-    char err[256] = "";
-    int rc = glan_herc_lan_set_tun(lan, cfg, err, sizeof err);
+    memset(ua, 0, sizeof *ua);
+    int end = i;
+    while (end < argc && strcasecmp(argv[end], "controller") != 0)
+        end++;
+    for (int k = end, n = 0; k < argc; k += 2, n++) {
+        static const char *const kw[2] = {"controller", "backup"};
+        if (n > 1 || strcasecmp(argv[k], kw[n]) != 0)
+            return cmd_error("Unexpected '%s': the uplink ends with [controller dev [backup dev]]",
+                             argv[k]);
+        if (k + 1 >= argc || parse_port(argv[k + 1], ua->ctl[n], sizeof ua->ctl[n]) < 0)
+            return cmd_error("'%s' needs a device number ([lcss:]devnum, e.g. 0600)", kw[n]);
+    }
+    char err[256];
+    if (glan_uplink_spec_parse(end - i, argv + i, &ua->spec, err, sizeof err) < 0)
+        return cmd_error("Uplink: %s", err);
+    ua->cc.controller = ua->ctl[0];
+    ua->cc.backup = ua->ctl[1];
+    return 0;
+}
+
+static void ctl_status_of(struct glan_herc_lan *l, void *arg)
+{
+    if (l->ctl)
+        glan_ctl_status(l->ctl, arg);
+}
+
+static int set_uplink(const char *lan, struct uplink_args *ua)
+{
+    char err[256] = "", kind[16], what[96];
+    snprintf(kind, sizeof kind, "%s", ua->spec.kind);
+    snprintf(what, sizeof what, "%s", ua->spec.what);
+    int rc = glan_herc_lan_set_uplink(lan, &ua->spec, &ua->cc, err, sizeof err);
     if (rc == -ENOENT)
         return cmd_error("No LAN '%s' is defined", lan);
     if (rc == -EEXIST)
         return cmd_error("LAN '%s' has an uplink already; 'glan uplink %s none' first", lan, lan);
     if (rc < 0)
-        return cmd_error("Uplink tun '%s': %s", cfg->ifname, err[0] ? err : strerror(-rc));
-    WRMSG(HHC04714, "I", lan, "tun", cfg->ifname);
+        return cmd_error("Uplink %s '%s': %s", kind, what, err[0] ? err : strerror(-rc));
+    if (!ua->ctl[0][0]) {
+        what[strcspn(what, " ")] = '\0'; /* the device name */
+        WRMSG(HHC04714, "I", lan, kind, what);
+        return 0;
+    }
+    struct glan_ctl_status st = {0};
+    glan_herc_lan_foreach(lan, ctl_status_of, &st);
+    char msg[400];
+    snprintf(msg, sizeof msg, "LAN '%s' uplink %s '%s' controlled by %s%s%s: %s", lan, kind, what,
+             ua->ctl[0], ua->ctl[1][0] ? ", backup " : "", ua->ctl[1], st.message);
+    WRMSG(HHC04713, "I", msg);
     return 0;
 }
 
 static int cmd_uplink(int argc, char *argv[])
 {
     if (argc < 4)
-        return cmd_error("%s", "Usage: glan uplink lan tun ifname [mtu n] | glan uplink lan none");
+        return cmd_error("%s", "Usage: glan uplink lan tun|tap|pcap ifname [options] "
+                               "[controller dev [backup dev]] | glan uplink lan none");
     char name[GLAN_HERC_NAME_MAX + 1], err[160];
     if (glan_herc_lan_name(argv[2], name, sizeof name, err, sizeof err) < 0)
         return cmd_error("%s", err);
@@ -138,10 +202,10 @@ static int cmd_uplink(int argc, char *argv[])
         WRMSG(HHC04715, "I", name);
         return 0;
     }
-    struct glan_tun_config tc;
-    if (parse_uplink(argc, argv, 3, &tc) < 0)
+    struct uplink_args ua;
+    if (parse_uplink(argc, argv, 3, &ua) < 0)
         return -1;
-    return set_uplink(name, &tc);
+    return set_uplink(name, &ua);
 }
 
 static int cmd_define(int argc, char *argv[])
@@ -176,19 +240,22 @@ static int cmd_define(int argc, char *argv[])
             return cmd_error("Option '%s' needs a positive number", argv[i]);
         *(uint32_t *)((char *)&cfg + opts[k].off) = v;
     }
-    struct glan_tun_config tc;
-    if (uplink_at && parse_uplink(argc, argv, uplink_at, &tc) < 0)
+    struct uplink_args ua;
+    if (uplink_at && parse_uplink(argc, argv, uplink_at, &ua) < 0)
         return -1;
     char err[160] = "";
     int rc = glan_herc_lan_define(&cfg, 0, err, sizeof err);
-    if (rc < 0)
+    if (rc < 0) {
+        if (uplink_at && ua.spec.release)
+            ua.spec.release(ua.spec.arg);
         return cmd_error("%s", err[0] ? err : strerror(-rc));
+    }
     glan_lan_config_defaults(&cfg);
     char name[GLAN_HERC_NAME_MAX + 1];
     glan_herc_lan_name(argv[2], name, sizeof name, NULL, 0);
     WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
     /* A statement that fails leaves no LAN half defined behind it. */
-    if (uplink_at && set_uplink(name, &tc) < 0) {
+    if (uplink_at && set_uplink(name, &ua) < 0) {
         glan_herc_lan_delete(name);
         WRMSG(HHC04711, "I", name);
         return -1;
@@ -294,28 +361,82 @@ static void show_port(const struct glan_port_view *v, void *arg)
          s->recv_packets, s->recv_bytes, s->recv_dropped);
 }
 
-static void show_uplink(struct glan_herc_lan *l)
+/* The uplink's own line and counters, under the controller's lock. */
+static void show_uplink_dev(struct glan_uplink *u, void *arg)
 {
-    struct glan_uplink *u = l->uplink;
-    if (!u) {
-        line("  Uplink: none");
+    (void)arg;
+    if (!u)
         return;
-    }
     struct glan_tun_status ts;
-    if (glan_tun_status(u, &ts) == 0)
+    struct glan_l2_uplink_status ls;
+    const char *msg = u->err;
+    if (glan_tun_status(u, &ts) == 0) {
         line("  Uplink: tun '%s' mtu %u, %s%s%s%s", ts.ifname, ts.mtu, ts.open ? "open" : "closed",
              ts.gone ? ", device gone" : "", ts.created ? ", created by hdtglan" : "",
              ts.rx_thread ? "" : ", no receive thread");
-    else
-        line("  Uplink: %s", l->uplink_kind);
+        msg = ts.message;
+        if (ts.gone_events)
+            line("    Device gone %" PRIu64 " times, recovered %" PRIu64 " times, %" PRIu64
+                 " datagrams refused meanwhile",
+                 ts.gone_events, ts.recoveries, ts.tx_down);
+    } else if (glan_l2_uplink_status(u, &ls) == 0) {
+        uint8_t m[6];
+        char mac[18] = "?";
+        if (glan_l2_uplink_mac(u, m) == 0)
+            glan_l2_format_mac(m, mac, sizeof mac);
+        line("  Uplink: %s '%s' mac %s, %s%s%s", strcmp(u->ops->kind, "tap") ? "pcap" : "tap",
+             ls.ifname, mac, ls.open ? "open" : "closed", ls.down ? ", device gone or failed" : "",
+             ls.rx_thread ? "" : ", no receive thread");
+        msg = ls.message;
+        if (ls.gone_events)
+            line("    Device gone %" PRIu64 " times, recovered %" PRIu64 " times, %" PRIu64
+                 " datagrams refused meanwhile",
+                 ls.gone_events, ls.recoveries, ls.tx_down);
+        struct glan_l2_stats st;
+        if (glan_l2_uplink_stats(u, &st) == 0)
+            line("    ARP/ND: %" PRIu64 " answered, %" PRIu64 " resolved, %" PRIu64
+                 " failed, %" PRIu64 " held, %" PRIu64 " dropped unresolved, %" PRIu64
+                 " cache entries",
+                 st.arp_replies + st.na_sent, st.resolved, st.resolve_failures, st.held,
+                 st.unresolved_dropped + st.hold_dropped + st.cache_full_dropped, st.cache_entries);
+    } else {
+        line("  Uplink: %s", u->ops->kind);
+    }
     line("    To the network %" PRIu64 " packets %" PRIu64 " bytes, %" PRIu64
          " errors; from it %" PRIu64 " packets %" PRIu64 " bytes, %" PRIu64 " skipped, %" PRIu64
          " errors",
          u->stats.tx_packets, u->stats.tx_bytes, u->stats.tx_errors, u->stats.rx_packets,
          u->stats.rx_bytes, u->stats.rx_skipped, u->stats.rx_errors);
-    const char *msg = (glan_tun_status(u, &ts) == 0) ? ts.message : u->err;
     if (msg[0])
         line("    Last error: %s", msg);
+}
+
+static void show_uplink(struct glan_herc_lan *l)
+{
+    if (!l->ctl) {
+        line("  Uplink: none");
+        return;
+    }
+    struct glan_ctl_status cs;
+    glan_ctl_status(l->ctl, &cs);
+    if (cs.controller[0]) {
+        char backup[64] = "";
+        if (cs.backup[0])
+            snprintf(backup, sizeof backup, ", backup %s (%s)", cs.backup,
+                     cs.backup_started ? "started" : "not started");
+        line("  Controller %s (%s)%s; uplink %s %s %s%s", cs.controller,
+             cs.controller_started ? "started" : "not started", backup, cs.kind, cs.what,
+             cs.up ? "held by " : "down", cs.up ? cs.holder : "");
+        line("    Uplink up %" PRIu64 " times, down %" PRIu64 " times, %" PRIu64
+             " takeovers, %" PRIu64 " failures; %s",
+             cs.ups, cs.downs, cs.takeovers, cs.failures, cs.message);
+    }
+    if (!cs.up) {
+        if (!cs.controller[0])
+            line("  Uplink: %s %s, down: %s", cs.kind, cs.what, cs.message);
+        return;
+    }
+    glan_ctl_with_uplink(l->ctl, show_uplink_dev, NULL);
 }
 
 static void show_lan(struct glan_herc_lan *l, void *arg)

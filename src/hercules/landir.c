@@ -85,15 +85,11 @@ static int define_locked(const struct glan_lan_config *cfg, const char *name, in
     return 0;
 }
 
-/* Caller holds dir_lock.  The receive thread stops before the port goes. */
+/* Caller holds dir_lock.  The uplink, if up, is taken down with its spec. */
 static void uplink_drop_locked(struct glan_herc_lan *l)
 {
-    if (!l->uplink)
-        return;
-    glan_tun_detach(l->uplink);
-    glan_uplink_destroy(l->uplink);
-    l->uplink = NULL;
-    l->uplink_kind[0] = '\0';
+    glan_ctl_destroy(l->ctl);
+    l->ctl = NULL;
 }
 
 /* Caller holds dir_lock; l has no interfaces. */
@@ -225,28 +221,20 @@ void glan_herc_landir_shutdown(void)
     pthread_mutex_unlock(&dir_lock);
 }
 
-int glan_herc_lan_set_tun(const char *name, const struct glan_tun_config *cfg, char *err,
-                          size_t errlen)
+int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *spec,
+                             const struct glan_ctl_config *cc, char *err, size_t errlen)
 {
     int rc;
     pthread_mutex_lock(&dir_lock);
     struct glan_herc_lan *l = find_locked(name);
-    if (!l) {
-        rc = -ENOENT;
-    } else if (l->uplink) {
-        rc = -EEXIST;
+    if (!l || l->ctl) {
+        rc = l ? -EEXIST : -ENOENT;
+        if (spec->release)
+            spec->release(spec->arg);
     } else {
-        struct glan_uplink *u = glan_tun_create(cfg, err, errlen);
-        if (!u) {
-            rc = -EINVAL;
-        } else if ((rc = glan_tun_attach(l->lan, u)) < 0) {
-            if (err && errlen)
-                snprintf(err, errlen, "%s", u->err[0] ? u->err : strerror(-rc));
-            glan_uplink_destroy(u);
-        } else {
-            l->uplink = u;
-            snprintf(l->uplink_kind, sizeof l->uplink_kind, "tun");
-        }
+        rc = glan_ctl_create(l->lan, spec, cc, &l->ctl, err, errlen);
+        if (rc < 0)
+            l->ctl = NULL;
     }
     pthread_mutex_unlock(&dir_lock);
     return rc;
@@ -259,7 +247,7 @@ int glan_herc_lan_clear_uplink(const char *name)
     struct glan_herc_lan *l = find_locked(name);
     if (!l)
         rc = -ENOENT;
-    else if (!l->uplink)
+    else if (!l->ctl)
         rc = -ESRCH;
     else
         uplink_drop_locked(l);

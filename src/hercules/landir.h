@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "guestlan/base.h"
+#include "guestlan/controller.h"
 #include "guestlan/tun.h"
 #include "seam.h"
 
@@ -36,9 +37,8 @@ struct glan_herc_iface {
 struct glan_herc_lan {
     char name[GLAN_HERC_NAME_MAX + 1];
     struct glan_lan *lan;
-    struct glan_uplink *uplink; /* the LAN's way out, or NULL */
-    char uplink_kind[16];       /* "tun" */
-    int implicit;               /* created by a device statement, not `glan define` */
+    struct glan_ctl *ctl; /* the LAN's uplink spec and controller, or NULL */
+    int implicit;         /* created by a device statement, not `glan define` */
     struct glan_herc_iface *ifaces;
     struct glan_herc_lan *next;
 };
@@ -70,11 +70,13 @@ void glan_herc_iface_set_port(struct glan_herc_iface *ifc, struct glan_port *por
  * defined, as z/VM keeps a LAN until it is deleted. */
 void glan_herc_iface_leave(struct glan_herc_iface *ifc);
 
-/* Give LAN `name` a TUN uplink (opened and attached at once).  0; -ENOENT
- * no such LAN; -EEXIST it has an uplink; another negative errno with a
- * message in err when the device cannot be opened. */
-int glan_herc_lan_set_tun(const char *name, const struct glan_tun_config *cfg, char *err,
-                          size_t errlen);
+/* Give LAN `name` its uplink spec (uplinkspec.h) and controller
+ * (controller.h): without a controller the uplink is opened and attached at
+ * once, with one when that port starts the LAN.  The spec is the directory's
+ * afterwards, also on failure.  0; -ENOENT no such LAN; -EEXIST it has an
+ * uplink; another negative errno with a message in err. */
+int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *spec,
+                             const struct glan_ctl_config *cc, char *err, size_t errlen);
 /* Take LAN `name`'s uplink away (detached, closed, freed).  0, -ENOENT,
  * -ESRCH when it has none. */
 int glan_herc_lan_clear_uplink(const char *name);
