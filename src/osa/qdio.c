@@ -700,7 +700,12 @@ static int out_queue(struct glan_osa *osa, unsigned qn)
     int pci = 0;
     unsigned i = q->next;
     for (unsigned n = 0; n < QDIO_MAX_BUFFERS_PER_Q && slsb[i] == SLSB_CU_OUTPUT_PRIMED; n++) {
+        /* One output buffer's datagrams reach each peer in one drain pass:
+         * packed into its input buffers, with one interrupt.  Per buffer,
+         * not per SIGA, so a long walk never fills a peer's wait queue. */
+        glan_port_batch_begin(osa->port);
         uint8_t st = out_buffer(osa, q, i, &pci);
+        glan_port_batch_end(osa->port);
         if (st == SLSB_P_OUTPUT_ERROR) {
             OSA_INC(osa, out_errors);
             pci = 1; /* the guest learns of errors without waiting for a timer */
