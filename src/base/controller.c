@@ -72,12 +72,15 @@ static int bring_up(struct glan_ctl *c, int holder)
     struct glan_uplink *u = c->spec.up(c->spec.arg, c->lan, err, sizeof err);
     if (!u) {
         c->failures++;
+        /* A long error is cut to the message's size; that is fine here. */
+        int n;
         if (holder >= 0)
-            snprintf(c->message, sizeof c->message, "controller %s started; uplink %s %s: %s",
-                     c->name[holder], c->kind, c->what, err[0] ? err : "failed");
+            n = snprintf(c->message, sizeof c->message, "controller %s started; uplink %s %s: %s",
+                         c->name[holder], c->kind, c->what, err[0] ? err : "failed");
         else
-            snprintf(c->message, sizeof c->message, "uplink %s %s: %s", c->kind, c->what,
-                     err[0] ? err : "failed");
+            n = snprintf(c->message, sizeof c->message, "uplink %s %s: %s", c->kind, c->what,
+                         err[0] ? err : "failed");
+        (void)n;
         return -EIO;
     }
     c->uplink = u;
