@@ -18,20 +18,29 @@
  * the guest's clock: set to the capture timestamp before each datagram, read
  * by the device for what it sends (the host op clock) and stamped by the
  * guest on what it takes from its input right after (docs/replay.md).
+ *
+ * With --uplink tun:NAME the uplink is a real TUN device instead of the pcap
+ * file uplink: what the LAN sends out goes to the host's IP stack, and
+ * uplink.pcap records what the host received on NAME, captured there with
+ * libpcap (inbound only), so a run shows that the datagrams really arrived.
  */
 #include <errno.h>
+#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
 #include "guestlan/pcapfile.h"
+#include "guestlan/tun.h"
 #include "guestlan/uplink.h"
+#include "guestlan/uplinkspec.h"
 
 #include "cmds.h"
 #include "osa/osa_wire.h"
@@ -59,6 +68,13 @@ static const char usage_text[] =
     "        join port NAME to a multicast group (IPv4 224.0.0.0/4, IPv6 ff00::/8).\n"
     "  --uplink\n"
     "        give the LAN an uplink (a pcap file uplink writing DIR/uplink.pcap).\n"
+    "  --uplink tun:IFNAME[,mtu=N]   (or --uplink=tun:IFNAME...)\n"
+    "        the uplink is the host's TUN device IFNAME instead (created when\n"
+    "        missing, which needs CAP_NET_ADMIN, and brought up): what the LAN\n"
+    "        sends out goes to the host's IP stack, and DIR/uplink.pcap holds\n"
+    "        what the host received on IFNAME, captured there (libpcap, needs\n"
+    "        CAP_NET_RAW), timestamped by the capture.  Sending from 'uplink'\n"
+    "        needs the pcap file uplink.\n"
     "  --send SRC:FILE\n"
     "        inject every IPv4/IPv6 datagram of capture FILE from port SRC, or from\n"
     "        'uplink' as traffic arriving from the network (needs --uplink).\n"
@@ -134,6 +150,11 @@ struct replay {
     struct rsend *sends;
     size_t nsends;
     int uplink;
+    const char *uplink_dev; /* --uplink KIND:IF...: a real uplink; NULL: the pcap file uplink */
+    struct glan_uplink_spec spec;
+    pcap_t *cap; /* what the host receives from the real uplink */
+    struct glan_pcap_writer *capwr;
+    uint64_t captured;
     int qdio; /* --through-qdio */
     const char *out;
     struct refusal *refused;
@@ -216,8 +237,12 @@ static int parse_args(struct replay *rp, int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             fputs(usage_text, stdout);
             exit(ST_OK);
-        } else if (!strcmp(argv[i], "--uplink")) {
+        } else if (!strcmp(argv[i], "--uplink") &&
+                   (i + 1 >= argc || !strchr(argv[i + 1], ':') || argv[i + 1][0] == '-')) {
             rp->uplink = 1;
+        } else if ((v = opt_value(argc, argv, &i, "--uplink"))) {
+            rp->uplink = 1;
+            rp->uplink_dev = v;
         } else if (!strcmp(argv[i], "--through-qdio")) {
             rp->qdio = 1;
         } else if ((v = opt_value(argc, argv, &i, "--port"))) {
@@ -285,6 +310,12 @@ static int parse_args(struct replay *rp, int argc, char **argv)
         if (!strcmp(s->srcbuf, "uplink")) {
             if (!rp->uplink) {
                 say("--send '%s': sending from the uplink needs --uplink", s->arg);
+                return -1;
+            }
+            if (rp->uplink_dev) {
+                say("--send '%s': sending from the uplink needs the pcap file uplink "
+                    "(--uplink without a device)",
+                    s->arg);
                 return -1;
             }
             s->src = -1;
@@ -588,6 +619,115 @@ static int make_dir(const char *dir)
     return rc;
 }
 
+/* ---- --uplink tun:IFNAME: a real uplink ---------------------------------------- */
+
+/* "tun:glan0,mtu=1500" into the uplink spec (uplinkspec.h): the words
+ * "tun glan0 mtu 1500".  Only TUN: on a TAP or pcap uplink the host sees
+ * Ethernet frames and the uplink's own ARP and neighbour discovery, not the
+ * LAN's datagrams alone. */
+static int parse_real_uplink(struct replay *rp)
+{
+    char buf[256], *words[16], err[256];
+    int n = 0;
+    snprintf(buf, sizeof buf, "%s", rp->uplink_dev);
+    char *colon = strchr(buf, ':');
+    if (!colon || colon == buf || !colon[1]) {
+        say("--uplink '%s': expected tun:IFNAME[,mtu=N]", rp->uplink_dev);
+        return -1;
+    }
+    *colon = '\0';
+    words[n++] = buf;
+    for (char *w = strtok(colon + 1, ","); w && n < 14; w = strtok(NULL, ",")) {
+        char *eq = strchr(w, '=');
+        words[n++] = w;
+        if (eq) {
+            *eq = '\0';
+            words[n++] = eq + 1;
+        }
+    }
+    if (strcmp(buf, "tun") != 0) {
+        say("--uplink '%s': replay runs against a tun uplink only (the pcap file uplink is "
+            "plain --uplink)",
+            rp->uplink_dev);
+        return -1;
+    }
+    if (glan_uplink_spec_parse(n, words, &rp->spec, err, sizeof err) < 0) {
+        say("--uplink '%s': %s", rp->uplink_dev, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Bring the TUN uplink up and start capturing what the host receives on it. */
+static int open_real_uplink(struct replay *rp, const char *upath)
+{
+    char err[512], ebuf[PCAP_ERRBUF_SIZE] = "";
+    struct glan_tun_status ts;
+    rp->up = rp->spec.up(rp->spec.arg, rp->lan, err, sizeof err);
+    if (!rp->up) {
+        say("--uplink %s: %s", rp->uplink_dev, err);
+        return -1;
+    }
+    glan_tun_status(rp->up, &ts);
+    rp->cap = pcap_create(ts.ifname, ebuf);
+    int rc = rp->cap ? 0 : -1;
+    if (rc == 0) {
+        pcap_set_snaplen(rp->cap, 65535);
+        pcap_set_immediate_mode(rp->cap, 1);
+        rc = pcap_activate(rp->cap) < 0 || pcap_setdirection(rp->cap, PCAP_D_IN) < 0 ||
+                     pcap_setnonblock(rp->cap, 1, ebuf) < 0
+                 ? -1
+                 : 0;
+        if (rc < 0)
+            snprintf(ebuf, sizeof ebuf, "%s", pcap_geterr(rp->cap));
+    }
+    if (rc == 0 && pcap_datalink(rp->cap) != DLT_RAW) {
+        snprintf(ebuf, sizeof ebuf, "link type %d, not raw IP", pcap_datalink(rp->cap));
+        rc = -1;
+    }
+    if (rc < 0) {
+        say("--uplink %s: cannot capture on %s: %s", rp->uplink_dev, ts.ifname, ebuf);
+        return -1;
+    }
+    rp->capwr = glan_pcap_writer_open(upath, err, sizeof err);
+    if (!rp->capwr) {
+        say("--out %s: %s", rp->out, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void take_captured(u_char *arg, const struct pcap_pkthdr *h, const u_char *data)
+{
+    struct replay *rp = (struct replay *)arg;
+    char err[256];
+    uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull;
+    rp->captured++;
+    if (glan_pcap_writer_write(rp->capwr, data, h->caplen, ts, err, sizeof err) < 0)
+        say("--out %s: %s", rp->out, err);
+}
+
+/* The kernel takes what the uplink wrote asynchronously: wait (at most two
+ * seconds of quiet) until the host has received all of it. */
+static void collect_real_uplink(struct replay *rp)
+{
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        uint64_t before = rp->captured;
+        pcap_dispatch(rp->cap, -1, take_captured, (u_char *)rp);
+        if (rp->captured >= rp->up->stats.tx_packets)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (rp->captured != before)
+            t0 = now;
+        else if (now.tv_sec - t0.tv_sec >= 2)
+            break;
+        struct timespec pause = {0, 5 * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
 static int open_outputs(struct replay *rp)
 {
     char err[512];
@@ -607,6 +747,11 @@ static int open_outputs(struct replay *rp)
         }
     }
     char *upath = out_path(rp, "uplink", ".pcap");
+    if (rp->uplink_dev) {
+        rc = open_real_uplink(rp, upath);
+        free(upath);
+        return rc;
+    }
     if (rp->uplink) {
         rp->up = glan_pcapfile_create(NULL, upath);
         if (!rp->up) {
@@ -725,6 +870,8 @@ static int run(struct replay *rp)
         glan_port_kick(rp->up->port);
     if (rp->qdio)
         drain_guests(rp, 0);
+    if (rp->cap)
+        collect_real_uplink(rp);
     return 0;
 }
 
@@ -942,6 +1089,26 @@ static int finish(struct replay *rp)
         }
         p->wr = NULL;
     }
+    if (rp->up && rp->uplink_dev) {
+        if (rp->up->stats.tx_errors) {
+            say("--uplink %s: %" PRIu64 " datagrams not written: %s", rp->uplink_dev,
+                rp->up->stats.tx_errors, rp->up->err);
+            rc = -1;
+        }
+        rp->spec.down(rp->spec.arg, rp->up);
+        rp->up = NULL;
+    }
+    if (rp->cap)
+        pcap_close(rp->cap);
+    rp->cap = NULL;
+    if (rp->capwr) {
+        char err[512];
+        if (glan_pcap_writer_close(rp->capwr, err, sizeof err) < 0) {
+            say("%s", err);
+            rc = -1;
+        }
+        rp->capwr = NULL;
+    }
     if (rp->up) {
         /* Detaching closes uplink.pcap; a failed write, then or before,
          * shows in tx_errors with the message in err. */
@@ -975,6 +1142,8 @@ static void free_args(struct replay *rp)
     free(rp->groups);
     free(rp->sends);
     free(rp->refused);
+    if (rp->spec.release)
+        rp->spec.release(rp->spec.arg);
 }
 
 int glan_cmd_replay(int argc, char **argv)
@@ -982,8 +1151,8 @@ int glan_cmd_replay(int argc, char **argv)
     struct replay rp = {0};
     int status = ST_OK;
 
-    if (parse_args(&rp, argc, argv) < 0 || check_inputs(&rp) < 0 || build_lan(&rp) < 0 ||
-        open_outputs(&rp) < 0) {
+    if (parse_args(&rp, argc, argv) < 0 || (rp.uplink_dev && parse_real_uplink(&rp) < 0) ||
+        check_inputs(&rp) < 0 || build_lan(&rp) < 0 || open_outputs(&rp) < 0) {
         status = ST_USAGE;
     } else if (run(&rp) < 0) {
         /* The file changed between the check and the run. */
