@@ -152,7 +152,7 @@ int glan_uplink_spec_parse(int argc, char *const argv[], struct glan_uplink_spec
     for (int i = 2; i < argc && rc == 0; i++) {
         const char *kw = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        unsigned long v;
+        unsigned long v = 0;
         if (!strcasecmp(kw, "nopromisc") && a->kind == K_PCAP) {
             a->pcap.no_promisc = 1;
             continue;
@@ -195,7 +195,8 @@ int glan_uplink_spec_parse(int argc, char *const argv[], struct glan_uplink_spec
         } else if (!strcasecmp(kw, "buffer") && a->kind == K_PCAP) {
             if (parse_num(val, 65536, 1u << 30, &v) < 0)
                 rc = fail(err, errlen, "option '%s' needs a size from 65536 to 2^30 bytes", kw);
-            a->pcap.buffer_size = (uint32_t)v;
+            else
+                a->pcap.buffer_size = (uint32_t)v;
         } else {
             rc = fail(err, errlen, "unknown option '%s' for uplink %s", kw, kind);
         }
