@@ -161,7 +161,8 @@ int glan_uplink_spec_parse(int argc, char *const argv[], struct glan_uplink_spec
         if (!strcasecmp(kw, "mtu") && a->kind != K_PCAP) {
             if (parse_num(val, 68, 65535, &v) < 0)
                 rc = fail(err, errlen, "option '%s' needs a number from 68 to 65535", kw);
-            mtu = (uint32_t)v;
+            else
+                mtu = (uint32_t)v;
         } else if (a->kind == K_TUN) {
             rc = fail(err, errlen, "unknown option '%s' for uplink tun (known: mtu)", kw);
         } else if (!strcasecmp(kw, "mac")) {
@@ -171,7 +172,8 @@ int glan_uplink_spec_parse(int argc, char *const argv[], struct glan_uplink_spec
         } else if (!strcasecmp(kw, "vlan")) {
             if (parse_num(val, 1, 4094, &v) < 0)
                 rc = fail(err, errlen, "option '%s' needs a VLAN ID from 1 to 4094", kw);
-            l2->vlan = (uint16_t)v;
+            else
+                l2->vlan = (uint16_t)v;
         } else if (!strcasecmp(kw, "gateway")) {
             struct glan_addr g;
             if (!val || glan_addr_parse(val, &g) < 0)
