@@ -7,5 +7,6 @@
 
 int glan_cmd_replay(int argc, char **argv);
 int glan_cmd_bench(int argc, char **argv);
+int glan_cmd_demo(int argc, char **argv);
 
 #endif

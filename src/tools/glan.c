@@ -14,6 +14,7 @@ static const struct {
 } commands[] = {
     {"replay", glan_cmd_replay, "replay pcap traffic through a LAN, record what each port gets"},
     {"bench", glan_cmd_bench, "measure the base's forwarding rate (and the kernel TUN path)"},
+    {"demo", glan_cmd_demo, "two simulated qeth guests on a LAN ping each other (and a TUN host)"},
 };
 
 static void usage(FILE *f)

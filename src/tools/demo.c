@@ -1,0 +1,420 @@
+/*
+ * `glan demo`: a LAN at work without Hercules.  Two simulated Linux qeth
+ * guests (src/simguest) sit behind the OSA device model on LAN1, each
+ * brought up byte for byte as Linux's qeth_l3 does (IDX, CM/ULP, QDIO
+ * queues, IPA, SETIP), and ping each other through output SBALs + SIGA-w,
+ * the base, and the peer's input SBALs: the path a real guest's datagrams
+ * take under hdtglan, minus the emulated CPU.  As root, LAN1 also gets a TUN
+ * uplink inside a network namespace this process makes for itself
+ * (unshare), guest A pings the host there and the host (ping(8)) pings
+ * guest A.  Then the LAN is shown as hdtglan's `glan query` shows it, with
+ * each guest's QDIO counters.  samples/demo.sh runs it when no Hyperion is
+ * there.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmds.h"
+#include "guestlan/base.h"
+#include "guestlan/osa.h"
+#include "guestlan/tun.h"
+#include "simguest/simguest.h"
+
+#define DEMO_HOST    "10.1.1.1" /* the TUN device's address, in the namespace */
+#define DEMO_TUN     "glantun0"
+#define DEMO_PINGS   5
+#define ICMP_ECHO    8
+#define ICMP_REPLY   0
+#define WAIT_REPLY_S 1.0
+
+struct guest {
+    const char *name, *addr;
+    struct simguest *sg;
+};
+
+static struct sg_rx rxbuf[64];
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint16_t csum(const uint8_t *p, size_t n)
+{
+    uint32_t s = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1)
+        s += (uint32_t)p[n - 1] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+/* An IPv4 ICMP echo request or reply of 56 data bytes, as ping sends. */
+static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16_t id, uint16_t seq)
+{
+    size_t len = 20 + 8 + 56;
+    memset(b, 0, len);
+    b[0] = 0x45;
+    b[2] = (uint8_t)(len >> 8);
+    b[3] = (uint8_t)len;
+    b[8] = 64; /* TTL */
+    b[9] = 1;  /* ICMP */
+    memcpy(b + 12, &src, 4);
+    memcpy(b + 16, &dst, 4);
+    uint16_t c = csum(b, 20);
+    b[10] = (uint8_t)(c >> 8);
+    b[11] = (uint8_t)c;
+    uint8_t *m = b + 20;
+    m[0] = type;
+    m[4] = (uint8_t)(id >> 8);
+    m[5] = (uint8_t)id;
+    m[6] = (uint8_t)(seq >> 8);
+    m[7] = (uint8_t)seq;
+    for (int i = 0; i < 56; i++)
+        m[8 + i] = (uint8_t)i;
+    c = csum(m, 8 + 56);
+    m[2] = (uint8_t)(c >> 8);
+    m[3] = (uint8_t)c;
+    return len;
+}
+
+static int guest_send(struct guest *g, const uint8_t *d, size_t len)
+{
+    struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
+    return glan_sg_send(g->sg, &p, 1, 0) == 0xa1 ? 0 : -1; /* SLSB output empty */
+}
+
+/* What a guest's kernel does with what arrived: answer echo requests to its
+ * address; an echo reply with our id and sequence sets *got. */
+static void guest_poll(struct guest *g, uint16_t id, uint16_t seq, int *got)
+{
+    int n = glan_sg_recv(g->sg, rxbuf, 64);
+    uint32_t me;
+    inet_pton(AF_INET, g->addr, &me);
+    for (int i = 0; i < n && i < 64; i++) {
+        const uint8_t *d = rxbuf[i].data;
+        size_t len = rxbuf[i].len;
+        if (len < 28 || (d[0] >> 4) != 4 || d[9] != 1)
+            continue;
+        size_t hl = (size_t)(d[0] & 15) * 4;
+        if (len < hl + 8)
+            continue;
+        const uint8_t *m = d + hl;
+        uint32_t src, dst;
+        memcpy(&src, d + 12, 4);
+        memcpy(&dst, d + 16, 4);
+        if (m[0] == ICMP_ECHO && dst == me) {
+            uint8_t r[9216];
+            size_t rl = len;
+            memcpy(r, d, len);
+            memcpy(r + 12, &dst, 4);
+            memcpy(r + 16, &src, 4);
+            r[10] = r[11] = 0;
+            uint16_t c = csum(r, hl);
+            r[10] = (uint8_t)(c >> 8);
+            r[11] = (uint8_t)c;
+            r[hl] = ICMP_REPLY;
+            r[hl + 2] = r[hl + 3] = 0;
+            c = csum(r + hl, rl - hl);
+            r[hl + 2] = (uint8_t)(c >> 8);
+            r[hl + 3] = (uint8_t)c;
+            guest_send(g, r, rl);
+        } else if (m[0] == ICMP_REPLY && got && (m[4] << 8 | m[5]) == id &&
+                   (m[6] << 8 | m[7]) == seq) {
+            *got = 1;
+        }
+    }
+}
+
+/* from pings to: every guest keeps answering while we wait for the reply. */
+static int ping(struct guest *from, const char *to, struct guest *all, int nall)
+{
+    uint32_t src, dst;
+    inet_pton(AF_INET, from->addr, &src);
+    inet_pton(AF_INET, to, &dst);
+    uint16_t id = (uint16_t)(0x4700 + (from - all));
+    int ok = 0;
+    double sum = 0, min = 1e9, max = 0;
+    printf("guest %s (%s): ping -c %d %s\n", from->name, from->addr, DEMO_PINGS, to);
+    for (uint16_t seq = 1; seq <= DEMO_PINGS; seq++) {
+        uint8_t pkt[128];
+        size_t len = icmp4(pkt, src, dst, ICMP_ECHO, id, seq);
+        double t0 = now_s(), t = 0;
+        int got = 0;
+        if (guest_send(from, pkt, len) < 0) {
+            printf("  icmp_seq=%u: the adapter refused the output buffer\n", seq);
+            continue;
+        }
+        while (!got && (t = now_s() - t0) < WAIT_REPLY_S) {
+            for (int i = 0; i < nall; i++)
+                guest_poll(&all[i], id, seq, &all[i] == from ? &got : NULL);
+            if (!got)
+                usleep(50);
+        }
+        if (got) {
+            ok++;
+            sum += t;
+            min = t < min ? t : min;
+            max = t > max ? t : max;
+            printf("  64 bytes from %s: icmp_seq=%u time=%.3f ms\n", to, seq, t * 1e3);
+        } else {
+            printf("  icmp_seq=%u: no reply in %.0f s\n", seq, WAIT_REPLY_S);
+        }
+    }
+    printf("  %d packets transmitted, %d received", DEMO_PINGS, ok);
+    if (ok)
+        printf(", rtt min/avg/max = %.3f/%.3f/%.3f ms", min * 1e3, sum / ok * 1e3, max * 1e3);
+    printf("\n");
+    return ok == DEMO_PINGS ? 0 : -1;
+}
+
+/* ---- the query, as hdtglan's `glan query` prints it ---------------------- */
+
+static void drops(const uint64_t *dropped, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int d = 1; d < GLAN_DROP_COUNT && used < len; d++)
+        if (dropped[d])
+            used += (size_t)snprintf(buf + used, len - used, " %s=%" PRIu64,
+                                     glan_drop_name((enum glan_drop)d), dropped[d]);
+    if (!buf[0])
+        snprintf(buf, len, " none");
+}
+
+struct walk {
+    struct glan_lan *lan;
+    struct guest *g;
+    int ng;
+};
+
+static void show_port(const struct glan_port_view *v, void *arg)
+{
+    struct walk *w = arg;
+    const struct glan_port_stats *s = &v->stats;
+    struct guest *g = NULL;
+    for (int i = 0; i < w->ng; i++)
+        if (w->g[i].sg && glan_port_index(glan_osa_port(w->g[i].sg->osa)) == v->index)
+            g = &w->g[i];
+    if (g)
+        printf("  Port %d '%s' guest devices %04X %04X %04X: simulated guest %s\n", v->index,
+               v->name, g->sg->devnum[0], g->sg->devnum[1], g->sg->devnum[2], g->name);
+    else
+        printf("  Port %d '%s' %s\n", v->index, v->name,
+               v->kind == GLAN_PORT_UPLINK ? "uplink (the uplink above)" : "guest");
+    struct glan_addr a[16];
+    size_t n = glan_lan_port_addrs(w->lan, v->index, 1, a, 16);
+    printf("    Addresses:");
+    for (size_t i = 0; i < n && i < 16; i++) {
+        char t[64];
+        printf(" %s", glan_addr_format(&a[i], t, sizeof t));
+    }
+    printf("%s\n", n ? "" : " none");
+    char buf[400];
+    drops(s->dropped, buf, sizeof buf);
+    printf("    Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
+           ", queued %" PRIu64 "\n    Dropped:%s\n",
+           s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->queued, buf);
+    printf("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64
+           "\n",
+           s->recv_packets, s->recv_bytes, s->recv_dropped);
+    if (g) {
+        struct glan_osa_stats o;
+        glan_osa_get_stats(g->sg->osa, &o);
+        printf("    QDIO: output SBALs %" PRIu64 " (%" PRIu64 " datagrams), input SBALs %" PRIu64
+               " (%" PRIu64 " datagrams), SIGA-w %" PRIu64 ", SIGA-r %" PRIu64
+               ", interrupts %" PRIu64 "\n",
+               o.out_buffers, o.out_packets, o.in_buffers, o.in_packets, o.siga_w, o.siga_r,
+               o.interrupts);
+    }
+}
+
+static void query(struct glan_lan *lan, struct glan_uplink *up, struct guest *g, int ng)
+{
+    struct glan_lan_config c;
+    struct glan_lan_stats s;
+    char buf[400];
+    glan_lan_get_config(lan, &c);
+    glan_lan_stats(lan, &s);
+    printf("glan query %s\n", c.name);
+    printf("LAN %s: ports %u of %u, addresses %u of %u, groups %u of %u\n", c.name, s.ports,
+           c.max_ports, s.addrs, c.max_addrs, s.groups, c.max_groups);
+    printf("  Base storage: %u of %u buffers of %u bytes in use, port queues of %u\n",
+           s.buffers_in_use, c.buffers, c.buffer_size, c.queue_len);
+    drops(s.dropped, buf, sizeof buf);
+    printf("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
+           ", queued %" PRIu64 "\n  Dropped:%s\n",
+           s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued, buf);
+    struct glan_tun_status ts;
+    if (up && glan_tun_status(up, &ts) == 0)
+        printf("  Uplink: tun '%s' mtu %u, %s%s\n    To the network %" PRIu64 " packets %" PRIu64
+               " bytes; from it %" PRIu64 " packets %" PRIu64 " bytes\n",
+               ts.ifname, ts.mtu, ts.open ? "open" : "closed", ts.created ? ", created" : "",
+               up->stats.tx_packets, up->stats.tx_bytes, up->stats.rx_packets, up->stats.rx_bytes);
+    else
+        printf("  Uplink: none\n");
+    struct walk w = {.lan = lan, .g = g, .ng = ng};
+    glan_lan_foreach_port(lan, show_port, &w);
+}
+
+/* ---- the uplink in a network namespace of our own ------------------------ */
+
+static int sh(const char *cmd)
+{
+    printf("host# %s\n", cmd);
+    fflush(stdout);
+    int rc = system(cmd);
+    return rc == -1 ? -1 : WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static struct glan_uplink *uplink_up(struct glan_lan *lan)
+{
+    if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) != 0) {
+        printf("-- TUN uplink skipped: it needs root and /dev/net/tun (to make a network "
+               "namespace and a TUN device in it)\n");
+        return NULL;
+    }
+    if (unshare(CLONE_NEWNET) != 0) {
+        printf("-- TUN uplink skipped: cannot make a network namespace: %s\n", strerror(errno));
+        return NULL;
+    }
+    printf("-- this process is now in a network namespace of its own (unshare): the TUN "
+           "device, its address and every datagram stay in it\n");
+    char err[256] = "";
+    struct glan_tun_config tc = {.ifname = DEMO_TUN, .mtu = 1500, .up = 1};
+    struct glan_uplink *u = glan_tun_create(&tc, err, sizeof err);
+    int rc = u ? glan_tun_attach(lan, u) : -1;
+    if (rc < 0) {
+        printf("-- TUN uplink failed: %s\n", u ? u->err : err);
+        if (u)
+            glan_uplink_destroy(u);
+        return NULL;
+    }
+    printf("glan uplink LAN1 tun %s mtu 1500\n", DEMO_TUN);
+    if (sh("ip link set lo up") || sh("ip addr add " DEMO_HOST "/24 dev " DEMO_TUN)) {
+        glan_tun_detach(u);
+        glan_uplink_destroy(u);
+        return NULL;
+    }
+    return u;
+}
+
+/* The host pings guest 0 with ping(8) while the guests answer. */
+static int host_ping(struct guest *g, int ng)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "ping -c 3 -i 0.2 -W 2 %s", g[0].addr);
+    printf("host# %s\n", cmd);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp("ping", "ping", "-c", "3", "-i", "0.2", "-W", "2", g[0].addr, (char *)NULL);
+        perror("ping");
+        _exit(127);
+    }
+    int st = 0;
+    double t0 = now_s();
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            break;
+        if (r < 0 || now_s() - t0 > 20) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        for (int i = 0; i < ng; i++)
+            guest_poll(&g[i], 0, 0, NULL);
+        usleep(100);
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: glan demo [--no-uplink]\n"
+               "  Two simulated Linux qeth guests on LAN1 behind the OSA device model ping\n"
+               "  each other through QDIO and the base; as root, LAN1 also gets a TUN uplink\n"
+               "  in a network namespace of this process and guest A and the host ping each\n"
+               "  other through it.  Then the LAN as `glan query` shows it.  Exit 0 when\n"
+               "  every ping was answered.\n");
+}
+
+int glan_cmd_demo(int argc, char **argv)
+{
+    int want_uplink = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-uplink")) {
+            want_uplink = 0;
+        } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    struct glan_lan_config cfg = {.name = "LAN1", .max_ports = 16}; /* zero: the default */
+    char err[256];
+    struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
+    if (!lan) {
+        fprintf(stderr, "glan demo: %s\n", err);
+        return 1;
+    }
+    printf("glan define LAN1 ports 16\n");
+    struct guest g[2] = {{.name = "A", .addr = "10.1.1.2"}, {.name = "B", .addr = "10.1.1.3"}};
+    static const uint16_t devno[2] = {0x0600, 0x0610};
+    static const char *const port[2] = {"0:0600", "0:0610"};
+    int status = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *addrs[] = {g[i].addr, NULL};
+        g[i].sg = glan_sg_create(lan, port[i], devno[i]);
+        if (!g[i].sg || glan_sg_bringup(g[i].sg, addrs) != 0) {
+            fprintf(stderr, "glan demo: guest %s: the qeth bring-up failed\n", g[i].name);
+            status = 1;
+            goto out;
+        }
+        printf("guest %s: qeth 0.0.%04x,0.0.%04x,0.0.%04x online (layer 3), %s/24 registered "
+               "(SETIP)\n",
+               g[i].name, devno[i], devno[i] + 1, devno[i] + 2, g[i].addr);
+    }
+    printf("-- guest to guest: output SBAL + SIGA-w -> OSA model -> base -> peer's input SBAL\n");
+    if (ping(&g[0], g[1].addr, g, 2) || ping(&g[1], g[0].addr, g, 2))
+        status = 1;
+
+    struct glan_uplink *up = want_uplink ? uplink_up(lan) : NULL;
+    if (up) {
+        printf("-- guest to host and back through LAN1's TUN uplink\n");
+        if (ping(&g[0], DEMO_HOST, g, 2) || host_ping(g, 2))
+            status = 1;
+    }
+    printf("-- the LAN now\n");
+    query(lan, up, g, 2);
+    if (up) {
+        glan_tun_detach(up);
+        glan_uplink_destroy(up);
+    }
+out:
+    for (int i = 0; i < 2; i++)
+        if (g[i].sg)
+            glan_sg_destroy(g[i].sg);
+    glan_lan_destroy(lan);
+    printf("glan demo: %s\n", status ? "FAILED (a ping went unanswered)" : "every ping answered");
+    return status;
+}
