@@ -10,6 +10,10 @@ be tied to a marker (--on READY='glan query').  Prints a JSON summary and
 exits 0 when every --expect marker was seen, 1 when not, 77 when Hercules or
 the guest is missing (CTest's skip code).
 
+With --config samples/two-glan.cnf it boots a configuration file of the
+repository as it is (copied into the run directory with the cfg/ files it
+may INCLUDE, Hercules started there) instead of writing one.
+
 It also runs without a guest (--no-ipl) to check that a configuration loads:
 the --on commands then run at start (marker START).
 
@@ -51,6 +55,14 @@ def parse_args():
                     help="device statement, e.g. '0600.3 GLAN LAN1' (repeatable)")
     ap.add_argument("--cfg", action="append", default=[],
                     help="other configuration statement (repeatable, before --dev)")
+    ap.add_argument("--config", default="",
+                    help="use this configuration file, relative to --root (e.g. "
+                         "samples/two-glan.cnf), instead of writing one; --cfg and "
+                         "--dev statements are appended to it")
+    ap.add_argument("--root", default=os.path.dirname(os.path.dirname(
+                        os.path.dirname(os.path.abspath(__file__)))),
+                    help="folder --config and its INCLUDEs are relative to "
+                         "(default: this checkout)")
     ap.add_argument("--params", default="", help="guest parameters: kernel command line words")
     ap.add_argument("--on", action="append", default=[], metavar="MARK=CMD",
                     help="when marker MARK appears, send panel command CMD "
@@ -108,9 +120,24 @@ def main():
 
     run = os.path.abspath(a.run)
     os.makedirs(run, exist_ok=True)
-    cfg = ["# written by tests/e2e/boot.py", "ARCHLVL   z/Arch", f"MAINSIZE  {a.mainsize}",
-           "NUMCPU    1", "OSTAILOR  LINUX", *a.cfg, *a.dev, ""]
-    with open(os.path.join(run, "hercules.cnf"), "w") as f:
+    cfgname = "hercules.cnf"
+    if a.config:
+        # The file as the repository has it, at the same relative path, with
+        # every cfg/*.cnf it may INCLUDE (Hercules opens INCLUDE paths
+        # relative to the folder it runs in, the run directory here).
+        cfgname = a.config
+        os.makedirs(os.path.join(run, os.path.dirname(a.config)), exist_ok=True)
+        os.makedirs(os.path.join(run, "cfg"), exist_ok=True)
+        for n in os.listdir(os.path.join(a.root, "cfg")):
+            if n.endswith(".cnf"):
+                shutil.copyfile(os.path.join(a.root, "cfg", n), os.path.join(run, "cfg", n))
+        with open(os.path.join(a.root, a.config)) as f:
+            cfg = [f"# {a.config}, copied by tests/e2e/boot.py", *f.read().splitlines(),
+                   *a.cfg, *a.dev, ""]
+    else:
+        cfg = ["# written by tests/e2e/boot.py", "ARCHLVL   z/Arch", f"MAINSIZE  {a.mainsize}",
+               "NUMCPU    1", "OSTAILOR  LINUX", *a.cfg, *a.dev, ""]
+    with open(os.path.join(run, cfgname), "w") as f:
         f.write("\n".join(cfg))
     ins = cmdline = None
     if not a.no_ipl:
@@ -129,7 +156,7 @@ def main():
         env["LD_LIBRARY_PATH"] = os.path.abspath(a.module_dir) + (
             os.pathsep + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
     t0 = time.monotonic()
-    argv = [herc, "-n", "-f", "hercules.cnf"]
+    argv = [herc, "-n", "-f", cfgname]
     if a.netns:
         argv = ["ip", "netns", "exec", a.netns] + argv
     p = subprocess.Popen(argv, cwd=run, env=env,

@@ -10,7 +10,10 @@
 #                  through Hyperion's own QETH and a TUN (what users have today)
 #   glan-guest2guest  the guest's two GLAN interfaces on one LAN (one in a
 #                  network namespace of the guest) ping each other through the
-#                  base and carry 16 MiB over TCP, checked by SHA-256
+#                  base and carry 16 MiB over TCP, checked by SHA-256; boots
+#                  samples/two-glan.cnf
+#   (glan-uplink boots samples/tun-uplink.cnf; every guest case brings its
+#   interfaces up with samples/guest-setup.sh)
 #   glan-uplink    the guest pings the host and the host the guest through a
 #                  LAN's TUN uplink, in a network namespace the test creates
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
@@ -29,7 +32,7 @@ fi
 
 need_guest() {
     guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
-    if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ]; then
+    if [ ! -f "$guest/initrd.img" ] || { [ "$here/guest/init.sh" -nt "$guest/initrd.img" ] || [ "$here/../../samples/guest-setup.sh" -nt "$guest/initrd.img" ]; }; then
         sh "$here/build-initramfs.sh" "$guest" || exit $?
     fi
 }
@@ -80,14 +83,17 @@ glan-guest2guest)
     # One guest, two GLAN interfaces on LAN1, the second in its own network
     # namespace inside the guest: ping both ways through the base, 16 MiB
     # over TCP, and glan query shows both interfaces' addresses and counters.
+    # The configuration is samples/two-glan.cnf as it is (with cfg/lan1.cnf),
+    # and the guest brings its interfaces up with samples/guest-setup.sh.
     exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
-        --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
+        --config samples/two-glan.cnf \
         --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_tcp=16 glan_hold=1 glan_dbf=40" \
         --on "READY=glan query LAN1" \
         --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
         --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
         --expect 'PING~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' \
         --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' --expect DONE \
+        --expect-log "HHC04710I GLAN: LAN 'LAN1' defined: 16 ports" \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.2 " \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.3 " \
         --expect-log "HHC04720I     Received [1-9][0-9]+ packets"
@@ -105,9 +111,9 @@ glan-uplink)
     ns=glane2e$$
     ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
     trap 'ip netns del $ns 2>/dev/null' EXIT
+    # The configuration is samples/tun-uplink.cnf (with cfg/lan1-uplink.cnf).
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
-        --cfg "glan define LAN1 uplink tun glantun0 mtu 1500" \
-        --dev "0600.3 GLAN LAN1" \
+        --config samples/tun-uplink.cnf \
         --on "START=!ip -n $ns addr add 10.1.2.1/24 dev glantun0" \
         --params "glan_ifs=0.0.0600/10.1.2.2/24 glan_ping=10.1.2.1 glan_hold=6" \
         --on "READY=!ip netns exec $ns ping -c 3 -i 0.2 -W 2 10.1.2.2" \

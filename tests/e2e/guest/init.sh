@@ -13,14 +13,22 @@
 #   glan_ping  comma-separated addresses to ping from the first namespace
 #   glan_ping_ns  addresses to ping from the "ns" interface's namespace
 #   glan_count pings per target (default 5)
+#   glan_route    routes in the first namespace, comma-separated NET/PREFIX@GW
+#                 e.g. 10.91.2.0/24@10.91.1.1 (for host routing between QETHs)
+#   glan_route_ns the same in the "ns" interface's namespace
 #   glan_tcp   MiB to send over TCP (busybox nc) from the first namespace to
-#              glan_tcp_to (default 10.1.1.3) in the "ns" namespace, checked
-#              by SHA-256
+#              each of glan_tcp_to (comma-separated, default 10.1.1.3) in the
+#              "ns" namespace, checked by SHA-256; glan_tcp_timeout seconds
+#              per transfer (default 120)
+#              and prints both namespaces' TCP/UDP counters after each (SNMP)
+#   glan_flood COUNT/SIZE: back-to-back pings (ping -A) of SIZE bytes from the
+#              first namespace to each of glan_flood_to
 #   glan_dbf   entries of the qeth s390dbf areas printed when an interface
 #              fails to come online (default 60)
 #   glan_hold  seconds to stay up after the probes (default 0), e.g. so that
 #              the host can probe the guest
-# Markers: USERSPACE, MODULE, IF, ADDR, PING, TCP, READY, NETDEV, DONE, DBF
+# Markers: USERSPACE, MODULE, IF, ADDR, ROUTE, PING, TCP, SNMP, FLOOD, READY,
+# NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
 bb=/bin/busybox
@@ -64,30 +72,22 @@ dbf_levels() {
 
 dbf_levels
 NSPID=
-# up DEVNO ADDR/PREFIX NS -> brings the interface up, in its own netns if NS=ns
+# up DEVNO ADDR/PREFIX NS -> brings the interface up, in its own netns if
+# NS=ns, with the commands of samples/guest-setup.sh (copied into the
+# initramfs as /guest-setup.sh by build-initramfs.sh): the sample is what runs.
 up() {
     devno=$1 addr=$2 ns=$3
-    css=${devno%.*} n=$((0x${devno##*.}))
-    r=$(printf '%s.%04x' "$css" "$n")
-    w=$(printf '%s.%04x' "$css" $((n + 1)))
-    d=$(printf '%s.%04x' "$css" $((n + 2)))
-    # Channel subsystem probing is asynchronous: wait for the data device.
-    i=0
-    while [ ! -e /sys/bus/ccw/devices/$d ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+    r=$(printf '%s.%04x' "${devno%.*}" $((0x${devno##*.})))
     g=/sys/bus/ccwgroup/devices/$r
-    echo "$r,$w,$d" >/sys/bus/ccwgroup/drivers/qeth/group 2>/tmp/err
-    if [ ! -d $g ]; then
-        mark IF "$devno" - "$addr" fail "group: $(cat /tmp/err)"
+    if ! ifn=$(sh /guest-setup.sh online "$devno" 2>/tmp/err); then
+        if [ ! -d $g ]; then
+            mark IF "$devno" - "$addr" fail "group: $(cat /tmp/err)"
+        else
+            mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err) state=$(cat $g/state)"
+            dbf
+        fi
         return 1
     fi
-    echo 0 >$g/layer2
-    echo 1 >$g/online 2>/tmp/err
-    if [ "$(cat $g/online)" != 1 ]; then
-        mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err) state=$(cat $g/state)"
-        dbf
-        return 1
-    fi
-    ifn=$(ls $g/net | head -n 1)
     run=
     if [ "$ns" = ns ]; then
         if [ -z "$NSPID" ]; then
@@ -96,10 +96,18 @@ up() {
             sleep 0.2
             nsenter -t $NSPID -n ip link set lo up
         fi
+        # A name of its own first (n0610 for 0.0.0610): the next card to come
+        # online in the first namespace may get the same ethN, and a
+        # namespace takes no duplicate.
+        ip link set "$ifn" name "n${devno##*.}"
+        ifn=n${devno##*.}
         ip link set "$ifn" netns $NSPID
         run="nsenter -t $NSPID -n"
     fi
-    $run ip addr add "$addr" dev "$ifn" && $run ip link set "$ifn" up
+    if ! $run sh /guest-setup.sh address "$ifn" "$addr" 2>/tmp/err; then
+        mark IF "$devno" "$ifn" "$addr" fail "address: $(cat /tmp/err)"
+        return 1
+    fi
     mark IF "$devno" "$ifn" "$addr" ok ns=${ns:-root} card=$(cat $g/card_type | tr ' ' _)
 }
 
@@ -110,6 +118,21 @@ EOF
     up "$devno" "$a/$p" "$ns"
 done
 ip -o addr show | sed 's/^/@@ ADDR /'
+
+# route NS LIST: NET/PREFIX@GW entries, in the first namespace or the "ns" one
+route() {
+    run=
+    [ "$1" = ns ] && run="nsenter -t $NSPID -n"
+    for r in $(echo "$2" | tr ',' ' '); do
+        if $run ip route add "${r%@*}" via "${r#*@}" 2>/tmp/err; then
+            mark ROUTE "$1" "$r" ok
+        else
+            mark ROUTE "$1" "$r" fail "$(cat /tmp/err)"
+        fi
+    done
+}
+route root "${glan_route:-}"
+[ -n "$NSPID" ] && route ns "${glan_route_ns:-}"
 
 # ping FROM TARGET: FROM is "root" or "ns"
 ping_one() {
@@ -124,10 +147,12 @@ ping_one() {
 for t in $(echo "${glan_ping:-}" | tr ',' ' '); do ping_one root "$t"; done
 for t in $(echo "${glan_ping_ns:-}" | tr ',' ' '); do ping_one ns "$t"; done
 
-# TCP from the first namespace to the "ns" interface's address: glan_tcp
+# TCP from the first namespace to an address in the "ns" namespace: glan_tcp
 # MiB of random data through busybox nc, checked by SHA-256 at both ends.
+# The rate is bytes / (t1 - t0) of the guest's clock (t0 just before the
+# sender starts, t1 when the listener has ended).
 tcp_test() {
-    mib=$1 dst=$2
+    mib=$1 dst=$2 port=$3
     dd if=/dev/urandom of=/tmp/tx bs=1048576 count="$mib" 2>/dev/null
     txsum=$(sha256sum </tmp/tx | cut -d' ' -f1)
     rm -f /tmp/rx
@@ -137,11 +162,12 @@ tcp_test() {
     mkfifo /tmp/hold
     sleep 1000 >/tmp/hold &
     spid=$!
-    nsenter -t $NSPID -n timeout 120 nc -l -p 5001 </tmp/hold >/tmp/rx 2>/tmp/nc-l.err &
+    to=${glan_tcp_timeout:-120}
+    nsenter -t $NSPID -n timeout "$to" nc -l -p "$port" </tmp/hold >/tmp/rx 2>/tmp/nc-l.err &
     lpid=$!
     sleep 1
     t0=$(cut -d' ' -f1 /proc/uptime)
-    timeout 120 nc "$dst" 5001 </tmp/tx 2>/tmp/nc.err
+    timeout "$to" nc "$dst" "$port" </tmp/tx 2>/tmp/nc.err
     rc=$?
     wait $lpid
     kill $spid 2>/dev/null
@@ -154,14 +180,66 @@ tcp_test() {
         err="$(cat /tmp/nc.err /tmp/nc-l.err | tr '\n' ' ')"
     rm -f /tmp/tx /tmp/rx
 }
-if [ -n "${glan_tcp:-}" ] && [ -n "$NSPID" ]; then
-    tcp_test "$glan_tcp" "${glan_tcp_to:-10.1.1.3}"
+# Back-to-back pings from the first namespace (busybox ping -A: the next
+# request as soon as the reply is in): COUNT requests of SIZE data bytes.
+# Request-response traffic both ways; its rate is 2 x COUNT x SIZE over the
+# guest time t0..t1.  (Debian's busybox nc has no UDP mode.)
+flood_test() {
+    count=${1%/*} size=${1#*/} dst=$2
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    out=$(ping -A -q -c "$count" -s "$size" -W 2 "$dst" 2>&1)
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+    rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+    rtt=$(echo "$out" | sed -n 's/^round-trip min\/avg\/max = \(.*\) ms/\1/p')
+    mark FLOOD "$dst" count=$count size=$size tx=${tx:-0} rx=${rx:-0} rtt=${rtt:--} t0=$t0 t1=$t1
+}
+# The TCP and UDP counters of both namespaces (/proc/net/snmp): tell "the
+# segments never reached TCP" from "TCP dropped them".  snmp LABEL
+snmp() {
+    for where in root ns; do
+        run=
+        if [ $where = ns ]; then
+            [ -n "$NSPID" ] || continue
+            run="nsenter -t $NSPID -n"
+        fi
+        $run cat /proc/net/snmp | awk -v w=$where '
+            $1 == "Ip:" && !ih { split($0, p); ih = 1; next }
+            $1 == "Ip:" { for (i = 2; i <= NF; i++) if (p[i] ~ /^(InReceives|InHdrErrors|InAddrErrors|InDiscards|InDelivers)$/) t = t " Ip" p[i] "=" $i }
+            $1 == "Tcp:" && !th { split($0, h); th = 1; next }
+            $1 == "Tcp:" { for (i = 2; i <= NF; i++) if (h[i] ~ /^(ActiveOpens|AttemptFails|InSegs|OutSegs|RetransSegs|InErrs|InCsumErrors)$/) t = t " " h[i] "=" $i }
+            $1 == "Udp:" && !uh { split($0, u); uh = 1; next }
+            $1 == "Udp:" { for (i = 2; i <= NF; i++) if (u[i] ~ /^(InDatagrams|NoPorts|InErrors|RcvbufErrors|InCsumErrors)$/) t = t " Udp" u[i] "=" $i }
+            END { print "@@ SNMP " w " " label t }' label="$1"
+    done
+}
+# Back-to-back pings first, then the TCP transfers: what a transfer may do
+# to the path (or to Hercules) cannot spoil the other figures.
+if [ -n "$NSPID" ]; then
+    if [ -n "${glan_flood:-}" ]; then
+        for dst in $(echo "${glan_flood_to:-10.1.1.3}" | tr ',' ' '); do
+            flood_test "$glan_flood" "$dst"
+        done
+    fi
+    port=5001
+    if [ -n "${glan_tcp:-}" ]; then
+        for dst in $(echo "${glan_tcp_to:-10.1.1.3}" | tr ',' ' '); do
+            tcp_test "$glan_tcp" "$dst" $port
+            snmp "after_tcp_to=$dst"
+            port=$((port + 1))
+        done
+    fi
 fi
 
 mark READY hold=${glan_hold:-0}
 i=0
 while [ $i -lt "${glan_hold:-0}" ]; do sleep 1; i=$((i + 1)); done
-sed -n 's/^ *\([a-z0-9]*\): *\([0-9]*\) *\([0-9]*\) .*/@@ NETDEV \1 rx_bytes=\2 rx_packets=\3/p' /proc/net/dev
+# Every interface's counters, in both namespaces: NETDEV NS IF ...
+netdev() {
+    $2 cat /proc/net/dev | sed -n "s/^ *\([a-z0-9]*\): *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *[0-9]* *[0-9]* *[0-9]* *[0-9]* *\([0-9]*\) *\([0-9]*\) .*/@@ NETDEV $1 \1 rx_bytes=\2 rx_packets=\3 rx_errs=\4 rx_drop=\5 tx_bytes=\6 tx_packets=\7/p"
+}
+netdev root ""
+[ -n "$NSPID" ] && netdev ns "nsenter -t $NSPID -n"
 mark DONE
 sleep 1
 poweroff -f
