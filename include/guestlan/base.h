@@ -167,6 +167,12 @@ struct glan_port_ops {
      * at least one datagram, so the port can publish them and raise one
      * interrupt for the batch. */
     void (*flush)(void *ctx);
+    /* Optional (NULL: nothing); only for the LAN's uplink port, in the
+     * process that owns it.  A guest registered (registered = 1) or
+     * unregistered (0) a unicast address: a layer-2 uplink announces it.
+     * Called in the registering thread with no base lock held, possibly
+     * while another thread delivers to the port. */
+    void (*addr_event)(void *ctx, const struct glan_addr *addr, int registered);
 };
 
 struct glan_port_info {

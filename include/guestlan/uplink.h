@@ -55,6 +55,9 @@ struct glan_uplink_ops {
      * is detached: stop receiving, and return only once no thread of the
      * uplink is inside glan_uplink_input() any more. */
     void (*stop)(struct glan_uplink *u);
+    /* Optional (NULL: nothing).  A guest registered (registered = 1) or
+     * unregistered (0) a unicast address; see glan_port_ops.addr_event. */
+    void (*addr_event)(struct glan_uplink *u, const struct glan_addr *addr, int registered);
     /* Close the network side; the uplink may be opened again later.  */
     void (*close)(struct glan_uplink *u);
     /* Free the uplink.  Called after close. */

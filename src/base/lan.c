@@ -800,12 +800,28 @@ static int port_active(const struct glan_port *port)
     return atomic_load(&port->lan->ports[port->idx].state) == PORT_ACTIVE;
 }
 
+/* Tell this process's uplink port that a guest address came or went.
+ * Pinned like a sender, so a detaching uplink is never called after its
+ * detach returns. */
+static void notify_uplink(struct glan_lan *lan, const struct glan_addr *a, int registered)
+{
+    int u = atomic_load(&lan->r->uplink);
+    if (u < 0 || atomic_load(&lan->ports[u].owner) != lan->token)
+        return;
+    _Atomic uint32_t *pin = pin_of(lan, lan->me, u);
+    atomic_fetch_add(pin, 1);
+    const struct glan_port *lp = &lan->local[u];
+    if (atomic_load(&lan->ports[u].state) == PORT_ACTIVE && lp->ops && lp->ops->addr_event)
+        lp->ops->addr_event(lp->ctx, a, registered);
+    atomic_fetch_sub(pin, 1);
+}
+
 int glan_addr_register(struct glan_port *port, const struct glan_addr *a)
 {
     struct glan_lan *lan = port->lan;
     if (!is_unicast(a))
         return -EINVAL;
-    int rc = 0;
+    int rc = 0, added = 0;
     ctl_lock(lan);
     uint32_t i = reg_find(lan, a);
     if (!port_active(port)) {
@@ -825,8 +841,11 @@ int glan_addr_register(struct glan_port *port, const struct glan_addr *a)
         entry_set(&lan->addrs[i], a, port->idx);
         lan->r->n_addrs++;
         seq_write_end(lan);
+        added = 1;
     }
     ctl_unlock(lan);
+    if (added)
+        notify_uplink(lan, a, 1);
     return rc;
 }
 
@@ -844,6 +863,8 @@ int glan_addr_unregister(struct glan_port *port, const struct glan_addr *a)
         rc = 0;
     }
     ctl_unlock(lan);
+    if (rc == 0)
+        notify_uplink(lan, a, 0);
     return rc;
 }
 

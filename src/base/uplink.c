@@ -15,8 +15,16 @@ static int uplink_deliver(void *ctx, const struct glan_dgram *dg)
     return u->ops->send(u, dg);
 }
 
+static void uplink_addr_event(void *ctx, const struct glan_addr *addr, int registered)
+{
+    struct glan_uplink *u = ctx;
+    if (u->ops->addr_event)
+        u->ops->addr_event(u, addr, registered);
+}
+
 static const struct glan_port_ops uplink_port_ops = {
     .deliver = uplink_deliver,
+    .addr_event = uplink_addr_event,
 };
 
 int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)

@@ -273,12 +273,21 @@ static void l2_destroy(struct glan_uplink *u)
     free(p);
 }
 
+/* A guest registered an address after the uplink came up: tell the
+ * network (gratuitous ARP / unsolicited neighbour advertisement). */
+static void l2_addr_event(struct glan_uplink *u, const struct glan_addr *addr, int registered)
+{
+    if (registered)
+        glan_l2_uplink_announce(u, addr);
+}
+
 const struct glan_uplink_ops l2port_ops = {
     .kind = "l2",
     .open = l2_open,
     .send = l2_send,
     .rx_fd = l2_rx_fd,
     .receive = l2_receive,
+    .addr_event = l2_addr_event,
     .close = l2_close,
     .destroy = l2_destroy,
 };

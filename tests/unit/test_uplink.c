@@ -17,6 +17,8 @@ struct fake {
     unsigned ports_at_stop;
     unsigned sent;
     struct glan_lan *lan;
+    int events[8]; /* +1 registered, -1 unregistered, in order */
+    unsigned nevents;
 };
 
 static void note(struct glan_uplink *u, char c)
@@ -61,6 +63,15 @@ static int f_send(struct glan_uplink *u, const struct glan_dgram *dg)
     return 0;
 }
 
+static void f_addr_event(struct glan_uplink *u, const struct glan_addr *a, int registered)
+{
+    struct fake *f = (struct fake *)u;
+    (void)a;
+    if (f->nevents < 8)
+        f->events[f->nevents] = registered ? 1 : -1;
+    f->nevents++;
+}
+
 static const struct glan_uplink_ops fake_ops = {
     .kind = "fake",
     .open = f_open,
@@ -68,6 +79,7 @@ static const struct glan_uplink_ops fake_ops = {
     .start = f_start,
     .stop = f_stop,
     .close = f_close,
+    .addr_event = f_addr_event,
 };
 
 static struct glan_lan *new_lan(void)
@@ -137,6 +149,33 @@ START_TEST(traffic_both_ways)
 }
 END_TEST
 
+START_TEST(address_events)
+{
+    struct glan_lan *lan = new_lan();
+    struct fake f = {.up.ops = &fake_ops, .lan = lan};
+    struct testport g, h;
+    tp_attach(&g, lan, "G", NULL);
+    tp_attach(&h, lan, "H", NULL);
+    ck_assert_int_eq(glan_uplink_attach(lan, &f.up), 0);
+    struct glan_addr a;
+    glan_addr_parse("10.4.0.1", &a);
+    ck_assert_int_eq(glan_addr_register(g.port, &a), 0);
+    ck_assert_int_eq(glan_addr_register(g.port, &a), 0);           /* held already: no event */
+    ck_assert_int_eq(glan_addr_register(h.port, &a), -EADDRINUSE); /* refused: no event */
+    ck_assert_int_eq(glan_addr_unregister(h.port, &a), -ENOENT);
+    ck_assert_int_eq(glan_addr_unregister(g.port, &a), 0);
+    ck_assert_uint_eq(f.nevents, 2);
+    ck_assert_int_eq(f.events[0], 1);
+    ck_assert_int_eq(f.events[1], -1);
+    glan_uplink_detach(&f.up);
+    ck_assert_int_eq(glan_addr_register(g.port, &a), 0); /* no uplink: nobody told */
+    ck_assert_uint_eq(f.nevents, 2);
+    glan_port_detach(g.port);
+    glan_port_detach(h.port);
+    glan_lan_destroy(lan);
+}
+END_TEST
+
 Suite *uplink_suite(void)
 {
     Suite *s = suite_create("uplink");
@@ -144,6 +183,7 @@ Suite *uplink_suite(void)
     tcase_add_test(tc, life_cycle_order);
     tcase_add_test(tc, failing_start_undoes_attach);
     tcase_add_test(tc, traffic_both_ways);
+    tcase_add_test(tc, address_events);
     suite_add_tcase(s, tc);
     return s;
 }
