@@ -161,8 +161,8 @@ static int ping(struct guest *from, const char *to, struct guest *all, int nall)
         while (!got && (t = now_s() - t0) < WAIT_REPLY_S) {
             for (int i = 0; i < nall; i++)
                 guest_poll(&all[i], id, seq, &all[i] == from ? &got : NULL);
-            if (!got)
-                usleep(50);
+            if (!got && now_s() - t0 > 0.001)
+                usleep(50); /* poll without sleeping for the first millisecond */
         }
         if (got) {
             ok++;
