@@ -9,7 +9,7 @@
  * structs mean the same on any host.  Sources of the layouts (read, not
  * copied): Linux arch/s390/include/asm/qdio.h, drivers/s390/cio/qdio.h,
  * drivers/s390/net/qeth_core_mpc.h/.c and qeth_core.h; Hyperion qdio.h and
- * mpc.h; ../shared/research/protocol-map.md sections 2 and 3.  Names stay
+ * mpc.h; the team's protocol notes (protocol map) sections 2 and 3.  Names stay
  * close to Linux's so the two read side by side.  Used by the device model
  * (src/osa/) and the simulated guest (tests/simguest/).
  */
