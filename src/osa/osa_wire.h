@@ -11,7 +11,7 @@
  * drivers/s390/net/qeth_core_mpc.h/.c and qeth_core.h; Hyperion qdio.h and
  * mpc.h; the team's protocol notes (protocol map) sections 2 and 3.  Names stay
  * close to Linux's so the two read side by side.  Used by the device model
- * (src/osa/) and the simulated guest (tests/simguest/).
+ * (src/osa/) and the simulated guest (src/simguest/).
  */
 #ifndef GLAN_OSA_WIRE_H
 #define GLAN_OSA_WIRE_H
