@@ -1,9 +1,12 @@
 /*
  * The `glan` command of hdtglan, for the Hercules panel and the configuration
  * file alike: `glan define` adds a LAN to this process's directory
- * (landir.c), `glan delete` removes an unused one, `glan query` shows each
- * LAN with its ports, device numbers, state, registered addresses and every
- * counter the base keeps, as z/VM's QUERY VSWITCH DETAILS does.
+ * (landir.c), private or shared with other Hercules processes through shared
+ * memory, `glan delete` removes an unused one, `glan trace` writes what
+ * enters a LAN to a pcap file, `glan query` shows each LAN with its ports
+ * (of every process, for a shared LAN), device numbers, state, registered
+ * addresses and every counter the base keeps, as z/VM's QUERY VSWITCH
+ * DETAILS does.
  *
  * Hyperion's command table is fixed at build time, so the module hooks
  * Hercules' `system_command` entry, which CallHercCmd offers every command
@@ -15,6 +18,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 
 #include "glanmod.h"
 #include "guestlan/l2.h"
@@ -22,11 +26,13 @@
 #include "msgs.h"
 
 static const char *const help_text[] = {
-    "Format: \"glan define lan [ports n] [buffers n] [bufsize n] [queue n]\"",
-    "                         \"[addrs n] [groups n] [uplink UPLINK]\"",
+    "Format: \"glan define lan [shared name] [ports n] [buffers n] [bufsize n]\"",
+    "                         \"[queue n] [addrs n] [groups n] [uplink UPLINK]\"",
     "        \"glan uplink lan UPLINK\"",
     "        \"glan uplink lan none\"",
     "        \"glan delete lan\"",
+    "        \"glan trace lan start file [port devnum] [dropped] [snaplen n]\"",
+    "        \"glan trace lan stop\"",
     "        \"glan query [lan]\"",
     "",
     "Guest LANs of the GLAN device type (module hdtglan).  A device",
@@ -40,6 +46,12 @@ static const char *const help_text[] = {
     "           default 256), registered addresses and multicast groups",
     "           (default 1024 each).  Define a LAN before the device",
     "           statements that use it to choose its sizes.",
+    "           'shared name' puts the LAN in shared memory segment 'name':",
+    "           every Hercules process that defines a LAN shared with that",
+    "           name joins the same LAN (one base, every port seen by all).",
+    "           The first one creates the segment with its sizes; the",
+    "           others attach to it as it is.  A segment of another",
+    "           version or layout is refused.",
     "  uplink   gives a LAN its way out.  Datagrams to addresses no guest",
     "           registered go to it; what arrives from it is delivered by",
     "           destination address.  'none' takes the uplink away.  UPLINK:",
@@ -62,10 +74,20 @@ static const char *const help_text[] = {
     "           dev ([lcss:]devnum) starts the LAN and closed when it stops;",
     "           the backup takes over while the controller is away.  The",
     "           data never passes through the controller's guest.",
-    "  delete   deletes a LAN no interface is attached to.",
+    "           A shared LAN has one uplink, held by the process that gave",
+    "           it; when that process ends, another may take it over.",
+    "  delete   deletes a LAN no interface is attached to (a shared LAN:",
+    "           this process leaves it; its segment stays).",
+    "  trace    starts or stops a trace: every datagram entering the LAN",
+    "           (through a port of this process, for a shared LAN) is",
+    "           written to pcap file 'file' (raw IP, tshark reads it).",
+    "           port devnum keeps only what the interface at devnum sent,",
+    "           dropped only datagrams the LAN dropped, snaplen n the first",
+    "           n bytes of each.  One trace per LAN at a time.",
     "  query    shows every LAN, or the one named: its ports with their",
     "           device numbers and state, registered addresses, and all",
-    "           counters (sent, delivered, dropped by reason, received).",
+    "           counters (sent, delivered, dropped by reason, received),",
+    "           the owner process of each port of a shared LAN, the trace.",
     "",
     "Hyperion with guestlan's patches loads hdtglan at startup.  Without",
     "them, glan statements in the configuration file must follow the first",
@@ -208,6 +230,19 @@ static int cmd_uplink(int argc, char *argv[])
     return set_uplink(name, &ua);
 }
 
+struct shm_info {
+    const char *name;
+    char shm[64];
+    struct glan_lan_config cfg;
+};
+
+static void shm_info_of(struct glan_herc_lan *l, void *arg)
+{
+    struct shm_info *si = arg;
+    snprintf(si->shm, sizeof si->shm, "%s", l->shm);
+    glan_lan_get_config(l->lan, &si->cfg);
+}
+
 static int cmd_define(int argc, char *argv[])
 {
     if (argc < 3)
@@ -225,10 +260,17 @@ static int cmd_define(int argc, char *argv[])
         {"groups", offsetof(struct glan_lan_config, max_groups)},
     };
     int uplink_at = 0;
+    const char *shm = NULL;
     for (int i = 3; i < argc; i += 2) {
         if (strcasecmp(argv[i], "uplink") == 0) {
             uplink_at = i + 1;
             break;
+        }
+        if (strcasecmp(argv[i], "shared") == 0) {
+            if (i + 1 >= argc)
+                return cmd_error("%s", "Option 'shared' needs a shared-memory name");
+            shm = argv[i + 1];
+            continue;
         }
         size_t k = 0;
         while (k < sizeof opts / sizeof opts[0] && strcasecmp(argv[i], opts[k].kw) != 0)
@@ -243,17 +285,27 @@ static int cmd_define(int argc, char *argv[])
     struct uplink_args ua;
     if (uplink_at && parse_uplink(argc, argv, uplink_at, &ua) < 0)
         return -1;
-    char err[160] = "";
-    int rc = glan_herc_lan_define(&cfg, 0, err, sizeof err);
+    char err[256] = "";
+    int attached = 0;
+    int rc = glan_herc_lan_define(&cfg, 0, shm, &attached, err, sizeof err);
     if (rc < 0) {
         if (uplink_at && ua.spec.release)
             ua.spec.release(ua.spec.arg);
+        if (rc == -EPROTO)
+            return cmd_error("Cannot join shared LAN: %s", err);
         return cmd_error("%s", err[0] ? err : strerror(-rc));
     }
     glan_lan_config_defaults(&cfg);
     char name[GLAN_HERC_NAME_MAX + 1];
     glan_herc_lan_name(argv[2], name, sizeof name, NULL, 0);
-    WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
+    if (shm) {
+        struct shm_info si = {.name = name};
+        glan_herc_lan_foreach(name, shm_info_of, &si);
+        WRMSG(HHC04716, "I", name, si.shm, attached ? "attached to" : "created", si.cfg.max_ports,
+              si.cfg.buffers, si.cfg.buffer_size, si.cfg.queue_len);
+    } else {
+        WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
+    }
     /* A statement that fails leaves no LAN half defined behind it. */
     if (uplink_at && set_uplink(name, &ua) < 0) {
         glan_herc_lan_delete(name);
@@ -276,6 +328,80 @@ static int cmd_delete(int argc, char *argv[])
     if (glan_herc_lan_name(argv[2], name, sizeof name, NULL, 0) < 0)
         snprintf(name, sizeof name, "%s", argv[2]);
     WRMSG(HHC04711, "I", name);
+    return 0;
+}
+
+/* ---- glan trace -------------------------------------------------------------- */
+
+static int cmd_trace(int argc, char *argv[])
+{
+    if (argc < 4)
+        return cmd_error("%s", "Usage: glan trace lan start file [port devnum] [dropped] "
+                               "[snaplen n] | glan trace lan stop");
+    char name[GLAN_HERC_NAME_MAX + 1], err[256] = "";
+    if (glan_herc_lan_name(argv[2], name, sizeof name, err, sizeof err) < 0)
+        return cmd_error("%s", err);
+    if (strcasecmp(argv[3], "stop") == 0) {
+        if (argc != 4)
+            return cmd_error("%s", "Usage: glan trace lan stop");
+        struct glan_trace_stats st = {0};
+        char path[PATH_MAX] = "";
+        int rc = glan_herc_lan_trace_stop(name, &st, path, sizeof path, err, sizeof err);
+        if (rc == -ENOENT)
+            return cmd_error("No LAN '%s' is defined", name);
+        if (rc == -ESRCH)
+            return cmd_error("LAN '%s' has no trace running", name);
+        WRMSG(HHC04718, "I", name, path, st.written, st.filtered, st.errors);
+        if (rc < 0)
+            return cmd_error("Trace of LAN '%s': %s", name, err);
+        return 0;
+    }
+    if (strcasecmp(argv[3], "start") != 0)
+        return cmd_error("Unknown trace action '%s': start or stop", argv[3]);
+    if (argc < 5)
+        return cmd_error("%s", "Missing file: glan trace lan start file [options]");
+    struct glan_trace_config tc = {.path = argv[4], .port = -1};
+    int devnum = -1;
+    char filter[64] = "";
+    size_t used = 0;
+    for (int i = 5; i < argc; i++) {
+        uint32_t v;
+        if (strcasecmp(argv[i], "dropped") == 0) {
+            tc.dropped_only = 1;
+        } else if (strcasecmp(argv[i], "port") == 0) {
+            char *end;
+            if (i + 1 >= argc)
+                return cmd_error("%s", "'port' needs a device number (e.g. 0600)");
+            unsigned long d = strtoul(argv[i + 1], &end, 16);
+            if (!argv[i + 1][0] || *end || d > 0xFFFF)
+                return cmd_error("'port' needs a device number, not '%s'", argv[i + 1]);
+            devnum = (int)d;
+            i++;
+        } else if (strcasecmp(argv[i], "snaplen") == 0) {
+            if (i + 1 >= argc || parse_u32(argv[i + 1], &v) < 0 || v == 0)
+                return cmd_error("%s", "'snaplen' needs a positive number");
+            tc.snaplen = v;
+            i++;
+        } else {
+            return cmd_error("Unknown trace option '%s'", argv[i]);
+        }
+    }
+    if (devnum >= 0)
+        used += (size_t)snprintf(filter + used, sizeof filter - used, " port %04X", devnum);
+    if (tc.dropped_only && used < sizeof filter)
+        used += (size_t)snprintf(filter + used, sizeof filter - used, " dropped");
+    if (tc.snaplen && used < sizeof filter)
+        snprintf(filter + used, sizeof filter - used, " snaplen %u", tc.snaplen);
+    int rc = glan_herc_lan_trace_start(name, &tc, devnum, filter, err, sizeof err);
+    if (rc == -ENOENT)
+        return cmd_error("No LAN '%s' is defined", name);
+    if (rc == -EBUSY)
+        return cmd_error("LAN '%s' has a trace running; 'glan trace %s stop' first", name, name);
+    if (rc == -ENODEV)
+        return cmd_error("No interface at device %04X on LAN '%s' in this process", devnum, name);
+    if (rc < 0)
+        return cmd_error("Trace of LAN '%s': %s", name, err);
+    WRMSG(HHC04717, "I", name, tc.path, filter[0] ? filter : " none");
     return 0;
 }
 
@@ -333,13 +459,21 @@ static void show_port(const struct glan_port_view *v, void *arg)
             snprintf(state, sizeof state, "no device model");
         else
             snprintf(state, sizeof state, "model %s", ifc->model);
+    } else if (w->l->shm[0] && v->owner_pid != getpid()) {
+        snprintf(devs, sizeof devs, "%s", "(of another process)");
+        state[0] = '\0';
     } else {
         snprintf(devs, sizeof devs, "%s",
                  v->kind == GLAN_PORT_UPLINK ? "(the uplink above)" : "(not this process's)");
         state[0] = '\0';
     }
-    line("  Port %d '%s' %s %s%s%s", v->index, v->name,
-         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, state[0] ? ": " : "", state);
+    char owner[40] = "";
+    if (w->l->shm[0])
+        snprintf(owner, sizeof owner, " pid %ld%s", (long)v->owner_pid,
+                 v->owner_pid == getpid() ? " (this process)" : "");
+    line("  Port %d '%s' %s %s%s%s%s", v->index, v->name,
+         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, owner, state[0] ? ": " : "",
+         state);
 
     struct glan_addr addrs[64];
     size_t n = glan_lan_port_addrs(w->l->lan, v->index, 1, addrs, 64);
@@ -411,10 +545,25 @@ static void show_uplink_dev(struct glan_uplink *u, void *arg)
         line("    Last error: %s", msg);
 }
 
+/* The uplink port of another process on a shared LAN, if any. */
+static void find_uplink(const struct glan_port_view *v, void *arg)
+{
+    struct glan_port_view *out = arg;
+    if (v->kind == GLAN_PORT_UPLINK && out->index < 0)
+        *out = *v;
+}
+
 static void show_uplink(struct glan_herc_lan *l)
 {
     if (!l->ctl) {
-        line("  Uplink: none");
+        struct glan_port_view up = {.index = -1};
+        if (l->shm[0])
+            glan_lan_foreach_port(l->lan, find_uplink, &up);
+        if (up.index >= 0)
+            line("  Uplink: port %d '%s' held by process %ld", up.index, up.name,
+                 (long)up.owner_pid);
+        else
+            line("  Uplink: none");
         return;
     }
     struct glan_ctl_status cs;
@@ -449,6 +598,19 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u", l->name,
          l->implicit ? " (defined by a device statement)" : "", s.ports, c.max_ports, s.addrs,
          c.max_addrs, s.groups, c.max_groups);
+    if (l->shm[0])
+        line("  Shared as '%s' (%s by this process, pid %ld)", l->shm,
+             l->shm_created ? "created" : "attached", (long)getpid());
+    if (l->trace) {
+        struct glan_trace_stats ts;
+        glan_trace_get_stats(l->trace, &ts);
+        line("  Trace to '%s', filters:%s; %" PRIu64 " written, %" PRIu64 " passed over, %" PRIu64
+             " lost",
+             glan_trace_path(l->trace), l->trace_filter[0] ? l->trace_filter : " none", ts.written,
+             ts.filtered, ts.errors);
+    } else {
+        line("  Trace: off");
+    }
     line("  Base storage: %u of %u buffers of %u bytes in use, port queues of %u", s.buffers_in_use,
          c.buffers, c.buffer_size, c.queue_len);
     line("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
@@ -493,6 +655,8 @@ static int glan_cmd(int argc, char *argv[])
         return cmd_delete(argc, argv);
     if (strcasecmp(sub, "query") == 0 || strcasecmp(sub, "q") == 0)
         return cmd_query(argc, argv);
+    if (strcasecmp(sub, "trace") == 0)
+        return cmd_trace(argc, argv);
     if (strcasecmp(sub, "help") == 0) {
         print_help();
         return 0;

@@ -4,15 +4,20 @@
  * Device statements look a LAN up here (defining it with default sizes when
  * it is new), `glan define` adds one with chosen sizes, `glan query` walks
  * the list.  A plain linked list under one mutex: a process has a handful of
- * LANs and the directory is never on the datagram path.
+ * LANs and the directory is never on the datagram path.  A LAN may be shared
+ * with other processes (created in, or attached to, a shared-memory segment
+ * of the base), and may carry one running trace (`glan trace`).
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "landir.h"
 
@@ -53,10 +58,47 @@ static struct glan_herc_lan *find_locked(const char *name)
     return NULL;
 }
 
+/* Join shared LAN shm: attach when the segment exists, else create it with
+ * c's sizes (and attach after all when another process created it
+ * meanwhile).  The LAN, or NULL with a message; *rc -EPROTO when the
+ * segment is there but cannot be joined (version, layout, full). */
+static struct glan_lan *join_shared(const struct glan_lan_config *c, const char *shm, int *created,
+                                    int *rc, char *err, size_t errlen)
+{
+    *created = 0;
+    *rc = -EINVAL;
+    for (int tries = 0; tries < 3; tries++) {
+        int fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
+        if (fd >= 0) {
+            close(fd);
+            struct glan_lan *lan = glan_lan_attach_shared(shm, err, errlen);
+            if (!lan)
+                *rc = -EPROTO;
+            return lan;
+        }
+        if (errno != ENOENT) {
+            if (err && errlen)
+                snprintf(err, errlen, "cannot open shared LAN %s: %s", shm, strerror(errno));
+            return NULL;
+        }
+        struct glan_lan *lan = glan_lan_create_shared(c, shm, err, errlen);
+        if (lan) {
+            *created = 1;
+            return lan;
+        }
+        /* Lost a race with another creator: attach to theirs. */
+        fd = shm_open(shm, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+            return NULL;
+        close(fd);
+    }
+    return NULL;
+}
+
 /* Caller holds dir_lock; name already normalised.  Appends, so the
  * directory lists LANs in the order they were defined. */
 static int define_locked(const struct glan_lan_config *cfg, const char *name, int implicit,
-                         struct glan_herc_lan **out, char *err, size_t errlen)
+                         const char *shm, struct glan_herc_lan **out, char *err, size_t errlen)
 {
     if (find_locked(name)) {
         if (err && errlen)
@@ -71,10 +113,24 @@ static int define_locked(const struct glan_lan_config *cfg, const char *name, in
     snprintf(l->name, sizeof l->name, "%s", name);
     struct glan_lan_config c = *cfg;
     c.name = l->name;
-    l->lan = glan_lan_create(&c, err, errlen);
+    int rc = -EINVAL;
+    if (shm && shm[0]) {
+        size_t n = strlen(shm) + (shm[0] != '/');
+        if (n > 63) {
+            set_err(err, errlen, "shared-memory name must be 1 to 62 characters");
+            free(l);
+            return -EINVAL;
+        }
+        l->shm[0] = '/';
+        memcpy(l->shm + 1, shm + (shm[0] == '/'), n - 1);
+        l->shm[n] = '\0';
+        l->lan = join_shared(&c, l->shm, &l->shm_created, &rc, err, errlen);
+    } else {
+        l->lan = glan_lan_create(&c, err, errlen);
+    }
     if (!l->lan) {
         free(l);
-        return -EINVAL;
+        return rc;
     }
     l->implicit = implicit;
     struct glan_herc_lan **tail = &dir_head;
@@ -83,6 +139,16 @@ static int define_locked(const struct glan_lan_config *cfg, const char *name, in
     *tail = l;
     *out = l;
     return 0;
+}
+
+/* Caller holds dir_lock. */
+static void trace_stop_locked(struct glan_herc_lan *l)
+{
+    if (l->trace) {
+        glan_trace_stop(l->trace, NULL, 0);
+        l->trace = NULL;
+        l->trace_filter[0] = '\0';
+    }
 }
 
 /* Caller holds dir_lock.  The uplink, if up, is taken down with its spec. */
@@ -95,6 +161,7 @@ static void uplink_drop_locked(struct glan_herc_lan *l)
 /* Caller holds dir_lock; l has no interfaces. */
 static void delete_locked(struct glan_herc_lan *l)
 {
+    trace_stop_locked(l);
     uplink_drop_locked(l);
     for (struct glan_herc_lan **pp = &dir_head; *pp; pp = &(*pp)->next) {
         if (*pp == l) {
@@ -106,7 +173,8 @@ static void delete_locked(struct glan_herc_lan *l)
     free(l);
 }
 
-int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, char *err, size_t errlen)
+int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, const char *shm,
+                         int *attached, char *err, size_t errlen)
 {
     char name[GLAN_HERC_NAME_MAX + 1];
     int rc = glan_herc_lan_name(cfg->name, name, sizeof name, err, errlen);
@@ -114,7 +182,9 @@ int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, char *
         return rc;
     struct glan_herc_lan *l;
     pthread_mutex_lock(&dir_lock);
-    rc = define_locked(cfg, name, implicit, &l, err, errlen);
+    rc = define_locked(cfg, name, implicit, shm, &l, err, errlen);
+    if (attached)
+        *attached = rc == 0 && l->shm[0] && !l->shm_created;
     pthread_mutex_unlock(&dir_lock);
     return rc;
 }
@@ -146,7 +216,7 @@ int glan_herc_iface_join(struct glan_herc_iface *ifc, const char *name, int *cre
     struct glan_herc_lan *l = find_locked(lname);
     if (!l) {
         struct glan_lan_config cfg = {.name = lname};
-        rc = define_locked(&cfg, lname, 1, &l, err, errlen);
+        rc = define_locked(&cfg, lname, 1, NULL, &l, err, errlen);
         *created = rc == 0;
     }
     if (rc == 0) {
@@ -206,6 +276,8 @@ int glan_herc_lan_foreach(const char *name, void (*fn)(struct glan_herc_lan *l, 
 void glan_herc_landir_shutdown(void)
 {
     pthread_mutex_lock(&dir_lock);
+    for (struct glan_herc_lan *l = dir_head; l; l = l->next)
+        trace_stop_locked(l);
     struct glan_herc_lan **pp = &dir_head;
     while (*pp) {
         struct glan_herc_lan *l = *pp;
@@ -251,6 +323,58 @@ int glan_herc_lan_clear_uplink(const char *name)
         rc = -ESRCH;
     else
         uplink_drop_locked(l);
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
+}
+
+int glan_herc_lan_trace_start(const char *name, const struct glan_trace_config *tc, int devnum,
+                              const char *filter, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    struct glan_trace_config c = *tc;
+    if (!l) {
+        rc = -ENOENT;
+    } else if (l->trace) {
+        rc = -EBUSY;
+    } else if (devnum >= 0) {
+        c.port = -1;
+        for (struct glan_herc_iface *i = l->ifaces; i; i = i->next)
+            for (int k = 0; k < 3; k++)
+                if (i->port && i->info.devnum[k] == (unsigned)devnum)
+                    c.port = glan_port_index(i->port);
+        if (c.port < 0)
+            rc = -ENODEV;
+    }
+    if (rc == 0) {
+        l->trace = glan_trace_start(l->lan, &c, err, errlen);
+        if (!l->trace)
+            rc = -EIO;
+        else
+            snprintf(l->trace_filter, sizeof l->trace_filter, "%s", filter ? filter : "");
+    }
+    pthread_mutex_unlock(&dir_lock);
+    return rc;
+}
+
+int glan_herc_lan_trace_stop(const char *name, struct glan_trace_stats *st, char *path,
+                             size_t pathlen, char *err, size_t errlen)
+{
+    int rc = 0;
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    if (!l) {
+        rc = -ENOENT;
+    } else if (!l->trace) {
+        rc = -ESRCH;
+    } else {
+        glan_trace_get_stats(l->trace, st);
+        snprintf(path, pathlen, "%s", glan_trace_path(l->trace));
+        rc = glan_trace_stop(l->trace, err, errlen) < 0 ? -EIO : 0;
+        l->trace = NULL;
+        l->trace_filter[0] = '\0';
+    }
     pthread_mutex_unlock(&dir_lock);
     return rc;
 }

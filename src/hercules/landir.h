@@ -17,6 +17,7 @@
 
 #include "guestlan/base.h"
 #include "guestlan/controller.h"
+#include "guestlan/trace.h"
 #include "guestlan/tun.h"
 #include "seam.h"
 
@@ -37,8 +38,12 @@ struct glan_herc_iface {
 struct glan_herc_lan {
     char name[GLAN_HERC_NAME_MAX + 1];
     struct glan_lan *lan;
-    struct glan_ctl *ctl; /* the LAN's uplink spec and controller, or NULL */
-    int implicit;         /* created by a device statement, not `glan define` */
+    struct glan_ctl *ctl;     /* the LAN's uplink spec and controller, or NULL */
+    int implicit;             /* created by a device statement, not `glan define` */
+    char shm[64];             /* shared-memory name of a shared LAN, "" otherwise */
+    int shm_created;          /* this process created the segment (else attached) */
+    struct glan_trace *trace; /* `glan trace` running, or NULL */
+    char trace_filter[64];    /* its filters as given, for queries */
     struct glan_herc_iface *ifaces;
     struct glan_herc_lan *next;
 };
@@ -48,8 +53,13 @@ struct glan_herc_lan {
 int glan_herc_lan_name(const char *text, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Define a LAN.  0; -EEXIST when the name is taken; -EINVAL (bad name or
- * sizes) or -ENOMEM with a message in err. */
-int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, char *err, size_t errlen);
+ * sizes) or -ENOMEM with a message in err.  With shm (a shared-memory name,
+ * "/" prepended when missing) the LAN is shared between processes: the
+ * segment is created with cfg's sizes when it does not exist, else attached
+ * as it is (its own sizes; *attached set), and a segment of another version
+ * or layout is refused (-EPROTO with the base's message). */
+int glan_herc_lan_define(const struct glan_lan_config *cfg, int implicit, const char *shm,
+                         int *attached, char *err, size_t errlen);
 
 /* Delete a LAN that has no interfaces.  0, -ENOENT, -EBUSY. */
 int glan_herc_lan_delete(const char *name);
@@ -81,13 +91,26 @@ int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *sp
  * -ESRCH when it has none. */
 int glan_herc_lan_clear_uplink(const char *name);
 
+/* Start a trace of LAN `name` (trace.h) into tc->path; devnum >= 0 keeps
+ * only what the interface at that device number (any of its three) sent,
+ * filter is the text queries show.  0; -ENOENT no such LAN; -EBUSY a trace
+ * runs; -ENODEV no such interface of this process; -EIO with a message. */
+int glan_herc_lan_trace_start(const char *name, const struct glan_trace_config *tc, int devnum,
+                              const char *filter, char *err, size_t errlen);
+/* Stop LAN `name`'s trace; its final counters and file in *st and path.
+ * 0; -ENOENT; -ESRCH when none runs; -EIO (something was lost) with a
+ * message. */
+int glan_herc_lan_trace_stop(const char *name, struct glan_trace_stats *st, char *path,
+                             size_t pathlen, char *err, size_t errlen);
+
 /* Call fn for each LAN (or just the one named, when name is not NULL) with
  * the directory locked, in definition order.  Returns how many were visited;
  * fn must not call back into the directory. */
 int glan_herc_lan_foreach(const char *name, void (*fn)(struct glan_herc_lan *l, void *arg),
                           void *arg);
 
-/* Detach nothing, destroy every LAN without interfaces (module unload). */
+/* Detach nothing, stop every trace, destroy every LAN without interfaces
+ * (module unload; a shared LAN is left, its segment stays for the others). */
 void glan_herc_landir_shutdown(void);
 
 #endif

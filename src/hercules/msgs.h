@@ -22,6 +22,11 @@
 #define HHC04713 "GLAN: %s"
 #define HHC04714 "GLAN: LAN '%s' uplink %s '%s' attached"
 #define HHC04715 "GLAN: LAN '%s' uplink detached"
+#define HHC04716 "GLAN: LAN '%s' shared as '%s' (%s): %u ports, %u buffers of %u bytes, queue %u"
+#define HHC04717 "GLAN: LAN '%s' trace to '%s' started, filters:%s"
+#define HHC04718                                                                                   \
+    "GLAN: LAN '%s' trace to '%s' stopped: %" PRIu64 " datagrams written, %" PRIu64                \
+    " passed over, %" PRIu64 " lost"
 
 /* query output, one line each */
 #define HHC04720 "%s"

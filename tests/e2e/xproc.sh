@@ -1,0 +1,168 @@
+#!/bin/sh
+# e2e case glan-xproc: one LAN shared by two Hercules processes (issue 6).
+# Each process boots the test guest (tests/e2e/guest/xproc-init.sh as its
+# /init) with one GLAN interface on LAN1, defined with
+# `glan define LAN1 shared NAME`: process A (0600, 10.1.9.1) listens, process
+# B (0700, 10.1.9.2), started once A's interface is online, pings A, A pings
+# B, B sends 4 MiB of random data over TCP and the SHA-256 of what A received
+# must equal what B sent.  No host network configuration: the datagrams cross
+# the processes through the base in shared memory.  `glan query LAN1` in each
+# must show both ports (the other's with its pid), and the trace A ran
+# (`glan trace LAN1 start FILE`) must open in tshark and hold the pings.
+# Exit 0 pass, 1 fail, 77 skipped with a line saying what is missing.
+# Environment: as tests/e2e/e2e.sh; GLAN_XPROC_MIB the MiB to send (default
+# 4; docs/benchmarks.md used 16).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+run=${GLAN_RUN_DIR:-$PWD/e2e-run}/glan-xproc
+
+if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
+    echo "skipped: no SDL Hyperion (configure with -DHERCULES_SOURCE_DIR= and -DHERCULES_PREFIX=)"
+    exit 77
+fi
+if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
+    echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
+    exit 77
+fi
+if [ "$(id -u)" != 0 ]; then
+    echo "skipped: glan-xproc needs root (the guest build and the e2e run directory)"
+    exit 77
+fi
+guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
+if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ]; then
+    sh "$here/build-initramfs.sh" "$guest" || exit $?
+fi
+
+rm -rf "$run"
+mkdir -p "$run/guest" "$run/root"
+# The test initramfs with xproc-init.sh appended as /init (the kernel
+# unpacks concatenated archives in order; the later /init wins).
+cp "$here/guest/xproc-init.sh" "$run/root/init"
+chmod 755 "$run/root/init"
+cp "$guest/kernel.img" "$run/guest/kernel.img"
+{
+    cat "$guest/initrd.img"
+    (cd "$run/root" && echo ./init | cpio -o -H newc --owner=0:0 --quiet | gzip -9n)
+} >"$run/guest/initrd.img"
+
+shm=glanxp$$
+mib=${GLAN_XPROC_MIB:-4}
+bytes=$((mib * 1048576))
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    rm -f "/dev/shm/$shm"
+}
+trap cleanup EXIT
+
+shift_boot() {
+    who=$1 limit=$2
+    shift 2
+    python3 "$here/boot.py" --guest "$run/guest" --run "$run/$who" --timeout "$limit" "$@" \
+        >"$run/$who.json" 2>&1
+}
+
+t0=$(date +%s)
+shift_boot a 420 \
+    --cfg "glan define LAN1 shared $shm ports 8 buffers 512" --dev "0600.3 GLAN LAN1" \
+    --params "glan_if=0.0.0600/10.1.9.1/24 glan_peer=10.1.9.2 glan_role=listen glan_hold=25" \
+    --on "START=glan trace LAN1 start $run/trace.pcap" \
+    --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" \
+    --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^received bytes=$bytes " \
+    --expect DONE \
+    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(created\)" \
+    --expect-log "HHC04717I GLAN: LAN 'LAN1' trace to '.*trace.pcap' started" \
+    --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest devices 0600 0601 0602 pid [0-9]+ \(this process\)" \
+    --expect-log "HHC04720I   Port [0-9]+ '0:0700' guest \(of another process\) pid [0-9]+" \
+    --expect-log "HHC04720I     Addresses:.* 10\.1\.9\.2( |\$)" \
+    --expect-log "HHC04718I GLAN: LAN 'LAN1' trace to .* stopped: [1-9][0-9]* datagrams written" &
+pids="$pids $!"
+pa=$!
+
+# B once A's interface is online (two kernels decompressing at once on a
+# small machine made the first boots time out), or after 150 s at most.
+i=0
+while [ $i -lt 150 ] && ! grep -q '@@ IF ' "$run/a/console.log" 2>/dev/null; do
+    sleep 1
+    i=$((i + 1))
+done
+echo "glan-xproc: starting B after ${i}s"
+shift_boot b 360 \
+    --cfg "glan define LAN1 shared $shm" --dev "0700.3 GLAN LAN1" \
+    --params "glan_if=0.0.0700/10.1.9.2/24 glan_peer=10.1.9.1 glan_role=send glan_tcp=$mib glan_hold=3" \
+    --on "READY=glan query LAN1" \
+    --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^sent bytes=$bytes rc=0 " \
+    --expect DONE \
+    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(attached to\)" \
+    --expect-log "HHC04720I   Shared as '/$shm' \(attached by this process" \
+    --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest \(of another process\) pid [0-9]+" \
+    --expect-log "HHC04720I   Port [0-9]+ '0:0700' guest devices 0700 0701 0702 pid [0-9]+ \(this process\)" \
+    --expect-log "HHC04720I     Addresses:.* 10\.1\.9\.1( |\$)" &
+pids="$pids $!"
+pb=$!
+ra=0 rb=0
+wait $pb || rb=$?
+wait $pa || ra=$?
+pids=
+echo "glan-xproc: A rc=$ra, B rc=$rb, $(($(date +%s) - t0)) s"
+
+# What the two guests said, and the verdict.
+python3 - "$run" "$ra" "$rb" "$mib" <<'EOF'
+import json, re, subprocess, shutil, sys, os
+run, ra, rb, mib = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+ok = True
+res = {}
+for who in ("a", "b"):
+    try:
+        with open(os.path.join(run, who, "summary.json")) as f:
+            res[who] = json.load(f)
+    except (OSError, ValueError):
+        print(f"FAIL: no summary of {who}:")
+        print(open(os.path.join(run, who + ".json")).read()[-3000:])
+        sys.exit(1 if (ra, rb) != (77, 77) else 77)
+    s = res[who]
+    if s.get("missing"):
+        ok = False
+        print(f"FAIL {who}: missing {s['missing']} (log {s['log']})")
+    for e in s["events"]:
+        if e["mark"] in ("IF", "UP", "PING", "TCP"):
+            print(f"{who}: {e['mark']} {e['text']}")
+def tcp(who):
+    for e in res[who]["events"]:
+        if e["mark"] == "TCP":
+            m = re.search(r"sha256=(\S+)", e["text"])
+            return m.group(1) if m else None
+    return None
+sa, sb = tcp("a"), tcp("b")
+if not sa or sa != sb:
+    ok = False
+    print(f"FAIL: SHA-256 received {sa} != sent {sb}")
+else:
+    rate = ""
+    for e in res["a"]["events"]:
+        m = re.search(r"bytes=(\d+) first=([\d.]+) last=([\d.]+)", e["text"])
+        if e["mark"] == "TCP" and m and float(m.group(3)) > float(m.group(2)):
+            secs = float(m.group(3)) - float(m.group(2))
+            rate = f", {int(m.group(1)) / secs / 1e6:.2f} MB/s at the receiver ({secs:.2f} s)"
+    print(f"TCP: {mib} MiB, SHA-256 equal at both ends ({sa[:16]}...){rate}")
+pcap = os.path.join(run, "trace.pcap")
+if not shutil.which("tshark"):
+    print("note: no tshark, the trace file is not checked")
+elif not os.path.exists(pcap):
+    ok = False
+    print("FAIL: no trace file")
+else:
+    r = subprocess.run(["tshark", "-r", pcap, "-Y", "icmp", "-T", "fields", "-e", "ip.src",
+                        "-e", "ip.dst", "-e", "icmp.type"], capture_output=True, text=True)
+    rows = [l.split("\t") for l in r.stdout.splitlines()]
+    req = sum(1 for x in rows if x == ["10.1.9.1", "10.1.9.2", "8"])
+    rep = sum(1 for x in rows if x == ["10.1.9.1", "10.1.9.2", "0"])
+    print(f"trace: tshark rc={r.returncode}, {len(rows)} ICMP datagrams from A's port, "
+          f"{req} echo requests A->B, {rep} echo replies A->B")
+    if r.returncode != 0 or req < 5 or rep < 5:
+        ok = False
+        print("FAIL: the trace does not hold the pings: " + r.stderr[-500:])
+print("glan-xproc:", "pass" if ok else "FAIL")
+sys.exit(0 if ok else 1)
+EOF
