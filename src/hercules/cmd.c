@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "glanmod.h"
@@ -75,7 +77,8 @@ static const char *const help_text[] = {
     "           the backup takes over while the controller is away.  The",
     "           data never passes through the controller's guest.",
     "           A shared LAN has one uplink, held by the process that gave",
-    "           it; when that process ends, another may take it over.",
+    "           it first; a process that names one while another holds it",
+    "           stands by and takes the uplink over when the holder ends.",
     "  delete   deletes a LAN no interface is attached to (a shared LAN:",
     "           this process leaves it; its segment stays).",
     "  trace    starts or stops a trace: every datagram entering the LAN",
@@ -207,6 +210,133 @@ static int set_uplink(const char *lan, struct uplink_args *ua)
     return 0;
 }
 
+/* ---- standby uplinks of shared LANs --------------------------------------
+ *
+ * A shared LAN has one uplink port, held by one process.  A process whose
+ * statement gives the LAN an uplink while another process holds it keeps the
+ * words as a standby; a thread of this module looks every 200 ms whether the
+ * holder's uplink port is still on the LAN (the base removes the ports of a
+ * process that ended or was killed) and, when it is gone, brings the
+ * uplink up here from those words. */
+
+static pthread_mutex_t sb_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sb_cond = PTHREAD_COND_INITIALIZER;
+static int sb_running, sb_stop;
+static pthread_t sb_thread;
+
+enum { SB_MAX = 16 };
+struct sb_list {
+    int n;
+    char name[SB_MAX][GLAN_HERC_NAME_MAX + 1];
+    char text[SB_MAX][256];
+};
+
+static void sb_collect(struct glan_herc_lan *l, void *arg)
+{
+    struct sb_list *sl = arg;
+    if (!l->standby[0] || l->ctl || sl->n >= SB_MAX)
+        return;
+    snprintf(sl->name[sl->n], sizeof sl->name[0], "%s", l->name);
+    snprintf(sl->text[sl->n], sizeof sl->text[0], "%s", l->standby);
+    sl->n++;
+}
+
+static void sb_check(void)
+{
+    struct sb_list sl = {0};
+    glan_herc_lan_foreach(NULL, sb_collect, &sl);
+    for (int i = 0; i < sl.n; i++) {
+        if (glan_herc_lan_uplink_holder(sl.name[i]) != 0)
+            continue;
+        char copy[256], *words[64], *save = NULL;
+        int n = 0;
+        snprintf(copy, sizeof copy, "%s", sl.text[i]);
+        for (char *w = strtok_r(copy, " ", &save); w && n < 64; w = strtok_r(NULL, " ", &save))
+            words[n++] = w;
+        glan_herc_lan_set_standby(sl.name[i], NULL);
+        char msg[400];
+        snprintf(msg, sizeof msg, "LAN '%s' uplink: its holder is gone, taking it over with '%s'",
+                 sl.name[i], sl.text[i]);
+        WRMSG(HHC04713, "I", msg);
+        struct uplink_args ua;
+        if (parse_uplink(n, words, 0, &ua) < 0 || set_uplink(sl.name[i], &ua) < 0) {
+            /* Another survivor was quicker: stand by again behind it. */
+            if (glan_herc_lan_uplink_holder(sl.name[i]) > 0)
+                glan_herc_lan_set_standby(sl.name[i], sl.text[i]);
+        }
+    }
+}
+
+static void *sb_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&sb_lock);
+    while (!sb_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 200 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sb_cond, &sb_lock, &ts);
+        if (sb_stop)
+            break;
+        pthread_mutex_unlock(&sb_lock);
+        sb_check();
+        pthread_mutex_lock(&sb_lock);
+    }
+    pthread_mutex_unlock(&sb_lock);
+    return NULL;
+}
+
+static void sb_start(void)
+{
+    pthread_mutex_lock(&sb_lock);
+    if (!sb_running && !sb_stop && pthread_create(&sb_thread, NULL, sb_main, NULL) == 0)
+        sb_running = 1;
+    pthread_mutex_unlock(&sb_lock);
+}
+
+void glan_herc_cmd_shutdown(void)
+{
+    pthread_mutex_lock(&sb_lock);
+    sb_stop = 1;
+    int running = sb_running;
+    sb_running = 0;
+    pthread_cond_broadcast(&sb_cond);
+    pthread_mutex_unlock(&sb_lock);
+    if (running)
+        pthread_join(sb_thread, NULL);
+}
+
+/* The uplink in argv[at..argc-1] (parsed into ua) for LAN lan: brought up
+ * here, or, on a shared LAN whose uplink another process holds, kept as
+ * this process's standby. */
+static int uplink_or_standby(const char *lan, int argc, char *argv[], int at,
+                             struct uplink_args *ua)
+{
+    long holder = glan_herc_lan_uplink_holder(lan);
+    if (holder <= 0)
+        return set_uplink(lan, ua);
+    if (ua->spec.release)
+        ua->spec.release(ua->spec.arg);
+    char text[256] = "";
+    size_t used = 0;
+    for (int i = at; i < argc && used < sizeof text; i++)
+        used +=
+            (size_t)snprintf(text + used, sizeof text - used, "%s%s", i > at ? " " : "", argv[i]);
+    glan_herc_lan_set_standby(lan, text);
+    sb_start();
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "LAN '%s' uplink is held by process %ld; this process takes it over with '%s' "
+             "when that one ends",
+             lan, holder, text);
+    WRMSG(HHC04713, "I", msg);
+    return 0;
+}
+
 static int cmd_uplink(int argc, char *argv[])
 {
     if (argc < 4)
@@ -227,7 +357,7 @@ static int cmd_uplink(int argc, char *argv[])
     struct uplink_args ua;
     if (parse_uplink(argc, argv, 3, &ua) < 0)
         return -1;
-    return set_uplink(name, &ua);
+    return uplink_or_standby(name, argc, argv, 3, &ua);
 }
 
 struct shm_info {
@@ -307,7 +437,7 @@ static int cmd_define(int argc, char *argv[])
         WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
     }
     /* A statement that fails leaves no LAN half defined behind it. */
-    if (uplink_at && set_uplink(name, &ua) < 0) {
+    if (uplink_at && uplink_or_standby(name, argc, argv, uplink_at, &ua) < 0) {
         glan_herc_lan_delete(name);
         WRMSG(HHC04711, "I", name);
         return -1;
@@ -564,6 +694,8 @@ static void show_uplink(struct glan_herc_lan *l)
                  (long)up.owner_pid);
         else
             line("  Uplink: none");
+        if (l->standby[0])
+            line("  Uplink standby: '%s', taken over here when the holder ends", l->standby);
         return;
     }
     struct glan_ctl_status cs;

@@ -49,5 +49,8 @@ void glan_herc_irq_shutdown(void);
  * command table (SYSTEMCMD in htypes.h).  Returns HERRINVCMD for commands
  * that are not ours, after offering them to the next hook. */
 int glan_herc_system_command(int argc, char *argv[], char *cmdline);
+/* Stop the thread that takes over standby uplinks of shared LANs (module
+ * unload). */
+void glan_herc_cmd_shutdown(void);
 
 #endif

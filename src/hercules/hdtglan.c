@@ -570,6 +570,7 @@ HDL_FINAL_SECTION;
     /* HDL refuses to unload a module while a device uses it, so every LAN
      * left has no interface of ours. */
     glan_herc_irq_shutdown();
+    glan_herc_cmd_shutdown();
     glan_herc_landir_shutdown();
 }
 END_FINAL_SECTION

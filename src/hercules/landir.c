@@ -312,17 +312,51 @@ int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *sp
     return rc;
 }
 
+struct holder {
+    long pid;
+};
+
+static void holder_of(const struct glan_port_view *v, void *arg)
+{
+    struct holder *h = arg;
+    if (v->kind == GLAN_PORT_UPLINK && v->owner_pid != getpid())
+        h->pid = (long)v->owner_pid;
+}
+
+long glan_herc_lan_uplink_holder(const char *name)
+{
+    struct holder h = {0};
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    if (l && l->shm[0])
+        glan_lan_foreach_port(l->lan, holder_of, &h);
+    pthread_mutex_unlock(&dir_lock);
+    return l ? h.pid : -ENOENT;
+}
+
+int glan_herc_lan_set_standby(const char *name, const char *text)
+{
+    pthread_mutex_lock(&dir_lock);
+    struct glan_herc_lan *l = find_locked(name);
+    if (l)
+        snprintf(l->standby, sizeof l->standby, "%s", text ? text : "");
+    pthread_mutex_unlock(&dir_lock);
+    return l ? 0 : -ENOENT;
+}
+
 int glan_herc_lan_clear_uplink(const char *name)
 {
     int rc = 0;
     pthread_mutex_lock(&dir_lock);
     struct glan_herc_lan *l = find_locked(name);
-    if (!l)
+    if (!l) {
         rc = -ENOENT;
-    else if (!l->ctl)
+    } else if (!l->ctl && !l->standby[0]) {
         rc = -ESRCH;
-    else
+    } else {
+        l->standby[0] = '\0';
         uplink_drop_locked(l);
+    }
     pthread_mutex_unlock(&dir_lock);
     return rc;
 }

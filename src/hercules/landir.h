@@ -42,6 +42,7 @@ struct glan_herc_lan {
     int implicit;             /* created by a device statement, not `glan define` */
     char shm[64];             /* shared-memory name of a shared LAN, "" otherwise */
     int shm_created;          /* this process created the segment (else attached) */
+    char standby[256];        /* shared LAN: uplink words to take it over with */
     struct glan_trace *trace; /* `glan trace` running, or NULL */
     char trace_filter[64];    /* its filters as given, for queries */
     struct glan_herc_iface *ifaces;
@@ -87,8 +88,14 @@ void glan_herc_iface_leave(struct glan_herc_iface *ifc);
  * uplink; another negative errno with a message in err. */
 int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *spec,
                              const struct glan_ctl_config *cc, char *err, size_t errlen);
-/* Take LAN `name`'s uplink away (detached, closed, freed).  0, -ENOENT,
- * -ESRCH when it has none. */
+/* Shared LAN `name`: the pid of another process holding its uplink port,
+ * 0 when nobody or this process holds it, -ENOENT when no such LAN. */
+long glan_herc_lan_uplink_holder(const char *name);
+/* Record (text not NULL) or forget (NULL) the uplink words this process
+ * takes the uplink over with when the holder ends.  0 or -ENOENT. */
+int glan_herc_lan_set_standby(const char *name, const char *text);
+/* Take LAN `name`'s uplink away (detached, closed, freed; also a standby
+ * one).  0, -ENOENT, -ESRCH when it has none. */
 int glan_herc_lan_clear_uplink(const char *name);
 
 /* Start a trace of LAN `name` (trace.h) into tc->path; devnum >= 0 keeps

@@ -7,7 +7,8 @@
 # B, B sends 4 MiB of random data over TCP and the SHA-256 of what A received
 # must equal what B sent.  No host network configuration: the datagrams cross
 # the processes through the base in shared memory.  `glan query LAN1` in each
-# must show both ports (the other's with its pid), and the trace A ran
+# must show both ports (the other's with its pid; A asks after its pings,
+# while B is surely up, and at the end), and the trace A ran
 # (`glan trace LAN1 start FILE`) must open in tshark and hold the pings.
 # Exit 0 pass, 1 fail, 77 skipped with a line saying what is missing.
 # Environment: as tests/e2e/e2e.sh; GLAN_XPROC_MIB the MiB to send (default
@@ -68,6 +69,7 @@ shift_boot a 420 \
     --cfg "glan define LAN1 shared $shm ports 8 buffers 512" --dev "0600.3 GLAN LAN1" \
     --params "glan_if=0.0.0600/10.1.9.1/24 glan_peer=10.1.9.2 glan_role=listen glan_hold=25" \
     --on "START=glan trace LAN1 start $run/trace.pcap" \
+    --on "PING=glan query LAN1" \
     --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" \
     --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^received bytes=$bytes " \
     --expect DONE \
