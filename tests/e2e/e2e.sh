@@ -82,17 +82,20 @@ glan-guest2guest)
     need_guest
     # One guest, two GLAN interfaces on LAN1, the second in its own network
     # namespace inside the guest: ping both ways through the base, 16 MiB
-    # over TCP, and glan query shows both interfaces' addresses and counters.
+    # over TCP, and glan query shows both interfaces' addresses and counters;
+    # then the second interface goes offline and its addresses leave the LAN
+    # (the query after OFFLINE shows a port with none).
     # The configuration is samples/two-glan.cnf as it is (with cfg/lan1.cnf),
     # and the guest brings its interfaces up with samples/guest-setup.sh.
     exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
         --config samples/two-glan.cnf \
-        --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_tcp=16 glan_hold=1 glan_dbf=40" \
-        --on "READY=glan query LAN1" \
+        --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_tcp=16 glan_hold=1 glan_dbf=40 glan_offline=0.0.0610" \
+        --on "READY=glan query LAN1" --on "OFFLINE=glan query LAN1" \
         --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
         --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
         --expect 'PING~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' \
-        --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' --expect DONE \
+        --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' --expect 'OFFLINE~^0\.0\.0610 ok' \
+        --expect DONE --expect-log "HHC04720I     Addresses: none" \
         --expect-log "HHC04710I GLAN: LAN 'LAN1' defined: 16 ports" \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.2 " \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.3 " \

@@ -25,10 +25,13 @@
 #              first namespace to each of glan_flood_to
 #   glan_dbf   entries of the qeth s390dbf areas printed when an interface
 #              fails to come online (default 60)
+#   glan_offline  device number of an interface to take offline after the
+#              hold (marker OFFLINE DEVNO ok|fail), so the host can see its
+#              addresses leave the LAN; the guest then waits 4 s
 #   glan_hold  seconds to stay up after the probes (default 0), e.g. so that
 #              the host can probe the guest
 # Markers: USERSPACE, MODULE, IF, ADDR, ROUTE, PING, TCP, SNMP, FLOOD, READY,
-# NETDEV, DONE, DBF
+# OFFLINE, NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
 bb=/bin/busybox
@@ -234,6 +237,14 @@ fi
 mark READY hold=${glan_hold:-0}
 i=0
 while [ $i -lt "${glan_hold:-0}" ]; do sleep 1; i=$((i + 1)); done
+if [ -n "${glan_offline:-}" ]; then
+    if echo 0 >"/sys/bus/ccwgroup/devices/$glan_offline/online" 2>/tmp/err; then
+        mark OFFLINE "$glan_offline" ok
+    else
+        mark OFFLINE "$glan_offline" fail "$(cat /tmp/err)"
+    fi
+    sleep 4
+fi
 # Every interface's counters, in both namespaces: NETDEV NS IF ...
 netdev() {
     $2 cat /proc/net/dev | sed -n "s/^ *\([a-z0-9]*\): *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *[0-9]* *[0-9]* *[0-9]* *[0-9]* *\([0-9]*\) *\([0-9]*\) .*/@@ NETDEV $1 \1 rx_bytes=\2 rx_packets=\3 rx_errs=\4 rx_drop=\5 tx_bytes=\6 tx_packets=\7/p"
