@@ -189,12 +189,13 @@ struct glan_uplink;
  * announce every address already registered in the LAN.  0, or a negative
  * errno with a message in u->err. */
 int glan_l2_uplink_attach(struct glan_lan *lan, struct glan_uplink *u);
-/* Stop the receive thread, then glan_uplink_detach.  Use this rather than
- * glan_uplink_detach while the thread runs. */
+/* glan_uplink_detach, which stops the receive thread (the uplink's stop op)
+ * before the port goes; glan_uplink_destroy does the same. */
 void glan_l2_uplink_detach(struct glan_uplink *u);
-/* The receive thread alone (for an owner that attached with
- * glan_uplink_attach): 0, -EINVAL when u is not attached or not a layer-2
- * uplink, or a negative errno.  Stop returns once the thread is gone. */
+/* The receive thread alone: the uplink's start and stop ops (attach and
+ * detach call them).  0 (also when running), -EINVAL when u is not attached
+ * or not a layer-2 uplink, or a negative errno.  Stop returns once the
+ * thread is gone. */
 int glan_l2_uplink_start(struct glan_uplink *u);
 void glan_l2_uplink_stop(struct glan_uplink *u);
 /* Announce addr on the network (gratuitous ARP / unsolicited neighbour

@@ -45,17 +45,16 @@ struct glan_tun_config {
  * it).  NULL with a message in err on a bad configuration or no memory. */
 struct glan_uplink *glan_tun_create(const struct glan_tun_config *cfg, char *err, size_t errlen);
 
-/* Attach to lan (glan_uplink_attach) and start the receive thread.  0, or a
- * negative errno with a message in u->err. */
+/* glan_uplink_attach, which starts the receive thread (the uplink's start
+ * op).  0, or a negative errno with a message in u->err. */
 int glan_tun_attach(struct glan_lan *lan, struct glan_uplink *u);
-/* Stop the receive thread, then glan_uplink_detach.  Use this (or
- * glan_tun_stop first) rather than glan_uplink_detach/destroy directly while
- * the thread runs: the thread must be gone before the port is. */
+/* glan_uplink_detach, which stops the receive thread (the stop op) before
+ * the port goes; glan_uplink_destroy does the same. */
 void glan_tun_detach(struct glan_uplink *u);
 
-/* The receive thread alone, for an owner that attached with
- * glan_uplink_attach.  Start: 0, -EINVAL when not attached, or a negative
- * errno.  Stop returns once the thread will not touch the LAN again. */
+/* The receive thread alone: the uplink's start and stop ops.  Start: 0 (also
+ * when running), -EINVAL when not attached, or a negative errno.  Stop
+ * returns once the thread will not touch the LAN again. */
 int glan_tun_start(struct glan_uplink *u);
 void glan_tun_stop(struct glan_uplink *u);
 

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "guestlan/uplink.h"
 
@@ -50,10 +51,13 @@ int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)
     }
     rc = u->ops->start ? u->ops->start(u) : 0;
     if (rc < 0) {
+        char msg[sizeof u->err];
+        memcpy(msg, u->err, sizeof msg); /* the start's reason, not close's */
         glan_port_detach(u->port);
         u->port = NULL;
         if (u->ops->close)
             u->ops->close(u);
+        memcpy(u->err, msg, sizeof msg);
     }
     return rc;
 }

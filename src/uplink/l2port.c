@@ -287,6 +287,8 @@ const struct glan_uplink_ops l2port_ops = {
     .send = l2_send,
     .rx_fd = l2_rx_fd,
     .receive = l2_receive,
+    .start = glan_l2_uplink_start,
+    .stop = glan_l2_uplink_stop,
     .addr_event = l2_addr_event,
     .close = l2_close,
     .destroy = l2_destroy,
@@ -543,25 +545,16 @@ int glan_l2_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)
     struct l2port *p = l2port_of(u);
     if (!p)
         return -EINVAL;
+    /* glan_uplink_attach starts the receive thread through ops->start. */
     int rc = glan_uplink_attach(lan, u);
-    if (rc < 0)
-        return rc;
-    rc = glan_l2_uplink_start(u);
-    if (rc < 0) {
-        char msg[sizeof u->err];
-        memcpy(msg, u->err, sizeof msg);
-        glan_uplink_detach(u);
-        memcpy(u->err, msg, sizeof msg);
-        return rc;
-    }
-    announce_all(p);
-    return 0;
+    if (rc == 0)
+        announce_all(p);
+    return rc;
 }
 
 void glan_l2_uplink_detach(struct glan_uplink *u)
 {
-    glan_l2_uplink_stop(u);
-    glan_uplink_detach(u);
+    glan_uplink_detach(u); /* ops->stop ends the thread before the port goes */
 }
 
 int glan_l2_uplink_status(struct glan_uplink *u, struct glan_l2_uplink_status *out)

@@ -480,6 +480,8 @@ static const struct glan_uplink_ops tun_ops = {
     .send = tun_send,
     .rx_fd = tun_rx_fd,
     .receive = tun_receive,
+    .start = glan_tun_start,
+    .stop = glan_tun_stop,
     .close = tun_close,
     .destroy = tun_destroy,
 };
@@ -578,25 +580,13 @@ void glan_tun_stop(struct glan_uplink *u)
 
 int glan_tun_attach(struct glan_lan *lan, struct glan_uplink *u)
 {
-    if (!as_tun(u))
-        return -EINVAL;
-    int rc = glan_uplink_attach(lan, u);
-    if (rc < 0)
-        return rc;
-    rc = glan_tun_start(u);
-    if (rc < 0) {
-        char msg[sizeof u->err];
-        memcpy(msg, u->err, sizeof msg);
-        glan_uplink_detach(u);
-        memcpy(u->err, msg, sizeof msg);
-    }
-    return rc;
+    /* glan_uplink_attach starts the receive thread through ops->start. */
+    return as_tun(u) ? glan_uplink_attach(lan, u) : -EINVAL;
 }
 
 void glan_tun_detach(struct glan_uplink *u)
 {
-    glan_tun_stop(u);
-    glan_uplink_detach(u);
+    glan_uplink_detach(u); /* ops->stop ends the thread before the port goes */
 }
 
 int glan_tun_status(struct glan_uplink *u, struct glan_tun_status *out)
