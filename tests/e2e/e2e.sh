@@ -11,7 +11,9 @@
 #   glan-guest2guest  the guest's two GLAN interfaces on one LAN (one in a
 #                  network namespace of the guest) ping each other through the
 #                  base and carry 16 MiB over TCP, checked by SHA-256; boots
-#                  samples/two-glan.cnf
+#                  samples/two-glan.cnf; glan query's counters must equal the
+#                  guest's, and the trace of the run must hold the pings and
+#                  the 16 MiB (check-counters.py)
 #   (glan-uplink boots samples/tun-uplink.cnf; every guest case brings its
 #   interfaces up with samples/guest-setup.sh)
 #   glan-uplink    the guest pings the host and the host the guest through a
@@ -87,10 +89,19 @@ glan-guest2guest)
     # (the query after OFFLINE shows a port with none).
     # The configuration is samples/two-glan.cnf as it is (with cfg/lan1.cnf),
     # and the guest brings its interfaces up with samples/guest-setup.sh.
-    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
+    # A trace of LAN1 runs from before the IPL to READY; then
+    # check-counters.py holds the figures against each other exactly: the
+    # query after DONE against the guest's own interface counters (NETDEV),
+    # the trace's datagrams against the LAN's sent count and tshark, and the
+    # pings and the 16 MiB in the trace.
+    mkdir -p "$run"
+    rm -f "$run/trace.pcap"
+    python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
         --config samples/two-glan.cnf \
         --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_tcp=16 glan_hold=1 glan_dbf=40 glan_offline=0.0.0610" \
-        --on "READY=glan query LAN1" --on "OFFLINE=glan query LAN1" \
+        --on "START=glan trace LAN1 start $run/trace.pcap" \
+        --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" \
+        --on "OFFLINE=glan query LAN1" --on "DONE=glan query LAN1" \
         --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
         --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
         --expect 'PING~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' \
@@ -99,7 +110,11 @@ glan-guest2guest)
         --expect-log "HHC04710I GLAN: LAN 'LAN1' defined: 16 ports" \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.2 " \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.3 " \
-        --expect-log "HHC04720I     Received [1-9][0-9]+ packets"
+        --expect-log "HHC04720I     Received [1-9][0-9]+ packets" \
+        --expect-log "HHC04718I GLAN: LAN 'LAN1' trace to .* stopped: [1-9][0-9]* datagrams written, 0 passed over, 0 lost" ||
+        exit 1
+    exec python3 "$here/check-counters.py" "$run" --trace "$run/trace.pcap" \
+        --pings "10.1.1.2>10.1.1.3,10.1.1.3>10.1.1.2" --count 5 --tcp "10.1.1.2>10.1.1.3:16777216"
     ;;
 glan-uplink)
     if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
