@@ -67,7 +67,7 @@ def parse_args():
     ap.add_argument("--on", action="append", default=[], metavar="MARK=CMD",
                     help="when marker MARK appears, send panel command CMD "
                          "('!cmd' runs a host shell command instead, which must "
-                         "succeed); repeatable")
+                         "succeed; $HERCULES_PID is Hercules' process id); repeatable")
     ap.add_argument("--expect", action="append", default=[],
                     help="marker that must appear, or MARK~REGEX: a MARK line whose text "
                          "matches REGEX (default DONE, or none with --no-ipl)")
@@ -188,7 +188,8 @@ def main():
     def fire(mark):
         for cmd in actions.get(mark, []):
             if cmd.startswith("!"):
-                r = subprocess.run(cmd[1:], shell=True, capture_output=True, text=True)
+                r = subprocess.run(cmd[1:], shell=True, capture_output=True, text=True,
+                                   env=dict(env, HERCULES_PID=str(p.pid)))
                 note(f"HOST {cmd[1:]} rc={r.returncode}\n{r.stdout}{r.stderr}")
                 host.append({"mark": mark, "cmd": cmd[1:], "rc": r.returncode,
                              "stdout": r.stdout})
