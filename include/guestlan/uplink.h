@@ -21,7 +21,11 @@ extern "C" {
 
 struct glan_uplink;
 
-/* Counters the uplink keeps of its own (the base keeps the port's). */
+/* Counters the uplink keeps of its own (the base keeps the port's).  Each
+ * is written by one thread at a time (the sender under the uplink port's
+ * drain turn, or the receive thread) and read by any: writers go through
+ * glan_uplink_count/glan_uplink_set, readers through glan_uplink_get_stats,
+ * all relaxed atomics, so a query never races a receive thread. */
 struct glan_uplink_stats {
     uint64_t tx_packets, tx_bytes; /* written to the network */
     uint64_t tx_errors;            /* writes that failed */
@@ -71,6 +75,18 @@ struct glan_uplink {
     struct glan_uplink_stats stats; /* kept by the implementation */
     char err[256];                  /* last error message */
 };
+
+/* Add n to one of u->stats' counters; set one. */
+static inline void glan_uplink_count(uint64_t *counter, uint64_t n)
+{
+    __atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+static inline void glan_uplink_set(uint64_t *counter, uint64_t v)
+{
+    __atomic_store_n(counter, v, __ATOMIC_RELAXED);
+}
+/* A copy of u's counters, each read atomically. */
+void glan_uplink_get_stats(const struct glan_uplink *u, struct glan_uplink_stats *out);
 
 /* Open u and attach it to lan as its uplink port.  0, or a negative errno
  * with a message in u->err (-EEXIST: the LAN already has an uplink). */

@@ -80,9 +80,23 @@ enum glan_drop glan_uplink_input(struct glan_uplink *u, const void *data, size_t
                                  uint64_t ts_ns)
 {
     struct glan_tx_meta meta = {.cast = GLAN_CAST_AUTO, .ts_ns = ts_ns};
-    u->stats.rx_packets++;
-    u->stats.rx_bytes += len;
+    glan_uplink_count(&u->stats.rx_packets, 1);
+    glan_uplink_count(&u->stats.rx_bytes, len);
     return glan_port_send(u->port, data, len, &meta);
+}
+
+void glan_uplink_get_stats(const struct glan_uplink *u, struct glan_uplink_stats *out)
+{
+    const struct glan_uplink_stats *s = &u->stats;
+    *out = (struct glan_uplink_stats){
+        .tx_packets = __atomic_load_n(&s->tx_packets, __ATOMIC_RELAXED),
+        .tx_bytes = __atomic_load_n(&s->tx_bytes, __ATOMIC_RELAXED),
+        .tx_errors = __atomic_load_n(&s->tx_errors, __ATOMIC_RELAXED),
+        .rx_packets = __atomic_load_n(&s->rx_packets, __ATOMIC_RELAXED),
+        .rx_bytes = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED),
+        .rx_skipped = __atomic_load_n(&s->rx_skipped, __ATOMIC_RELAXED),
+        .rx_errors = __atomic_load_n(&s->rx_errors, __ATOMIC_RELAXED),
+    };
 }
 
 void glan_uplink_destroy(struct glan_uplink *u)

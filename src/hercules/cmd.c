@@ -666,11 +666,13 @@ static void show_uplink_dev(struct glan_uplink *u, void *arg)
     } else {
         line("  Uplink: %s", u->ops->kind);
     }
+    struct glan_uplink_stats us;
+    glan_uplink_get_stats(u, &us);
     line("    To the network %" PRIu64 " packets %" PRIu64 " bytes, %" PRIu64
          " errors; from it %" PRIu64 " packets %" PRIu64 " bytes, %" PRIu64 " skipped, %" PRIu64
          " errors",
-         u->stats.tx_packets, u->stats.tx_bytes, u->stats.tx_errors, u->stats.rx_packets,
-         u->stats.rx_bytes, u->stats.rx_skipped, u->stats.rx_errors);
+         us.tx_packets, us.tx_bytes, us.tx_errors, us.rx_packets, us.rx_bytes, us.rx_skipped,
+         us.rx_errors);
     if (msg[0])
         line("    Last error: %s", msg);
 }

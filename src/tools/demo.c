@@ -259,11 +259,14 @@ static void query(struct glan_lan *lan, struct glan_uplink *up, struct guest *g,
            ", queued %" PRIu64 "\n  Dropped:%s\n",
            s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued, buf);
     struct glan_tun_status ts;
+    struct glan_uplink_stats us = {0};
+    if (up)
+        glan_uplink_get_stats(up, &us);
     if (up && glan_tun_status(up, &ts) == 0)
         printf("  Uplink: tun '%s' mtu %u, %s%s\n    To the network %" PRIu64 " packets %" PRIu64
                " bytes; from it %" PRIu64 " packets %" PRIu64 " bytes\n",
                ts.ifname, ts.mtu, ts.open ? "open" : "closed", ts.created ? ", created" : "",
-               up->stats.tx_packets, up->stats.tx_bytes, up->stats.rx_packets, up->stats.rx_bytes);
+               us.tx_packets, us.tx_bytes, us.rx_packets, us.rx_bytes);
     else
         printf("  Uplink: none\n");
     struct walk w = {.lan = lan, .g = g, .ng = ng};

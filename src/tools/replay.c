@@ -716,7 +716,7 @@ static void collect_real_uplink(struct replay *rp)
     for (;;) {
         uint64_t before = rp->captured;
         pcap_dispatch(rp->cap, -1, take_captured, (u_char *)rp);
-        if (rp->captured >= rp->up->stats.tx_packets)
+        if (rp->captured >= __atomic_load_n(&rp->up->stats.tx_packets, __ATOMIC_RELAXED))
             break;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (rp->captured != before)
@@ -858,8 +858,8 @@ static int run(struct replay *rp)
          * skipped there is the uplink's to show (rx_packets/rx_bytes are
          * counted by glan_uplink_input). */
         if (s->src < 0) {
-            rp->up->stats.rx_skipped += s->st.skipped;
-            rp->up->stats.rx_errors += s->st.errors;
+            glan_uplink_count(&rp->up->stats.rx_skipped, s->st.skipped);
+            glan_uplink_count(&rp->up->stats.rx_errors, s->st.errors);
         }
     }
     /* Recording ports never refuse, so nothing should wait; kick anyway so a
@@ -1025,7 +1025,9 @@ static int write_counters(struct replay *rp)
     glan_lan_foreach_port(rp->lan, json_port, &pj);
     fputs("\n  },\n  \"uplink\": ", f);
     if (rp->up) {
-        const struct glan_uplink_stats *u = &rp->up->stats;
+        struct glan_uplink_stats us;
+        glan_uplink_get_stats(rp->up, &us);
+        const struct glan_uplink_stats *u = &us;
         fprintf(f,
                 "{\"kind\": \"%s\", \"tx_packets\": %" PRIu64 ", \"tx_bytes\": %" PRIu64
                 ", \"tx_errors\": %" PRIu64 ",\n    \"rx_packets\": %" PRIu64

@@ -178,7 +178,7 @@ static int l2_send(struct glan_uplink *u, const struct glan_dgram *dg)
     struct l2port *p = (struct l2port *)u;
     if (atomic_load(&p->down)) {
         atomic_fetch_add(&p->tx_down, 1);
-        u->stats.tx_errors++;
+        glan_uplink_count(&u->stats.tx_errors, 1);
         return -ENETDOWN;
     }
     pthread_mutex_lock(&p->lock);
@@ -189,10 +189,10 @@ static int l2_send(struct glan_uplink *u, const struct glan_dgram *dg)
     }
     pthread_mutex_unlock(&p->lock);
     if (rc == 0) {
-        u->stats.tx_packets++;
-        u->stats.tx_bytes += dg->len;
+        glan_uplink_count(&u->stats.tx_packets, 1);
+        glan_uplink_count(&u->stats.tx_bytes, dg->len);
     } else if (rc != -EAGAIN) {
-        u->stats.tx_errors++;
+        glan_uplink_count(&u->stats.tx_errors, 1);
     }
     return rc;
 }
@@ -217,7 +217,7 @@ static int l2_receive(struct glan_uplink *u, int budget)
             break;
         if (rc < 0) {
             p->read_errors++;
-            u->stats.rx_errors++;
+            glan_uplink_count(&u->stats.rx_errors, 1);
             return got ? got : rc;
         }
         got++;
@@ -230,8 +230,8 @@ static int l2_receive(struct glan_uplink *u, int budget)
             rearm(p);
             glan_l2_stats(p->l2, &st);
             /* the uplink's own counters, in the terms of uplink.h */
-            u->stats.rx_skipped = st.rx_frames - st.rx_ip - st.rx_malformed;
-            u->stats.rx_errors = st.rx_malformed + p->read_errors;
+            glan_uplink_set(&u->stats.rx_skipped, st.rx_frames - st.rx_ip - st.rx_malformed);
+            glan_uplink_set(&u->stats.rx_errors, st.rx_malformed + p->read_errors);
         }
         pthread_mutex_unlock(&p->lock);
         if (ip) {

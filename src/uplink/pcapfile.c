@@ -443,11 +443,11 @@ static int pf_send(struct glan_uplink *u, const struct glan_dgram *dg)
 
     if (p->wr &&
         glan_pcap_writer_write(p->wr, dg->data, dg->len, dg->ts_ns, u->err, sizeof u->err) != 0) {
-        u->stats.tx_errors++;
+        glan_uplink_count(&u->stats.tx_errors, 1);
         return -EIO;
     }
-    u->stats.tx_packets++;
-    u->stats.tx_bytes += dg->len;
+    glan_uplink_count(&u->stats.tx_packets, 1);
+    glan_uplink_count(&u->stats.tx_bytes, dg->len);
     return 0;
 }
 
@@ -465,8 +465,8 @@ static void pf_mirror_reader(struct pcapfile_uplink *p)
     struct glan_pcap_reader_stats st;
 
     glan_pcap_reader_stats(p->rd, &st);
-    p->up.stats.rx_skipped += st.skipped - p->skipped_seen;
-    p->up.stats.rx_errors += st.errors - p->errors_seen;
+    glan_uplink_count(&p->up.stats.rx_skipped, st.skipped - p->skipped_seen);
+    glan_uplink_count(&p->up.stats.rx_errors, st.errors - p->errors_seen);
     p->skipped_seen = st.skipped;
     p->errors_seen = st.errors;
 }
@@ -518,7 +518,7 @@ static void pf_close(struct glan_uplink *u)
     }
     if (p->wr) {
         if (glan_pcap_writer_close(p->wr, err, sizeof err) != 0) {
-            u->stats.tx_errors++;
+            glan_uplink_count(&u->stats.tx_errors, 1);
             snprintf(u->err, sizeof u->err, "%s", err);
         }
         p->wr = NULL;

@@ -366,13 +366,13 @@ static int tun_send(struct glan_uplink *u, const struct glan_dgram *dg)
     for (int tries = 0;; tries++) {
         if (atomic_load(&t->gone)) {
             atomic_fetch_add(&t->tx_down, 1);
-            u->stats.tx_errors++;
+            glan_uplink_count(&u->stats.tx_errors, 1);
             return -ENETDOWN;
         }
         ssize_t n = write(t->fd, dg->data, dg->len);
         if (n == (ssize_t)dg->len) {
-            u->stats.tx_packets++;
-            u->stats.tx_bytes += dg->len;
+            glan_uplink_count(&u->stats.tx_packets, 1);
+            glan_uplink_count(&u->stats.tx_bytes, dg->len);
             return 0;
         }
         int e = n < 0 ? errno : EIO;
@@ -393,10 +393,10 @@ static int tun_send(struct glan_uplink *u, const struct glan_dgram *dg)
             mark_gone(t);
             wake_rx(t); /* so that it kicks what waits, and they drop */
             atomic_fetch_add(&t->tx_down, 1);
-            u->stats.tx_errors++;
+            glan_uplink_count(&u->stats.tx_errors, 1);
             return -ENETDOWN;
         }
-        u->stats.tx_errors++;
+        glan_uplink_count(&u->stats.tx_errors, 1);
         if (e == EIO && !device_is_up(t)) {
             atomic_fetch_add(&t->tx_down, 1);
             return -ENETDOWN;
@@ -418,9 +418,9 @@ static void rx_one(struct tun *t, const uint8_t *p, size_t n)
     if ((v == 4 && n >= 20) || (v == 6 && n >= 40))
         glan_uplink_input(&t->u, p, n, 0);
     else if (v == 4 || v == 6)
-        t->u.stats.rx_errors++;
+        glan_uplink_count(&t->u.stats.rx_errors, 1);
     else
-        t->u.stats.rx_skipped++;
+        glan_uplink_count(&t->u.stats.rx_skipped, 1);
 }
 
 static int tun_receive(struct glan_uplink *u, int budget)
@@ -442,7 +442,7 @@ static int tun_receive(struct glan_uplink *u, int budget)
                 mark_gone(t);
                 return got ? got : -ENETDOWN;
             }
-            u->stats.rx_errors++;
+            glan_uplink_count(&u->stats.rx_errors, 1);
             return got ? got : -errno;
         }
         rx_one(t, t->rxbuf, (size_t)n);
@@ -529,7 +529,7 @@ static void *rx_thread(void *arg)
                 mark_gone(t);
                 glan_port_kick(t->u.port);
             } else {
-                t->u.stats.rx_errors++;
+                glan_uplink_count(&t->u.stats.rx_errors, 1);
             }
         }
         if (p[1].revents & POLLIN) {
