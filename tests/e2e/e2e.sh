@@ -16,6 +16,10 @@
 #                  the 16 MiB (check-counters.py)
 #   (glan-uplink boots samples/tun-uplink.cnf; every guest case brings its
 #   interfaces up with samples/guest-setup.sh)
+#   glan-multi-ip-cycle  a second IPv4 address and IPv6 addresses on the
+#                  interfaces, pinged through the base; 16 MiB over TCP to the
+#                  second address while its interface goes offline and online
+#                  again
 #   glan-uplink    the guest pings the host and the host the guest through a
 #                  LAN's TUN uplink, in a network namespace the test creates
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
@@ -115,6 +119,37 @@ glan-guest2guest)
         exit 1
     exec python3 "$here/check-counters.py" "$run" --trace "$run/trace.pcap" \
         --pings "10.1.1.2>10.1.1.3,10.1.1.3>10.1.1.2" --count 5 --tcp "10.1.1.2>10.1.1.3:16777216"
+    ;;
+glan-multi-ip-cycle)
+    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
+        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
+        exit 77
+    fi
+    need_guest
+    # What users of Hyperion's QETH miss: more than one address on a
+    # layer-3 interface (a second IPv4 address, and IPv6 addresses, all
+    # registered with SETIP and reached through the base), and an interface
+    # that goes offline and online again (halt, clear, the whole bring-up
+    # again) in the middle of a TCP transfer, which then completes.
+    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
+        --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
+        --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_addr_extra=0.0.0610/10.1.1.4/24,0.0.0600/fd00:1::2/64,0.0.0610/fd00:1::3/64 glan_ping=10.1.1.4,fd00:1::3 glan_ping_ns=fd00:1::2,10.1.1.2 glan_tcp=16 glan_tcp_to=10.1.1.4 glan_cycle=0.0.0610 glan_ping_late=10.1.1.3,10.1.1.4,fd00:1::3 glan_ping_late_ns=fd00:1::2 glan_hold=1" \
+        --on "READY=glan query LAN1" \
+        --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
+        --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
+        --expect 'ADDR2~^0\.0\.0610 \S+ 10\.1\.1\.4/24 ok' \
+        --expect 'ADDR2~^0\.0\.0600 \S+ fd00:1::2/64 ok' \
+        --expect 'ADDR2~^0\.0\.0610 \S+ fd00:1::3/64 ok' \
+        --expect 'PING~^root 10\.1\.1\.4 tx=5 rx=5 ' --expect 'PING~^root fd00:1::3 tx=5 rx=5 ' \
+        --expect 'PING~^ns fd00:1::2 tx=5 rx=5 ' --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' \
+        --expect 'CYCLE~^0\.0\.0610 offline ok' --expect 'CYCLE~^0\.0\.0610 online ok' \
+        --expect 'TCP~^10\.1\.1\.4 ok bytes=16777216 ' \
+        --expect 'PINGLATE~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PINGLATE~^root 10\.1\.1\.4 tx=5 rx=5 ' \
+        --expect 'PINGLATE~^root fd00:1::3 tx=5 rx=5 ' --expect 'PINGLATE~^ns fd00:1::2 tx=5 rx=5 ' \
+        --expect DONE \
+        --expect-log "HHC04720I     Addresses: (\S+ )*10\.1\.1\.4 (\S+ )*fd00:1::3( |$)" \
+        --expect-log "HHC04720I     Addresses: (\S+ )*10\.1\.1\.3( |$)" \
+        --expect-log "HHC04720I     Addresses: (\S+ )*fd00:1::2 (\S+ )*10\.1\.1\.2( |$)"
     ;;
 glan-uplink)
     if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then

@@ -13,6 +13,8 @@
 #   glan_ping  comma-separated addresses to ping from the first namespace
 #   glan_ping_ns  addresses to ping from the "ns" interface's namespace
 #   glan_count pings per target (default 5)
+#   glan_ping_late, glan_ping_late_ns  the same, after the TCP transfers (and
+#              after a glan_cycle), marker PINGLATE
 #   glan_route    routes in the first namespace, comma-separated NET/PREFIX@GW
 #                 e.g. 10.91.2.0/24@10.91.1.1 (for host routing between QETHs)
 #   glan_route_ns the same in the "ns" interface's namespace
@@ -30,8 +32,14 @@
 #              addresses leave the LAN; the guest then waits 4 s
 #   glan_hold  seconds to stay up after the probes (default 0), e.g. so that
 #              the host can probe the guest
-# Markers: USERSPACE, MODULE, IF, ADDR, ROUTE, PING, TCP, SNMP, FLOOD, READY,
-# OFFLINE, NETDEV, DONE, DBF
+#   glan_addr_extra  more addresses, comma-separated DEVNO/ADDR/PREFIX (IPv4 or
+#              IPv6), each added to the interface of DEVNO in its namespace
+#              after every interface is up (marker ADDR2 ... ok|fail)
+#   glan_cycle DEVNO: take that interface offline and online again while
+#              the first TCP transfer runs, glan_cycle_after seconds into it
+#              (default 2; markers CYCLE DEVNO offline|online ok|fail)
+# Markers: USERSPACE, MODULE, IF, ADDR, ADDR2, ROUTE, PING, PINGLATE, TCP, SNMP, FLOOD,
+# READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
 bb=/bin/busybox
@@ -112,6 +120,7 @@ up() {
         return 1
     fi
     mark IF "$devno" "$ifn" "$addr" ok ns=${ns:-root} card=$(cat $g/card_type | tr ' ' _)
+    echo "$ifn ${ns:-root}" >"/tmp/if.$devno"
 }
 
 for spec in $(echo "${glan_ifs:-}" | tr ',' ' '); do
@@ -120,7 +129,28 @@ $spec
 EOF
     up "$devno" "$a/$p" "$ns"
 done
+# More addresses on an interface: more than one IP address per layer-3
+# interface, IPv6 ones too, each registered with the device (SETIP).
+added=
+for spec in $(echo "${glan_addr_extra:-}" | tr ',' ' '); do
+    devno=${spec%%/*} a=${spec#*/}
+    if [ -f "/tmp/if.$devno" ] && read -r ifn where <"/tmp/if.$devno"; then
+        run=
+        [ "$where" = ns ] && run="nsenter -t $NSPID -n"
+        if $run ip addr add "$a" dev "$ifn" 2>/tmp/err; then
+            mark ADDR2 "$devno" "$ifn" "$a" ok
+            added=1
+        else
+            mark ADDR2 "$devno" "$ifn" "$a" fail "$(cat /tmp/err)"
+        fi
+    else
+        mark ADDR2 "$devno" - "$a" fail "no such interface up"
+    fi
+done
+# (IPv6 duplicate address detection takes about a second)
+[ -n "$added" ] && sleep 2
 ip -o addr show | sed 's/^/@@ ADDR /'
+[ -n "$NSPID" ] && nsenter -t $NSPID -n ip -o addr show | sed 's/^/@@ ADDR ns /'
 
 # route NS LIST: NET/PREFIX@GW entries, in the first namespace or the "ns" one
 route() {
@@ -137,15 +167,17 @@ route() {
 route root "${glan_route:-}"
 [ -n "$NSPID" ] && route ns "${glan_route_ns:-}"
 
-# ping FROM TARGET: FROM is "root" or "ns"
+# ping FROM TARGET [MARK]: FROM is "root" or "ns"; MARK defaults to PING
 ping_one() {
     run=
     [ "$1" = ns ] && run="nsenter -t $NSPID -n"
-    out=$($run ping -c "${glan_count:-5}" -W 2 "$2" 2>&1)
+    v=
+    case $2 in *:*) v=-6 ;; esac
+    out=$($run ping $v -c "${glan_count:-5}" -W 2 "$2" 2>&1)
     tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
     rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
     rtt=$(echo "$out" | sed -n 's/^round-trip min\/avg\/max = \(.*\) ms/\1/p')
-    mark PING "$1" "$2" tx=${tx:-0} rx=${rx:-0} rtt=${rtt:--}
+    mark "${3:-PING}" "$1" "$2" tx=${tx:-0} rx=${rx:-0} rtt=${rtt:--}
 }
 for t in $(echo "${glan_ping:-}" | tr ',' ' '); do ping_one root "$t"; done
 for t in $(echo "${glan_ping_ns:-}" | tr ',' ' '); do ping_one ns "$t"; done
@@ -169,10 +201,16 @@ tcp_test() {
     nsenter -t $NSPID -n timeout "$to" nc -l -p "$port" </tmp/hold >/tmp/rx 2>/tmp/nc-l.err &
     lpid=$!
     sleep 1
+    cpid=
+    if [ -n "${glan_cycle:-}" ] && [ "$port" = 5001 ]; then
+        cycle "$glan_cycle" "${glan_cycle_after:-2}" &
+        cpid=$!
+    fi
     t0=$(cut -d' ' -f1 /proc/uptime)
     timeout "$to" nc "$dst" "$port" </tmp/tx 2>/tmp/nc.err
     rc=$?
     wait $lpid
+    [ -n "$cpid" ] && wait $cpid
     kill $spid 2>/dev/null
     t1=$(cut -d' ' -f1 /proc/uptime)
     rxsum=$(sha256sum </tmp/rx | cut -d' ' -f1)
@@ -182,6 +220,24 @@ tcp_test() {
     mark TCP "$dst" $ok bytes=$bytes send_rc=$rc t0=$t0 t1=$t1 tx=$txsum rx=$rxsum \
         err="$(cat /tmp/nc.err /tmp/nc-l.err | tr '\n' ' ')"
     rm -f /tmp/tx /tmp/rx
+}
+# cycle DEVNO AFTER: offline and online again, AFTER seconds from now.  The
+# interface keeps its name, namespace and addresses (Linux keeps the
+# netdev; qeth_l3 registers the addresses again on the way up).
+cycle() {
+    sleep "$2"
+    g=/sys/bus/ccwgroup/devices/$1
+    if echo 0 >$g/online 2>/tmp/cyc.err; then
+        mark CYCLE "$1" offline ok
+    else
+        mark CYCLE "$1" offline fail "$(cat /tmp/cyc.err)"
+    fi
+    sleep 1
+    if echo 1 >$g/online 2>/tmp/cyc.err && [ "$(cat $g/online)" = 1 ]; then
+        mark CYCLE "$1" online ok
+    else
+        mark CYCLE "$1" online fail "$(cat /tmp/cyc.err) state=$(cat $g/state)"
+    fi
 }
 # Back-to-back pings from the first namespace (busybox ping -A: the next
 # request as soon as the reply is in): COUNT requests of SIZE data bytes.
@@ -234,6 +290,8 @@ if [ -n "$NSPID" ]; then
     fi
 fi
 
+for t in $(echo "${glan_ping_late:-}" | tr ',' ' '); do ping_one root "$t" PINGLATE; done
+[ -n "$NSPID" ] && for t in $(echo "${glan_ping_late_ns:-}" | tr ',' ' '); do ping_one ns "$t" PINGLATE; done
 mark READY hold=${glan_hold:-0}
 i=0
 while [ $i -lt "${glan_hold:-0}" ]; do sleep 1; i=$((i + 1)); done
