@@ -51,7 +51,7 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 2u
+#define REGION_VERSION 3u          /* 3: the LAN totals are striped */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -87,13 +87,27 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
 #define CUR_COUNTED (1ull << 31)
 #define CUR_SLOT    0x7fffffffull
 
-/* Counters kept for one port and for the LAN; updated with relaxed atomic
- * adds (exactness, not ordering, is what they need). */
+/* Counters kept for one port; updated with relaxed atomic adds (exactness,
+ * not ordering, is what they need). */
 struct counters {
     _Atomic uint64_t sent_packets, sent_bytes, fanout, delivered;
     _Atomic uint64_t dropped[GLAN_DROP_COUNT];
     _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
 };
+
+/* The LAN totals, in stripes: a thread adds to the stripe its thread-local
+ * number picks (my_stripe), so two threads forwarding at once do not bounce
+ * one cache line between their CPUs; a reader sums the stripes.  The stripes
+ * belong to the region, not to a port or a process, so a detach or a death
+ * takes no count with it.  128 bytes each: x86 prefetches lines in aligned
+ * pairs, so a stripe that shared a pair with another would still bounce. */
+#define LAN_STRIPES 16 /* a power of two */
+struct lan_stripe {
+    _Alignas(128) _Atomic uint64_t sent_packets;
+    _Atomic uint64_t sent_bytes, fanout, delivered;
+    _Atomic uint64_t dropped[GLAN_DROP_COUNT];
+};
+_Static_assert(sizeof(struct lan_stripe) == 128, "a LAN stripe is one aligned pair of lines");
 
 struct qcell {
     _Atomic uint64_t w;
@@ -171,7 +185,7 @@ struct region {
     _Atomic uint32_t orphans;   /* buffers of dead senders not yet reclaimed */
     _Atomic uint64_t pool_head; /* tag << 32 | first free slot */
     _Atomic uint32_t in_use;
-    struct counters c; /* LAN totals */
+    struct lan_stripe c[LAN_STRIPES]; /* LAN totals: the sum of the stripes */
     struct proc_entry procs[MAX_PROCS];
 };
 
@@ -447,6 +461,26 @@ static void add(_Atomic uint64_t *c, uint64_t v)
     atomic_fetch_add_explicit(c, v, memory_order_relaxed);
 }
 
+/* A thread's stripe number, handed out in the order threads first count
+ * (0: none yet).  Process-wide, not per LAN: a thread is one writer
+ * whichever LAN it forwards on. */
+static _Thread_local uint32_t thread_stripe;
+static _Atomic uint32_t stripes_handed;
+
+/* The stripe of the LAN totals this thread adds to.  Two writers that land
+ * on one stripe still count exactly (the adds are atomic); they only share
+ * a cache line again.  The process's table index shifts the start, so the
+ * first threads of two processes take different stripes. */
+static struct lan_stripe *my_stripe(struct glan_lan *lan)
+{
+    uint32_t t = thread_stripe;
+    if (!t) {
+        t = atomic_fetch_add_explicit(&stripes_handed, 1, memory_order_relaxed) + 1;
+        thread_stripe = t;
+    }
+    return &lan->r->c[(t + 5u * (uint32_t)lan->me) & (LAN_STRIPES - 1)];
+}
+
 /* The port a buffer came from, if it is still the same attachment. */
 static struct port_shared *source_of(struct glan_lan *lan, const struct slot_hdr *s)
 {
@@ -462,7 +496,7 @@ static struct port_shared *source_of(struct glan_lan *lan, const struct slot_hdr
 static void count_drop(struct glan_lan *lan, uint32_t slot, int dst, enum glan_drop why)
 {
     struct port_shared *src = source_of(lan, &lan->slots[slot]);
-    add(&lan->r->c.dropped[why], 1);
+    add(&my_stripe(lan)->dropped[why], 1);
     if (src)
         add(&src->c.dropped[why], 1);
     if (dst >= 0)
@@ -473,7 +507,7 @@ static void count_delivered(struct glan_lan *lan, uint32_t slot, int dst)
 {
     const struct slot_hdr *s = &lan->slots[slot];
     struct port_shared *src = source_of(lan, s);
-    add(&lan->r->c.delivered, 1);
+    add(&my_stripe(lan)->delivered, 1);
     if (src)
         add(&src->c.delivered, 1);
     add(&lan->ports[dst].c.recv_packets, 1);
@@ -1082,10 +1116,11 @@ static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size
     struct slot_hdr *s = &lan->slots[slot];
     struct port_shared *ps = &lan->ports[port->idx];
     int src = port->idx;
+    struct lan_stripe *t = my_stripe(lan);
     add(&ps->c.sent_packets, 1);
     add(&ps->c.sent_bytes, len);
-    add(&lan->r->c.sent_packets, 1);
-    add(&lan->r->c.sent_bytes, len);
+    add(&t->sent_packets, 1);
+    add(&t->sent_bytes, len);
 
     struct glan_addr d;
     if (glan_dgram_dest(slot_data(lan, slot), len, &d) < 0)
@@ -1115,7 +1150,7 @@ static enum glan_drop forward_copies(struct glan_port *port, uint32_t slot, size
      * (an add, not a store: forward may hold one more for the monitor). */
     atomic_fetch_add_explicit(&s->refs, n - 1, memory_order_relaxed);
     add(&ps->c.fanout, n - 1);
-    add(&lan->r->c.fanout, n - 1);
+    add(&t->fanout, n - 1);
     for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++)
         for (uint64_t bits = map[w]; bits; bits &= bits - 1)
             enqueue(lan, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
@@ -1129,9 +1164,10 @@ static enum glan_drop count_refused(struct glan_port *port, size_t len, enum gla
     add(&ps->c.sent_packets, 1);
     add(&ps->c.sent_bytes, len);
     add(&ps->c.dropped[why], 1);
-    add(&lan->r->c.sent_packets, 1);
-    add(&lan->r->c.sent_bytes, len);
-    add(&lan->r->c.dropped[why], 1);
+    struct lan_stripe *t = my_stripe(lan);
+    add(&t->sent_packets, 1);
+    add(&t->sent_bytes, len);
+    add(&t->dropped[why], 1);
     return why;
 }
 
@@ -1751,7 +1787,7 @@ struct glan_lan *glan_lan_create(const struct glan_lan_config *in, char *err, si
     layout_of(&cfg, &l);
     struct glan_lan *lan = lan_new(cfg.max_ports);
     void *mem = NULL;
-    if (lan && posix_memalign(&mem, 64, l.total) != 0)
+    if (lan && posix_memalign(&mem, _Alignof(struct region), l.total) != 0)
         mem = NULL;
     if (!lan || !mem) {
         free(lan);
@@ -2133,12 +2169,15 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
 {
     const struct region *r = lan->r;
     memset(o, 0, sizeof *o);
-    o->sent_packets = ld(&r->c.sent_packets);
-    o->sent_bytes = ld(&r->c.sent_bytes);
-    o->fanout = ld(&r->c.fanout);
-    o->delivered = ld(&r->c.delivered);
-    for (int i = 0; i < GLAN_DROP_COUNT; i++)
-        o->dropped[i] = ld(&r->c.dropped[i]);
+    for (int k = 0; k < LAN_STRIPES; k++) {
+        const struct lan_stripe *t = &r->c[k];
+        o->sent_packets += ld(&t->sent_packets);
+        o->sent_bytes += ld(&t->sent_bytes);
+        o->fanout += ld(&t->fanout);
+        o->delivered += ld(&t->delivered);
+        for (int i = 0; i < GLAN_DROP_COUNT; i++)
+            o->dropped[i] += ld(&t->dropped[i]);
+    }
     for (uint32_t p = 0; p < r->max_ports; p++)
         if (atomic_load(&lan->ports[p].state) != PORT_FREE)
             o->queued += port_queued(lan, (int)p);

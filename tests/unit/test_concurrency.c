@@ -3,15 +3,17 @@
  * delivering into the other's input from its own thread, the deadlock the
  * lock order must rule out), many senders into one receiver whose "guest"
  * returns input buffers and kicks from yet another thread (the lost-wake-up
- * case of the drain turn), and a detach in the middle of traffic.  Every
- * datagram is stamped with its sender and sequence; receivers check the
- * order per sender, and the books must balance at the end.
+ * case of the drain turn), a detach in the middle of traffic, and more
+ * sending threads than the LAN totals have stripes.  Every datagram is
+ * stamped with its sender and sequence; receivers check the order per
+ * sender, and the books must balance at the end.
  */
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "guestlan/base.h"
@@ -214,6 +216,75 @@ START_TEST(detach_during_traffic)
 }
 END_TEST
 
+/* More sending threads than the LAN totals have stripes, so some share a
+ * stripe: the sums must still be exact, and equal the ports' own counts. */
+enum { MANY = 20, PER_MANY = 2000 };
+
+struct many_sender {
+    struct rx rx;
+    char name[8], addr[16];
+};
+
+static void *send_many(void *arg)
+{
+    struct many_sender *m = arg;
+    uint8_t buf[64];
+    tp_build(buf, sizeof buf, m->addr, "10.0.1.1", 0);
+    for (uint32_t i = 0; i < PER_MANY; i++)
+        glan_port_send(m->rx.port, buf, sizeof buf, NULL);
+    return NULL;
+}
+
+START_TEST(lan_totals_exact_from_many_threads)
+{
+    char err[128];
+    struct glan_lan_config cfg = {.name = "MANY", .buffers = 512, .queue_len = 1024};
+    struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_ptr_nonnull(lan);
+    static struct rx r;
+    static struct many_sender m[MANY];
+    rx_attach(lan, &r, "R", "10.0.1.1");
+    pthread_t th[MANY];
+    for (int i = 0; i < MANY; i++) {
+        snprintf(m[i].name, sizeof m[i].name, "S%d", i);
+        snprintf(m[i].addr, sizeof m[i].addr, "10.0.2.%d", i + 1);
+        rx_attach(lan, &m[i].rx, m[i].name, m[i].addr);
+    }
+    for (int i = 0; i < MANY; i++)
+        pthread_create(&th[i], NULL, send_many, &m[i]);
+    for (int i = 0; i < MANY; i++)
+        pthread_join(th[i], NULL);
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    struct glan_port_stats ps;
+    uint64_t sent = 0, bytes = 0, delivered = 0, dropped = 0, lan_dropped = 0;
+    for (int i = 0; i < MANY; i++) {
+        glan_port_stats(m[i].rx.port, &ps);
+        ck_assert_uint_eq(ps.sent_packets, PER_MANY);
+        sent += ps.sent_packets;
+        bytes += ps.sent_bytes;
+        delivered += ps.delivered;
+        for (int k = 0; k < GLAN_DROP_COUNT; k++)
+            dropped += ps.dropped[k];
+    }
+    for (int k = 0; k < GLAN_DROP_COUNT; k++)
+        lan_dropped += st.dropped[k];
+    ck_assert_uint_eq(st.sent_packets, (uint64_t)MANY * PER_MANY);
+    ck_assert_uint_eq(st.sent_packets, sent);
+    ck_assert_uint_eq(st.sent_bytes, bytes);
+    ck_assert_uint_eq(st.delivered, delivered);
+    ck_assert_uint_eq(st.delivered, r.got);
+    ck_assert_uint_eq(lan_dropped, dropped);
+    ck_assert_uint_eq(st.queued, 0);
+    ck_assert_uint_eq(st.delivered + lan_dropped, st.sent_packets);
+    tp_check_balance(lan);
+    for (int i = 0; i < MANY; i++)
+        glan_port_detach(m[i].rx.port);
+    glan_port_detach(r.port);
+    glan_lan_destroy(lan);
+}
+END_TEST
+
 Suite *concurrency_suite(void)
 {
     Suite *s = suite_create("concurrency");
@@ -222,6 +293,7 @@ Suite *concurrency_suite(void)
     tcase_add_test(tc, two_senders_hammer_each_other);
     tcase_add_test(tc, many_senders_one_slow_receiver);
     tcase_add_test(tc, detach_during_traffic);
+    tcase_add_test(tc, lan_totals_exact_from_many_threads);
     suite_add_tcase(s, tc);
     return s;
 }

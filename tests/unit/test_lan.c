@@ -365,6 +365,49 @@ START_TEST(detach_drops_what_waits)
 }
 END_TEST
 
+START_TEST(lan_totals_survive_detach)
+{
+    /* A's copies wait for B when A goes; C's copies wait for B when B goes.
+     * The LAN totals keep all of them, whatever the ports' own counters. */
+    for (uint32_t i = 0; i < 3; i++)
+        tp_send(&A, "10.0.0.1", "10.0.0.2", 100, i);
+    B.room = 0;
+    for (uint32_t i = 3; i < 5; i++)
+        tp_send(&A, "10.0.0.1", "10.0.0.2", 100, i);
+    glan_port_detach(A.port);
+    A.port = NULL;
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.sent_packets, 5);
+    ck_assert_uint_eq(st.sent_bytes, 500);
+    ck_assert_uint_eq(st.delivered, 3);
+    ck_assert_uint_eq(st.queued, 2);
+    B.room = -1;
+    glan_port_kick(B.port); /* delivers what its gone sender left */
+    ck_assert_uint_eq(B.n, 5);
+    B.room = 0;
+    for (uint32_t i = 0; i < 2; i++)
+        tp_send(&C, "10.0.0.3", "10.0.0.2", 64, i);
+    glan_port_detach(B.port);
+    B.port = NULL;
+    /* A new port takes A's index with fresh counters; the LAN's stay. */
+    tp_attach(&A, lan, "A2", a_addrs);
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.sent_packets, 7);
+    ck_assert_uint_eq(st.sent_bytes, 628);
+    ck_assert_uint_eq(st.delivered, 5);
+    ck_assert_uint_eq(st.dropped[GLAN_DROP_PORT_GONE], 2);
+    ck_assert_uint_eq(st.queued, 0);
+    ck_assert_uint_eq(st.ports, 2);
+    struct glan_port_stats sa, sc;
+    glan_port_stats(A.port, &sa);
+    glan_port_stats(C.port, &sc);
+    ck_assert_uint_eq(sa.sent_packets, 0);
+    ck_assert_uint_eq(sc.sent_packets, 2);
+    ck_assert_uint_eq(sc.dropped[GLAN_DROP_PORT_GONE], 2);
+}
+END_TEST
+
 START_TEST(receiver_errors_are_counted)
 {
     B.fail_rc = -ENETDOWN;
@@ -584,6 +627,7 @@ Suite *lan_suite(void)
     tcase_add_test(tc, wait_queue_is_bounded);
     tcase_add_test(tc, base_storage_is_bounded);
     tcase_add_test(tc, detach_drops_what_waits);
+    tcase_add_test(tc, lan_totals_survive_detach);
     tcase_add_test(tc, receiver_errors_are_counted);
     tcase_add_test(tc, attach_limits);
     tcase_add_test(tc, config_validation);

@@ -615,6 +615,10 @@ START_TEST(other_version_or_layout_refused)
     poke(shm_name, 1, 99, &old);
     ck_assert_ptr_null(glan_lan_attach_shared(shm_name, err, sizeof err));
     ck_assert_msg(strstr(err, "version 99") != NULL, "%s", err);
+    /* the layout before the LAN totals were striped: version 2 */
+    poke(shm_name, 1, 2, NULL);
+    ck_assert_ptr_null(glan_lan_attach_shared(shm_name, err, sizeof err));
+    ck_assert_msg(strstr(err, "layout version 2, this program speaks version") != NULL, "%s", err);
     poke(shm_name, 1, old, NULL);
     /* a port entry of another size: word 3 */
     poke(shm_name, 3, 12345, &old);
