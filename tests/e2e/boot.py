@@ -75,6 +75,7 @@ def parse_args():
                     help="a log line must match REGEX (repeatable)")
     ap.add_argument("--no-ipl", action="store_true", help="load the configuration only")
     ap.add_argument("--mainsize", default="512")
+    ap.add_argument("--numcpu", type=int, default=1, help="emulated CPUs (default 1)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole run")
     ap.add_argument("--netns", default="",
                     help="run Hercules inside this network namespace (ip netns exec)")
@@ -136,7 +137,7 @@ def main():
                    *a.cfg, *a.dev, ""]
     else:
         cfg = ["# written by tests/e2e/boot.py", "ARCHLVL   z/Arch", f"MAINSIZE  {a.mainsize}",
-               "NUMCPU    1", "OSTAILOR  LINUX", *a.cfg, *a.dev, ""]
+               f"NUMCPU    {a.numcpu}", "OSTAILOR  LINUX", *a.cfg, *a.dev, ""]
     with open(os.path.join(run, cfgname), "w") as f:
         f.write("\n".join(cfg))
     ins = cmdline = None

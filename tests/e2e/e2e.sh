@@ -16,7 +16,7 @@
 #                  the 16 MiB (check-counters.py)
 #   (glan-uplink boots samples/tun-uplink.cnf; every guest case brings its
 #   interfaces up with samples/guest-setup.sh)
-#   glan-multi-ip-cycle  a second IPv4 address and IPv6 addresses on the
+#   glan-multi-ip-cycle  (two emulated CPUs) a second IPv4 address and IPv6 addresses on the
 #                  interfaces, pinged through the base; 16 MiB over TCP to the
 #                  second address while its interface goes offline and online
 #                  again
@@ -130,8 +130,10 @@ glan-multi-ip-cycle)
     # layer-3 interface (a second IPv4 address, and IPv6 addresses, all
     # registered with SETIP and reached through the base), and an interface
     # that goes offline and online again (halt, clear, the whole bring-up
-    # again) in the middle of a TCP transfer, which then completes.
-    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
+    # again) in the middle of a TCP transfer, which then completes.  Two
+    # emulated CPUs, so SIGAs and interruptions of the two interfaces meet
+    # from two CPU threads.
+    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 --numcpu 2 \
         --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
         --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_addr_extra=0.0.0610/10.1.1.4/24,0.0.0600/fd00:1::2/64,0.0.0610/fd00:1::3/64 glan_ping=10.1.1.4,fd00:1::3 glan_ping_ns=fd00:1::2,10.1.1.2 glan_tcp=16 glan_tcp_to=10.1.1.4 glan_cycle=0.0.0610 glan_ping_late=10.1.1.3,10.1.1.4,fd00:1::3 glan_ping_late_ns=fd00:1::2 glan_hold=1" \
         --on "READY=glan query LAN1" \
