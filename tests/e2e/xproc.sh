@@ -150,7 +150,8 @@ else:
     print(f"TCP: {mib} MiB, SHA-256 equal at both ends ({sa[:16]}...){rate}")
 pcap = os.path.join(run, "trace.pcap")
 if not shutil.which("tshark"):
-    print("note: no tshark, the trace file is not checked")
+    ok = False
+    print("FAIL: no tshark to read the trace (tests/deps.sh installs it)")
 elif not os.path.exists(pcap):
     ok = False
     print("FAIL: no trace file")
