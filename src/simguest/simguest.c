@@ -311,10 +311,13 @@ static int is_ipa(const uint8_t *b, uint32_t len)
 
 /* ---- MPC blocks, built as qeth_core_mpc.c's templates lay them out ----------------- */
 
-static uint32_t mpc_build(struct simguest *g, uint8_t *b, uint8_t rrh_type, const uint8_t dest[4],
-                          uint8_t what, uint8_t type, const uint8_t *pus, uint32_t pus_len)
+/* The transport header, RRH and PH of a block of total bytes (zeroed first)
+ * whose PDU, at MPC_PDU_OFFSET, is the rest, for the connection token dest:
+ * the part every control block and IPA command shares, with the guest's
+ * sequence numbers. */
+static void mpc_header(struct simguest *g, uint8_t *b, uint32_t total, uint8_t rrh_type,
+                       uint8_t proto, const uint8_t dest[4])
 {
-    uint32_t total = MPC_PDU_OFFSET + sizeof(struct mpc_puk) + pus_len;
     memset(b, 0, total);
     struct mpc_hdr *h = (struct mpc_hdr *)b;
     put32(h->th.id, 0x00e00000);
@@ -324,7 +327,7 @@ static uint32_t mpc_build(struct simguest *g, uint8_t *b, uint8_t rrh_type, cons
     put16(h->th.unit, 0x1000);
     put16(h->th.numrrh, 1);
     h->rrh.type = rrh_type;
-    h->rrh.proto = RRH_PROTO_PUK;
+    h->rrh.proto = proto;
     put16(h->rrh.res2, 1);
     put32(h->rrh.seq, g->seq_pdu++);
     put32(h->rrh.ackseq, g->seq_pdu_ack);
@@ -339,6 +342,13 @@ static uint32_t mpc_build(struct simguest *g, uint8_t *b, uint8_t rrh_type, cons
     h->ph.lendata[0] = (uint8_t)(pdu >> 16);
     put16(h->ph.lendata + 1, (uint16_t)pdu);
     put32(h->ph.offdata, 0x40);
+}
+
+static uint32_t mpc_build(struct simguest *g, uint8_t *b, uint8_t rrh_type, const uint8_t dest[4],
+                          uint8_t what, uint8_t type, const uint8_t *pus, uint32_t pus_len)
+{
+    uint32_t total = MPC_PDU_OFFSET + sizeof(struct mpc_puk) + pus_len;
+    mpc_header(g, b, total, rrh_type, RRH_PROTO_PUK, dest);
     struct mpc_puk *k = (struct mpc_puk *)(b + MPC_PDU_OFFSET);
     put16(k->length, 0x0c);
     k->what = what;
@@ -358,6 +368,54 @@ static int mpc_xfer(struct simguest *g, uint8_t *b, uint32_t len, uint8_t *reply
     return take_reply(g, reply, rlen);
 }
 
+/* A control command of the bring-up, as Linux's template for it has it. */
+struct mpc_cmd {
+    uint8_t rrh_type; /* RRH_TYPE_CM or RRH_TYPE_ULP */
+    uint8_t what;     /* of the PUK: 0x41, 0x43 for DM_ACT */
+    uint8_t puk_type;
+    uint32_t len;    /* of the whole block */
+    uint32_t tok_at; /* where the reply's PDU has the token the guest keeps */
+};
+
+enum { SG_CM_ENABLE, SG_CM_SETUP, SG_ULP_ENABLE, SG_ULP_SETUP, SG_DM_ACT };
+static const struct mpc_cmd mpc_cmds[] = {
+    [SG_CM_ENABLE] = {RRH_TYPE_CM, 0x41, PUK_ENABLE, 0x63, CM_ENABLE_RESP_FILTER_TOKEN},
+    [SG_CM_SETUP] = {RRH_TYPE_CM, 0x41, PUK_SETUP, 0x64, CM_SETUP_RESP_CONN_TOKEN},
+    [SG_ULP_ENABLE] = {RRH_TYPE_ULP, 0x41, PUK_ENABLE, 0x6b, ULP_ENABLE_RESP_FILTER_TOKEN},
+    [SG_ULP_SETUP] = {RRH_TYPE_ULP, 0x41, PUK_SETUP, 0x6c, ULP_SETUP_RESP_CONN_TOKEN},
+    [SG_DM_ACT] = {RRH_TYPE_ULP, 0x43, PUK_DM_ACT, 0x55, 0},
+};
+
+/* Send command which with its PUSes to the connection token dest and take
+ * the reply, which must not be an IPA.  With tok, the token the reply
+ * carries is copied there; with pdu, the first pdu_len bytes of the reply's
+ * PDU.  0, or -9 (the block is not as long as Linux's), -1 (no proper
+ * reply), -2 (the reply too short for what is asked of it). */
+static int mpc_command(struct simguest *g, unsigned which, const uint8_t dest[4],
+                       const uint8_t *pus, uint32_t pus_len, uint8_t tok[4], uint8_t *pdu,
+                       uint32_t pdu_len)
+{
+    const struct mpc_cmd *cmd = &mpc_cmds[which];
+    uint8_t b[4096], r[4096];
+    uint32_t len = mpc_build(g, b, cmd->rrh_type, dest, cmd->what, cmd->puk_type, pus, pus_len);
+    if (len != cmd->len)
+        return -9;
+    uint32_t rl;
+    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+        return -1;
+    uint32_t need = tok && cmd->tok_at + 4 > pdu_len ? cmd->tok_at + 4 : pdu_len;
+    if (!need)
+        return 0;
+    const uint8_t *p = pdu_of(r, rl);
+    if (!p || p + need > r + rl)
+        return -2;
+    if (tok)
+        memcpy(tok, p + cmd->tok_at, 4);
+    if (pdu)
+        memcpy(pdu, p, pdu_len);
+    return 0;
+}
+
 static const uint8_t tok_cm_filter_w[4] = {0x00, 0x01, 0x01, 0x08};
 static const uint8_t tok_cm_conn_w[4] = {0x00, 0x01, 0x01, 0x0a};
 static const uint8_t tok_ulp_filter_w[4] = {0x00, 0x01, 0x01, 0x0b};
@@ -370,18 +428,7 @@ int glan_sg_cm_enable(struct simguest *g)
     static const uint8_t p02[12] = {0x00, 0x0c, 0x04, 0x02, 0xff, 0xff,
                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     memcpy(pus + 11, p02, 12);
-    uint8_t b[4096], r[4096];
-    uint32_t len = mpc_build(g, b, RRH_TYPE_CM, g->issuer_rm_r, 0x41, PUK_ENABLE, pus, sizeof pus);
-    if (len != 0x63)
-        return -9;
-    uint32_t rl;
-    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
-        return -1;
-    const uint8_t *p = pdu_of(r, rl);
-    if (!p || p + CM_ENABLE_RESP_FILTER_TOKEN + 4 > r + rl)
-        return -2;
-    memcpy(g->cm_filter_r, p + CM_ENABLE_RESP_FILTER_TOKEN, 4);
-    return 0;
+    return mpc_command(g, SG_CM_ENABLE, g->issuer_rm_r, pus, sizeof pus, g->cm_filter_r, NULL, 0);
 }
 
 int glan_sg_cm_setup(struct simguest *g)
@@ -396,19 +443,12 @@ int glan_sg_cm_setup(struct simguest *g)
     memcpy(pus + 14, g->cm_filter_r, 4);
     static const uint8_t p06[6] = {0x00, 0x06, 0x04, 0x06, 0xc8, 0x00};
     memcpy(pus + 18, p06, 6);
-    uint8_t b[4096], r[4096];
-    uint32_t len = mpc_build(g, b, RRH_TYPE_CM, g->issuer_rm_r, 0x41, PUK_SETUP, pus, sizeof pus);
-    if (len != 0x64)
-        return -9;
-    uint32_t rl;
-    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
-        return -1;
-    const uint8_t *p = pdu_of(r, rl);
-    if (!p || p + CM_SETUP_RESP_CONN_TOKEN + 4 > r + rl)
-        return -2;
-    memcpy(g->cm_conn_r, p + CM_SETUP_RESP_CONN_TOKEN, 4);
-    return 0;
+    return mpc_command(g, SG_CM_SETUP, g->issuer_rm_r, pus, sizeof pus, g->cm_conn_r, NULL, 0);
 }
+
+/* The protocol byte of ULP ENABLE, pus[4] below, is where Linux has it. */
+_Static_assert(MPC_PDU_OFFSET + sizeof(struct mpc_puk) + 4 == ULP_ENABLE_PROT_TYPE,
+               "ULP ENABLE protocol offset");
 
 int glan_sg_ulp_enable(struct simguest *g, uint8_t prot)
 {
@@ -417,17 +457,11 @@ int glan_sg_ulp_enable(struct simguest *g, uint8_t prot)
     static const uint8_t p0a[20] = {0x00, 0x14, 0x04, 0x0a, 0x00, 0x20, 0x00, 0x00, 0xff, 0xff,
                                     0x00, 0x08, 0xc8, 0xe8, 0xc4, 0xf1, 0xc7, 0xf1, 0x00, 0x00};
     memcpy(pus + 11, p0a, 20);
-    uint8_t b[4096], r[4096];
-    uint32_t len = mpc_build(g, b, RRH_TYPE_ULP, g->cm_conn_r, 0x41, PUK_ENABLE, pus, sizeof pus);
-    if (len != 0x6b || b[ULP_ENABLE_PROT_TYPE] != prot)
-        return -9;
-    uint32_t rl;
-    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
-        return -1;
-    const uint8_t *p = pdu_of(r, rl);
-    if (!p || p + ULP_ENABLE_RESP_LINK_TYPE + 1 > r + rl)
-        return -2;
-    memcpy(g->ulp_filter_r, p + ULP_ENABLE_RESP_FILTER_TOKEN, 4);
+    uint8_t p[ULP_ENABLE_RESP_LINK_TYPE + 1];
+    int rc =
+        mpc_command(g, SG_ULP_ENABLE, g->cm_conn_r, pus, sizeof pus, g->ulp_filter_r, p, sizeof p);
+    if (rc)
+        return rc;
     g->max_mtu = be16(p + ULP_ENABLE_RESP_MAX_MTU);
     if (be16(p + ULP_ENABLE_RESP_DIFINFO_LEN) >= 0x18) {
         g->link_type = p[ULP_ENABLE_RESP_LINK_TYPE];
@@ -452,34 +486,17 @@ int glan_sg_ulp_setup(struct simguest *g)
     pus[27] = 0x0b;
     put16(pus + 28, g->devnum[g->dt]);
     put16(pus + 30, (uint16_t)(g->devnum[g->dt] & 0xff));
-    uint8_t b[4096], r[4096];
-    uint32_t len = mpc_build(g, b, RRH_TYPE_ULP, g->cm_conn_r, 0x41, PUK_SETUP, pus, sizeof pus);
-    if (len != 0x6c)
-        return -9;
-    uint32_t rl;
-    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
-        return -1;
-    const uint8_t *p = pdu_of(r, rl);
-    if (!p || p + ULP_SETUP_RESP_CONN_TOKEN + 4 > r + rl)
-        return -2;
-    memcpy(g->ulp_conn_r, p + ULP_SETUP_RESP_CONN_TOKEN, 4);
-    if (memcmp(g->ulp_conn_r, "00S", 3) == 0)
+    int rc = mpc_command(g, SG_ULP_SETUP, g->cm_conn_r, pus, sizeof pus, g->ulp_conn_r, NULL, 0);
+    if (rc == 0 && memcmp(g->ulp_conn_r, "00S", 3) == 0)
         return -3;
-    return 0;
+    return rc;
 }
 
 int glan_sg_dm_act(struct simguest *g)
 {
     uint8_t pus[9] = {0x00, 0x09, 0x04, 0x04, 0x05};
     memcpy(pus + 5, g->ulp_conn_r, 4);
-    uint8_t b[4096], r[4096];
-    uint32_t len = mpc_build(g, b, RRH_TYPE_ULP, g->cm_conn_r, 0x43, PUK_DM_ACT, pus, sizeof pus);
-    if (len != 0x55)
-        return -9;
-    uint32_t rl;
-    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
-        return -1;
-    return 0;
+    return mpc_command(g, SG_DM_ACT, g->cm_conn_r, pus, sizeof pus, NULL, NULL, 0);
 }
 
 /* ---- QDIO establish and activate ------------------------------------------------------ */
@@ -578,27 +595,7 @@ int glan_sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data
     uint8_t b[4096], r[4096];
     uint32_t ipalen = sizeof(struct ipa_hdr) + dlen;
     uint32_t total = MPC_PDU_OFFSET + ipalen;
-    memset(b, 0, total);
-    struct mpc_hdr *h = (struct mpc_hdr *)b;
-    put32(h->th.id, 0x00e00000);
-    put32(h->th.seq, g->seq_th++);
-    put32(h->th.offrrh, 0x14);
-    put32(h->th.length, total);
-    put16(h->th.unit, 0x1000);
-    put16(h->th.numrrh, 1);
-    h->rrh.type = RRH_TYPE_IPA;
-    h->rrh.proto = MPC_PROT_L3;
-    put16(h->rrh.res2, 1);
-    put32(h->rrh.seq, g->seq_pdu++);
-    put32(h->rrh.ackseq, g->seq_pdu_ack);
-    put16(h->rrh.offph, 0x24);
-    put16(h->rrh.lenfda, (uint16_t)ipalen);
-    put16(h->rrh.lenalda + 1, (uint16_t)ipalen);
-    h->rrh.tokentype = 0x05;
-    memcpy(h->rrh.token, g->ulp_conn_r, 4);
-    h->ph.locdata = 0x01;
-    put16(h->ph.lendata + 1, (uint16_t)ipalen);
-    put32(h->ph.offdata, 0x40);
+    mpc_header(g, b, total, RRH_TYPE_IPA, MPC_PROT_L3, g->ulp_conn_r);
     struct ipa_hdr *ih = (struct ipa_hdr *)(b + MPC_PDU_OFFSET);
     ih->command = cmd;
     ih->initiator = IPA_INITIATOR_HOST;
@@ -655,10 +652,13 @@ int glan_sg_qipassist(struct simguest *g, uint16_t prot)
     return 0;
 }
 
-static int setadp(struct simguest *g, uint32_t command, const void *data, uint16_t dlen, uint8_t *r,
-                  uint32_t *rl)
+/* A SETADAPTERPARMS command with dlen bytes of data, which the data of the
+ * reply (laid out the same) replaces: 0, the IPA's or the command's return
+ * code, or -1 when no proper reply came. */
+static int setadp(struct simguest *g, uint32_t command, void *data, uint16_t dlen)
 {
-    uint8_t d[256];
+    uint8_t d[256], r[4096];
+    uint32_t rl;
     memset(d, 0, sizeof d);
     struct ipa_setadp_hdr *h = (struct ipa_setadp_hdr *)d;
     put16(h->cmdlength, (uint16_t)(sizeof *h + dlen));
@@ -667,51 +667,43 @@ static int setadp(struct simguest *g, uint32_t command, const void *data, uint16
     h->seq_no = 1;
     memcpy(d + sizeof *h, data, dlen);
     int rc = glan_sg_ipa(g, IPA_CMD_SETADAPTERPARMS, IPA_PROT_IPV4, d, (uint16_t)(sizeof *h + dlen),
-                         r, rl);
+                         r, &rl);
     if (rc)
         return rc;
-    const struct ipa_setadp_hdr *rh =
-        (const struct ipa_setadp_hdr *)((const uint8_t *)reply_ipa(r, *rl) +
-                                        sizeof(struct ipa_hdr));
-    return be16(rh->return_code);
+    const struct ipa_hdr *ih = reply_ipa(r, rl);
+    if (!ih)
+        return -1;
+    const uint8_t *p = (const uint8_t *)(ih + 1);
+    memcpy(data, p + sizeof *h, dlen);
+    return be16(((const struct ipa_setadp_hdr *)p)->return_code);
 }
 
 int glan_sg_setadp_query(struct simguest *g)
 {
-    uint8_t r[4096];
-    uint32_t rl;
     struct ipa_query_cmds_supp q;
     memset(&q, 0, sizeof q);
-    int rc = setadp(g, IPA_SETADP_QUERY_COMMANDS_SUPPORTED, &q, sizeof q, r, &rl);
+    int rc = setadp(g, IPA_SETADP_QUERY_COMMANDS_SUPPORTED, &q, sizeof q);
     if (rc)
         return rc;
-    const uint8_t *d =
-        (const uint8_t *)reply_ipa(r, rl) + sizeof(struct ipa_hdr) + sizeof(struct ipa_setadp_hdr);
-    const struct ipa_query_cmds_supp *rq = (const struct ipa_query_cmds_supp *)d;
-    if (rq->lan_type & 0x7f)
-        g->link_type = rq->lan_type;
-    g->adp_supported = be32(rq->supported_cmds);
+    if (q.lan_type & 0x7f)
+        g->link_type = q.lan_type;
+    g->adp_supported = be32(q.supported_cmds);
     return 0;
 }
 
 int glan_sg_read_mac(struct simguest *g)
 {
-    uint8_t r[4096];
-    uint32_t rl;
     struct ipa_change_addr c;
     memset(&c, 0, sizeof c);
     put32(c.addr_size, 6);
     put32(c.no_macs, 1);
-    int rc = setadp(g, IPA_SETADP_ALTER_MAC_ADDRESS, &c, sizeof c, r, &rl);
+    int rc = setadp(g, IPA_SETADP_ALTER_MAC_ADDRESS, &c, sizeof c);
     if (rc)
         return rc;
-    const uint8_t *d =
-        (const uint8_t *)reply_ipa(r, rl) + sizeof(struct ipa_hdr) + sizeof(struct ipa_setadp_hdr);
-    const struct ipa_change_addr *rc2 = (const struct ipa_change_addr *)d;
     static const uint8_t zero[6];
-    if ((rc2->addr[0] & 1) || memcmp(rc2->addr, zero, 6) == 0)
+    if ((c.addr[0] & 1) || memcmp(c.addr, zero, 6) == 0)
         return -2; /* Linux: -EADDRNOTAVAIL */
-    memcpy(g->mac, rc2->addr, 6);
+    memcpy(g->mac, c.addr, 6);
     return 0;
 }
 
@@ -752,21 +744,28 @@ int glan_sg_init_input(struct simguest *g)
     return glan_osa_siga_r(g->osa, 0x80000000u) == 0 ? 0 : -1;
 }
 
+/* The address of a SETIP/SETIPM (text) and the IPA protocol it goes with:
+ * 0, or -9 when it is no address. */
+static int ipa_addr(const char *text, struct glan_addr *a, uint16_t *prot)
+{
+    if (glan_addr_parse(text, a) < 0)
+        return -9;
+    *prot = a->family == GLAN_AF_INET ? IPA_PROT_IPV4 : IPA_PROT_IPV6;
+    return 0;
+}
+
 int glan_sg_setip(struct simguest *g, const char *text, int del)
 {
     struct glan_addr a;
-    if (glan_addr_parse(text, &a) < 0)
-        return -9;
-    uint8_t d[36];
-    memset(d, 0, sizeof d);
     uint16_t prot, len;
-    if (a.family == GLAN_AF_INET) {
-        prot = IPA_PROT_IPV4;
+    if (ipa_addr(text, &a, &prot) < 0)
+        return -9;
+    uint8_t d[36] = {0};
+    if (prot == IPA_PROT_IPV4) {
         memcpy(d, a.bytes, 4);
         put32(d + 4, 0xffffff00);
         len = 12;
     } else {
-        prot = IPA_PROT_IPV6;
         memcpy(d, a.bytes, 16);
         memset(d + 16, 0xff, 8);
         len = 36;
@@ -777,19 +776,16 @@ int glan_sg_setip(struct simguest *g, const char *text, int del)
 int glan_sg_setipm(struct simguest *g, const char *text, int del)
 {
     struct glan_addr a;
-    if (glan_addr_parse(text, &a) < 0)
-        return -9;
-    uint8_t d[24];
-    memset(d, 0, sizeof d);
     uint16_t prot;
-    if (a.family == GLAN_AF_INET) {
-        prot = IPA_PROT_IPV4;
+    if (ipa_addr(text, &a, &prot) < 0)
+        return -9;
+    uint8_t d[24] = {0};
+    if (prot == IPA_PROT_IPV4) {
         memcpy(d + 8 + 12, a.bytes, 4);
         d[0] = 0x01; /* the mapped multicast MAC, as Linux passes it */
         d[1] = 0x00;
         d[2] = 0x5e;
     } else {
-        prot = IPA_PROT_IPV6;
         memcpy(d + 8, a.bytes, 16);
         d[0] = 0x33;
         d[1] = 0x33;
@@ -952,6 +948,17 @@ static uint64_t guest_now(const struct simguest *g)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* On to the next element of an input buffer, at its start: 0, or -1 when
+ * element e is the buffer's last. */
+static int next_element(const struct sbal *s, unsigned *e, uint32_t *off)
+{
+    if (s->element[*e].eflags & SBAL_EFLAGS_LAST_ENTRY)
+        return -1;
+    (*e)++;
+    *off = 0;
+    return 0;
+}
+
 int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
 {
     uint8_t *slsb = glan_sg_ptr(g, g->slsb[0]);
@@ -969,14 +976,8 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
             uint32_t off = 0;
             for (;;) {
                 int last = 0;
-                while (be32(s->element[e].length) < off + QETH_HDR_LEN) {
-                    if (s->element[e].eflags & SBAL_EFLAGS_LAST_ENTRY) {
-                        last = 1;
-                        break;
-                    }
-                    e++;
-                    off = 0;
-                }
+                while (!last && be32(s->element[e].length) < off + QETH_HDR_LEN)
+                    last = next_element(s, &e, &off) < 0;
                 if (last)
                     break;
                 const struct qeth_hdr_l3 *h = glan_sg_ptr(g, be64(s->element[e].addr) + off);
@@ -1000,13 +1001,9 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
                         memcpy(rx->data + have, glan_sg_ptr(g, be64(s->element[e].addr) + off), k);
                     have += k;
                     off += k;
-                    if (have < len) {
-                        if (s->element[e].eflags & SBAL_EFLAGS_LAST_ENTRY) {
-                            broken = 1;
-                            break;
-                        }
-                        e++;
-                        off = 0;
+                    if (have < len && next_element(s, &e, &off) < 0) {
+                        broken = 1;
+                        break;
                     }
                 }
                 if (broken)
