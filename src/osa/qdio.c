@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "guestlan/inet.h"
 #include "osa/osa_int.h"
 
 static int gread(struct glan_osa *osa, uint64_t addr, void *buf, size_t len, unsigned key)
@@ -422,17 +423,6 @@ static int other_owner(struct glan_osa *osa, const struct glan_addr *a)
     return owner >= 0 && owner != glan_port_index(osa->port) ? owner : -1;
 }
 
-static uint16_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
 /* The MAC the device answers with for addresses beyond the LAN: the
  * guest's next hop is "the router", which an L3 OSA strips anyway. */
 static const uint8_t router_mac[6] = {0x02, 0x67, 0x6c, 0xff, 0xff, 0xfe};
@@ -488,8 +478,8 @@ static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
     memcpy(pseudo, na + 8, 32);
     put32(pseudo + 32, 32);
     pseudo[39] = 58;
-    uint32_t sum = csum_add(0, pseudo, sizeof pseudo);
-    sum = csum_add(sum, icmp, 32);
+    uint32_t sum = glan_inet_sum(0, pseudo, sizeof pseudo);
+    sum = glan_inet_sum(sum, icmp, 32);
     put16(icmp + 2, (uint16_t)~sum);
     inject(osa, QETH_HDR_IPV6 | QETH_CAST_UNICAST, na, sizeof na);
     return 1;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "guestlan/inet.h"
 #include "osa/osa_wire.h"
 #include "simguest.h"
 
@@ -1045,17 +1046,6 @@ uint8_t glan_sg_l3_flags(const void *ip, size_t len)
 
 /* ---- datagrams ----------------------------------------------------------------------- */
 
-static uint16_t csum(uint32_t sum, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        sum += (uint32_t)p[n - 1] << 8;
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)sum;
-}
-
 size_t glan_sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
 {
     struct glan_addr s, d;
@@ -1069,7 +1059,7 @@ size_t glan_sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload
     b[9] = 17;
     memcpy(b + 12, s.bytes, 4);
     memcpy(b + 16, d.bytes, 4);
-    put16(b + 10, (uint16_t)~csum(0, b, 20));
+    put16(b + 10, glan_inet_csum(0, b, 20));
     put16(b + 20, 1234);
     put16(b + 22, 5678);
     put16(b + 24, (uint16_t)(8 + payload));
@@ -1097,7 +1087,7 @@ size_t glan_sg_udp6(uint8_t *b, const char *src, const char *dst, size_t payload
     memcpy(pseudo, b + 8, 32);
     put32(pseudo + 32, (uint32_t)(8 + payload));
     pseudo[39] = 17;
-    uint16_t c = (uint16_t)~csum(csum(0, pseudo, 40), b + 40, 8 + payload);
+    uint16_t c = glan_inet_csum(glan_inet_sum(0, pseudo, 40), b + 40, 8 + payload);
     put16(b + 46, c ? c : 0xffff);
     return 48 + payload;
 }

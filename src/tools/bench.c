@@ -46,6 +46,7 @@
 #include "guestlan/osa.h"
 
 #include "cmds.h"
+#include "guestlan/inet.h"
 #include "simguest/simguest.h"
 
 /* The sizes measured unless --size picks one. */
@@ -128,16 +129,6 @@ static double cpu_s(void)
 
 /* ---- datagrams ------------------------------------------------------------ */
 
-static uint16_t ip_checksum(const uint8_t *p, size_t len)
-{
-    uint32_t sum = 0;
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)p[i] << 8 | p[i + 1];
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* An IPv4/UDP datagram of exactly len bytes (len >= 28) from src to dst
  * (host byte order), with a valid header checksum: the kernel path checks it,
  * and the base must see the same bytes. */
@@ -154,7 +145,7 @@ static void build_udp4(uint8_t *p, uint32_t len, uint32_t src, uint32_t dst)
         p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
         p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
     }
-    uint16_t ck = ip_checksum(p, 20);
+    uint16_t ck = glan_inet_csum(0, p, 20);
     p[10] = (uint8_t)(ck >> 8);
     p[11] = (uint8_t)ck;
     uint32_t ulen = len - 20;

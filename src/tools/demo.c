@@ -26,6 +26,7 @@
 #include "cmds.h"
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
+#include "guestlan/inet.h"
 #include "guestlan/tun.h"
 #include "simguest/simguest.h"
 
@@ -50,18 +51,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 /* An IPv4 ICMP echo request or reply of 56 data bytes, as ping sends. */
 static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16_t id, uint16_t seq)
 {
@@ -74,7 +63,7 @@ static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16
     b[9] = 1;  /* ICMP */
     memcpy(b + 12, &src, 4);
     memcpy(b + 16, &dst, 4);
-    uint16_t c = csum(b, 20);
+    uint16_t c = glan_inet_csum(0, b, 20);
     b[10] = (uint8_t)(c >> 8);
     b[11] = (uint8_t)c;
     uint8_t *m = b + 20;
@@ -85,7 +74,7 @@ static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16
     m[7] = (uint8_t)seq;
     for (int i = 0; i < 56; i++)
         m[8 + i] = (uint8_t)i;
-    c = csum(m, 8 + 56);
+    c = glan_inet_csum(0, m, 8 + 56);
     m[2] = (uint8_t)(c >> 8);
     m[3] = (uint8_t)c;
     return len;
@@ -123,12 +112,12 @@ static void guest_poll(struct guest *g, uint16_t id, uint16_t seq, int *got)
             memcpy(r + 12, &dst, 4);
             memcpy(r + 16, &src, 4);
             r[10] = r[11] = 0;
-            uint16_t c = csum(r, hl);
+            uint16_t c = glan_inet_csum(0, r, hl);
             r[10] = (uint8_t)(c >> 8);
             r[11] = (uint8_t)c;
             r[hl] = ICMP_REPLY;
             r[hl + 2] = r[hl + 3] = 0;
-            c = csum(r + hl, rl - hl);
+            c = glan_inet_csum(0, r + hl, rl - hl);
             r[hl + 2] = (uint8_t)(c >> 8);
             r[hl + 3] = (uint8_t)c;
             guest_send(g, r, rl);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guestlan/inet.h"
 #include "guestlan/l2.h"
 
 #define ETH_HDR        14
@@ -216,28 +217,12 @@ static int send_datagram(struct glan_l2 *l2, const uint8_t *dst, const uint8_t *
 
 /* ---- checksums ---------------------------------------------------------------------- */
 
-static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += (uint32_t)p[i] << 8 | p[i + 1];
-    if (len & 1)
-        sum += (uint32_t)p[len - 1] << 8;
-    return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 /* The ICMPv6 checksum over an IPv6 packet whose header is at ip. */
 static uint16_t icmp6_sum(const uint8_t *ip, size_t plen)
 {
-    uint32_t s = sum16(ip + 8, 32, 0); /* source and destination */
+    uint32_t s = glan_inet_sum(0, ip + 8, 32); /* source and destination */
     s += (uint32_t)(plen >> 16) + (uint32_t)(plen & 0xffff) + IPPROTO_V6ICMP;
-    return fold(sum16(ip + 40, plen, s));
+    return glan_inet_csum(s, ip + 40, plen);
 }
 
 /* ---- ARP and neighbour discovery packets ---------------------------------------------- */

@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guestlan/inet.h"
+
 /* ---- checks and commands ----------------------------------------------------------- */
 
 static int failures;
@@ -242,15 +244,6 @@ void ns_put16(uint8_t *p, uint16_t v)
 }
 
 /* The Internet checksum of len bytes at p, added to the partial sum s. */
-static uint16_t cksum(const uint8_t *p, size_t len, uint32_t s)
-{
-    for (size_t i = 0; i < len; i += 2)
-        s += (uint32_t)(p[i] << 8 | (i + 1 < len ? p[i + 1] : 0));
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
 size_t ns_ip_header(uint8_t *p, int v6, size_t len, uint8_t proto, const uint8_t *src,
                     const uint8_t *dst)
 {
@@ -270,7 +263,7 @@ size_t ns_ip_header(uint8_t *p, int v6, size_t len, uint8_t proto, const uint8_t
     memcpy(p + at, src, al);
     memcpy(p + at + al, dst, al);
     if (!v6)
-        ns_put16(p + 10, cksum(p, hl, 0));
+        ns_put16(p + 10, glan_inet_csum(0, p, hl));
     return hl;
 }
 
@@ -282,11 +275,11 @@ void ns_l4_sum(uint8_t *p, size_t len, size_t at)
     uint32_t pseudo = 0;
     if (proto != 1) {
         /* addresses, protocol and length; cksum's complement undone */
-        pseudo = (uint16_t)~cksum(p + (v6 ? 8 : 12), v6 ? 32 : 8, 0);
+        pseudo = glan_inet_sum(0, p + (v6 ? 8 : 12), v6 ? 32 : 8);
         pseudo += proto + (uint32_t)(len - hl);
     }
     ns_put16(p + hl + at, 0);
-    uint16_t sum = cksum(p + hl, len - hl, pseudo);
+    uint16_t sum = glan_inet_csum(pseudo, p + hl, len - hl);
     ns_put16(p + hl + at, sum == 0 && proto == 17 ? 0xffff : sum); /* UDP: 0 is "none" */
 }
 
@@ -319,7 +312,7 @@ static void echo_reply(uint8_t *p, size_t len)
     p[v6 ? 7 : 8] = 64;
     if (!v6) {
         ns_put16(p + 10, 0);
-        ns_put16(p + 10, cksum(p, hl, 0));
+        ns_put16(p + 10, glan_inet_csum(0, p, hl));
     }
     p[hl] = v6 ? 129 : 0;
     ns_l4_sum(p, len, 2);
