@@ -95,17 +95,22 @@ struct counters {
     _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
 };
 
-/* The LAN totals, in stripes: a thread adds to the stripe its thread-local
- * number picks (my_stripe), so two threads forwarding at once do not bounce
- * one cache line between their CPUs; a reader sums the stripes.  The stripes
- * belong to the region, not to a port or a process, so a detach or a death
- * takes no count with it.  128 bytes each: x86 prefetches lines in aligned
- * pairs, so a stripe that shared a pair with another would still bounce. */
+/* The LAN totals and the count of buffers in use, in stripes: a thread adds
+ * to the stripe its thread-local number picks (my_stripe), so two threads
+ * forwarding at once do not bounce one cache line between their CPUs; a
+ * reader sums the stripes.  The stripes belong to the region, not to a port
+ * or a process, so a detach or a death takes no count with it.  128 bytes
+ * each: x86 prefetches lines in aligned pairs, so a stripe that shared a
+ * pair with another would still bounce. */
 #define LAN_STRIPES 16 /* a power of two */
 struct lan_stripe {
     _Alignas(128) _Atomic uint64_t sent_packets;
     _Atomic uint64_t sent_bytes, fanout, delivered;
     _Atomic uint64_t dropped[GLAN_DROP_COUNT];
+    /* buffers taken minus buffers given back by this stripe's threads,
+     * modulo 2^64: a buffer is often freed by another thread than took it,
+     * so one stripe may go "negative"; only the sum means anything */
+    _Atomic uint64_t in_use;
 };
 _Static_assert(sizeof(struct lan_stripe) == 128, "a LAN stripe is one aligned pair of lines");
 
@@ -181,11 +186,13 @@ struct region {
     uint32_t n_addrs, n_groups;
     _Atomic int32_t uplink; /* index of the uplink port, or -1 */
     _Atomic uint32_t nports;
-    _Atomic uint32_t epoch;     /* for process tokens */
-    _Atomic uint32_t orphans;   /* buffers of dead senders not yet reclaimed */
-    _Atomic uint64_t pool_head; /* tag << 32 | first free slot */
-    _Atomic uint32_t in_use;
-    struct lan_stripe c[LAN_STRIPES]; /* LAN totals: the sum of the stripes */
+    _Atomic uint32_t epoch;   /* for process tokens */
+    _Atomic uint32_t orphans; /* buffers of dead senders not yet reclaimed */
+    /* Every datagram's buffer is taken from and given back to this head:
+     * on a pair of lines of its own, so that its traffic does not evict the
+     * read-mostly words above (reg_seq, uplink) from the other CPUs. */
+    _Alignas(128) _Atomic uint64_t pool_head; /* tag << 32 | first free slot */
+    struct lan_stripe c[LAN_STRIPES];         /* LAN totals: the sum of the stripes */
     struct proc_entry procs[MAX_PROCS];
 };
 
@@ -276,6 +283,26 @@ static uint64_t align64(uint64_t v)
     return (v + 63) & ~(uint64_t)63;
 }
 
+/* A thread's stripe number, handed out in the order threads first count
+ * (0: none yet).  Process-wide, not per LAN: a thread is one writer
+ * whichever LAN it forwards on. */
+static _Thread_local uint32_t thread_stripe;
+static _Atomic uint32_t stripes_handed;
+
+/* The stripe of the LAN totals this thread adds to.  Two writers that land
+ * on one stripe still count exactly (the adds are atomic); they only share
+ * a cache line again.  The process's table index shifts the start, so the
+ * first threads of two processes take different stripes. */
+static struct lan_stripe *my_stripe(struct glan_lan *lan)
+{
+    uint32_t t = thread_stripe;
+    if (!t) {
+        t = atomic_fetch_add_explicit(&stripes_handed, 1, memory_order_relaxed) + 1;
+        thread_stripe = t;
+    }
+    return &lan->r->c[(t + 5u * (uint32_t)lan->me) & (LAN_STRIPES - 1)];
+}
+
 /* ---- base storage -------------------------------------------------------------- */
 
 static uint32_t slot_alloc(struct glan_lan *lan)
@@ -299,7 +326,7 @@ static uint32_t slot_alloc(struct glan_lan *lan)
             struct slot_hdr *s = &lan->slots[idx];
             uint64_t gen = (atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32) + 1;
             atomic_store_explicit(&s->owner, gen << 32 | lan->token, memory_order_relaxed);
-            atomic_fetch_add_explicit(&r->in_use, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&my_stripe(lan)->in_use, 1, memory_order_relaxed);
             return idx;
         }
     }
@@ -323,7 +350,7 @@ static void slot_free(struct glan_lan *lan, uint32_t idx)
                                                   memory_order_relaxed))
             break;
     }
-    atomic_fetch_sub_explicit(&r->in_use, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&my_stripe(lan)->in_use, 1, memory_order_relaxed);
 }
 
 static void slot_unref(struct glan_lan *lan, uint32_t idx)
@@ -459,26 +486,6 @@ static _Atomic uint32_t *pin_of(struct glan_lan *lan, int proc, int p)
 static void add(_Atomic uint64_t *c, uint64_t v)
 {
     atomic_fetch_add_explicit(c, v, memory_order_relaxed);
-}
-
-/* A thread's stripe number, handed out in the order threads first count
- * (0: none yet).  Process-wide, not per LAN: a thread is one writer
- * whichever LAN it forwards on. */
-static _Thread_local uint32_t thread_stripe;
-static _Atomic uint32_t stripes_handed;
-
-/* The stripe of the LAN totals this thread adds to.  Two writers that land
- * on one stripe still count exactly (the adds are atomic); they only share
- * a cache line again.  The process's table index shifts the start, so the
- * first threads of two processes take different stripes. */
-static struct lan_stripe *my_stripe(struct glan_lan *lan)
-{
-    uint32_t t = thread_stripe;
-    if (!t) {
-        t = atomic_fetch_add_explicit(&stripes_handed, 1, memory_order_relaxed) + 1;
-        thread_stripe = t;
-    }
-    return &lan->r->c[(t + 5u * (uint32_t)lan->me) & (LAN_STRIPES - 1)];
 }
 
 /* The port a buffer came from, if it is still the same attachment. */
@@ -2181,7 +2188,13 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
     for (uint32_t p = 0; p < r->max_ports; p++)
         if (atomic_load(&lan->ports[p].state) != PORT_FREE)
             o->queued += port_queued(lan, (int)p);
-    o->buffers_in_use = atomic_load_explicit(&lan->r->in_use, memory_order_relaxed);
+    /* The stripes are read one by one while buffers come and go, so the
+     * sum may be off for a moment, even below zero: keep it in range. */
+    uint64_t sum = 0;
+    for (int k = 0; k < LAN_STRIPES; k++)
+        sum += ld(&r->c[k].in_use);
+    int64_t used = (int64_t)sum;
+    o->buffers_in_use = used < 0 ? 0 : used > r->buffers ? r->buffers : (uint32_t)used;
     o->ports = atomic_load(&lan->r->nports);
     ctl_lock(lan);
     o->addrs = r->n_addrs;
