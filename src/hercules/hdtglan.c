@@ -488,7 +488,7 @@ static void glan_query_device(DEVBLK *dev, char **devclass, int buflen, char *bu
     struct group *g = dev->dev_data;
     static const char *const role[] = {"read", "write", "data"};
     const char *r = (dev->member >= 0 && dev->member < 3) ? role[dev->member] : "?";
-    char state[96] = "";
+    char state[192] = ""; /* seven 20-digit counters and their words */
     struct group *mg = model_enter(dev);
     if (mg && glan_herc_model->describe)
         glan_herc_model->describe(mg->model_ctx, (unsigned)dev->member, state, sizeof state);
