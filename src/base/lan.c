@@ -10,7 +10,7 @@
  * creation: a header (with the ctl mutex and the table of attached
  * processes), the port table, the registry (open addressing), the group
  * table, the wait queues (bounded rings), the pin counters and base storage
- * (buffers with a lock-free free list).  Everything in it is addressed by
+ * (buffers on lock-free free lists).  Everything in it is addressed by
  * index, never by pointer, so the region can be a shared-memory segment
  * mapped at different addresses (glan_lan_create_shared).  Process-local
  * pieces (the ports' callbacks, the base thread) live in struct glan_lan.
@@ -51,7 +51,7 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 3u          /* 3: the LAN totals are striped */
+#define REGION_VERSION 4u          /* 4: port entries split by writer, 16 free lists */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -87,12 +87,12 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
 #define CUR_COUNTED (1ull << 31)
 #define CUR_SLOT    0x7fffffffull
 
-/* Counters kept for one port; updated with relaxed atomic adds (exactness,
- * not ordering, is what they need). */
+/* Counters of one port's own datagrams (sent, and how each copy ended);
+ * updated with relaxed atomic adds (exactness, not ordering, is what they
+ * need).  Its receive counters are with the receiving side of its entry. */
 struct counters {
     _Atomic uint64_t sent_packets, sent_bytes, fanout, delivered;
     _Atomic uint64_t dropped[GLAN_DROP_COUNT];
-    _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
 };
 
 /* The LAN totals and the count of buffers in use, in stripes: a thread adds
@@ -114,29 +114,47 @@ struct lan_stripe {
 };
 _Static_assert(sizeof(struct lan_stripe) == 128, "a LAN stripe is one aligned pair of lines");
 
+/* One of the free lists of base storage, one per stripe (see slot_alloc),
+ * each on a pair of lines of its own. */
+struct pool_list {
+    _Alignas(128) _Atomic uint64_t head; /* tag << 32 | first free slot */
+};
+
 struct qcell {
     _Atomic uint64_t w;
 };
 
+/* A port's entry, in three parts by writer, each on a pair of cache lines of
+ * its own (x86 prefetches lines in aligned pairs): what attach writes and
+ * every sender reads; the counters of the port's own datagrams, written by
+ * its sending thread and by whoever delivers or drops its copies; and the
+ * receiving side (drain turn, queue positions, receive counters), written by
+ * the threads that send to the port.  Two ports sending to each other from
+ * two threads thus write no line the other thread writes for its own
+ * datagrams, and an entry shares no line with its neighbours. */
 struct port_shared {
-    _Atomic uint32_t state; /* enum port_state */
-    uint32_t gen;           /* bumped on every attach, to spot stale sources */
+    _Alignas(128) _Atomic uint32_t state; /* enum port_state */
+    uint32_t gen;                         /* bumped on every attach, to spot stale sources */
     uint32_t kind;
     char name[32];
-    _Atomic uint32_t owner;    /* token of the process that attached it */
-    int32_t owner_pid;         /* for queries */
-    _Atomic uint32_t drain;    /* token of the drain turn's holder, 0 when free */
-    _Atomic uint32_t kick_gen; /* bumped by glan_port_kick */
-    uint32_t pad;
-    _Atomic uint64_t cur; /* copy the drainer holds (refused ones included) */
+    _Atomic uint32_t owner; /* token of the process that attached it */
+    int32_t owner_pid;      /* for queries */
+    _Alignas(128) struct counters c;
+    _Alignas(128) _Atomic uint32_t drain; /* token of the drain turn's holder, 0 when free */
+    _Atomic uint32_t kick_gen;            /* bumped by glan_port_kick */
+    _Atomic uint64_t cur;                 /* copy the drainer holds (refused ones included) */
     _Atomic uint64_t enq_pos, deq_pos;
-    struct counters c;
+    _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
 };
+_Static_assert(sizeof(struct port_shared) == 3 * 128,
+               "a port entry is three aligned pairs of lines");
 
 /* Base storage buffer header.  refs counts the wait-queue entries that still
- * point at it; the buffer returns to the free list at zero. */
+ * point at it; the buffer returns to a free list at zero.  One cache line
+ * each: two threads filling or delivering two buffers write no line in
+ * common. */
 struct slot_hdr {
-    _Atomic uint32_t next; /* free-list link */
+    _Alignas(64) _Atomic uint32_t next; /* free-list link */
     _Atomic uint32_t refs;
     _Atomic uint64_t owner; /* generation << 32 | OWNER_* or a process token */
     uint32_t len;
@@ -186,13 +204,10 @@ struct region {
     uint32_t n_addrs, n_groups;
     _Atomic int32_t uplink; /* index of the uplink port, or -1 */
     _Atomic uint32_t nports;
-    _Atomic uint32_t epoch;   /* for process tokens */
-    _Atomic uint32_t orphans; /* buffers of dead senders not yet reclaimed */
-    /* Every datagram's buffer is taken from and given back to this head:
-     * on a pair of lines of its own, so that its traffic does not evict the
-     * read-mostly words above (reg_seq, uplink) from the other CPUs. */
-    _Alignas(128) _Atomic uint64_t pool_head; /* tag << 32 | first free slot */
-    struct lan_stripe c[LAN_STRIPES];         /* LAN totals: the sum of the stripes */
+    _Atomic uint32_t epoch;             /* for process tokens */
+    _Atomic uint32_t orphans;           /* buffers of dead senders not yet reclaimed */
+    struct lan_stripe c[LAN_STRIPES];   /* LAN totals: the sum of the stripes */
+    struct pool_list pool[LAN_STRIPES]; /* base storage's free lists */
     struct proc_entry procs[MAX_PROCS];
 };
 
@@ -219,7 +234,7 @@ struct glan_lan {
     struct port_shared *ports;
     struct reg_entry *addrs, *groups;
     struct qcell *cells;
-    _Atomic uint32_t *pins; /* [process][port] */
+    _Atomic uint32_t *pins; /* [port][process] */
     struct slot_hdr *slots;
     uint8_t *data;
     int me;           /* our index in the process table */
@@ -278,9 +293,10 @@ static int check_config(const struct glan_lan_config *c, char *err, size_t errle
     return what ? -EINVAL : 0;
 }
 
-static uint64_t align64(uint64_t v)
+/* Every table starts on a pair of cache lines (see struct port_shared). */
+static uint64_t align128(uint64_t v)
 {
-    return (v + 63) & ~(uint64_t)63;
+    return (v + 127) & ~(uint64_t)127;
 }
 
 /* A thread's stripe number, handed out in the order threads first count
@@ -289,27 +305,33 @@ static uint64_t align64(uint64_t v)
 static _Thread_local uint32_t thread_stripe;
 static _Atomic uint32_t stripes_handed;
 
-/* The stripe of the LAN totals this thread adds to.  Two writers that land
- * on one stripe still count exactly (the adds are atomic); they only share
- * a cache line again.  The process's table index shifts the start, so the
- * first threads of two processes take different stripes. */
-static struct lan_stripe *my_stripe(struct glan_lan *lan)
+/* The index of the stripe of the LAN totals this thread adds to.  Two
+ * writers that land on one stripe still count exactly (the adds are atomic);
+ * they only share a cache line again.  The process's table index shifts the
+ * start, so the first threads of two processes take different stripes. */
+static uint32_t my_stripe_idx(struct glan_lan *lan)
 {
     uint32_t t = thread_stripe;
     if (!t) {
         t = atomic_fetch_add_explicit(&stripes_handed, 1, memory_order_relaxed) + 1;
         thread_stripe = t;
     }
-    return &lan->r->c[(t + 5u * (uint32_t)lan->me) & (LAN_STRIPES - 1)];
+    return (t + 5u * (uint32_t)lan->me) & (LAN_STRIPES - 1);
+}
+
+static struct lan_stripe *my_stripe(struct glan_lan *lan)
+{
+    return &lan->r->c[my_stripe_idx(lan)];
 }
 
 /* ---- base storage -------------------------------------------------------------- */
 
-static uint32_t slot_alloc(struct glan_lan *lan)
+/* Pop one buffer off free list k, or NONE when it is empty. */
+static uint32_t pool_pop(struct glan_lan *lan, uint32_t k)
 {
-    struct region *r = lan->r;
-    /* acquire: pairs with slot_free's release; we see the slot's link */
-    uint64_t head = atomic_load_explicit(&r->pool_head, memory_order_acquire);
+    _Atomic uint64_t *h = &lan->r->pool[k].head;
+    /* acquire: pairs with pool_push's release; we see the slot's link */
+    uint64_t head = atomic_load_explicit(h, memory_order_acquire);
     for (;;) {
         uint32_t idx = (uint32_t)head;
         if (idx == NONE)
@@ -317,19 +339,55 @@ static uint32_t slot_alloc(struct glan_lan *lan)
         uint32_t next = atomic_load_explicit(&lan->slots[idx].next, memory_order_relaxed);
         /* The tag in the high half defeats ABA: a slot popped and pushed back
          * meanwhile changes the tag, so this CAS fails and we retry.
-         * acquire: pairs with slot_free's release, as above */
+         * acquire: pairs with pool_push's release, as above */
         uint64_t nh = ((head >> 32) + 1) << 32 | next;
-        if (atomic_compare_exchange_weak_explicit(&r->pool_head, &head, nh, memory_order_acquire,
-                                                  memory_order_acquire)) {
-            /* Stamp the owner at once: recovery returns the buffers a dead
-             * process held by this stamp. */
-            struct slot_hdr *s = &lan->slots[idx];
-            uint64_t gen = (atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32) + 1;
-            atomic_store_explicit(&s->owner, gen << 32 | lan->token, memory_order_relaxed);
-            atomic_fetch_add_explicit(&my_stripe(lan)->in_use, 1, memory_order_relaxed);
+        if (atomic_compare_exchange_weak_explicit(h, &head, nh, memory_order_acquire,
+                                                  memory_order_acquire))
             return idx;
-        }
     }
+}
+
+static void pool_push(struct glan_lan *lan, uint32_t k, uint32_t idx)
+{
+    _Atomic uint64_t *h = &lan->r->pool[k].head;
+    struct slot_hdr *s = &lan->slots[idx];
+    uint64_t head = atomic_load_explicit(h, memory_order_relaxed);
+    for (;;) {
+        atomic_store_explicit(&s->next, (uint32_t)head, memory_order_relaxed);
+        uint64_t nh = ((head >> 32) + 1) << 32 | idx;
+        /* release: the next owner sees everything written to the buffer */
+        if (atomic_compare_exchange_weak_explicit(h, &head, nh, memory_order_release,
+                                                  memory_order_relaxed))
+            return;
+    }
+}
+
+/*
+ * Base storage is one pool in LAN_STRIPES free lists, one for each stripe of
+ * the LAN totals.  A thread gives buffers back to its own stripe's list and
+ * takes from it first, then from the others in turn: a thread that delivers
+ * its own datagrams reuses the buffers it freed, still in its cache, and two
+ * threads forwarding at once do not meet on one list head.  The lists are
+ * in the region and hold free buffers only, so no buffer is kept by a thread
+ * or a process: a thread that ends or a process that dies leaves nothing
+ * behind.  A buffer given back to a list already looked at while a taker
+ * walks the others is missed by that taker: under concurrent traffic
+ * no_buffer may come with a few buffers free (the pool is nearly empty).
+ */
+static uint32_t slot_alloc(struct glan_lan *lan)
+{
+    uint32_t k = my_stripe_idx(lan), idx = NONE;
+    for (uint32_t i = 0; i < LAN_STRIPES && idx == NONE; i++)
+        idx = pool_pop(lan, (k + i) & (LAN_STRIPES - 1));
+    if (idx == NONE)
+        return NONE;
+    /* Stamp the owner at once: recovery returns the buffers a dead process
+     * held by this stamp. */
+    struct slot_hdr *s = &lan->slots[idx];
+    uint64_t gen = (atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32) + 1;
+    atomic_store_explicit(&s->owner, gen << 32 | lan->token, memory_order_relaxed);
+    atomic_fetch_add_explicit(&lan->r->c[k].in_use, 1, memory_order_relaxed);
+    return idx;
 }
 
 static void slot_free(struct glan_lan *lan, uint32_t idx)
@@ -341,16 +399,9 @@ static void slot_free(struct glan_lan *lan, uint32_t idx)
         atomic_exchange_explicit(&s->owner, gen << 32 | OWNER_FREE, memory_order_relaxed);
     if ((uint32_t)was == OWNER_ORPHAN || (uint32_t)was == OWNER_ORPHAN_QUIET)
         atomic_fetch_sub_explicit(&r->orphans, 1, memory_order_relaxed);
-    uint64_t head = atomic_load_explicit(&r->pool_head, memory_order_relaxed);
-    for (;;) {
-        atomic_store_explicit(&s->next, (uint32_t)head, memory_order_relaxed);
-        uint64_t nh = ((head >> 32) + 1) << 32 | idx;
-        /* release: the next owner sees everything written to the buffer */
-        if (atomic_compare_exchange_weak_explicit(&r->pool_head, &head, nh, memory_order_release,
-                                                  memory_order_relaxed))
-            break;
-    }
-    atomic_fetch_sub_explicit(&my_stripe(lan)->in_use, 1, memory_order_relaxed);
+    uint32_t k = my_stripe_idx(lan);
+    pool_push(lan, k, idx);
+    atomic_fetch_sub_explicit(&r->c[k].in_use, 1, memory_order_relaxed);
 }
 
 static void slot_unref(struct glan_lan *lan, uint32_t idx)
@@ -476,9 +527,11 @@ static uint64_t port_queued(struct glan_lan *lan, int p)
     return e - d + (cur != CUR_NONE && !(cur & CUR_COUNTED) ? 1 : 0);
 }
 
+/* The pins are kept by port, a row of MAX_PROCS counters each (256 bytes,
+ * aligned): the threads pinning two different ports never write one line. */
 static _Atomic uint32_t *pin_of(struct glan_lan *lan, int proc, int p)
 {
-    return &lan->pins[(size_t)proc * lan->r->max_ports + (size_t)p];
+    return &lan->pins[(size_t)p * MAX_PROCS + (size_t)proc];
 }
 
 /* ---- counting ------------------------------------------------------------------ */
@@ -507,7 +560,7 @@ static void count_drop(struct glan_lan *lan, uint32_t slot, int dst, enum glan_d
     if (src)
         add(&src->c.dropped[why], 1);
     if (dst >= 0)
-        add(&lan->ports[dst].c.recv_dropped, 1);
+        add(&lan->ports[dst].recv_dropped, 1);
 }
 
 static void count_delivered(struct glan_lan *lan, uint32_t slot, int dst)
@@ -517,8 +570,8 @@ static void count_delivered(struct glan_lan *lan, uint32_t slot, int dst)
     add(&my_stripe(lan)->delivered, 1);
     if (src)
         add(&src->c.delivered, 1);
-    add(&lan->ports[dst].c.recv_packets, 1);
-    add(&lan->ports[dst].c.recv_bytes, s->len);
+    add(&lan->ports[dst].recv_packets, 1);
+    add(&lan->ports[dst].recv_bytes, s->len);
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
@@ -1242,22 +1295,22 @@ static void layout_of(const struct glan_lan_config *cfg, struct layout *l)
     while (cap < 2 * cfg->max_addrs)
         cap *= 2;
     l->cap = cap;
-    uint64_t off = align64(sizeof(struct region));
+    uint64_t off = align128(sizeof(struct region));
     l->off_ports = off;
-    off = align64(off + (uint64_t)cfg->max_ports * sizeof(struct port_shared));
+    off = align128(off + (uint64_t)cfg->max_ports * sizeof(struct port_shared));
     l->off_addrs = off;
-    off = align64(off + (uint64_t)cap * sizeof(struct reg_entry));
+    off = align128(off + (uint64_t)cap * sizeof(struct reg_entry));
     l->off_groups = off;
-    off =
-        align64(off + (uint64_t)(cfg->max_groups ? cfg->max_groups : 1) * sizeof(struct reg_entry));
+    off = align128(off +
+                   (uint64_t)(cfg->max_groups ? cfg->max_groups : 1) * sizeof(struct reg_entry));
     l->off_cells = off;
-    off = align64(off + (uint64_t)cfg->max_ports * cfg->queue_len * sizeof(struct qcell));
+    off = align128(off + (uint64_t)cfg->max_ports * cfg->queue_len * sizeof(struct qcell));
     l->off_pins = off;
-    off = align64(off + (uint64_t)MAX_PROCS * cfg->max_ports * sizeof(uint32_t));
+    off = align128(off + (uint64_t)MAX_PROCS * cfg->max_ports * sizeof(uint32_t));
     l->off_slots = off;
-    off = align64(off + (uint64_t)cfg->buffers * sizeof(struct slot_hdr));
+    off = align128(off + (uint64_t)cfg->buffers * sizeof(struct slot_hdr));
     l->off_data = off;
-    l->total = align64(off + (uint64_t)cfg->buffers * cfg->buffer_size);
+    l->total = align128(off + (uint64_t)cfg->buffers * cfg->buffer_size);
 }
 
 /* The layout words (region words 2..9) a process compares with its own. */
@@ -1351,12 +1404,15 @@ static int region_init(void *mem, const struct glan_lan_config *cfg, const struc
         atomic_init(&tmp.ports[p].drain, DRAIN_CLOSED); /* free ports have no drain turn */
         atomic_init(&tmp.ports[p].cur, CUR_NONE);
     }
-    /* Free list in index order, so buffers are handed out low first. */
+    /* Every buffer starts on the first free list, in index order, so
+     * buffers are handed out low first; the other lists start empty. */
     for (uint32_t i = 0; i < cfg->buffers; i++) {
         atomic_init(&tmp.slots[i].next, i + 1 < cfg->buffers ? i + 1 : NONE);
         atomic_init(&tmp.slots[i].owner, OWNER_FREE);
     }
-    atomic_init(&r->pool_head, 0);
+    atomic_init(&r->pool[0].head, 0);
+    for (uint32_t k = 1; k < LAN_STRIPES; k++)
+        atomic_init(&r->pool[k].head, NONE);
     return 0;
 }
 
@@ -2094,6 +2150,9 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         ps->kind = (uint32_t)info->kind;
         snprintf(ps->name, sizeof ps->name, "%s", info->name);
         memset(&ps->c, 0, sizeof ps->c);
+        atomic_store_explicit(&ps->recv_packets, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->recv_bytes, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->recv_dropped, 0, memory_order_relaxed);
         reset_queue(lan, (int)p);
         atomic_store(&ps->owner, lan->token);
         ps->owner_pid = (int32_t)getpid();
@@ -2160,9 +2219,9 @@ static void read_port(struct glan_lan *lan, int p, struct glan_port_stats *o)
     o->delivered = ld(&ps->c.delivered);
     for (int i = 0; i < GLAN_DROP_COUNT; i++)
         o->dropped[i] = ld(&ps->c.dropped[i]);
-    o->recv_packets = ld(&ps->c.recv_packets);
-    o->recv_bytes = ld(&ps->c.recv_bytes);
-    o->recv_dropped = ld(&ps->c.recv_dropped);
+    o->recv_packets = ld(&ps->recv_packets);
+    o->recv_bytes = ld(&ps->recv_bytes);
+    o->recv_dropped = ld(&ps->recv_dropped);
     o->queued = port_queued(lan, p);
 }
 

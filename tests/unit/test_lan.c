@@ -4,6 +4,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,80 @@ START_TEST(base_storage_is_bounded)
 }
 END_TEST
 
+/* Buffers taken, or given back, by another thread. */
+struct taker {
+    struct glan_port *port;
+    struct glan_txbuf tb[4];
+    int give_back; /* 0: take all four; 1: give all four back */
+    enum glan_drop why[5];
+};
+
+static void *taker_run(void *arg)
+{
+    struct taker *t = arg;
+    for (int i = 0; i < 4; i++)
+        if (t->give_back)
+            glan_port_tx_abort(t->port, &t->tb[i]);
+        else
+            t->why[i] = glan_port_tx_begin(t->port, 64, &t->tb[i]);
+    if (!t->give_back) {
+        struct glan_txbuf extra;
+        t->why[4] = glan_port_tx_begin(t->port, 64, &extra);
+    }
+    return NULL;
+}
+
+static void taker_in_thread(struct taker *t, int give_back)
+{
+    pthread_t th;
+    t->give_back = give_back;
+    ck_assert_int_eq(pthread_create(&th, NULL, taker_run, t), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+}
+
+/* Base storage is kept in several free lists, a thread giving buffers back
+ * to its own: the buffers a thread gave back before it ended, and those
+ * another thread gave back, are still there for everyone, and the pool
+ * stays one pool of `buffers`. */
+START_TEST(base_storage_is_one_pool_across_threads)
+{
+    glan_port_detach(A.port);
+    glan_port_detach(B.port);
+    glan_port_detach(C.port);
+    memset(&B, 0, sizeof B);
+    memset(&C, 0, sizeof C);
+    glan_lan_destroy(lan);
+    lan = make_lan(4, 64, 0);
+    tp_attach(&A, lan, "A", a_addrs);
+    struct taker t = {.port = A.port};
+    for (int round = 0; round < 3; round++) {
+        /* taken here, given back by a thread that then ends */
+        for (int i = 0; i < 4; i++)
+            ck_assert_int_eq(glan_port_tx_begin(A.port, 64, &t.tb[i]), GLAN_DROP_NONE);
+        struct glan_txbuf extra;
+        ck_assert_int_eq(glan_port_tx_begin(A.port, 64, &extra), GLAN_DROP_NO_BUFFER);
+        taker_in_thread(&t, 1);
+        /* taken by another thread, given back here */
+        taker_in_thread(&t, 0);
+        for (int i = 0; i < 4; i++)
+            ck_assert_int_eq(t.why[i], GLAN_DROP_NONE);
+        ck_assert_int_eq(t.why[4], GLAN_DROP_NO_BUFFER);
+        struct glan_lan_stats st;
+        glan_lan_stats(lan, &st);
+        ck_assert_uint_eq(st.buffers_in_use, 4);
+        for (int i = 0; i < 4; i++)
+            glan_port_tx_abort(A.port, &t.tb[i]);
+        glan_lan_stats(lan, &st);
+        ck_assert_uint_eq(st.buffers_in_use, 0);
+    }
+    /* and they still carry datagrams */
+    tp_attach(&B, lan, "B", b_addrs);
+    for (uint32_t i = 0; i < 8; i++)
+        ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 64, i), GLAN_DROP_NONE);
+    ck_assert_uint_eq(B.n, 8);
+}
+END_TEST
+
 START_TEST(detach_drops_what_waits)
 {
     B.room = 0;
@@ -626,6 +701,7 @@ Suite *lan_suite(void)
     tcase_add_test(tc, full_receiver_waits_then_kick);
     tcase_add_test(tc, wait_queue_is_bounded);
     tcase_add_test(tc, base_storage_is_bounded);
+    tcase_add_test(tc, base_storage_is_one_pool_across_threads);
     tcase_add_test(tc, detach_drops_what_waits);
     tcase_add_test(tc, lan_totals_survive_detach);
     tcase_add_test(tc, receiver_errors_are_counted);
