@@ -623,6 +623,12 @@ static void show_port(const struct glan_port_view *v, void *arg)
     line("    Dropped:%s", buf);
     line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
          s->recv_packets, s->recv_bytes, s->recv_dropped);
+    if (ifc && ifc->complete && ifc->model) {
+        char dev[256];
+        glan_herc_iface_describe(ifc, dev, sizeof dev);
+        if (dev[0])
+            line("    Device: %s", dev);
+    }
 }
 
 /* The uplink's own line and counters, under the controller's lock. */

@@ -32,10 +32,22 @@ struct group {
         uint32_t residual;
     } pend[GLAN_HERC_SLOTS];
     /* Interruptions that could not be queued at once (host.c, irq_lock). */
+    uint64_t irq_deferred; /* how many went to the helper thread (atomic) */
     int irq_want[GLAN_HERC_SLOTS];
     int irq_listed;
     struct group *irq_next;
 };
+
+/* The device model's counters of the interface (its describe text) and how
+ * many interruptions the helper thread queued, for glan query; "" without a
+ * model or while the interface closes.  Caller holds the directory lock
+ * (glan_herc_lan_foreach), which keeps the interface's group alive. */
+void glan_herc_iface_describe(struct glan_herc_iface *ifc, char *buf, size_t len);
+
+/* The device (a DEVBLK) whose SIGA this thread is running: Hyperion holds
+ * that device's lock around the SIGA handler, so an interruption for that
+ * very device is queued without trying its lock again (host.c). */
+extern _Thread_local const void *glan_herc_siga_dev;
 
 /* The services hdtglan gives the device model (host.c). */
 extern const struct glan_herc_host_ops glan_herc_host_ops;

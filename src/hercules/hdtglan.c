@@ -314,9 +314,8 @@ static int glan_close_device(DEVBLK *dev)
  * teardown can wait for the calls in flight before it destroys the model
  * (glan_osa_destroy wants no other call running).  NULL: no model, or the
  * interface is going away; otherwise pair with model_leave. */
-static struct group *model_enter(DEVBLK *dev)
+static struct group *group_enter(struct group *g)
 {
-    struct group *g = dev->dev_data;
     if (!g || !glan_herc_model)
         return NULL;
     pthread_mutex_lock(&g->lock);
@@ -327,12 +326,31 @@ static struct group *model_enter(DEVBLK *dev)
     return ok ? g : NULL;
 }
 
+static struct group *model_enter(DEVBLK *dev)
+{
+    return group_enter(dev->dev_data);
+}
+
 static void model_leave(struct group *g)
 {
     pthread_mutex_lock(&g->lock);
     if (--g->calls == 0 && g->closing)
         pthread_cond_broadcast(&g->cond);
     pthread_mutex_unlock(&g->lock);
+}
+
+void glan_herc_iface_describe(struct glan_herc_iface *ifc, char *buf, size_t len)
+{
+    struct group *g = (struct group *)(void *)((char *)ifc - offsetof(struct group, ifc));
+    buf[0] = '\0';
+    if (!glan_herc_model || !glan_herc_model->describe || !group_enter(g))
+        return;
+    glan_herc_model->describe(g->model_ctx, 2, buf, len);
+    model_leave(g);
+    size_t n = strlen(buf);
+    if (n < len)
+        snprintf(buf + n, len - n, "; the helper thread queued %" PRIu64 " of the interruptions",
+                 __atomic_load_n(&g->irq_deferred, __ATOMIC_RELAXED));
 }
 
 static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U32 count,
@@ -414,7 +432,9 @@ static int glan_siga_r(DEVBLK *dev, U32 qmask)
     struct group *g = model_enter(dev);
     if (!g)
         return 3;
+    glan_herc_siga_dev = dev;
     int cc = glan_herc_model->siga_r(g->model_ctx, qmask);
+    glan_herc_siga_dev = NULL;
     model_leave(g);
     return cc;
 }
@@ -424,7 +444,9 @@ static int glan_siga_w(DEVBLK *dev, U32 qmask)
     struct group *g = model_enter(dev);
     if (!g)
         return 3;
+    glan_herc_siga_dev = dev;
     int cc = glan_herc_model->siga_w(g->model_ctx, qmask);
+    glan_herc_siga_dev = NULL;
     model_leave(g);
     return cc;
 }
@@ -434,7 +456,9 @@ static int glan_siga_s(DEVBLK *dev, U32 oqmask, U32 iqmask)
     struct group *g = model_enter(dev);
     if (!g)
         return 3;
+    glan_herc_siga_dev = dev;
     int cc = glan_herc_model->siga_s(g->model_ctx, oqmask, iqmask);
+    glan_herc_siga_dev = NULL;
     model_leave(g);
     return cc;
 }

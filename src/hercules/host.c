@@ -19,7 +19,10 @@
  * other's.  So the sender only tries the interrupt lock and the target
  * device's lock; when either is busy it leaves the interruption to one
  * helper thread, which holds no device lock and so may wait for them in
- * Hercules' own order (interrupt lock, then device lock).
+ * Hercules' own order (interrupt lock, then device lock).  An interruption
+ * for the device whose SIGA is running (a SIGA-r that lets waiting
+ * datagrams in) needs no second try of the lock the thread already holds
+ * (glan_herc_siga_dev): only the interrupt lock is tried.
  */
 #include "hstdinc.h"
 #include "hercules.h"
@@ -105,19 +108,23 @@ static int moot(DEVBLK *dev)
     return sysblk.shutdown || (dev->scsw.flag2 & (SCSW2_FC_HALT | SCSW2_FC_CLEAR));
 }
 
+_Thread_local const void *glan_herc_siga_dev;
+
 /* 1 when raised (or moot), 0 when a lock was busy. */
 static int try_raise(DEVBLK *dev)
 {
+    int held = glan_herc_siga_dev == dev; /* Hyperion holds its lock for us */
     if (moot(dev))
         return 1;
     if (TRY_OBTAIN_INTLOCK(NULL) != 0)
         return 0;
-    if (try_obtain_lock(&dev->lock) != 0) {
+    if (!held && try_obtain_lock(&dev->lock) != 0) {
         RELEASE_INTLOCK(NULL);
         return 0;
     }
     queue_pci(dev);
-    release_lock(&dev->lock);
+    if (!held)
+        release_lock(&dev->lock);
     RELEASE_INTLOCK(NULL);
     return 1;
 }
@@ -195,8 +202,10 @@ static void host_interrupt(void *host, unsigned slot, int thin)
     (void)thin;
     if (slot >= GLAN_HERC_SLOTS || !g->dev[slot])
         return;
-    if (!try_raise(g->dev[slot]))
+    if (!try_raise(g->dev[slot])) {
+        __atomic_fetch_add(&g->irq_deferred, 1, __ATOMIC_RELAXED);
         defer(g, slot);
+    }
 }
 
 void glan_herc_irq_forget(struct group *g)

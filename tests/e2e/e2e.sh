@@ -115,6 +115,7 @@ glan-guest2guest)
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.2 " \
         --expect-log "HHC04720I     Addresses: 10\.1\.1\.3 " \
         --expect-log "HHC04720I     Received [1-9][0-9]+ packets" \
+        --expect-log "HHC04720I     Device: ccws [1-9][0-9]* uc 0 siga w/r [1-9][0-9]*/[1-9][0-9]* out [1-9][0-9]* in [1-9][0-9]* irq [1-9][0-9]*; the helper thread queued [0-9]+ of the interruptions" \
         --expect-log "HHC04718I GLAN: LAN 'LAN1' trace to .* stopped: [1-9][0-9]* datagrams written, 0 passed over, 0 lost" ||
         exit 1
     exec python3 "$here/check-counters.py" "$run" --trace "$run/trace.pcap" \
