@@ -51,7 +51,7 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 4u          /* 4: port entries split by writer, 16 free lists */
+#define REGION_VERSION 5u /* 4: port entries split by writer, 16 free lists; 5: no port counter */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -202,8 +202,7 @@ struct region {
     pthread_mutex_t ctl;
     _Atomic uint32_t reg_seq; /* odd while a registry writer is at work */
     uint32_t n_addrs, n_groups;
-    _Atomic int32_t uplink; /* index of the uplink port, or -1 */
-    _Atomic uint32_t nports;
+    _Atomic int32_t uplink;             /* index of the uplink port, or -1 */
     _Atomic uint32_t epoch;             /* for process tokens */
     _Atomic uint32_t orphans;           /* buffers of dead senders not yet reclaimed */
     struct lan_stripe c[LAN_STRIPES];   /* LAN totals: the sum of the stripes */
@@ -1599,7 +1598,6 @@ static void free_port_locked(struct glan_lan *lan, int p)
     atomic_store(&ps->drain, DRAIN_CLOSED);
     atomic_store(&ps->owner, 0);
     atomic_store(&ps->state, PORT_FREE);
-    atomic_fetch_sub(&lan->r->nports, 1);
 }
 
 /* Process q died: remove its ports as detach would, and hand the buffers it
@@ -2162,7 +2160,6 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         atomic_store(&ps->state, PORT_ACTIVE);
         if (info->kind == GLAN_PORT_UPLINK)
             atomic_store(&lan->r->uplink, (int32_t)p);
-        atomic_fetch_add(&lan->r->nports, 1);
         *out = &lan->local[p];
         rc = 0;
         break;
@@ -2254,7 +2251,12 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
         sum += ld(&r->c[k].in_use);
     int64_t used = (int64_t)sum;
     o->buffers_in_use = used < 0 ? 0 : used > r->buffers ? r->buffers : (uint32_t)used;
-    o->ports = atomic_load(&lan->r->nports);
+    /* Counted from the entries, not kept in a counter: a process killed
+     * between taking an entry and counting it would leave a counter off. */
+    o->ports = 0;
+    for (uint32_t p = 0; p < r->max_ports; p++)
+        if (atomic_load(&lan->ports[p].state) != PORT_FREE)
+            o->ports++;
     ctl_lock(lan);
     o->addrs = r->n_addrs;
     o->groups = r->n_groups;

@@ -120,7 +120,8 @@ static void send_tagged(struct glan_port *port, int from, int to, uint32_t tag, 
     char s[32], d[32];
     addr_of(from, s, sizeof s);
     addr_of(to, d, sizeof d);
-    tp_build(buf, len, s, d, tag);
+    if (tp_build_quiet(buf, len, s, d, tag) != len)
+        _exit(60);
     glan_port_send(port, buf, len, NULL);
 }
 
@@ -180,6 +181,30 @@ static void check_rest(struct glan_lan *lan, uint64_t min_delivered)
     ck_assert_uint_eq(st.addrs, 0);
     ck_assert_uint_ge(st.delivered, min_delivered);
     tp_check_balance(lan);
+}
+
+/* The same after one process was SIGKILLed while it sent: the kill may land
+ * in one of the few-instruction windows docs/design.md lists ("Instants at
+ * which a SIGKILL still costs something"), which cost at most one buffer,
+ * or put the books off by the copies of one datagram (a broadcast here: two
+ * copies).  More than that is a defect. */
+static void check_rest_after_kill(struct glan_lan *lan, uint64_t min_delivered)
+{
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_le(st.buffers_in_use, 1);
+    ck_assert_uint_eq(st.queued, 0);
+    ck_assert_uint_eq(st.ports, 0);
+    ck_assert_uint_eq(st.addrs, 0);
+    ck_assert_uint_ge(st.delivered, min_delivered);
+    uint64_t dropped = 0;
+    for (int i = 0; i < GLAN_DROP_COUNT; i++)
+        dropped += st.dropped[i];
+    uint64_t in = st.sent_packets + st.fanout, out = st.delivered + dropped + st.queued;
+    ck_assert_msg(in <= out + 2 && out <= in + 2,
+                  "books off by more than one datagram's copies: sent + fanout %llu, delivered "
+                  "+ dropped + queued %llu",
+                  (unsigned long long)in, (unsigned long long)out);
 }
 
 /* ---- all-to-all between processes ------------------------------------------- */
@@ -302,7 +327,9 @@ static void group_child(int i, int ready, int go, int created)
     addr_of(i, src, sizeof src);
     for (uint32_t k = 0; k < PER_PEER; k++) {
         uint8_t buf[128];
-        tp_build(buf, sizeof buf, src, "239.6.6.6", (uint32_t)(4 + i) << 24 | k);
+        if (tp_build_quiet(buf, sizeof buf, src, "239.6.6.6", (uint32_t)(4 + i) << 24 | k) !=
+            sizeof buf)
+            _exit(62);
         glan_port_send(x.port, buf, sizeof buf, NULL);
     }
     uint32_t want[STREAMS] = {0};
@@ -399,7 +426,9 @@ static void victim_child(int ready, int created)
         /* and now and then a broadcast, so fan-out copies are in flight too */
         if (k % 64 == 0) {
             uint8_t buf[64];
-            tp_build(buf, sizeof buf, "10.6.0.3", "255.255.255.255", 3u << 24 | k / 64);
+            if (tp_build_quiet(buf, sizeof buf, "10.6.0.3", "255.255.255.255", 3u << 24 | k / 64) !=
+                sizeof buf)
+                _exit(61);
             glan_port_send(x.port, buf, sizeof buf, NULL);
         }
     }
@@ -514,7 +543,7 @@ START_TEST(killed_process_is_cleaned_up)
             break;
         usleep(10 * 1000);
     }
-    check_rest(lan, 2 * PER_PEER);
+    check_rest_after_kill(lan, 2 * PER_PEER);
     glan_lan_stats(lan, &st);
     ck_assert_uint_gt(st.dropped[GLAN_DROP_PORT_GONE] + st.dropped[GLAN_DROP_QUEUE_FULL], 0);
     glan_lan_destroy(lan);
