@@ -15,7 +15,10 @@ repository as it is (copied into the run directory with the cfg/ files it
 may INCLUDE, Hercules started there) instead of writing one.
 
 It also runs without a guest (--no-ipl) to check that a configuration loads:
-the --on commands then run at start (marker START).
+the --on commands then run at start (marker START).  START comes once
+Hercules has read its configuration (the echo of an `uptime` command
+boot.py sends at once), so a START command finds what the configuration
+made.
 
 Python 3 standard library only.
 """
@@ -42,6 +45,7 @@ PARM_INITRD_START = 0x10408
 PARM_INITRD_SIZE = 0x10410
 PARM_CMDLINE = 0x10480
 MARKER = re.compile(r"@@ (\S+)(.*)$")
+START_PROBE = "uptime"  # any command: its echo comes once the configuration is read
 
 
 def parse_args():
@@ -198,7 +202,7 @@ def main():
                 send(cmd)
 
     deadline = t0 + a.timeout
-    started = False
+    started = probed = False
     done_at = None
     while True:
         now = time.monotonic()
@@ -223,8 +227,14 @@ def main():
                 fire(name)
                 if name == "DONE":
                     done_at = time.monotonic()
-        if not started and time.monotonic() - t0 > 1.0:
-            # Hercules reads stdin once the configuration is processed.
+        # START: once Hercules has read its configuration (it reads stdin
+        # only then): a command sent at once comes back as an HHC01603I echo
+        # when the configuration is done; after 60 s without it, anyway.
+        if not probed:
+            probed = True
+            send(START_PROBE)
+        if not started and ((s and "HHC01603I " + START_PROBE in s)
+                            or time.monotonic() - t0 > 60.0):
             started = True
             marks["START"] = round(time.monotonic() - t0, 3)
             fire("START")

@@ -168,9 +168,11 @@ glan-uplink)
     ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
     trap 'ip netns del $ns 2>/dev/null' EXIT
     # The configuration is samples/tun-uplink.cnf (with cfg/lan1-uplink.cnf).
+    # START comes about a second after Hercules starts, which may be before
+    # it has read the configuration and created glantun0: wait for it.
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
         --config samples/tun-uplink.cnf \
-        --on "START=!ip -n $ns addr add 10.1.2.1/24 dev glantun0" \
+        --on "START=!i=0; while ! ip -n $ns link show glantun0 >/dev/null 2>&1 && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; ip -n $ns addr add 10.1.2.1/24 dev glantun0" \
         --params "glan_ifs=0.0.0600/10.1.2.2/24 glan_ping=10.1.2.1 glan_hold=6" \
         --on "READY=!ip netns exec $ns ping -c 3 -i 0.2 -W 2 10.1.2.2" \
         --on "READY=glan query LAN1" \
