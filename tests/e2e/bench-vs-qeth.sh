@@ -34,22 +34,11 @@ mib=${BENCH_MIB:-16}
 pings=${BENCH_PINGS:-10}
 flood=${BENCH_FLOOD:-500/1400}
 
-if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
-    echo "skipped: no SDL Hyperion (HERCULES_PREFIX)"
-    exit 77
-fi
-if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-    echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-    exit 77
-fi
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
-    echo "skipped: needs root and /dev/net/tun (QETH's TUN devices, a network namespace)"
-    exit 77
-fi
-guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
-if [ ! -f "$guest/initrd.img" ] || { [ "$here/guest/init.sh" -nt "$guest/initrd.img" ] || [ "$here/../../samples/guest-setup.sh" -nt "$guest/initrd.img" ]; }; then
-    sh "$here/build-initramfs.sh" "$guest" || exit $?
-fi
+. "$here/lib.sh"
+need_hercules
+need_module
+need_root tun "QETH's TUN devices, a network namespace"
+need_guest
 
 ns=glanbench$$
 ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }

@@ -31,31 +31,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 case_=${1:?usage: e2e.sh CASE}
 run=${GLAN_RUN_DIR:-$PWD/e2e-run}/$case_
 
-if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
-    echo "skipped: no SDL Hyperion (configure with -DHERCULES_SOURCE_DIR= and -DHERCULES_PREFIX=)"
-    exit 77
-fi
-
-need_guest() {
-    guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
-    if [ ! -f "$guest/initrd.img" ] || { [ "$here/guest/init.sh" -nt "$guest/initrd.img" ] || [ "$here/../../samples/guest-setup.sh" -nt "$guest/initrd.img" ]; }; then
-        sh "$here/build-initramfs.sh" "$guest" || exit $?
-    fi
-}
-
-need_tun() {
-    if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
-        echo "skipped: $case_ needs root and /dev/net/tun for Hyperion's QETH TUN"
-        exit 77
-    fi
-}
+. "$here/lib.sh"
+need_hercules
 
 case $case_ in
 load)
-    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-        exit 77
-    fi
+    need_module
     exec python3 "$here/boot.py" --no-ipl --run "$run" --timeout 60 \
         --cfg "glan define LAN2 ports 8 buffers 512" \
         --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN lan2 chpid 05" \
@@ -72,7 +53,7 @@ load)
         --expect-log '^.*HHC04703I 0:0600 GLAN: Detached from LAN .LAN1.'
     ;;
 qeth-baseline)
-    need_tun
+    need_root tun "$case_: Hyperion's QETH on a TUN device"
     need_guest
     exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 \
         --dev "0600.3 QETH iface /dev/net/tun ifname glanq0 ipaddr 10.91.1.1 netmask 255.255.255.0 mtu 1500" \
@@ -81,10 +62,7 @@ qeth-baseline)
         --expect USERSPACE --expect 'IF~ ok ' --expect 'PING~rx=[1-9]' --expect DONE
     ;;
 glan-guest2guest)
-    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-        exit 77
-    fi
+    need_module
     need_guest
     # One guest, two GLAN interfaces on LAN1, the second in its own network
     # namespace inside the guest: ping both ways through the base, 16 MiB
@@ -122,10 +100,7 @@ glan-guest2guest)
         --pings "10.1.1.2>10.1.1.3,10.1.1.3>10.1.1.2" --count 5 --tcp "10.1.1.2>10.1.1.3:16777216"
     ;;
 glan-multi-ip-cycle)
-    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-        exit 77
-    fi
+    need_module
     need_guest
     # What users of Hyperion's QETH miss: more than one address on a
     # layer-3 interface (a second IPv4 address, and IPv6 addresses, all
@@ -155,11 +130,8 @@ glan-multi-ip-cycle)
         --expect-log "HHC04720I     Addresses: (\S+ )*fd00:1::2 (\S+ )*10\.1\.1\.2( |$)"
     ;;
 glan-uplink)
-    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-        exit 77
-    fi
-    need_tun
+    need_module
+    need_root tun "$case_: a TUN uplink in a network namespace"
     need_guest
     # Guest to host and host to guest through LAN1's TUN uplink.  Hercules
     # runs in a network namespace the test creates, so the TUN device, its

@@ -31,19 +31,11 @@ mkdir -p "$run"
 run=$(cd "$run" && pwd)
 flood=${RTT_FLOOD:-3000/1400}
 
-if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
-    echo "skipped: no SDL Hyperion (HERCULES_PREFIX)"
-    exit 77
-fi
-if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-    echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-    exit 77
-fi
+. "$here/lib.sh"
+need_hercules
+need_module
 command -v tshark >/dev/null || { echo "skipped: no tshark (tests/deps.sh installs it)"; exit 77; }
-guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
-if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ]; then
-    sh "$here/build-initramfs.sh" "$guest" || exit $?
-fi
+need_guest
 
 # Host time and every Hercules thread's stat line, at a marker.
 snap='{ date +%s.%N; for t in /proc/$HERCULES_PID/task/*; do echo "$(cat $t/comm)|$(cat $t/stat)"; done; }'

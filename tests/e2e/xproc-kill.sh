@@ -18,18 +18,10 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 run=${GLAN_RUN_DIR:-$PWD/e2e-run}/glan-xproc-kill
 
-if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
-    echo "skipped: no SDL Hyperion (configure with -DHERCULES_SOURCE_DIR= and -DHERCULES_PREFIX=)"
-    exit 77
-fi
-if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-    echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-    exit 77
-fi
-if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
-    echo "skipped: glan-xproc-kill needs root and /dev/net/tun (TUN uplinks in a namespace)"
-    exit 77
-fi
+. "$here/lib.sh"
+need_hercules
+need_module
+need_root tun "glan-xproc-kill: TUN uplinks in a namespace"
 ns=glanxk$$
 ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
 shm=glanxk$$

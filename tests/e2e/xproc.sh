@@ -18,22 +18,11 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 run=${GLAN_RUN_DIR:-$PWD/e2e-run}/glan-xproc
 
-if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
-    echo "skipped: no SDL Hyperion (configure with -DHERCULES_SOURCE_DIR= and -DHERCULES_PREFIX=)"
-    exit 77
-fi
-if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-    echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
-    exit 77
-fi
-if [ "$(id -u)" != 0 ]; then
-    echo "skipped: glan-xproc needs root (the guest build and the e2e run directory)"
-    exit 77
-fi
-guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
-if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ]; then
-    sh "$here/build-initramfs.sh" "$guest" || exit $?
-fi
+. "$here/lib.sh"
+need_hercules
+need_module
+need_root "glan-xproc: the guest build and the e2e run directory"
+need_guest
 
 rm -rf "$run"
 mkdir -p "$run/guest" "$run/root"

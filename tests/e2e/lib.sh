@@ -1,0 +1,42 @@
+# What the end-to-end scripts share (sourced, after they set `here` to this
+# folder).  Each need_* either returns or exits 77 (CTest's skip) with a line
+# saying what is missing.
+
+# SDL Hyperion installed at $HERCULES_PREFIX.
+need_hercules() {
+    if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then
+        echo "skipped: no SDL Hyperion (configure with -DHERCULES_SOURCE_DIR= and -DHERCULES_PREFIX=)"
+        exit 77
+    fi
+}
+
+# hdtglan.so in $GLAN_MODULE_DIR.
+need_module() {
+    if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
+        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
+        exit 77
+    fi
+}
+
+# need_root [tun] WHY: root (and /dev/net/tun with "tun"), for WHY.
+need_root() {
+    tun=
+    if [ "$1" = tun ]; then
+        tun=1
+        shift
+    fi
+    if [ "$(id -u)" != 0 ] || { [ -n "$tun" ] && [ ! -c /dev/net/tun ]; }; then
+        echo "skipped: needs root${tun:+ and /dev/net/tun} ($*)"
+        exit 77
+    fi
+}
+
+# The test guest in $GLAN_GUEST_DIR (default ./e2e-guest), built there when
+# missing or older than what goes into its initramfs; sets `guest`.
+need_guest() {
+    guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
+    if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ] ||
+        [ "$here/../../samples/guest-setup.sh" -nt "$guest/initrd.img" ]; then
+        sh "$here/build-initramfs.sh" "$guest" || exit $?
+    fi
+}
