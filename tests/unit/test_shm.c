@@ -210,6 +210,25 @@ static void check_rest_after_kill(struct glan_lan *lan, uint64_t min_delivered)
     check_rest_within(lan, min_delivered, 1, 2);
 }
 
+/* A child's end: say it is done (wait_streams' rc: 0, -1 timed out, -2
+ * out of order), wait for the parent's word, leave the LAN and exit with
+ * 0, 30 or 31. */
+static void child_end(struct glan_lan *lan, int ready, int go, int rc)
+{
+    sync_write(ready);
+    sync_read(go);
+    glan_lan_destroy(lan);
+    _exit(rc == 0 ? 0 : rc == -1 ? 30 : 31);
+}
+
+/* The three pipes the process tests synchronise by: ready, go, created. */
+static void make_pipes(int rp[2], int gp[2], int cp[2])
+{
+    ck_assert_int_eq(pipe(rp), 0);
+    ck_assert_int_eq(pipe(gp), 0);
+    ck_assert_int_eq(pipe(cp), 0);
+}
+
 /* ---- all-to-all between processes ------------------------------------------- */
 
 struct seen {
@@ -250,10 +269,7 @@ static void all_to_all_child(int i, int ready, int go, int created)
     if (atomic_load(&x.order_errors))
         rc = -2;
     /* Stay until everyone has what it wants: the parent says when. */
-    sync_write(ready);
-    sync_read(go);
-    glan_lan_destroy(lan);
-    _exit(rc == 0 ? 0 : rc == -1 ? 30 : 31);
+    child_end(lan, ready, go, rc);
 }
 
 START_TEST(processes_exchange_in_order)
@@ -261,9 +277,7 @@ START_TEST(processes_exchange_in_order)
     use_name("a2a");
     char err[200];
     int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
-    ck_assert_int_eq(pipe(rp), 0);
-    ck_assert_int_eq(pipe(gp), 0);
-    ck_assert_int_eq(pipe(cp), 0);
+    make_pipes(rp, gp, cp);
     pid_t pid[CHILDREN];
     for (int i = 0; i < CHILDREN; i++) {
         pid[i] = fork_child();
@@ -341,10 +355,7 @@ static void group_child(int i, int ready, int go, int created)
     int rc = wait_streams(&x, want);
     if (atomic_load(&x.order_errors) || atomic_load(&x.got[4 + i]))
         rc = -2;
-    sync_write(ready);
-    sync_read(go);
-    glan_lan_destroy(lan);
-    _exit(rc == 0 ? 0 : rc == -1 ? 30 : 31);
+    child_end(lan, ready, go, rc);
 }
 
 START_TEST(multicast_reaches_every_process)
@@ -352,9 +363,7 @@ START_TEST(multicast_reaches_every_process)
     use_name("mc");
     char err[200];
     int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
-    ck_assert_int_eq(pipe(rp), 0);
-    ck_assert_int_eq(pipe(gp), 0);
-    ck_assert_int_eq(pipe(cp), 0);
+    make_pipes(rp, gp, cp);
     pid_t pid[2];
     for (int i = 0; i < 2; i++) {
         pid[i] = fork_child();
@@ -461,10 +470,7 @@ static void survivor_child(int i, int ready, int go, int created)
     int rc = wait_streams(&x, want);
     if (atomic_load(&x.order_errors))
         rc = -2;
-    sync_write(ready);
-    sync_read(go);
-    glan_lan_destroy(lan);
-    _exit(rc == 0 ? 0 : rc == -1 ? 30 : 31);
+    child_end(lan, ready, go, rc);
 }
 
 static int victim_ports(struct glan_lan *lan, pid_t victim)
@@ -483,9 +489,7 @@ START_TEST(killed_process_is_cleaned_up)
     use_name("kill");
     char err[200];
     int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
-    ck_assert_int_eq(pipe(rp), 0);
-    ck_assert_int_eq(pipe(gp), 0);
-    ck_assert_int_eq(pipe(cp), 0);
+    make_pipes(rp, gp, cp);
     pid_t surv[2];
     for (int i = 0; i < 2; i++) {
         surv[i] = fork_child();
