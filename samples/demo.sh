@@ -2,8 +2,8 @@
 # The main job: builds guestlan and shows a LAN at work.
 #
 # With a built SDL Hyperion (HERCULES_SOURCE_DIR and HERCULES_PREFIX, or the
-# layout hercules-patch/README.md builds at GLAN_HYPERION, default
-# /work/hyperion, the same detection as tests/run.sh) it builds the module
+# per-user default ~/.local/share/guestlan/hyperion: tests/find-hyperion.sh,
+# the same detection as tests/run.sh) it builds the module
 # hdtglan and boots a real Debian s390x guest (tests/e2e: kernel and busybox
 # from Debian, cached) with samples/two-glan.cnf: two GLAN interfaces on
 # LAN1, brought up by the stock qeth_l3 driver with samples/guest-setup.sh,
@@ -24,18 +24,14 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bash "$top/tests/deps.sh"
 mode=${GLAN_DEMO:-auto}
 
-hyp=${GLAN_HYPERION:-/work/hyperion}
-if [ -z "${HERCULES_SOURCE_DIR:-}" ] && [ -f "$hyp/src/config.h" ] && [ -d "$hyp/prefix/lib" ]; then
-  HERCULES_SOURCE_DIR=$hyp/src
-  HERCULES_PREFIX=$hyp/prefix
-fi
+. "$top/tests/find-hyperion.sh"
 herc=()
 if [ "$mode" != sim ] && [ -n "${HERCULES_SOURCE_DIR:-}" ] && [ -n "${HERCULES_PREFIX:-}" ] &&
   [ -x "$HERCULES_PREFIX/bin/hercules" ]; then
   herc=("-DHERCULES_SOURCE_DIR=$HERCULES_SOURCE_DIR" "-DHERCULES_PREFIX=$HERCULES_PREFIX")
 fi
 if [ "$mode" = hercules ] && ((${#herc[@]} == 0)); then
-  echo "guestlan demo: GLAN_DEMO=hercules but no built Hyperion (HERCULES_SOURCE_DIR/HERCULES_PREFIX, $hyp)"
+  echo "guestlan demo: GLAN_DEMO=hercules, but $hyperion_why"
   exit 1
 fi
 
@@ -89,7 +85,11 @@ PY
 sim_demo() {
   echo "== LAN1 with two simulated Linux qeth guests over the full QDIO path (glan demo)"
   if ((${#herc[@]} == 0)); then
-    echo "   (no built SDL Hyperion here: see hercules-patch/README.md for the real-guest run)"
+    if [ "$mode" = sim ]; then
+      echo "   (GLAN_DEMO=sim: the simulated run even if Hyperion is here)"
+    else
+      echo "   ($hyperion_why)"
+    fi
   fi
   if [ "$(id -u)" != 0 ]; then
     echo "   (not root: the TUN uplink part is skipped)"

@@ -2,8 +2,11 @@
 # Install the Debian packages guestlan's build, tests and demo need, if any is
 # missing.  Used by tests/run.sh, samples/demo.sh and .ci/run.
 set -euo pipefail
+# Every tool a script here calls, including the ones a minimal Debian may
+# lack: cpio and gzip pack the test guest's initramfs (tests/e2e/newc.sh),
+# git checks hercules-patch/ against Hyperion's tree.
 pkgs=(build-essential cmake pkg-config check libsubunit-dev libpcap-dev tshark
-      clang clang-format python3 iproute2 iputils-ping procps)
+      clang clang-format python3 iproute2 iputils-ping procps cpio gzip git)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -45,6 +45,12 @@ PARM_INITRD_START = 0x10408
 PARM_INITRD_SIZE = 0x10410
 PARM_CMDLINE = 0x10480
 MARKER = re.compile(r"@@ (\S+)(.*)$")
+# A guest that can no longer reach its markers: Hercules reports a CPU in a
+# disabled wait (HHC00809I, what a Linux panic ends in on s390x), a failed
+# IPL (HHC00810E), a CPU stopped for a disabled wait (HHC00826I); the guest
+# kernel itself says it panicked first.  Any of them ends the run at once.
+FATAL = re.compile(r"HHC00809I|HHC00810E|HHC00826I|Kernel panic - not syncing")
+FATAL_TAIL = 25  # console lines shown with the verdict
 START_PROBE = "uptime"  # any command: its echo comes once the configuration is read
 
 
@@ -203,11 +209,14 @@ def main():
 
     deadline = t0 + a.timeout
     started = probed = False
+    fatal = None
+    recent = []
     done_at = None
     while True:
         now = time.monotonic()
         if now > deadline:
-            note("TIMEOUT")
+            if fatal is None:
+                note("TIMEOUT")
             break
         try:
             s = lines.get(timeout=0.2)
@@ -217,6 +226,14 @@ def main():
             break
         if s:
             note(s)
+            recent = (recent + [s])[-FATAL_TAIL:]
+            if (not a.no_ipl and fatal is None and done_at is None and FATAL.search(s)
+                    and "HHC01603I" not in s):
+                fatal = s
+                note("GUEST STOPPED: " + s)
+                # A panic message comes before the wait: read a second more
+                # of the console for the reason, then stop.
+                deadline = min(deadline, time.monotonic() + 1.0)
             m = MARKER.search(s)
             if m and "HHC01603I" not in s:  # not the echo of a panel command
                 name, rest = m.group(1), m.group(2).strip()
@@ -268,18 +285,26 @@ def main():
         return any(e["mark"] == name and re.search(rx, e["text"]) for e in events)
 
     missing = [m for m in expect if not seen(m)]
+    if fatal is not None:
+        missing.insert(0, "guest stopped: " + fatal.strip())
     with open(os.path.join(run, "console.log")) as f:
         text = f.read()
     missing += [f"log~{rx}" for rx in a.expect_log if not re.search(rx, text, re.M)]
     # Every host command tied to a marker must have succeeded.
     missing += [f"host~{h['cmd']} rc={h['rc']}" for h in host if h["rc"] != 0]
-    res = {"ok": not missing, "missing": missing, "marks_s": marks, "events": events,
+    res = {"ok": not missing, "missing": missing, "guest_stopped": fatal, "marks_s": marks, "events": events,
            "host": host, "cmdline": cmdline, "config": cfg[1:-1],
            "wall_s": round(time.monotonic() - t0, 3), "hercules_rc": p.returncode,
            "log": os.path.join(run, "console.log")}
     with open(os.path.join(run, "summary.json"), "w") as f:
         json.dump(res, f, indent=1)
     print(json.dumps(res, indent=1))
+    if fatal is not None:
+        print(f"boot.py: the guest stopped after {res['wall_s']} s: {fatal.strip()}",
+              file=sys.stderr)
+        print("boot.py: its last console lines:", file=sys.stderr)
+        for line in recent:
+            print("    " + line, file=sys.stderr)
     return 0 if res["ok"] else 1
 
 

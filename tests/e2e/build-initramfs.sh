@@ -13,6 +13,12 @@
 # Exit 0 built, 1 failed, 77 the packages cannot be had here (for CTest).
 set -eu
 
+for tool in dpkg-deb cpio gzip; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "build-initramfs.sh: '$tool' is not installed (tests/deps.sh installs it)" >&2
+        exit 1
+    fi
+done
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: build-initramfs.sh OUTDIR}
 cache=${GLAN_GUEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/guestlan/guest}
@@ -65,7 +71,7 @@ cp "$here/../../samples/guest-setup.sh" "$root/guest-setup.sh"
 chmod 755 "$root/init" "$root/bin/busybox"
 
 cp "$work/k/boot/vmlinuz-$kver" "$out/kernel.img"
-(cd "$root" && find . | sort | cpio -o -H newc --owner=0:0 --quiet | gzip -9n) >"$out/initrd.img"
+sh "$here/newc.sh" "$root" "$out/initrd.img"
 echo "$kver" >"$out/kernel.version"
 echo "guest: kernel $kver ($(wc -c <"$out/kernel.img") bytes)," \
     "initrd $(wc -c <"$out/initrd.img") bytes in $out"

@@ -31,10 +31,8 @@ mkdir -p "$run/guest" "$run/root"
 cp "$here/guest/xproc-init.sh" "$run/root/init"
 chmod 755 "$run/root/init"
 cp "$guest/kernel.img" "$run/guest/kernel.img"
-{
-    cat "$guest/initrd.img"
-    (cd "$run/root" && echo ./init | cpio -o -H newc --owner=0:0 --quiet | gzip -9n)
-} >"$run/guest/initrd.img"
+sh "$here/newc.sh" "$run/root" "$run/init.cpio.gz" ./init
+cat "$guest/initrd.img" "$run/init.cpio.gz" >"$run/guest/initrd.img"
 
 shm=glanxp$$
 mib=${GLAN_XPROC_MIB:-4}
