@@ -35,6 +35,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -273,6 +274,46 @@ static struct glan_l2_uplink_status ustatus(struct glan_uplink *u)
     struct glan_l2_uplink_status us;
     glan_l2_uplink_status(u, &us);
     return us;
+}
+
+/* The frames the kernel has handed to the TAP device's reader: its transmit
+ * counter (tun counts a frame as transmitted once a read has taken it). */
+static uint64_t tap_frames_out(const char *dev)
+{
+    char out[2048];
+    ns_capture(out, sizeof out, "ip -j -s link show dev %s", dev);
+    const char *tx = strstr(out, "\"tx\":{");
+    const char *pk = tx ? strstr(tx, "\"packets\":") : NULL;
+    return pk ? strtoull(pk + strlen("\"packets\":"), NULL, 10) : UINT64_MAX;
+}
+
+/* The receive thread reads only what arrived: every read the engine counted
+ * (rx_frames) is a frame the kernel handed to the TAP, and an idle second
+ * adds no read.  A loop that read when nothing arrived, or counted a read
+ * that returned nothing, shows as more reads than frames. */
+static void reads_match_frames(struct glan_uplink *u, const char *dev)
+{
+    struct glan_l2_stats st;
+    uint64_t kernel = 0;
+    for (int i = 0; i < 20; i++) { /* frames in flight settle */
+        kernel = tap_frames_out(dev);
+        glan_l2_uplink_stats(u, &st);
+        if (st.rx_frames == kernel)
+            break;
+        ns_sleep_ms(100);
+    }
+    ns_check(st.rx_frames == kernel, "the engine read %llu frames, the kernel handed the TAP %llu",
+             (unsigned long long)st.rx_frames, (unsigned long long)kernel);
+    uint64_t reads0 = st.rx_frames, kernel0 = kernel;
+    ns_sleep_ms(1000);
+    glan_l2_uplink_stats(u, &st);
+    kernel = tap_frames_out(dev);
+    ns_check(st.rx_frames - reads0 == kernel - kernel0,
+             "in an idle second: %llu reads for %llu frames",
+             (unsigned long long)(st.rx_frames - reads0), (unsigned long long)(kernel - kernel0));
+    ns_check(u->stats.rx_skipped <= st.rx_frames,
+             "skipped (%llu) counts frames that were read (%llu)",
+             (unsigned long long)u->stats.rx_skipped, (unsigned long long)st.rx_frames);
 }
 
 /* Wait until the uplink's down flag is want. */
@@ -579,6 +620,8 @@ int main(int argc, char **argv)
      * guest needs asking) */
     ns_check(st.arp_replies >= 1 && st.na_sent >= 1, "ARP and ND answered for the guests");
     ns_check(st.rx_malformed == 0, "no malformed frames from the Linux stack");
+    if (!pcap)
+        reads_match_frames(u, "gltap0");
 
     if (recover)
         recovery(u, lan, &g1, &g2, dev, a);
