@@ -219,6 +219,9 @@ struct glan_l2_uplink_status {
     uint64_t gone_events; /* times the device failed or disappeared */
     uint64_t recoveries;  /* times the uplink reopened a device that came back */
     uint64_t tx_down;     /* datagrams refused while down */
+    uint64_t rx_wakeups;  /* times the device said it had frames to read */
+    uint64_t rx_empty;    /* of those, times a read found nothing: a loop that
+                           * spins on an idle device shows here */
     char message[256];    /* the last message (u->err, read safely) */
 };
 /* 0, or -EINVAL when u is not a layer-2 uplink. */

@@ -662,6 +662,9 @@ static void show_uplink_dev(struct glan_uplink *u, void *arg)
             line("    Device gone %" PRIu64 " times, recovered %" PRIu64 " times, %" PRIu64
                  " datagrams refused meanwhile",
                  ls.gone_events, ls.recoveries, ls.tx_down);
+        line("    Receive thread: woken %" PRIu64 " times with frames to read, %" PRIu64
+             " of them found none",
+             ls.rx_wakeups, ls.rx_empty);
         struct glan_l2_stats st;
         if (glan_l2_uplink_stats(u, &st) == 0)
             line("    ARP/ND: %" PRIu64 " answered, %" PRIu64 " resolved, %" PRIu64

@@ -435,7 +435,9 @@ static void *rx_thread(void *arg)
             mark_gone(p);
             try_recover(p); /* it may be back already */
         } else if (fds[1].revents & POLLIN) {
-            l2_receive(&p->u, RX_BUDGET);
+            atomic_fetch_add(&p->rx_wakeups, 1);
+            if (l2_receive(&p->u, RX_BUDGET) == 0)
+                atomic_fetch_add(&p->rx_empty, 1);
         }
         if ((fds[1].revents & POLLOUT) && !atomic_load(&p->down)) {
             atomic_store(&p->want_pollout, 0);
@@ -574,6 +576,8 @@ int glan_l2_uplink_status(struct glan_uplink *u, struct glan_l2_uplink_status *o
     out->gone_events = atomic_load(&p->gone_events);
     out->recoveries = atomic_load(&p->recoveries);
     out->tx_down = atomic_load(&p->tx_down);
+    out->rx_wakeups = atomic_load(&p->rx_wakeups);
+    out->rx_empty = atomic_load(&p->rx_empty);
     pthread_mutex_lock(&p->err_lock);
     memcpy(out->message, p->u.err, sizeof out->message);
     pthread_mutex_unlock(&p->err_lock);

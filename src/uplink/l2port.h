@@ -66,6 +66,7 @@ struct l2port {
     int retries;     /* reopens refused for now (EBUSY), in this outage */
     int retry_due;   /* nonzero: try again after RECOVER_RETRY_MS */
     atomic_uint_fast64_t gone_events, recoveries, tx_down;
+    atomic_uint_fast64_t rx_wakeups, rx_empty; /* POLLIN on the device; reads that found none */
     void *priv; /* the device's own state */
 };
 

@@ -305,12 +305,21 @@ static void reads_match_frames(struct glan_uplink *u, const char *dev)
     ns_check(st.rx_frames == kernel, "the engine read %llu frames, the kernel handed the TAP %llu",
              (unsigned long long)st.rx_frames, (unsigned long long)kernel);
     uint64_t reads0 = st.rx_frames, kernel0 = kernel;
+    struct glan_l2_uplink_status us0 = ustatus(u);
     ns_sleep_ms(1000);
     glan_l2_uplink_stats(u, &st);
     kernel = tap_frames_out(dev);
     ns_check(st.rx_frames - reads0 == kernel - kernel0,
              "in an idle second: %llu reads for %llu frames",
              (unsigned long long)(st.rx_frames - reads0), (unsigned long long)(kernel - kernel0));
+    struct glan_l2_uplink_status us1 = ustatus(u);
+    ns_check(us1.rx_wakeups == us0.rx_wakeups && us1.rx_empty == us0.rx_empty,
+             "in an idle second: %llu wakeups, %llu of them empty",
+             (unsigned long long)(us1.rx_wakeups - us0.rx_wakeups),
+             (unsigned long long)(us1.rx_empty - us0.rx_empty));
+    ns_check(us1.rx_wakeups >= 1 && us1.rx_empty <= us1.rx_wakeups / 10,
+             "the receive thread woke %llu times, %llu of them for nothing",
+             (unsigned long long)us1.rx_wakeups, (unsigned long long)us1.rx_empty);
     ns_check(u->stats.rx_skipped <= st.rx_frames,
              "skipped (%llu) counts frames that were read (%llu)",
              (unsigned long long)u->stats.rx_skipped, (unsigned long long)st.rx_frames);
