@@ -67,7 +67,7 @@ struct l2port {
     int retry_due;   /* nonzero: try again after RECOVER_RETRY_MS */
     atomic_uint_fast64_t gone_events, recoveries, tx_down;
     atomic_uint_fast64_t rx_wakeups, rx_empty; /* POLLIN on the device; reads that found none */
-    void *priv; /* the device's own state */
+    void *priv;                                /* the device's own state */
 };
 
 extern const struct glan_uplink_ops l2port_ops;
