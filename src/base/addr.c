@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "guestlan/base.h"
+#include "wire/wire.h"
 
 int glan_addr_parse(const char *text, struct glan_addr *out)
 {
@@ -51,33 +52,16 @@ int glan_dgram_dest(const void *data, size_t len, struct glan_addr *out)
 {
     const uint8_t *p = data;
     memset(out, 0, sizeof *out);
-    if (len < 1)
+    if (!ip_datagram_length(p, len))
         return -EINVAL;
-    switch (p[0] >> 4) {
-    case 4: {
-        if (len < 20)
-            return -EINVAL;
-        size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-        size_t tot = (size_t)p[2] << 8 | p[3];
-        if (ihl < 20 || tot < ihl || tot > len)
-            return -EINVAL;
+    if (p[0] >> 4 == 4) {
         out->family = GLAN_AF_INET;
         memcpy(out->bytes, p + 16, 4);
-        return 0;
-    }
-    case 6: {
-        if (len < 40)
-            return -EINVAL;
-        size_t plen = (size_t)p[4] << 8 | p[5];
-        if (40 + plen > len)
-            return -EINVAL;
+    } else {
         out->family = GLAN_AF_INET6;
         memcpy(out->bytes, p + 24, 16);
-        return 0;
     }
-    default:
-        return -EINVAL;
-    }
+    return 0;
 }
 
 static const char *const drop_names[GLAN_DROP_COUNT] = {

@@ -5,7 +5,7 @@
  * SLSB states), the SSQD descriptor and the 32-byte layer-3 header.
  *
  * Layouts follow the big-endian architecture: every multi-byte field is a
- * byte array read and written with the be16/be32/be64 helpers, so the
+ * byte array read and written with the be16/be32/be64 helpers of wire/wire.h, so the
  * structs mean the same on any host.  Sources of the layouts (read, not
  * copied): Linux arch/s390/include/asm/qdio.h, drivers/s390/cio/qdio.h,
  * drivers/s390/net/qeth_core_mpc.h/.c and qeth_core.h; Hyperion qdio.h and
@@ -19,37 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- big-endian field helpers --------------------------------------------- */
+#include "wire/wire.h"
 
-static inline uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline uint64_t be64(const uint8_t *p)
-{
-    return (uint64_t)be32(p) << 32 | be32(p + 4);
-}
-static inline void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static inline void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-static inline void put64(uint8_t *p, uint64_t v)
-{
-    put32(p, (uint32_t)(v >> 32));
-    put32(p + 4, (uint32_t)v);
-}
+/* be16/be32/be64 and put16/put32/put64 are wire/wire.h's. */
 
 /* ---- channel commands (protocol map 2.1) ----------------------------------- */
 

@@ -489,7 +489,7 @@ static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
  * port's MAC, in a passthrough frame; any other ARP is absorbed. */
 static void answer_arp(struct glan_osa *osa, const uint8_t *eth, const uint8_t *arp, uint32_t len)
 {
-    if (len < 28 || be16(arp) != 1 || be16(arp + 2) != 0x0800 || arp[4] != 6 || arp[5] != 4 ||
+    if (len < 28 || be16(arp) != 1 || be16(arp + 2) != ET_IPV4 || arp[4] != 6 || arp[5] != 4 ||
         be16(arp + 6) != 1)
         return;
     struct glan_addr tpa = {.family = GLAN_AF_INET};
@@ -502,7 +502,7 @@ static void answer_arp(struct glan_osa *osa, const uint8_t *eth, const uint8_t *
     glan_osa_mac_for_port(owner, mac);
     memcpy(f, eth + 6, 6);
     memcpy(f + 6, mac, 6);
-    put16(f + 12, 0x0806);
+    put16(f + 12, ET_ARP);
     uint8_t *r = f + 14;
     memcpy(r, arp, 8);
     put16(r + 6, 2);
@@ -609,17 +609,17 @@ static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, e
     if (len < hl || cur_read(c, eth, 14) < 0)
         return -1;
     uint16_t type = be16(eth + 12);
-    if (type == 0x8100) {
+    if (type == ET_VLAN) {
         hl = 18;
         if (len < hl || cur_read(c, eth + 14, 4) < 0)
             return -1;
         type = be16(eth + 16);
     }
     uint32_t rest = len - hl;
-    if (type == 0x86dd || type == 0x0800)
-        return send_ip(osa, c, rest, cast, type == 0x86dd);
+    if (type == ET_IPV6 || type == ET_IPV4)
+        return send_ip(osa, c, rest, cast, type == ET_IPV6);
     OSA_INC(osa, out_absorbed);
-    if (type == 0x0806) {
+    if (type == ET_ARP) {
         uint8_t arp[28];
         if (rest >= sizeof arp) {
             if (cur_read(c, arp, sizeof arp) < 0)

@@ -17,14 +17,11 @@
 
 #include "guestlan/inet.h"
 #include "guestlan/l2.h"
+#include "wire/wire.h"
 
-#define ETH_HDR        14
-#define VLAN_HDR       4
+#define ETH_HDR        ETH_HDR_LEN
+#define VLAN_HDR       VLAN_TAG_LEN
 #define ETH_MIN        60 /* shortest frame without FCS: shorter ones are padded */
-#define ET_IPV4        0x0800
-#define ET_ARP         0x0806
-#define ET_VLAN        0x8100
-#define ET_IPV6        0x86dd
 #define ARP_LEN        28
 #define ND_NS          135
 #define ND_NA          136
@@ -67,17 +64,6 @@ struct glan_l2 {
 };
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
 
 /* ---- MAC addresses ---------------------------------------------------------- */
 
@@ -540,24 +526,9 @@ static int hold(struct glan_l2 *l2, struct neigh *n, const uint8_t *dg, size_t l
     return 0;
 }
 
-/* The datagram's length as its header says; 0 when it is not IPv4/IPv6 or
- * longer than len. */
-static size_t ip_length(const uint8_t *p, size_t len)
-{
-    if (len >= 20 && p[0] >> 4 == 4) {
-        size_t tot = be16(p + 2), ihl = (size_t)(p[0] & 15) * 4;
-        return ihl >= 20 && tot >= ihl && tot <= len ? tot : 0;
-    }
-    if (len >= 40 && p[0] >> 4 == 6) {
-        size_t tot = 40 + (size_t)be16(p + 4);
-        return tot <= len ? tot : 0;
-    }
-    return 0;
-}
-
 int glan_l2_output(struct glan_l2 *l2, const uint8_t *dg, size_t len, uint64_t now)
 {
-    if (!ip_length(dg, len) || len > l2->cfg.max_datagram) {
+    if (!ip_datagram_length(dg, len) || len > l2->cfg.max_datagram) {
         l2->st.malformed_dropped++;
         return -EINVAL;
     }
@@ -740,7 +711,7 @@ int glan_l2_input(struct glan_l2 *l2, const uint8_t *frame, size_t len, uint64_t
         l2->st.rx_skipped++;
         return 0;
     }
-    size_t iplen = ip_length(p, plen);
+    size_t iplen = ip_datagram_length(p, plen);
     if (!iplen || (p[0] >> 4 == 4) != (type == ET_IPV4)) {
         l2->st.rx_malformed++;
         return 0;
