@@ -48,6 +48,7 @@ hercules_demo() {
   echo "== a real Linux guest under SDL Hyperion ($HERCULES_PREFIX) on LAN1 (samples/two-glan.cnf)"
   local guest="$top/build-demo/guest"
   if [ ! -f "$guest/initrd.img" ] || [ "$top/tests/e2e/guest/init.sh" -nt "$guest/initrd.img" ] ||
+    [ "$top/tests/e2e/guest/lib.sh" -nt "$guest/initrd.img" ] ||
     [ "$top/samples/guest-setup.sh" -nt "$guest/initrd.img" ]; then
     sh "$top/tests/e2e/build-initramfs.sh" "$guest" || return $?
   fi

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Build the end-to-end test guest: Debian bookworm's s390x kernel and an
 # initramfs of busybox-static, the ccwgroup/qeth/qeth_l3 modules of that
-# kernel, our /init (guest/init.sh) and samples/guest-setup.sh, whose
-# commands /init runs to bring the interfaces up.
+# kernel, our /init (guest/init.sh, with guest/lib.sh as /guest-lib.sh) and
+# samples/guest-setup.sh, whose commands /init runs to bring the interfaces
+# up.
 #
 # usage: build-initramfs.sh OUTDIR
 #   OUTDIR receives kernel.img, initrd.img and kernel.version.
@@ -67,6 +68,7 @@ for m in cio/ccwgroup net/qeth net/qeth_l3; do
     cp "$mods/$m.ko" "$root/lib/modules/"
 done
 cp "$here/guest/init.sh" "$root/init"
+cp "$here/guest/lib.sh" "$root/guest-lib.sh"
 cp "$here/../../samples/guest-setup.sh" "$root/guest-setup.sh"
 chmod 755 "$root/init" "$root/bin/busybox"
 

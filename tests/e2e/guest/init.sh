@@ -42,25 +42,10 @@
 # READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
-bb=/bin/busybox
-$bb mkdir -p /proc /sys /dev /tmp
-$bb mount -t proc proc /proc
-$bb mount -t sysfs sysfs /sys
-$bb mount -t devtmpfs devtmpfs /dev 2>/dev/null
-$bb --install -s /bin
-export PATH=/bin
-
-mark() { echo "@@ $* t=$(cut -d' ' -f1 /proc/uptime)"; }
+. /guest-lib.sh
 
 mark USERSPACE kernel=$(uname -r)
-
-for m in ccwgroup qeth qeth_l3; do
-    if insmod /lib/modules/$m.ko 2>/tmp/err; then
-        mark MODULE $m ok
-    else
-        mark MODULE $m fail "$(cat /tmp/err)"
-    fi
-done
+load_qeth verbose
 
 # The qeth driver's own trace (s390dbf), for a failed bring-up: the last
 # ${glan_dbf:-60} entries of its setup and trace areas, as DBF markers.

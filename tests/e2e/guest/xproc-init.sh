@@ -3,7 +3,8 @@
 # Hercules processes, one guest each, one GLAN interface each on one shared
 # LAN.  xproc.sh appends this file as /init to the normal test initramfs
 # (a second cpio archive overrides the first's /init), so the guest keeps
-# the modules, busybox and /guest-setup.sh of tests/e2e/build-initramfs.sh.
+# the modules, busybox, /guest-lib.sh and /guest-setup.sh of
+# tests/e2e/build-initramfs.sh.
 #
 # Kernel parameters (environment variables of init):
 #   glan_if      DEVNO/ADDR/PREFIX of the guest's one interface
@@ -18,15 +19,7 @@
 # receiver's first= and last= are the uptimes of its first byte and of the
 # end of the stream), READY, DONE.
 
-bb=/bin/busybox
-$bb mkdir -p /proc /sys /dev /tmp
-$bb mount -t proc proc /proc
-$bb mount -t sysfs sysfs /sys
-$bb mount -t devtmpfs devtmpfs /dev 2>/dev/null
-$bb --install -s /bin
-export PATH=/bin
-
-mark() { echo "@@ $* t=$(cut -d' ' -f1 /proc/uptime)"; }
+. /guest-lib.sh
 finish() {
     mark READY hold=${glan_hold:-0}
     i=0
@@ -37,9 +30,7 @@ finish() {
 }
 
 mark USERSPACE kernel=$(uname -r)
-for m in ccwgroup qeth qeth_l3; do
-    insmod /lib/modules/$m.ko 2>/dev/null || mark MODULE $m fail
-done
+load_qeth
 
 IFS=/ read -r devno a p <<EOF
 ${glan_if:-}
