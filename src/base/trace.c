@@ -2,7 +2,9 @@
  * Traces (include/guestlan/trace.h): a monitor of the base that writes what
  * it sees to a DLT_RAW pcap file.  Senders call the monitor concurrently, so
  * writes are serialised by the trace's own mutex; the filters are applied
- * before taking it, so a trace of one port costs the others little.
+ * before taking it, so a trace of one port costs the others little.  The
+ * pcap writer (pcapfile.h) stores glan_dgram.ts_ns exactly, or refuses a
+ * timestamp the file's format cannot hold, which we count as lost.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -59,7 +61,7 @@ struct glan_trace *glan_trace_start(struct glan_lan *lan, const struct glan_trac
     snprintf(t->path, sizeof t->path, "%s", cfg->path);
     t->cfg.path = t->path;
     pthread_mutex_init(&t->mu, NULL);
-    t->w = glan_pcap_writer_open(t->path, err, errlen);
+    t->w = glan_pcap_writer_open_format(t->path, cfg->format, err, errlen);
     if (!t->w)
         goto fail;
     if (glan_lan_set_monitor(lan, trace_see, t) < 0) {

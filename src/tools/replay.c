@@ -81,7 +81,9 @@ static const char usage_text[] =
     "        Captures: pcap or pcapng, link type RAW, IPV4, IPV6, EN10MB (802.1Q\n"
     "        tags unwrapped), LINUX_SLL, LINUX_SLL2 or NULL.  Frames that carry no\n"
     "        IP (ARP, ...) are skipped and counted.  All captures are merged by\n"
-    "        timestamp; equal timestamps go in command-line order.\n"
+    "        timestamp; equal timestamps go in command-line order.  A timestamp\n"
+    "        of exactly 0 means \"now\": such a datagram is stamped with the\n"
+    "        host's time as it is sent.\n"
     "  --through-qdio\n"
     "        make every port a simulated Linux qeth guest behind the OSA device\n"
     "        model: full bring-up (IDX, MPC, queues, STARTLAN), SETIP for each\n"
@@ -97,6 +99,8 @@ static const char usage_text[] =
     "        uplink.pcap (what went out; only with --uplink) and counters.json\n"
     "        (LAN totals, every port's counters with every drop reason, the\n"
     "        uplink's counters, each input's counts, refused registrations).\n"
+    "        The captures are pcapng instead of pcap when an input has a\n"
+    "        timestamp from 2106-02-07 06:28:16 UTC on, which pcap cannot hold.\n"
     "\n"
     "Each option also takes the form --opt=VALUE.  Exit status: 0 success; 2 a\n"
     "bad argument, or an unreadable or malformed capture (a one-line message\n"
@@ -156,6 +160,8 @@ struct replay {
     struct glan_pcap_writer *capwr;
     uint64_t captured;
     int qdio; /* --through-qdio */
+    /* Of every capture written: pcapng when a timestamp needs it. */
+    enum glan_pcap_format fmt;
     const char *out;
     struct refusal *refused;
     size_t nrefused;
@@ -362,9 +368,12 @@ static int advance(struct rsend *s)
 }
 
 /* Read every capture through once: a malformed one fails the run before the
- * LAN exists or a single output file is touched. */
+ * LAN exists or a single output file is touched.  It also tells which format
+ * the outputs need: a datagram keeps its timestamp in every capture it ends
+ * in, and classic pcap's seconds end in 2106. */
 static int check_inputs(struct replay *rp)
 {
+    rp->fmt = GLAN_PCAP_CLASSIC;
     for (size_t i = 0; i < rp->nsends; i++) {
         struct rsend *s = &rp->sends[i];
         if (open_input(s) < 0)
@@ -372,6 +381,8 @@ static int check_inputs(struct replay *rp)
         do {
             if (advance(s) < 0)
                 return -1;
+            if (s->have && s->ts >= GLAN_PCAP_CLASSIC_END_NS)
+                rp->fmt = GLAN_PCAP_NG;
         } while (s->have);
         glan_pcap_reader_close(s->rd);
         s->rd = NULL;
@@ -689,7 +700,7 @@ static int open_real_uplink(struct replay *rp, const char *upath)
         say("--uplink %s: cannot capture on %s: %s", rp->uplink_dev, ts.ifname, ebuf);
         return -1;
     }
-    rp->capwr = glan_pcap_writer_open(upath, err, sizeof err);
+    rp->capwr = glan_pcap_writer_open_format(upath, rp->fmt, err, sizeof err);
     if (!rp->capwr) {
         say("--out %s: %s", rp->out, err);
         return -1;
@@ -701,6 +712,8 @@ static void take_captured(u_char *arg, const struct pcap_pkthdr *h, const u_char
 {
     struct replay *rp = (struct replay *)arg;
     char err[256];
+    /* A live capture's header holds the kernel's own time_t and
+     * microseconds (the default precision), not a file's 32-bit field. */
     uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec * 1000ull;
     rp->captured++;
     if (glan_pcap_writer_write(rp->capwr, data, h->caplen, ts, err, sizeof err) < 0)
@@ -739,7 +752,7 @@ static int open_outputs(struct replay *rp)
     }
     for (size_t i = 0; i < rp->nports; i++) {
         char *path = out_path(rp, rp->ports[i].name, ".pcap");
-        rp->ports[i].wr = glan_pcap_writer_open(path, err, sizeof err);
+        rp->ports[i].wr = glan_pcap_writer_open_format(path, rp->fmt, err, sizeof err);
         free(path);
         if (!rp->ports[i].wr) {
             say("--out %s: %s", rp->out, err);
@@ -759,6 +772,7 @@ static int open_outputs(struct replay *rp)
             free(upath);
             return -1;
         }
+        (void)glan_pcapfile_set_format(rp->up, rp->fmt); /* ours and not open: cannot fail */
         rc = glan_uplink_attach(rp->lan, rp->up);
         if (rc < 0) {
             say("--uplink: %s", rp->up->err[0] ? rp->up->err : strerror(-rc));
@@ -810,7 +824,9 @@ static void drain_guests(struct replay *rp, uint64_t ts)
  * SBAL and SIGA-w, at the guest's time ts. */
 static void guest_send(struct rport *p, const uint8_t *data, size_t len, uint64_t ts)
 {
-    if (len > SG_MAX_SEND || len == 0) {
+    /* The reader returns no empty datagram (pcapfile.h), so the size is
+     * the one thing a guest cannot express. */
+    if (len > SG_MAX_SEND) {
         p->unsendable++;
         return;
     }
@@ -819,6 +835,14 @@ static void guest_send(struct rport *p, const uint8_t *data, size_t len, uint64_
     int st = glan_sg_send(p->sg, &pk, 1, 0);
     if (st != SLSB_P_OUTPUT_EMPTY) /* the device did not take the buffer */
         p->send_errors++;
+}
+
+/* The host's time of day in ns since the epoch. */
+static uint64_t host_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 static int run(struct replay *rp)
@@ -835,19 +859,23 @@ static int run(struct replay *rp)
                 s = &rp->sends[i];
         if (!s)
             break;
+        /* A timestamp of 0 is "none" to the base (glan_tx_meta), "now" to
+         * us: stamped here, once, so that every output and both paths
+         * carry the same time for it (docs/replay.md). */
+        uint64_t ts = s->ts ? s->ts : host_now();
         /* The base counts every outcome; the result is not needed here. */
         if (s->src < 0) {
-            (void)glan_uplink_input(rp->up, s->data, s->len, s->ts);
+            (void)glan_uplink_input(rp->up, s->data, s->len, ts);
         } else if (rp->qdio) {
-            guest_send(&rp->ports[s->src], s->data, s->len, s->ts);
+            guest_send(&rp->ports[s->src], s->data, s->len, ts);
         } else {
-            struct glan_tx_meta meta = {.cast = GLAN_CAST_AUTO, .ts_ns = s->ts};
+            struct glan_tx_meta meta = {.cast = GLAN_CAST_AUTO, .ts_ns = ts};
             (void)glan_port_send(rp->ports[s->src].port, s->data, s->len, &meta);
         }
         /* The base delivered in this thread, into the guests' input SBALs:
          * they take it now, at the same instant of their clock. */
         if (rp->qdio)
-            drain_guests(rp, s->ts);
+            drain_guests(rp, ts);
         if (advance(s) < 0)
             return -1;
     }

@@ -1,10 +1,13 @@
 /*
  * Unit tests of LAN traces (src/base/trace.c): what a trace file holds, read
- * back with our pcap reader, for each filter.
+ * back with our pcap reader, for each filter, and the timestamps it keeps
+ * over their whole range.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "guestlan/pcapfile.h"
@@ -138,6 +141,109 @@ START_TEST(one_at_a_time_and_bad_file)
 }
 END_TEST
 
+#define NS UINT64_C(1000000000)
+
+static uint64_t wall_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * NS + (uint64_t)t.tv_nsec;
+}
+
+/* Send one datagram from A to B stamped ts (0: none). */
+static void send_at(uint64_t ts)
+{
+    uint8_t buf[64];
+    size_t n = tp_build(buf, sizeof buf, "10.3.0.1", "10.3.0.2", 7);
+    struct glan_tx_meta meta = {.cast = GLAN_CAST_AUTO, .ts_ns = ts};
+    ck_assert_int_eq(glan_port_send(A.port, buf, n, &meta), GLAN_DROP_NONE);
+}
+
+/* The timestamps in the file, in order; the file's format in *ng. */
+static unsigned read_ts(uint64_t *ts, unsigned max, int *ng)
+{
+    char err[256];
+    uint8_t magic[4] = {0};
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fread(magic, 1, 4, f), 4);
+    fclose(f);
+    *ng = !memcmp(magic, "\x0a\x0d\x0d\x0a", 4);
+    struct glan_pcap_reader *r = glan_pcap_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    const uint8_t *data;
+    size_t len;
+    uint64_t t;
+    unsigned n = 0;
+    int rc;
+    while ((rc = glan_pcap_reader_next(r, &data, &len, &t)) == 1)
+        if (n < max)
+            ts[n++] = t;
+    ck_assert_int_eq(rc, 0);
+    glan_pcap_reader_close(r);
+    return n;
+}
+
+/* A classic pcap trace keeps every timestamp to 2^32 s exactly (seconds
+ * past 2^31 included), refuses one it cannot hold with a count and a
+ * reason instead of wrapping it into another year, and a sender's 0 means
+ * "now" to the base, which stamps it as it enters. */
+START_TEST(timestamps_classic)
+{
+    static const uint64_t edges[] = {1, 2147483647 * NS + 999999999, 2147483648 * NS,
+                                     4294967295 * NS + 999999999};
+    struct glan_trace *t = start(-1, 0, 0);
+    for (unsigned i = 0; i < 4; i++)
+        send_at(edges[i]);
+    send_at(4294967296 * NS);
+    uint64_t before = wall_ns();
+    send_at(0);
+    uint64_t after = wall_ns();
+    struct glan_trace_stats st;
+    glan_trace_get_stats(t, &st);
+    ck_assert_uint_eq(st.written, 5);
+    ck_assert_uint_eq(st.errors, 1);
+    char err[512] = "";
+    ck_assert_int_eq(glan_trace_stop(t, err, sizeof err), -EIO);
+    ck_assert_msg(strstr(err, "1 datagrams lost") && strstr(err, "4294967296.000000000 s") &&
+                      strstr(err, "past 2106-02-07 06:28:15 UTC"),
+                  "%s", err);
+    uint64_t ts[8];
+    int ng;
+    ck_assert_uint_eq(read_ts(ts, 8, &ng), 5);
+    ck_assert_int_eq(ng, 0);
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_uint_eq(ts[i], edges[i]);
+    ck_assert_uint_ge(ts[4], before);
+    ck_assert_uint_le(ts[4], after);
+}
+END_TEST
+
+/* A pcapng trace holds them all, to the last nanosecond of 64 bits. */
+START_TEST(timestamps_pcapng)
+{
+    static const uint64_t edges[] = {1,
+                                     2147483648 * NS,
+                                     4294967295 * NS + 999999999,
+                                     4294967296 * NS,
+                                     17179869184 * NS + 123456789,
+                                     UINT64_MAX};
+    char err[256];
+    struct glan_trace_config cfg = {.path = path, .port = -1, .format = GLAN_PCAP_NG};
+    struct glan_trace *t = glan_trace_start(lan, &cfg, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    for (unsigned i = 0; i < 6; i++)
+        send_at(edges[i]);
+    ck_assert_int_eq(glan_trace_stop(t, err, sizeof err), 0);
+    uint64_t ts[8];
+    int ng;
+    ck_assert_uint_eq(read_ts(ts, 8, &ng), 6);
+    ck_assert_int_eq(ng, 1);
+    for (unsigned i = 0; i < 6; i++)
+        ck_assert_uint_eq(ts[i], edges[i]);
+}
+END_TEST
+
 Suite *trace_suite(void)
 {
     Suite *s = suite_create("trace");
@@ -146,6 +252,8 @@ Suite *trace_suite(void)
     tcase_add_test(tc, everything_once);
     tcase_add_test(tc, filters);
     tcase_add_test(tc, one_at_a_time_and_bad_file);
+    tcase_add_test(tc, timestamps_classic);
+    tcase_add_test(tc, timestamps_pcapng);
     suite_add_tcase(s, tc);
     return s;
 }
