@@ -40,9 +40,7 @@ need_module
 need_root tun "QETH's TUN devices, a network namespace"
 need_guest
 
-ns=glanbench$$
-ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
-trap 'ip netns del $ns 2>/dev/null' EXIT
+make_netns glanbench
 ip netns exec $ns sysctl -qw net.ipv4.ip_forward=1
 ip -n $ns link set lo up
 

@@ -136,15 +136,13 @@ glan-uplink)
     # Guest to host and host to guest through LAN1's TUN uplink.  Hercules
     # runs in a network namespace the test creates, so the TUN device, its
     # address and the routes stay out of the host's own stack.
-    ns=glane2e$$
-    ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
-    trap 'ip netns del $ns 2>/dev/null' EXIT
+    make_netns glane2e
     # The configuration is samples/tun-uplink.cnf (with cfg/lan1-uplink.cnf).
     # START comes about a second after Hercules starts, which may be before
     # it has read the configuration and created glantun0: wait for it.
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
         --config samples/tun-uplink.cnf \
-        --on "START=!i=0; while ! ip -n $ns link show glantun0 >/dev/null 2>&1 && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; ip -n $ns addr add 10.1.2.1/24 dev glantun0" \
+        --on "START=!$(wait_link_cmd $ns glantun0); ip -n $ns addr add 10.1.2.1/24 dev glantun0" \
         --params "glan_ifs=0.0.0600/10.1.2.2/24 glan_ping=10.1.2.1 glan_hold=6" \
         --on "READY=!ip netns exec $ns ping -c 3 -i 0.2 -W 2 10.1.2.2" \
         --on "READY=glan query LAN1" \
@@ -163,12 +161,10 @@ glan-tap-bridge)
     # it; then the uplink's reads must equal the frames the kernel handed
     # the TAP (tap-reads.py): a receive loop that spun on an idle device
     # once counted thousands of "skipped" frames a second here.
-    ns=glane2t$$
-    ip netns add $ns || { echo "skipped: cannot create a network namespace"; exit 77; }
-    trap 'ip netns del $ns 2>/dev/null' EXIT
+    make_netns glane2t
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
         --cfg "glan define LAN1 ports 16 uplink tap glantap0" --dev "0600.3 GLAN LAN1" \
-        --on "START=!i=0; while ! ip -n $ns link show glantap0 >/dev/null 2>&1 && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done; ip -n $ns link add br0 type bridge && ip -n $ns link set glantap0 master br0 && ip -n $ns link set br0 up && ip -n $ns addr add 10.1.3.1/24 dev br0" \
+        --on "START=!$(wait_link_cmd $ns glantap0); ip -n $ns link add br0 type bridge && ip -n $ns link set glantap0 master br0 && ip -n $ns link set br0 up && ip -n $ns addr add 10.1.3.1/24 dev br0" \
         --params "glan_ifs=0.0.0600/10.1.3.2/24 glan_ping=10.1.3.1 glan_hold=8" \
         --on "READY=!ip netns exec $ns ping -c 3 -i 0.2 -W 2 10.1.3.2" \
         --on "READY=!sleep 5" --on "READY=glan query LAN1" \

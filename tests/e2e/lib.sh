@@ -41,3 +41,28 @@ need_guest() {
         sh "$here/build-initramfs.sh" "$guest" || exit $?
     fi
 }
+
+# A network namespace of the test's own, NAME followed by this shell's pid,
+# deleted when the script exits; sets `ns`.  Exits 77 when none can be made.
+make_netns() {
+    ns=$1$$
+    ip netns add "$ns" || { echo "skipped: cannot create a network namespace"; exit 77; }
+    trap 'ip netns del $ns 2>/dev/null' EXIT
+}
+
+# The shell text (for a boot.py "!" command) that waits up to 30 s for link
+# DEV to appear in namespace NS: Hercules creates it while it reads its
+# configuration, which may end after START.
+wait_link_cmd() {
+    echo "i=0; while ! ip -n $1 link show $2 >/dev/null 2>&1 && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done"
+}
+
+# Wait up to TRIES polls of SECONDS for a line matching REGEX in FILE;
+# sets `waited` to the polls it took.
+wait_for_line() {
+    waited=0
+    while [ $waited -lt "$1" ] && ! grep -q "$4" "$3" 2>/dev/null; do
+        sleep "$2"
+        waited=$((waited + 1))
+    done
+}

@@ -42,11 +42,7 @@ python3 "$here/boot.py" --no-ipl --run "$run/b" --timeout 60 --netns $ns \
     --dev "0700.3 GLAN LAN1" --on "START=!sleep 15" \
     --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tun 'glxk0' attached" >"$run/b.json" 2>&1 &
 bpid=$!
-i=0
-while [ $i -lt 100 ] && ! grep -q "HHC04700I 0:0700" "$run/b/console.log" 2>/dev/null; do
-    sleep 0.1
-    i=$((i + 1))
-done
+wait_for_line 100 0.1 "$run/b/console.log" "HHC04700I 0:0700"
 # B's Hercules: a descendant of its boot.py (under `ip netns exec`).
 herc=
 kids=$bpid

@@ -71,12 +71,8 @@ pa=$!
 
 # B once A's interface is online (two kernels decompressing at once on a
 # small machine made the first boots time out), or after 150 s at most.
-i=0
-while [ $i -lt 150 ] && ! grep -q '@@ IF ' "$run/a/console.log" 2>/dev/null; do
-    sleep 1
-    i=$((i + 1))
-done
-echo "glan-xproc: starting B after ${i}s"
+wait_for_line 150 1 "$run/a/console.log" '@@ IF '
+echo "glan-xproc: starting B after ${waited}s"
 shift_boot b 360 \
     --cfg "glan define LAN1 shared $shm" --dev "0700.3 GLAN LAN1" \
     --params "glan_if=0.0.0700/10.1.9.2/24 glan_peer=10.1.9.1 glan_role=send glan_tcp=$mib glan_hold=3" \
