@@ -108,7 +108,7 @@ struct glan_osa_config {
     uint16_t devnum[GLAN_OSA_SLOTS]; /* device numbers of the three subchannels */
     uint8_t chpid;                   /* reported in RCD */
     uint8_t mac[6];                  /* all zero: derived from the port index */
-    uint16_t mtu;                    /* reported in ULP ENABLE; 0: 1492 */
+    uint16_t mtu;                    /* in ULP ENABLE; 0: 9000; never above the LAN's buffer size */
     uint8_t out_queues;              /* reported in SSQD; 0: 4 */
 };
 
@@ -127,6 +127,12 @@ struct glan_port *glan_osa_port(struct glan_osa *osa);
 
 /* CCW flag bits the device looks at. */
 enum { GLAN_OSA_CCW_CD = 0x80, GLAN_OSA_CCW_CC = 0x40, GLAN_OSA_CCW_SLI = 0x20 };
+
+/* The command codes an emulator's channel must know of.  Both move no data
+ * (immediate commands).  ACTIVATE QUEUES stays pending for as long as the
+ * queues are active (the device names it in its Sense ID's AQUEUE CIW);
+ * an emulator that marks a subchannel QDIO-active does so while it runs. */
+enum { GLAN_OSA_CMD_NOP = 0x03, GLAN_OSA_CMD_AQUEUE = 0x1f };
 
 /* One CCW as the channel hands it over, Hercules style: the channel moves the
  * data between guest storage and buf (data chaining and IDAWs are its
@@ -193,19 +199,40 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
 
 /* ---- queries ------------------------------------------------------------- */
 
-/* Counters of device-level events; datagram counts are the port's (base). */
+/*
+ * The device's counters, listed once: X(name, comment) for each, in the
+ * order of struct glan_osa_stats.  Expand it with a macro of your own to
+ * declare, copy or print them; a formatter can use #name as the label (the
+ * keys of `glan replay --through-qdio`'s JSON are these names).  Datagram
+ * counts (sent, delivered, dropped by reason) are the port's, in the base.
+ */
+#define GLAN_OSA_COUNTERS(X)                                                                       \
+    X(ccws, "channel command words executed")                                                      \
+    X(unit_checks, "CCWs ended with a unit check")                                                 \
+    X(mpc_cmds, "control blocks on the write channel")                                             \
+    X(mpc_bad, "malformed control blocks, refused IDX ACTIVATEs")                                  \
+    X(ipa_cmds, "IPA commands")                                                                    \
+    X(ipa_notsupp, "IPA commands answered 'not supported'")                                        \
+    X(replies_dropped, "control replies dropped: reply queue full")                                \
+    X(siga_w, "SIGA-w instructions")                                                               \
+    X(siga_r, "SIGA-r instructions")                                                               \
+    X(siga_s, "SIGA-s instructions")                                                               \
+    X(out_buffers, "output SBALs processed")                                                       \
+    X(out_packets, "datagrams taken from output SBALs")                                            \
+    X(out_errors, "output SBALs ended in the error state (0xAF)")                                  \
+    X(out_bad_header, "unknown header id, bad length, header across elements")                     \
+    X(out_absorbed, "passthrough frames answered or absorbed (ARP, ND, other)")                    \
+    X(in_buffers, "input SBALs primed")                                                            \
+    X(in_packets, "datagrams put into input SBALs")                                                \
+    X(in_errors, "input SBALs ended in the error state (0x8F)")                                    \
+    X(in_too_big, "datagrams larger than an empty input buffer")                                   \
+    X(interrupts, "interruptions presented")
+
+/* Counters of device-level events (GLAN_OSA_COUNTERS), each a uint64_t. */
 struct glan_osa_stats {
-    uint64_t ccws, unit_checks;
-    uint64_t mpc_cmds, mpc_bad; /* control commands, malformed ones */
-    uint64_t ipa_cmds, ipa_notsupp;
-    uint64_t replies_dropped; /* control reply queue overflow */
-    uint64_t siga_w, siga_r, siga_s;
-    uint64_t out_buffers, out_packets, out_errors; /* output SBALs, datagrams, 0xAF states */
-    uint64_t out_bad_header; /* unknown header id, bad length, header across elements */
-    uint64_t out_absorbed;   /* passthrough frames answered or absorbed (ARP, ND, other) */
-    uint64_t in_buffers, in_packets, in_errors; /* input SBALs primed, datagrams, 0x8F states */
-    uint64_t in_too_big;                        /* datagram larger than an empty input buffer */
-    uint64_t interrupts;
+#define GLAN_OSA_STATS_FIELD(name, comment) uint64_t name;
+    GLAN_OSA_COUNTERS(GLAN_OSA_STATS_FIELD)
+#undef GLAN_OSA_STATS_FIELD
 };
 void glan_osa_get_stats(struct glan_osa *osa, struct glan_osa_stats *out);
 

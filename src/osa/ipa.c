@@ -6,38 +6,26 @@
  * gets IPA_RC_NOTSUPP, never silence.
  *
  * A reply is the request block sent back on the read channel with the
- * return code and data filled in (protocol map 2.6); osa.c queues it.  All
- * of this runs under the group's ctl lock.
+ * return code and data filled in (docs/osa.md, "IPA replies"): built here,
+ * its lengths fixed up by mpc.c, queued by osa.c, which calls in here; this
+ * file calls neither osa.c nor qdio.c (osa_int.h).  All of this runs under
+ * the group's ctl lock.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "osa/mpc.h"
 #include "osa/osa_int.h"
 
 /* What we advertise for IPv4 and IPv6 alike.  No checksum or TSO offload:
- * guests then send complete, checksummed datagrams (protocol map 3.2). */
+ * guests then send complete, checksummed datagrams (docs/osa.md, "IPA
+ * replies"). */
 #define IPA_SUPPORTED                                                                              \
     (IPA_ARP_PROCESSING | IPA_FILTERING | IPA_IPV6 | IPA_MULTICASTING | IPA_SETADAPTERPARMS |      \
      IPA_PASSTHRU)
 #define SETADP_SUPPORTED                                                                           \
     (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
      IPA_SETADP_QUERY_CARD_INFO)
-
-/* Rewrite the lengths of a block that grew or shrank to `total`, in the
- * headers where the guest put them (osa.c checked the offsets). */
-static void set_block_len(uint8_t *b, uint32_t total, uint32_t pdu_off)
-{
-    struct mpc_th *th = (struct mpc_th *)b;
-    struct mpc_rrh *rrh = (struct mpc_rrh *)(b + be32(th->offrrh));
-    struct mpc_ph *ph = (struct mpc_ph *)((uint8_t *)rrh + be16(rrh->offph));
-    uint32_t pdu = total - pdu_off;
-    put32(th->length, total);
-    put16(rrh->lenfda, (uint16_t)pdu);
-    rrh->lenalda[0] = (uint8_t)(pdu >> 16);
-    put16(rrh->lenalda + 1, (uint16_t)pdu);
-    ph->lendata[0] = (uint8_t)(pdu >> 16);
-    put16(ph->lendata + 1, (uint16_t)pdu);
-}
 
 static int addr_from(struct glan_addr *a, int prot, const uint8_t *p)
 {
@@ -116,7 +104,7 @@ static uint16_t delipm(struct glan_osa *osa, const struct glan_addr *g)
     return IPA_RC_SUCCESS;
 }
 
-void glan_osa_ipa_down(struct glan_osa *osa)
+void osa_ipa_down(struct glan_osa *osa)
 {
     for (unsigned i = 0; i < osa->naddrs; i++)
         glan_addr_unregister(osa->port, &osa->addrs[i]);
@@ -222,94 +210,102 @@ static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t data_
     return IPA_RC_SUCCESS;
 }
 
-void glan_osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off)
+/* SETIP/DELIP and SETIPM/DELIPM: the address from the command's data (room
+ * bytes at d), then the registry. */
+static uint16_t address_cmd(struct glan_osa *osa, uint8_t cmd, int prot, const uint8_t *d,
+                            uint32_t room)
 {
-    const uint32_t data_off = pdu_off + (uint32_t)sizeof(struct ipa_hdr);
-    OSA_INC(osa, ipa_cmds);
-    /* The reply buffer has room for the largest answer we give. */
-    uint8_t b[OSA_REPLY_MAX];
-    uint32_t rlen = len < sizeof b ? len : sizeof b;
-    if (rlen < data_off) {
-        OSA_INC(osa, mpc_bad);
-        return;
+    struct glan_addr a;
+    if (cmd == IPA_CMD_SETIP || cmd == IPA_CMD_DELIP) {
+        if ((prot == IPA_PROT_IPV4 && room < sizeof(struct ipa_setdelip4)) ||
+            (prot == IPA_PROT_IPV6 && room < sizeof(struct ipa_setdelip6)) ||
+            addr_from(&a, prot, d) < 0)
+            return IPA_RC_INVALID_FORMAT;
+        return cmd == IPA_CMD_SETIP ? setip(osa, &a) : delip(osa, &a);
     }
-    memcpy(b, blk, rlen);
-    memset(b + rlen, 0, sizeof b - rlen);
-    /* Work on a copy padded with zeros so that short commands read as zero
-     * data instead of past their end; what the guest sent decides rlen. */
-    struct ipa_hdr *h = (struct ipa_hdr *)(b + pdu_off);
+    const struct ipa_setdelipm *m = (const struct ipa_setdelipm *)d;
+    if (room < sizeof *m || addr_from(&a, prot, prot == IPA_PROT_IPV4 ? m->ip + 12 : m->ip) < 0)
+        return IPA_RC_INVALID_FORMAT;
+    return cmd == IPA_CMD_SETIPM ? setipm(osa, &a) : delipm(osa, &a);
+}
+
+/* Run the command h of the reply block b (its data at data_off, *rlen bytes
+ * long, which the command may change); returns the IPA return code. */
+static uint16_t run(struct glan_osa *osa, struct ipa_hdr *h, uint8_t *b, uint32_t data_off,
+                    uint32_t pdu_off, uint32_t *rlen)
+{
     int prot = be16(h->prot_version);
     uint8_t *d = b + data_off;
-    uint32_t room = rlen - (uint32_t)data_off;
-    struct glan_addr a;
-    uint16_t rc = IPA_RC_SUCCESS;
-
+    uint32_t room = *rlen - data_off;
     switch (h->command) {
     case IPA_CMD_STARTLAN:
         osa->lan_started = 1;
         /* z/VM TCP/IP wants the short 16-byte STARTLAN reply real OSAs
-         * give; Linux reads only the return code (protocol map 5). */
-        rlen = pdu_off + 16;
-        break;
+         * give; Linux reads only the return code (docs/osa.md, "IPA
+         * replies"). */
+        *rlen = pdu_off + 16;
+        return IPA_RC_SUCCESS;
     case IPA_CMD_STOPLAN:
         osa->lan_started = 0;
-        break;
+        return IPA_RC_SUCCESS;
     case IPA_CMD_QIPASSIST:
         if (prot != IPA_PROT_IPV4 && prot != IPA_PROT_IPV6)
-            rc = IPA_RC_INVALID_FORMAT;
-        break;
+            return IPA_RC_INVALID_FORMAT;
+        return IPA_RC_SUCCESS;
     case IPA_CMD_SETASSPARMS:
-        rc = setassparms(osa, prot, d, room);
-        break;
+        return setassparms(osa, prot, d, room);
     case IPA_CMD_SETADAPTERPARMS:
-        rc = setadapterparms(osa, b, data_off, &rlen);
-        break;
+        return setadapterparms(osa, b, data_off, rlen);
     case IPA_CMD_SETIP:
     case IPA_CMD_DELIP:
-        if ((prot == IPA_PROT_IPV4 && room < sizeof(struct ipa_setdelip4)) ||
-            (prot == IPA_PROT_IPV6 && room < sizeof(struct ipa_setdelip6)) ||
-            addr_from(&a, prot, d) < 0)
-            rc = IPA_RC_INVALID_FORMAT;
-        else
-            rc = h->command == IPA_CMD_SETIP ? setip(osa, &a) : delip(osa, &a);
-        break;
     case IPA_CMD_SETIPM:
-    case IPA_CMD_DELIPM: {
-        const struct ipa_setdelipm *m = (const struct ipa_setdelipm *)d;
-        if (room < sizeof *m || addr_from(&a, prot, prot == IPA_PROT_IPV4 ? m->ip + 12 : m->ip) < 0)
-            rc = IPA_RC_INVALID_FORMAT;
-        else
-            rc = h->command == IPA_CMD_SETIPM ? setipm(osa, &a) : delipm(osa, &a);
-        break;
-    }
+    case IPA_CMD_DELIPM:
+        return address_cmd(osa, h->command, prot, d, room);
     case IPA_CMD_SETRTG:
         if (room < 1 || (d[0] & 0x0f) > 5)
-            rc = IPA_RC_INVALID_SETRTG_INDICATOR;
-        else if (prot == IPA_PROT_IPV6)
+            return IPA_RC_INVALID_SETRTG_INDICATOR;
+        if (prot == IPA_PROT_IPV6)
             osa->routing6 = d[0];
         else
             osa->routing4 = d[0];
-        break;
+        return IPA_RC_SUCCESS;
     case IPA_CMD_CREATE_ADDR:
-        if (room < 8) {
-            rc = IPA_RC_INVALID_FORMAT;
-            break;
-        }
+        if (room < 8)
+            return IPA_RC_INVALID_FORMAT;
         memcpy(d, osa->mac, 6);
         if (!be16(d + 6))
             put16(d + 6, (uint16_t)(0x0100 | (glan_port_index(osa->port) & 0xff)));
-        break;
+        return IPA_RC_SUCCESS;
     default:
-        rc = IPA_RC_NOTSUPP;
-        break;
+        return IPA_RC_NOTSUPP;
     }
+}
+
+uint32_t osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off,
+                 uint8_t b[OSA_REPLY_MAX])
+{
+    const uint32_t data_off = pdu_off + (uint32_t)sizeof(struct ipa_hdr);
+    OSA_INC(osa, ipa_cmds);
+    /* The reply buffer has room for the largest answer we give. */
+    uint32_t rlen = len < OSA_REPLY_MAX ? len : OSA_REPLY_MAX;
+    if (rlen < data_off) {
+        OSA_INC(osa, mpc_bad);
+        return 0;
+    }
+    memcpy(b, blk, rlen);
+    memset(b + rlen, 0, OSA_REPLY_MAX - rlen);
+    /* Work on a copy padded with zeros so that short commands read as zero
+     * data instead of past their end; what the guest sent decides rlen. */
+    struct ipa_hdr *h = (struct ipa_hdr *)(b + pdu_off);
+    int prot = be16(h->prot_version);
+    uint16_t rc = run(osa, h, b, data_off, pdu_off, &rlen);
     if (rc == IPA_RC_NOTSUPP) {
         OSA_INC(osa, ipa_notsupp);
-        glan_osa_log(osa, "IPA command %02x not supported", h->command);
+        osa_log(osa, "IPA command %02x not supported", h->command);
     }
     put16(h->return_code, rc);
     put32(h->ipa_supported, IPA_SUPPORTED);
     put32(h->ipa_enabled, prot == IPA_PROT_IPV6 ? osa->ipa6_enabled : osa->ipa4_enabled);
-    set_block_len(b, rlen, pdu_off);
-    glan_osa_queue_reply(osa, b, rlen);
+    osa_mpc_finalize(b, rlen);
+    return rlen;
 }

@@ -1,21 +1,23 @@
 /*
- * The OSA-Express group: life cycle, the channel command dispatcher, IDX
- * ACTIVATE, the MPC handshake (CM ENABLE, CM SETUP, ULP ENABLE, ULP SETUP,
- * DM ACT), the control reply queue read by the read subchannel, and
- * halt/clear/reset.  IPA blocks go to ipa.c; ESTABLISH/ACTIVATE QUEUES and
- * everything on the queues to qdio.c.
+ * The OSA-Express group, the channel side: life cycle, the channel command
+ * dispatcher, IDX ACTIVATE, the MPC handshake (CM ENABLE, CM SETUP, ULP
+ * ENABLE, ULP SETUP, DM ACT), the control reply queue read by the read
+ * subchannel, halt/clear/reset and the counters.  It is the top of the
+ * device model's calls (osa_int.h): Sense ID and RCD come from ident.c, IPA
+ * blocks go to ipa.c, whose replies are queued here, and ESTABLISH/ACTIVATE
+ * QUEUES and everything on the queues to qdio.c.
  *
  * The channel (the host) hands each CCW's data over in a buffer, so this
  * file never touches guest storage; it reaches the host only to end a CCW
  * it had left pending (a READ waiting for a reply, ACTIVATE QUEUES).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "guestlan/controller.h"
+#include "osa/mpc.h"
 #include "osa/osa_int.h"
 
 /* Adapter tokens handed to the guest.  Any value but one starting "00S"
@@ -27,30 +29,6 @@ static const uint8_t tok_ulp_filter[4] = {'G', 'L', 'U', 'F'};
 static const uint8_t tok_ulp_conn[4] = {'G', 'L', 'U', 'C'};
 /* Microcode level in IDX replies: first byte 0 marks it as OSA-style. */
 static const uint8_t idx_mcl[4] = {0x00, 0x00, 0x01, 0x00};
-
-void glan_osa_log(struct glan_osa *osa, const char *fmt, ...)
-{
-    if (!osa->ops->log)
-        return;
-    char line[256];
-    int n = snprintf(line, sizeof line, "osa %s: ", osa->name);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
-    osa->ops->log(osa->host, line);
-}
-
-void glan_osa_mac_for_port(int idx, uint8_t mac[6])
-{
-    /* Locally administered, unicast; unique per port of a LAN. */
-    mac[0] = 0x02;
-    mac[1] = 0x67;
-    mac[2] = 0x6c;
-    mac[3] = 0x00;
-    mac[4] = (uint8_t)(idx >> 8);
-    mac[5] = (uint8_t)idx;
-}
 
 /* Tell the LAN's controller (include/guestlan/controller.h) when the
  * interface starts or stops.  "Started" is STARTLAN done with the queues
@@ -66,11 +44,6 @@ static void ctl_sync(struct glan_osa *osa)
     osa->ctl_started = up;
     glan_ctl_port_event(osa->port, osa->name, up);
 }
-
-static const struct glan_port_ops port_ops = {
-    .deliver = glan_osa_port_deliver,
-    .flush = glan_osa_port_flush,
-};
 
 struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_config *cfg,
                                  const struct glan_osa_host_ops *ops, void *host, char *err,
@@ -112,7 +85,7 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     pthread_mutex_init(&osa->in, NULL);
 
     struct glan_port_info info = {.name = osa->name, .kind = GLAN_PORT_GUEST};
-    int rc = glan_port_attach(lan, &info, &port_ops, osa, &osa->port);
+    int rc = glan_port_attach(lan, &info, &osa_port_ops, osa, &osa->port);
     if (rc < 0) {
         snprintf(err, errlen, "osa %s: cannot attach to LAN %s: %s", osa->name, glan_lan_name(lan),
                  strerror(-rc));
@@ -124,7 +97,7 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     }
     static const uint8_t zero[6];
     if (memcmp(cfg->mac, zero, 6) == 0)
-        glan_osa_mac_for_port(glan_port_index(osa->port), osa->mac);
+        osa_mac_for_port(glan_port_index(osa->port), osa->mac);
     else
         memcpy(osa->mac, cfg->mac, 6);
     return osa;
@@ -196,11 +169,11 @@ static void complete_read(struct glan_osa *osa)
     }
 }
 
-void glan_osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len)
+static void queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len)
 {
     if (len > OSA_REPLY_MAX || osa->rq_count == OSA_REPLY_QUEUE) {
         OSA_INC(osa, replies_dropped);
-        glan_osa_log(osa, "control reply dropped (queue full or too long)");
+        osa_log(osa, "control reply dropped (queue full or too long)");
         return;
     }
     struct osa_reply *r = &osa->replies[(osa->rq_head + osa->rq_count) % OSA_REPLY_QUEUE];
@@ -252,8 +225,8 @@ static void idx_activate(struct glan_osa *osa, unsigned slot, struct glan_osa_io
 
     if (cause) {
         OSA_INC(osa, mpc_bad);
-        glan_osa_log(osa, "IDX ACTIVATE type %02x on slot %u refused (cause %02x)", req.type, slot,
-                     cause);
+        osa_log(osa, "IDX ACTIVATE type %02x on slot %u refused (cause %02x)", req.type, slot,
+                cause);
         rep.type = (uint8_t)(req.type & ~3u);
         rep.cause = cause;
     } else {
@@ -273,54 +246,21 @@ static void idx_activate(struct glan_osa *osa, unsigned slot, struct glan_osa_io
 
 /* ---- MPC --------------------------------------------------------------------- */
 
-/* Start a reply block: TH, RRH and PH in the layout Linux's templates use,
- * the PDU at 0x40.  mpc_end() fills in the lengths. */
-static void mpc_begin(struct glan_osa *osa, uint8_t *b, uint8_t rrh_type, uint8_t proto)
+/* Start a reply block: TH, RRH and PH as Linux's templates lay them out,
+ * for the guest's issuer token, then a PUK header; returns the offset of
+ * its first segment.  osa_mpc_finalize() does the lengths. */
+static uint32_t reply_begin(struct glan_osa *osa, uint8_t *b, uint8_t rrh_type, uint8_t what,
+                            uint8_t puk_type)
 {
-    memset(b, 0, MPC_PDU_OFFSET);
-    struct mpc_hdr *h = (struct mpc_hdr *)b;
-    put32(h->th.id, 0x00e00000);
-    put32(h->th.offrrh, sizeof h->th);
-    put16(h->th.unit, 0x0ffc);
-    put16(h->th.numrrh, 1);
-    h->rrh.type = rrh_type;
-    h->rrh.proto = proto;
-    put16(h->rrh.res2, 1);
-    put16(h->rrh.offph, sizeof h->rrh);
-    h->rrh.tokentype = 0x05;
-    memcpy(h->rrh.token, osa->guest_issuer_token, 4);
-    h->ph.locdata = 0x01;
-    put32(h->ph.offdata, MPC_PDU_OFFSET);
+    osa_mpc_start(b, MPC_TH_UNIT_ADAPTER, rrh_type, RRH_PROTO_PUK, osa->guest_issuer_token);
+    return osa_mpc_puk(b, MPC_PDU_OFFSET, what, puk_type);
 }
 
-static void mpc_end(uint8_t *b, uint32_t total)
+/* The reply block is complete at end: lengths in, onto the queue. */
+static void reply_end(struct glan_osa *osa, uint8_t *b, uint32_t end)
 {
-    struct mpc_hdr *h = (struct mpc_hdr *)b;
-    uint32_t pdu = total - MPC_PDU_OFFSET;
-    put32(h->th.length, total);
-    put16(h->rrh.lenfda, (uint16_t)pdu);
-    h->rrh.lenalda[0] = (uint8_t)(pdu >> 16);
-    put16(h->rrh.lenalda + 1, (uint16_t)pdu);
-    h->ph.lendata[0] = (uint8_t)(pdu >> 16);
-    put16(h->ph.lendata + 1, (uint16_t)pdu);
-}
-
-/* Append a PUK header at b+off; returns its offset for puk_end(). */
-static uint32_t puk_begin(uint8_t *b, uint32_t off, uint8_t what, uint8_t type)
-{
-    struct mpc_puk *p = (struct mpc_puk *)(b + off);
-    memset(p, 0, sizeof *p);
-    put16(p->length, sizeof *p);
-    p->what = what;
-    p->type = type;
-    return off;
-}
-
-/* The PUK's total counts the segments after its 12-byte header, as in the
- * blocks Linux sends (CM ENABLE: 0x17 = 0x0b + 0x0c). */
-static void puk_end(uint8_t *b, uint32_t puk, uint32_t end)
-{
-    put16(((struct mpc_puk *)(b + puk))->total, (uint16_t)(end - puk - sizeof(struct mpc_puk)));
+    osa_mpc_finalize(b, end);
+    queue_reply(osa, b, end);
 }
 
 /* Append a PUS {length, 0x04, type, data}; returns the new end. */
@@ -387,19 +327,16 @@ static int cm_enable(struct glan_osa *osa, const struct mpc_req *r)
         return -EINVAL;
     memcpy(osa->guest_cm_filter, p01 + PUS01_TOKEN, 4);
     uint8_t b[256];
-    mpc_begin(osa, b, RRH_TYPE_CM, RRH_PROTO_PUK);
-    uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_ENABLE);
-    uint32_t end = pus_filter(b, puk + sizeof(struct mpc_puk), 0x7e, tok_cm_filter);
+    uint32_t end = reply_begin(osa, b, RRH_TYPE_CM, 0x41, PUK_ENABLE);
+    end = pus_filter(b, end, 0x7e, tok_cm_filter);
     /* PUS 02: the user data of the request, echoed. */
     uint8_t user[8] = {0};
     const uint8_t *p02 = find_pus(r, PUS_02, 12);
     if (p02)
         memcpy(user, p02 + 4, 8);
     end = pus(b, end, PUS_02, user, sizeof user);
-    puk_end(b, puk, end);
-    mpc_end(b, end);
     osa->mpc = MPC_CM_ENABLED;
-    glan_osa_queue_reply(osa, b, end);
+    reply_end(osa, b, end);
     return 0;
 }
 
@@ -410,16 +347,13 @@ static int cm_setup(struct glan_osa *osa, const struct mpc_req *r)
         return -EINVAL;
     memcpy(osa->guest_cm_conn, p04 + PUS0X_TOKEN, 4);
     uint8_t b[256];
-    mpc_begin(osa, b, RRH_TYPE_CM, RRH_PROTO_PUK);
-    uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_CONFIRM);
-    uint32_t end = pus_token(b, puk + sizeof(struct mpc_puk), PUS_04, osa->guest_cm_conn);
+    uint32_t end = reply_begin(osa, b, RRH_TYPE_CM, 0x41, PUK_CONFIRM);
+    end = pus_token(b, end, PUS_04, osa->guest_cm_conn);
     end = pus_token(b, end, PUS_08, tok_cm_conn);
     static const uint8_t p07[2] = {0xc8, 0x00};
     end = pus(b, end, PUS_07, p07, sizeof p07);
-    puk_end(b, puk, end);
-    mpc_end(b, end);
     osa->mpc = MPC_CM_SETUP;
-    glan_osa_queue_reply(osa, b, end);
+    reply_end(osa, b, end);
     return 0;
 }
 
@@ -431,12 +365,10 @@ static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
     osa->layer = p01[PUS01_PROT];
     memcpy(osa->guest_ulp_filter, p01 + PUS01_TOKEN, 4);
     if (osa->layer != MPC_PROT_L3)
-        glan_osa_log(osa, "ULP ENABLE asks for protocol %02x; this adapter is layer 3 only",
-                     osa->layer);
+        osa_log(osa, "ULP ENABLE asks for protocol %02x; this adapter is layer 3 only", osa->layer);
     uint8_t b[256];
-    mpc_begin(osa, b, RRH_TYPE_ULP, RRH_PROTO_PUK);
-    uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_ENABLE);
-    uint32_t end = pus_filter(b, puk + sizeof(struct mpc_puk), osa->layer, tok_ulp_filter);
+    uint32_t end = reply_begin(osa, b, RRH_TYPE_ULP, 0x41, PUK_ENABLE);
+    end = pus_filter(b, end, osa->layer, tok_ulp_filter);
     /* PUS 0A: 0x18 bytes, so that Linux reads the link type too
      * (QETH_MPC_DIFINFO_LEN_INDICATES_LINK_TYPE); its first word echoed. */
     uint8_t p0a[0x14] = {0};
@@ -446,10 +378,8 @@ static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
     put16(p0a + 4, osa->cfg.mtu);
     p0a[0x10] = LINK_TYPE_GBIT_ETH;
     end = pus(b, end, PUS_0A, p0a, sizeof p0a);
-    puk_end(b, puk, end);
-    mpc_end(b, end);
     osa->mpc = MPC_ULP_ENABLED;
-    glan_osa_queue_reply(osa, b, end);
+    reply_end(osa, b, end);
     return 0;
 }
 
@@ -460,9 +390,8 @@ static int ulp_setup(struct glan_osa *osa, const struct mpc_req *r)
         return -EINVAL;
     memcpy(osa->guest_ulp_conn, p04 + PUS0X_TOKEN, 4);
     uint8_t b[256];
-    mpc_begin(osa, b, RRH_TYPE_ULP, RRH_PROTO_PUK);
-    uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x41, PUK_CONFIRM);
-    uint32_t end = pus_token(b, puk + sizeof(struct mpc_puk), PUS_04, osa->guest_ulp_conn);
+    uint32_t end = reply_begin(osa, b, RRH_TYPE_ULP, 0x41, PUK_CONFIRM);
+    end = pus_token(b, end, PUS_04, osa->guest_ulp_conn);
     end = pus_token(b, end, PUS_08, tok_ulp_conn);
     static const uint8_t p07[2] = {0x40, 0x00};
     end = pus(b, end, PUS_07, p07, sizeof p07);
@@ -472,23 +401,18 @@ static int ulp_setup(struct glan_osa *osa, const struct mpc_req *r)
     if (q0b)
         memcpy(p0b, q0b + 4, 4);
     end = pus(b, end, PUS_0B, p0b, sizeof p0b);
-    puk_end(b, puk, end);
-    mpc_end(b, end);
     osa->mpc = MPC_ULP_SETUP;
-    glan_osa_queue_reply(osa, b, end);
+    reply_end(osa, b, end);
     return 0;
 }
 
 static void dm_act(struct glan_osa *osa)
 {
     uint8_t b[256];
-    mpc_begin(osa, b, RRH_TYPE_ULP, RRH_PROTO_PUK);
-    uint32_t puk = puk_begin(b, MPC_PDU_OFFSET, 0x43, PUK_DM_ACT);
-    uint32_t end = pus_token(b, puk + sizeof(struct mpc_puk), PUS_04, osa->guest_ulp_conn);
-    puk_end(b, puk, end);
-    mpc_end(b, end);
+    uint32_t end = reply_begin(osa, b, RRH_TYPE_ULP, 0x43, PUK_DM_ACT);
+    end = pus_token(b, end, PUS_04, osa->guest_ulp_conn);
     osa->mpc = MPC_DM_ACT;
-    glan_osa_queue_reply(osa, b, end);
+    reply_end(osa, b, end);
 }
 
 /* A control block on the write channel.  Returns 0, or -EINVAL when it is
@@ -517,7 +441,10 @@ static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     if (rrh->type == RRH_TYPE_IPA) {
         if (osa->mpc < MPC_ULP_SETUP)
             return -EINVAL;
-        glan_osa_ipa(osa, c, total, pdu);
+        uint8_t reply[OSA_REPLY_MAX];
+        uint32_t rlen = osa_ipa(osa, c, total, pdu, reply);
+        if (rlen)
+            queue_reply(osa, reply, rlen);
         return 0;
     }
     struct mpc_req r = {.pdu = c + pdu, .len = total - pdu};
@@ -541,88 +468,12 @@ static int mpc_command(struct glan_osa *osa, const uint8_t *c, uint32_t len)
     default:
         /* TAKEDOWN, DISABLE and the like: taken without a reply, as a real
          * OSA does when the host tears a connection down. */
-        glan_osa_log(osa, "MPC %02x/%02x/%02x taken without reply", rrh->type, puk->what,
-                     puk->type);
+        osa_log(osa, "MPC %02x/%02x/%02x taken without reply", rrh->type, puk->what, puk->type);
         return 0;
     }
 }
 
 /* ---- the CCW dispatcher ------------------------------------------------------ */
-
-size_t glan_osa_sense_id(uint8_t out[28])
-{
-    struct senseid id;
-    memset(&id, 0, sizeof id);
-    id.reserved = 0xff;
-    put16(id.cu_type, 0x1731);
-    id.cu_model = 0x01;
-    put16(id.dev_type, 0x1732);
-    id.dev_model = 0x01;
-    static const struct {
-        uint8_t type, cmd;
-        uint16_t count;
-    } ciws[5] = {
-        {CIW_TYPE_RCD, CCW_CMD_RCD, RCD_SIZE}, {CIW_TYPE_SII, CCW_CMD_SII, 4},
-        {CIW_TYPE_RNI, CCW_CMD_RNI, 0x40},     {CIW_TYPE_EQUEUE, CCW_CMD_EQUEUE, 4096},
-        {CIW_TYPE_AQUEUE, CCW_CMD_AQUEUE, 0},
-    };
-    for (int i = 0; i < 5; i++) {
-        id.ciw[i].et_ct = (uint8_t)(0x40 | ciws[i].type);
-        id.ciw[i].cmd = ciws[i].cmd;
-        put16(id.ciw[i].count, ciws[i].count);
-    }
-    memcpy(out, &id, sizeof id);
-    return sizeof id;
-}
-
-static void ebcdic(uint8_t *dst, const char *src, size_t n)
-{
-    /* Digits and the few capitals the NEDs use. */
-    for (size_t i = 0; i < n; i++) {
-        char ch = src[i];
-        if (ch >= '0' && ch <= '9')
-            dst[i] = (uint8_t)(0xf0 + (ch - '0'));
-        else if (ch >= 'A' && ch <= 'I')
-            dst[i] = (uint8_t)(0xc1 + (ch - 'A'));
-        else if (ch >= 'J' && ch <= 'R')
-            dst[i] = (uint8_t)(0xd1 + (ch - 'J'));
-        else if (ch >= 'S' && ch <= 'Z')
-            dst[i] = (uint8_t)(0xe2 + (ch - 'S'));
-        else
-            dst[i] = 0x40;
-    }
-}
-
-static void ned(struct node_descriptor *n, uint8_t flags, const char *type, const char *model,
-                uint8_t tag0, uint8_t tag1, uint16_t devnum)
-{
-    memset(n, 0, sizeof *n);
-    n->flags = flags;
-    ebcdic(n->type, type, 6);
-    ebcdic(n->model, model, 3);
-    ebcdic(n->manufacturer, "GLN", 3);
-    /* Not "VM": that would make Linux treat us as a z/VM virtual NIC. */
-    ebcdic(n->plant, "GL", 2);
-    char seq[13];
-    snprintf(seq, sizeof seq, "00000000%04X", devnum);
-    ebcdic(n->seq, seq, 12);
-    n->tag[0] = tag0;
-    n->tag[1] = tag1;
-}
-
-size_t glan_osa_rcd(struct glan_osa *osa, unsigned slot, uint8_t out[128])
-{
-    uint8_t *b = out;
-    uint16_t dev = osa->cfg.devnum[slot < GLAN_OSA_SLOTS ? slot : 0];
-    struct node_descriptor *n = (struct node_descriptor *)b;
-    ned(&n[0], 0xc4, "001732", "001", osa->cfg.chpid, (uint8_t)dev, dev);
-    ned(&n[1], 0xc4, "001730", "006", osa->cfg.chpid, 0x00, dev);
-    ned(&n[2], 0xd4, "001730", "006", 0x00, 0x00, dev);
-    /* General NEQ: flags 0x80, the rest zero. */
-    memset(&n[3], 0, sizeof n[3]);
-    n[3].flags = 0x80;
-    return RCD_SIZE;
-}
 
 static void ccw_write(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
 {
@@ -631,7 +482,7 @@ static void ccw_write(struct glan_osa *osa, unsigned slot, struct glan_osa_io *i
         return;
     }
     uint32_t word = be32(io->buf);
-    if (word == 0x00008000) {
+    if (word == IDX_ACTIVATE_ID) {
         if (io->count < IDX_ACTIVATE_SIZE) {
             OSA_INC(osa, mpc_bad);
             unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
@@ -640,11 +491,11 @@ static void ccw_write(struct glan_osa *osa, unsigned slot, struct glan_osa_io *i
         idx_activate(osa, slot, io);
         return;
     }
-    if (word == 0x0000c000) { /* z/OS shutdown notice */
+    if (word == IDX_SHUTDOWN_ID) { /* z/OS shutdown notice */
         done(io, io->count);
         return;
     }
-    if (word != 0x00e00000 || osa->slot[slot].role != ROLE_WRITE || !osa->slot[slot].idx_active ||
+    if (word != MPC_TH_ID || osa->slot[slot].role != ROLE_WRITE || !osa->slot[slot].idx_active ||
         read_slot(osa) < 0) {
         OSA_INC(osa, mpc_bad);
         unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
@@ -652,7 +503,7 @@ static void ccw_write(struct glan_osa *osa, unsigned slot, struct glan_osa_io *i
     }
     if (mpc_command(osa, io->buf, io->count) < 0) {
         OSA_INC(osa, mpc_bad);
-        glan_osa_log(osa, "malformed control block on slot %u", slot);
+        osa_log(osa, "malformed control block on slot %u", slot);
         unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         return;
     }
@@ -721,8 +572,8 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
     case CCW_CMD_EQUEUE:
         if ((osa->slot[slot].role != ROLE_NONE && osa->slot[slot].role != ROLE_DATA) ||
             osa->qstate != QDIO_INACTIVE || read_slot(osa) < 0 || write_slot(osa) < 0 ||
-            osa->mpc < MPC_ULP_SETUP || glan_osa_establish(osa, slot, io->buf, io->count) < 0) {
-            glan_osa_log(osa, "ESTABLISH QUEUES on slot %u refused", slot);
+            osa->mpc < MPC_ULP_SETUP || osa_queues_establish(osa, slot, io->buf, io->count) < 0) {
+            osa_log(osa, "ESTABLISH QUEUES on slot %u refused", slot);
             unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
         } else {
             done(io, io->count);
@@ -734,11 +585,7 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
             unit_check(osa, slot, io, GLAN_OSA_SENSE_CMDREJ);
             break;
         }
-        pthread_mutex_lock(&osa->out);
-        pthread_mutex_lock(&osa->in);
-        osa->qstate = QDIO_ACTIVE;
-        pthread_mutex_unlock(&osa->in);
-        pthread_mutex_unlock(&osa->out);
+        osa_queues_activate(osa);
         osa->slot[slot].pio = *io;
         osa->slot[slot].pending = CCW_CMD_AQUEUE;
         rc = GLAN_OSA_PENDING;
@@ -768,7 +615,7 @@ static void halt_locked(struct glan_osa *osa, unsigned slot)
 {
     struct osa_slot *sl = &osa->slot[slot];
     if ((int)slot == osa->data_slot && osa->qstate != QDIO_INACTIVE)
-        glan_osa_queues_stop(osa);
+        osa_queues_stop(osa);
     if (sl->pending) {
         sl->pending = 0;
         sl->pio.unitstat = GLAN_OSA_US_CE | GLAN_OSA_US_DE;
@@ -785,7 +632,7 @@ static void interface_down(struct glan_osa *osa)
         for (unsigned s = 0; s < GLAN_OSA_SLOTS; s++)
             if ((int)s == osa->data_slot)
                 halt_locked(osa, s);
-    glan_osa_ipa_down(osa);
+    osa_ipa_down(osa);
     osa->mpc = MPC_NONE;
     osa->rq_count = 0;
     osa->rq_head = 0;
@@ -839,47 +686,11 @@ void glan_osa_reset(struct glan_osa *osa)
     glan_osa_set_indicators(osa, 0, 0, 0, 0);
 }
 
-/* ---- CHSC ---------------------------------------------------------------------- */
-
-void glan_osa_ssqd(struct glan_osa *osa, unsigned slot, uint16_t sch, uint8_t out[32])
-{
-    (void)slot;
-    struct qdio_ssqd_desc d;
-    memset(&d, 0, sizeof d);
-    d.flags = 0xc0;
-    put16(d.sch, sch);
-    d.qfmt = QDIO_QETH_QFMT;
-    /* SIGA-r and SIGA-w are the doorbells the device acts on; the guest's
-     * SLSB is the adapter's copy, so no SIGA-s is ever needed. */
-    d.qdioac1 = AC1_SIGA_INPUT_NEEDED | AC1_SIGA_OUTPUT_NEEDED | AC1_AUTOMATIC_SYNC_ON_THININT |
-                AC1_AUTOMATIC_SYNC_ON_OUT_PCI;
-    d.icnt = 1;
-    d.ocnt = osa->cfg.out_queues;
-    memcpy(out, &d, sizeof d);
-}
+/* ---- counters ------------------------------------------------------------------ */
 
 void glan_osa_get_stats(struct glan_osa *osa, struct glan_osa_stats *o)
 {
-#define LD(f) o->f = atomic_load_explicit(&osa->st.f, memory_order_relaxed)
-    LD(ccws);
-    LD(unit_checks);
-    LD(mpc_cmds);
-    LD(mpc_bad);
-    LD(ipa_cmds);
-    LD(ipa_notsupp);
-    LD(replies_dropped);
-    LD(siga_w);
-    LD(siga_r);
-    LD(siga_s);
-    LD(out_buffers);
-    LD(out_packets);
-    LD(out_errors);
-    LD(out_bad_header);
-    LD(out_absorbed);
-    LD(in_buffers);
-    LD(in_packets);
-    LD(in_errors);
-    LD(in_too_big);
-    LD(interrupts);
-#undef LD
+#define LOAD(name, comment) o->name = atomic_load_explicit(&osa->st.name, memory_order_relaxed);
+    GLAN_OSA_COUNTERS(LOAD)
+#undef LOAD
 }

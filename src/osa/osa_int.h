@@ -1,7 +1,32 @@
 /*
- * Internal state of one OSA-Express group, shared by the files of
- * src/osa/: osa.c (CCWs, IDX, MPC, the control reply queue, halt/clear),
- * ipa.c (IPA commands) and qdio.c (queues, SIGA, the data path).
+ * Internal state of one OSA-Express group, shared by the files of src/osa/,
+ * and the few functions they call in each other.
+ *
+ * Calls between the files go one way, from the channel side down; no file
+ * calls one above it, so there is no circle:
+ *
+ *   osa.c    the channel side: life cycle, the CCW dispatcher, IDX, the MPC
+ *            handshake, the control reply queue, halt/clear/reset, the
+ *            controller's events, the counters.  Calls ident.c (Sense ID,
+ *            RCD), ipa.c (an IPA block in, its reply out: osa.c queues it)
+ *            and qdio.c (establish, activate and stop the queues; the port
+ *            ops it gives the base).
+ *   ident.c  what the adapter says about itself: Sense ID, RCD, SSQD.
+ *            Calls nothing here.
+ *   ipa.c    IPA commands, the base's registry.  Calls mpc.c only.
+ *   qdio.c   the queues: ESTABLISH, SIGA, the output walk, delivery into
+ *            input buffers, interrupts.  Entered by the host (SIGA, SSCI)
+ *            and the base (port ops).  Calls neigh.c only.
+ *   neigh.c  the ARP and neighbour-discovery answers the device gives on
+ *            the guests' behalf, built for qdio.c to put into the guest's
+ *            input.  Calls nothing here.
+ *   mpc.c    MPC framing (mpc.h), shared with the simulated guest.  Calls
+ *            nothing.
+ *
+ * Besides those calls the files share only struct glan_osa below and the
+ * small inline helpers at the end of this header (osa_log, the port MAC).
+ * These symbols are internal: no glan_ prefix (that is the public API's,
+ * include/guestlan/osa.h).
  *
  * Locks, outermost first (docs/osa.md, "Locking"):
  *   ctl  - control state: slots, IDX, MPC, IPA, reply queue, pending CCWs.
@@ -17,8 +42,10 @@
 #define GLAN_OSA_INT_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "guestlan/osa.h"
 #include "osa/osa_wire.h"
@@ -126,29 +153,87 @@ struct glan_osa {
     uint8_t alsi_key, dsci_key;
     int thin; /* indicators registered */
 
+    /* GLAN_OSA_COUNTERS, bumped with OSA_INC from any thread. */
     struct {
-        _Atomic uint64_t ccws, unit_checks, mpc_cmds, mpc_bad, ipa_cmds, ipa_notsupp,
-            replies_dropped, siga_w, siga_r, siga_s, out_buffers, out_packets, out_errors,
-            out_bad_header, out_absorbed, in_buffers, in_packets, in_errors, in_too_big, interrupts;
+#define OSA_COUNTER(name, comment) _Atomic uint64_t name;
+        GLAN_OSA_COUNTERS(OSA_COUNTER)
+#undef OSA_COUNTER
     } st;
 };
 
 #define OSA_INC(osa, f) atomic_fetch_add_explicit(&(osa)->st.f, 1, memory_order_relaxed)
 
-/* Shared between the files of src/osa only (glan_ prefixed because they
- * are external symbols of the library, not because they are API). */
-/* osa.c */
-void glan_osa_log(struct glan_osa *osa, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void glan_osa_queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len);
-/* ipa.c: handle one IPA command block (whole TH..IPA; the IPA command at
- * pdu_off, headers checked by the caller), queue its reply. */
-void glan_osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off);
-void glan_osa_ipa_down(struct glan_osa *osa);
-/* qdio.c */
-int glan_osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *qdr, uint32_t len);
-void glan_osa_queues_stop(struct glan_osa *osa);
-int glan_osa_port_deliver(void *ctx, const struct glan_dgram *dg);
-void glan_osa_port_flush(void *ctx);
-void glan_osa_mac_for_port(int idx, uint8_t mac[6]);
+/* ---- calls between the files (see the top of this header) ----------------- */
+
+/* ipa.c: handle one IPA command block (blk, len bytes: TH..IPA, the IPA
+ * command at pdu_off; osa.c checked the headers) and build its reply in
+ * reply.  Returns the reply's length, 0 when there is none to send (a
+ * block too short for an IPA header, counted).  Caller holds ctl. */
+uint32_t osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_t pdu_off,
+                 uint8_t reply[OSA_REPLY_MAX]);
+/* ipa.c: the interface goes down: its addresses and groups leave the
+ * registry, STARTLAN and the assists are forgotten.  Caller holds ctl. */
+void osa_ipa_down(struct glan_osa *osa);
+
+/* qdio.c: ESTABLISH QUEUES with the QDR the CCW carried (len bytes);
+ * slot becomes the data subchannel.  0, -EINVAL (a QDR we do not take) or
+ * -EFAULT (a queue's storage unreachable).  Caller holds ctl. */
+int osa_queues_establish(struct glan_osa *osa, unsigned slot, const uint8_t *qdr, uint32_t len);
+/* qdio.c: ACTIVATE QUEUES: the established queues run.  Caller holds ctl. */
+void osa_queues_activate(struct glan_osa *osa);
+/* qdio.c: the queues stop (halt of the data subchannel, interface down).
+ * Caller holds ctl. */
+void osa_queues_stop(struct glan_osa *osa);
+/* qdio.c: the port's callbacks for the base (deliver, flush). */
+extern const struct glan_port_ops osa_port_ops;
+
+/* A frame the device makes on the guest's behalf, for the guest's input. */
+struct osa_frame {
+    uint8_t flags; /* of its layer-3 header: cast, IPv6, passthrough */
+    uint32_t len;
+    uint8_t data[72]; /* room for the largest: an IPv6 Neighbour Advertisement */
+};
+/* neigh.c: an ICMPv6 Neighbour Solicitation the guest of port sends (the
+ * IPv6 datagram ip6, len bytes): 1 with the Neighbour Advertisement to give
+ * the guest in *ans, or 0 when the device does not answer it and it goes on
+ * as any datagram. */
+int osa_neigh_solicit(struct glan_port *port, const uint8_t *ip6, uint32_t len,
+                      struct osa_frame *ans);
+/* neigh.c: an ARP packet the guest of port sends (arp, len bytes, in the
+ * Ethernet frame whose header is eth): 1 with the ARP reply to give the
+ * guest in *ans, or 0 when it is absorbed unanswered. */
+int osa_neigh_arp(struct glan_port *port, const uint8_t *eth, const uint8_t *arp, uint32_t len,
+                  struct osa_frame *ans);
+
+/* ---- small helpers every file may use --------------------------------------- */
+
+/* A line of diagnostics through the host's log, prefixed with the group's
+ * name; nothing when the host has no log. */
+static inline void osa_log(struct glan_osa *osa, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void osa_log(struct glan_osa *osa, const char *fmt, ...)
+{
+    if (!osa->ops->log)
+        return;
+    char line[256];
+    int n = snprintf(line, sizeof line, "osa %s: ", osa->name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    osa->ops->log(osa->host, line);
+}
+
+/* The MAC of the LAN's port idx, unless configured otherwise: locally
+ * administered, unicast, unique per port of a LAN. */
+static inline void osa_mac_for_port(int idx, uint8_t mac[6])
+{
+    mac[0] = 0x02;
+    mac[1] = 0x67;
+    mac[2] = 0x6c;
+    mac[3] = 0x00;
+    mac[4] = (uint8_t)(idx >> 8);
+    mac[5] = (uint8_t)idx;
+}
 
 #endif

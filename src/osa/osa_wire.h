@@ -9,9 +9,10 @@
  * structs mean the same on any host.  Sources of the layouts (read, not
  * copied): Linux arch/s390/include/asm/qdio.h, drivers/s390/cio/qdio.h,
  * drivers/s390/net/qeth_core_mpc.h/.c and qeth_core.h; Hyperion qdio.h and
- * mpc.h; the team's protocol notes (protocol map) sections 2 and 3.  Names stay
- * close to Linux's so the two read side by side.  Used by the device model
- * (src/osa/) and the simulated guest (src/simguest/).
+ * mpc.h.  docs/osa.md, "What is implemented", says what the device does
+ * with each.  Names stay close to Linux's so the two read side by side.
+ * Used by the device model (src/osa/) and the simulated guest
+ * (src/simguest/); the MPC framing routines are in mpc.h.
  */
 #ifndef GLAN_OSA_WIRE_H
 #define GLAN_OSA_WIRE_H
@@ -19,20 +20,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guestlan/osa.h"
 #include "wire/wire.h"
 
 /* be16/be32/be64 and put16/put32/put64 are wire/wire.h's. */
 
-/* ---- channel commands (protocol map 2.1) ----------------------------------- */
+/* ---- channel commands (docs/osa.md, "Control path") ------------------------ */
 
 enum {
     CCW_CMD_WRITE = 0x01,
     CCW_CMD_READ = 0x02,
-    CCW_CMD_NOP = 0x03,
+    CCW_CMD_NOP = GLAN_OSA_CMD_NOP,
     CCW_CMD_SENSE = 0x04,
     CCW_CMD_SENSE_CMDBYTE = 0x14,
-    CCW_CMD_EQUEUE = 0x1b, /* ESTABLISH QUEUES, from the EQUEUE CIW */
-    CCW_CMD_AQUEUE = 0x1f, /* ACTIVATE QUEUES, from the AQUEUE CIW */
+    CCW_CMD_EQUEUE = 0x1b,                /* ESTABLISH QUEUES, from the EQUEUE CIW */
+    CCW_CMD_AQUEUE = GLAN_OSA_CMD_AQUEUE, /* ACTIVATE QUEUES, from the AQUEUE CIW */
     CCW_CMD_SII = 0x81,
     CCW_CMD_RNI = 0x82,
     CCW_CMD_SENSE_ID = 0xe4,
@@ -104,22 +106,30 @@ _Static_assert(sizeof(struct idx_activate) == IDX_ACTIVATE_SIZE, "idx");
 _Static_assert(offsetof(struct idx_activate, token) == 0x0c, "idx token");
 _Static_assert(offsetof(struct idx_activate, func_level) == 0x10, "idx level");
 _Static_assert(offsetof(struct idx_activate, cua) == 0x1e, "idx cua");
+/* The first word of an IDX ACTIVATE, and of the shutdown notice z/OS sends
+ * on the write channel (the other first word there is MPC_TH_ID). */
+#define IDX_ACTIVATE_ID 0x00008000u
+#define IDX_SHUTDOWN_ID 0x0000c000u
 enum { IDX_TYPE_READ = 0x19, IDX_TYPE_WRITE = 0x15, IDX_POSITIVE = 0x02 };
 enum { IDX_FUNC_LEVEL_OSD = 0x0101, IDX_FUNC_LEVEL_REPLY = 0x0201 };
 enum { IDX_CAUSE_EXCL = 0x19 };
 
-/* ---- MPC framing (protocol map 2.2; qeth_core_mpc.c templates) ------------- */
+/* ---- MPC framing (qeth_core_mpc.c templates; routines in mpc.h) ------------ */
 
 /* Transport header. */
 struct mpc_th {
-    uint8_t id[4]; /* 00 e0 00 00 */
+    uint8_t id[4]; /* MPC_TH_ID */
     uint8_t seq[4];
     uint8_t offrrh[4]; /* 0x14 */
     uint8_t length[4]; /* of the whole block */
-    uint8_t unit[2];   /* 0x1000 from the host */
+    uint8_t unit[2];   /* MPC_TH_UNIT_* */
     uint8_t numrrh[2];
 };
 _Static_assert(sizeof(struct mpc_th) == 0x14, "th");
+/* The first word of a control block (the CCW dispatcher tells MPC from IDX
+ * by it), and the transport unit each side puts in its blocks. */
+#define MPC_TH_ID 0x00e00000u
+enum { MPC_TH_UNIT_HOST = 0x1000, MPC_TH_UNIT_ADAPTER = 0x0ffc };
 
 /* Request/response header. */
 struct mpc_rrh {
@@ -132,7 +142,7 @@ struct mpc_rrh {
     uint8_t offph[2];  /* from the RRH */
     uint8_t lenfda[2]; /* length of the first data area */
     uint8_t lenalda[3];
-    uint8_t tokentype; /* 0x05 */
+    uint8_t tokentype; /* MPC_TOKEN_TYPE */
     uint8_t token[4];  /* destination: the receiver's token */
     uint8_t res3[8];
 };
@@ -159,6 +169,7 @@ struct mpc_hdr {
 _Static_assert(sizeof(struct mpc_hdr) == 0x40, "mpc hdr");
 #define MPC_PDU_OFFSET 0x40
 enum { RRH_TYPE_CM = 0x81, RRH_TYPE_ULP = 0x41, RRH_TYPE_IPA = 0xc1, RRH_PROTO_PUK = 0x7e };
+enum { MPC_TOKEN_TYPE = 0x05 };
 enum { MPC_PROT_L3 = 0x03, MPC_PROT_L2 = 0x08 };
 
 /* Program unit kind header, followed by program unit segments (PUS), each

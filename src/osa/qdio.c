@@ -4,7 +4,9 @@
  * layer-3 header, passthrough frames) that hands each datagram to the base,
  * and the input side that the base calls (deliver/flush, in the sender's
  * thread) to pack datagrams into the guest's free input buffers and raise
- * one interrupt per batch.
+ * one interrupt per batch.  The ARP and neighbour-discovery answers come
+ * from neigh.c and go into the guest's input from here.  osa.c starts and
+ * stops the queues; this file calls neither osa.c nor ipa.c (osa_int.h).
  *
  * Every guest address goes through host->mem with the key the guest gave in
  * the QDR; a failure marks that buffer's SLSB with the error state and is
@@ -14,7 +16,6 @@
 #include <errno.h>
 #include <string.h>
 
-#include "guestlan/inet.h"
 #include "osa/osa_int.h"
 
 static int gread(struct glan_osa *osa, uint64_t addr, void *buf, size_t len, unsigned key)
@@ -50,7 +51,7 @@ static void raise_irq(struct glan_osa *osa)
          * then looks at every device's DSCI. */
         static const uint8_t one = 0x01;
         if (gwrite(osa, dsci, &one, 1, dk) < 0 || gwrite(osa, alsi, &one, 1, ak) < 0)
-            glan_osa_log(osa, "cannot store the interrupt indicators");
+            osa_log(osa, "cannot store the interrupt indicators");
     }
     OSA_INC(osa, interrupts);
     osa->ops->interrupt(osa->host, (unsigned)slot, thin);
@@ -107,7 +108,7 @@ static int load_queue(struct glan_osa *osa, const uint8_t *desc, struct osa_queu
     return 0;
 }
 
-int glan_osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, uint32_t len)
+int osa_queues_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, uint32_t len)
 {
     if (len < offsetof(struct qdr, qdf0))
         return -EINVAL;
@@ -157,7 +158,17 @@ int glan_osa_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf, 
 }
 
 /* Caller holds ctl. */
-void glan_osa_queues_stop(struct glan_osa *osa)
+void osa_queues_activate(struct glan_osa *osa)
+{
+    pthread_mutex_lock(&osa->out);
+    pthread_mutex_lock(&osa->in);
+    osa->qstate = QDIO_ACTIVE;
+    pthread_mutex_unlock(&osa->in);
+    pthread_mutex_unlock(&osa->out);
+}
+
+/* Caller holds ctl. */
+void osa_queues_stop(struct glan_osa *osa)
 {
     pthread_mutex_lock(&osa->out);
     pthread_mutex_lock(&osa->in);
@@ -353,7 +364,7 @@ static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uin
     return -EIO;
 }
 
-int glan_osa_port_deliver(void *ctx, const struct glan_dgram *dg)
+static int port_deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_osa *osa = ctx;
     struct qeth_hdr_l3 hdr;
@@ -382,7 +393,7 @@ int glan_osa_port_deliver(void *ctx, const struct glan_dgram *dg)
     return rc;
 }
 
-void glan_osa_port_flush(void *ctx)
+static void port_flush(void *ctx)
 {
     struct glan_osa *osa = ctx;
     pthread_mutex_lock(&osa->in);
@@ -395,121 +406,28 @@ void glan_osa_port_flush(void *ctx)
         raise_irq(osa);
 }
 
-/* A frame the device makes itself (an ARP or ND answer) goes straight into
- * this guest's input.  Caller holds out, not in. */
-static void inject(struct glan_osa *osa, uint8_t flags, const uint8_t *data, uint32_t len)
+const struct glan_port_ops osa_port_ops = {
+    .deliver = port_deliver,
+    .flush = port_flush,
+};
+
+/* A frame the device makes itself (an ARP or ND answer from neigh.c) goes
+ * straight into this guest's input.  Caller holds out, not in. */
+static void inject(struct glan_osa *osa, const struct osa_frame *f)
 {
     struct qeth_hdr_l3 hdr;
     memset(&hdr, 0, sizeof hdr);
     hdr.id = QETH_HEADER_TYPE_LAYER3;
-    hdr.flags = flags;
-    put16(hdr.length, (uint16_t)len);
+    hdr.flags = f->flags;
+    put16(hdr.length, (uint16_t)f->len);
     pthread_mutex_lock(&osa->in);
-    if (osa->qstate == QDIO_ACTIVE && osa->niq && in_put(osa, &hdr, data, len) == 0)
+    if (osa->qstate == QDIO_ACTIVE && osa->niq && in_put(osa, &hdr, f->data, f->len) == 0)
         in_close(osa);
     int irq = osa->in_irq_owed;
     osa->in_irq_owed = 0;
     pthread_mutex_unlock(&osa->in);
     if (irq)
         raise_irq(osa);
-}
-
-/* ---- ARP and neighbour discovery, answered as a layer-3 OSA ------------------- */
-
-/* Port owning addr when it is another port of the LAN, else -1. */
-static int other_owner(struct glan_osa *osa, const struct glan_addr *a)
-{
-    int owner = glan_lan_lookup(glan_port_lan(osa->port), a);
-    return owner >= 0 && owner != glan_port_index(osa->port) ? owner : -1;
-}
-
-/* The MAC the device answers with for addresses beyond the LAN: the
- * guest's next hop is "the router", which an L3 OSA strips anyway. */
-static const uint8_t router_mac[6] = {0x02, 0x67, 0x6c, 0xff, 0xff, 0xfe};
-
-/*
- * An ICMPv6 Neighbour Solicitation is answered here with a Neighbour
- * Advertisement, as a layer-3 OSA does for the stack behind it: for an
- * address another port holds, with that port's MAC; for an address beyond
- * the LAN, with the router MAC.  Not answered (and so sent on as multicast):
- * solicitations for the guest's own addresses, and duplicate address probes
- * (source ::) for addresses nobody holds.  Returns 1 when answered.
- */
-static int answer_ns(struct glan_osa *osa, const uint8_t *ip6, uint32_t len)
-{
-    if (len < 40 + 24 || (ip6[0] >> 4) != 6 || ip6[6] != 58 || ip6[40] != 135 || ip6[41] != 0)
-        return 0;
-    struct glan_addr target = {.family = GLAN_AF_INET6};
-    memcpy(target.bytes, ip6 + 48, 16);
-    if (target.bytes[0] == 0xff)
-        return 0;
-    int owner = glan_lan_lookup(glan_port_lan(osa->port), &target);
-    if (owner == glan_port_index(osa->port))
-        return 0;
-    static const uint8_t unspec[16];
-    int dad = memcmp(ip6 + 8, unspec, 16) == 0;
-    if (dad && owner < 0)
-        return 0;
-    uint8_t na[40 + 32];
-    memset(na, 0, sizeof na);
-    na[0] = 0x60;
-    put16(na + 4, 32);
-    na[6] = 58;
-    na[7] = 255;
-    memcpy(na + 8, target.bytes, 16);
-    if (dad) { /* to all nodes: the address is taken */
-        na[24] = 0xff;
-        na[25] = 0x02;
-        na[39] = 0x01;
-    } else {
-        memcpy(na + 24, ip6 + 8, 16);
-    }
-    uint8_t *icmp = na + 40;
-    icmp[0] = 136;
-    icmp[4] = dad ? 0x20 : 0x60; /* solicited (not for DAD), override */
-    memcpy(icmp + 8, target.bytes, 16);
-    icmp[24] = 2; /* target link-layer address */
-    icmp[25] = 1;
-    if (owner >= 0)
-        glan_osa_mac_for_port(owner, icmp + 26);
-    else
-        memcpy(icmp + 26, router_mac, 6);
-    uint8_t pseudo[40] = {0};
-    memcpy(pseudo, na + 8, 32);
-    put32(pseudo + 32, 32);
-    pseudo[39] = 58;
-    uint32_t sum = glan_inet_sum(0, pseudo, sizeof pseudo);
-    sum = glan_inet_sum(sum, icmp, 32);
-    put16(icmp + 2, (uint16_t)~sum);
-    inject(osa, QETH_HDR_IPV6 | QETH_CAST_UNICAST, na, sizeof na);
-    return 1;
-}
-
-/* An ARP request for an address another port holds is answered with that
- * port's MAC, in a passthrough frame; any other ARP is absorbed. */
-static void answer_arp(struct glan_osa *osa, const uint8_t *eth, const uint8_t *arp, uint32_t len)
-{
-    if (len < 28 || be16(arp) != 1 || be16(arp + 2) != ET_IPV4 || arp[4] != 6 || arp[5] != 4 ||
-        be16(arp + 6) != 1)
-        return;
-    struct glan_addr tpa = {.family = GLAN_AF_INET};
-    memcpy(tpa.bytes, arp + 24, 4);
-    int owner = other_owner(osa, &tpa);
-    if (owner < 0)
-        return;
-    uint8_t f[14 + 28];
-    uint8_t mac[6];
-    glan_osa_mac_for_port(owner, mac);
-    memcpy(f, eth + 6, 6);
-    memcpy(f + 6, mac, 6);
-    put16(f + 12, ET_ARP);
-    uint8_t *r = f + 14;
-    memcpy(r, arp, 8);
-    put16(r + 6, 2);
-    memcpy(r + 8, mac, 6);
-    memcpy(r + 14, arp + 24, 4);
-    memcpy(r + 18, arp + 8, 10);
-    inject(osa, QETH_HDR_PASSTHRU | QETH_CAST_UNICAST, f, sizeof f);
 }
 
 /* ---- output: SIGA-w walks the guest's primed buffers ------------------------------- */
@@ -587,7 +505,9 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         glan_port_tx_abort(osa->port, &tb);
         return -1;
     }
-    if (check_ns && answer_ns(osa, tb.data, len)) {
+    struct osa_frame na;
+    if (check_ns && osa_neigh_solicit(osa->port, tb.data, len, &na)) {
+        inject(osa, &na);
         glan_port_tx_abort(osa->port, &tb);
         OSA_INC(osa, out_absorbed);
         return 0;
@@ -604,14 +524,14 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
  * and sent; ARP is answered or absorbed; anything else is absorbed. */
 static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast)
 {
-    uint8_t eth[18];
-    uint32_t hl = 14;
-    if (len < hl || cur_read(c, eth, 14) < 0)
+    uint8_t eth[ETH_HDR_LEN + VLAN_TAG_LEN];
+    uint32_t hl = ETH_HDR_LEN;
+    if (len < hl || cur_read(c, eth, ETH_HDR_LEN) < 0)
         return -1;
     uint16_t type = be16(eth + 12);
     if (type == ET_VLAN) {
-        hl = 18;
-        if (len < hl || cur_read(c, eth + 14, 4) < 0)
+        hl = ETH_HDR_LEN + VLAN_TAG_LEN;
+        if (len < hl || cur_read(c, eth + ETH_HDR_LEN, VLAN_TAG_LEN) < 0)
             return -1;
         type = be16(eth + 16);
     }
@@ -624,7 +544,9 @@ static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, e
         if (rest >= sizeof arp) {
             if (cur_read(c, arp, sizeof arp) < 0)
                 return -1;
-            answer_arp(osa, eth, arp, sizeof arp);
+            struct osa_frame reply;
+            if (osa_neigh_arp(osa->port, eth, arp, sizeof arp, &reply))
+                inject(osa, &reply);
             rest -= sizeof arp;
         }
     }
