@@ -8,11 +8,14 @@
  * sequence, then datagrams through real SBALs.  Users: the OSA unit suites
  * and fuzz targets, `glan replay --through-qdio` and `glan bench` (qdio row).
  *
- * The control blocks are built field by field here (not copied from
- * Linux) so that they come out byte for byte as Linux's templates in
+ * The control blocks are built field by field (not copied from Linux) so
+ * that they come out byte for byte as Linux's templates in
  * qeth_core_mpc.c; tests check the offsets Linux reads in the replies.
- * This header is internal to the project (src/, not include/guestlan/);
- * its functions carry the glan_sg_ prefix, its types the sg_ tag.
+ * Files: simguest.c (host vtable, storage, life cycle, the bring-up
+ * sequence), control.c (each control-path step), data.c (input and output
+ * buffers, datagrams).  This header is internal to the project (src/, not
+ * include/guestlan/); its functions carry the glan_sg_ prefix, its types
+ * the sg_ tag.
  */
 #ifndef GLAN_SIMGUEST_H
 #define GLAN_SIMGUEST_H

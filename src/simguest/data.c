@@ -1,0 +1,267 @@
+/*
+ * The simulated guest's data path (simguest.h): its input buffers handed to
+ * the adapter, output buffers filled and primed with SIGA-w, primed input
+ * buffers emptied and given back with SIGA-r, as Linux's qeth and qdio
+ * drivers do; and the small IPv4/IPv6 UDP datagrams the tests send.
+ */
+#include <string.h>
+#include <time.h>
+
+#include "guestlan/inet.h"
+#include "osa/osa_wire.h"
+#include "simguest.h"
+
+/* SLSB bytes are shared with the device, which may run in another thread
+ * (a peer's sender): access them atomically, ordered like the hardware. */
+static uint8_t slsb_get(const uint8_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void slsb_set(uint8_t *p, uint8_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* ---- input buffers ------------------------------------------------------------------ */
+
+static void init_in_sbal(struct simguest *g, unsigned i)
+{
+    struct sbal *s = glan_sg_ptr(g, g->sbal[0][i]);
+    unsigned pool = i % SG_IN_BUFS;
+    memset(s, 0, sizeof *s);
+    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++) {
+        put64(s->element[e].addr, g->in_pages + (uint64_t)(pool * 16 + e) * 4096);
+        put32(s->element[e].length, 4096);
+    }
+    s->element[15].eflags = SBAL_EFLAGS_LAST_ENTRY;
+}
+
+int glan_sg_init_input(struct simguest *g)
+{
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[0]);
+    for (unsigned i = 0; i < SG_IN_BUFS; i++) {
+        init_in_sbal(g, i);
+        slsb_set(&slsb[i], SLSB_CU_INPUT_EMPTY);
+    }
+    g->in_next = 0;
+    return glan_osa_siga_r(g->osa, 0x80000000u) == 0 ? 0 : -1;
+}
+
+/* ---- data path ----------------------------------------------------------------------- */
+
+int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
+{
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
+    unsigned i = g->out_next;
+    if (slsb_get(&slsb[i]) == SLSB_CU_OUTPUT_PRIMED)
+        return -1;
+    struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
+    memset(s, 0, sizeof *s);
+    uint64_t base = g->out_pages + (uint64_t)i * SG_OUT_PAGES * 4096, pos = base,
+             end = base + SG_OUT_PAGES * 4096;
+    unsigned e = 0;
+    for (unsigned k = 0; k < n; k++) {
+        struct qeth_hdr_l3 h;
+        memset(&h, 0, sizeof h);
+        h.id = QETH_HEADER_TYPE_LAYER3;
+        h.flags = p[k].flags;
+        put16(h.length, (uint16_t)p[k].len);
+        /* A header never crosses a page (so never an element). */
+        if (4096 - pos % 4096 < QETH_HDR_LEN)
+            pos += 4096 - pos % 4096;
+        if (pos + QETH_HDR_LEN + p[k].len > end)
+            return -2;
+        memcpy(glan_sg_ptr(g, pos), &h, sizeof h);
+        memcpy(glan_sg_ptr(g, pos + QETH_HDR_LEN), p[k].data, p[k].len);
+        unsigned first = e;
+        uint64_t a = pos, left = QETH_HDR_LEN + p[k].len;
+        if (split) {
+            if (e >= QDIO_MAX_ELEMENTS)
+                return -3;
+            put64(s->element[e].addr, a);
+            put32(s->element[e].length, QETH_HDR_LEN);
+            e++;
+            a += QETH_HDR_LEN;
+            left -= QETH_HDR_LEN;
+        }
+        while (left) {
+            uint64_t chunk = 4096 - a % 4096;
+            if (chunk > left)
+                chunk = left;
+            if (e >= QDIO_MAX_ELEMENTS)
+                return -3;
+            put64(s->element[e].addr, a);
+            put32(s->element[e].length, (uint32_t)chunk);
+            e++;
+            a += chunk;
+            left -= chunk;
+        }
+        if (e - first > 1) {
+            s->element[first].eflags = SBAL_EFLAGS_FIRST_FRAG;
+            for (unsigned m = first + 1; m < e - 1; m++)
+                s->element[m].eflags = SBAL_EFLAGS_MIDDLE_FRAG;
+            s->element[e - 1].eflags = SBAL_EFLAGS_LAST_FRAG;
+        }
+        pos = a;
+    }
+    s->element[e - 1].eflags |= SBAL_EFLAGS_LAST_ENTRY;
+    slsb_set(&slsb[i], SLSB_CU_OUTPUT_PRIMED);
+    g->out_next = qdio_next(i);
+    if (glan_osa_siga_w(g->osa, 0x80000000u >> SG_TX_QUEUE) != 0)
+        return -4;
+    return slsb_get(&slsb[i]);
+}
+
+/* The guest's clock: its own, or the host's real time. */
+static uint64_t guest_now(const struct simguest *g)
+{
+    struct timespec ts;
+    if (g->host.clock_ns)
+        return g->host.clock_ns;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* On to the next element of an input buffer, at its start: 0, or -1 when
+ * element e is the buffer's last. */
+static int next_element(const struct sbal *s, unsigned *e, uint32_t *off)
+{
+    if (s->element[*e].eflags & SBAL_EFLAGS_LAST_ENTRY)
+        return -1;
+    (*e)++;
+    *off = 0;
+    return 0;
+}
+
+int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
+{
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[0]);
+    uint64_t now = 0;
+    int got = 0, refilled = 0;
+    for (unsigned n = 0; n < 128; n++) {
+        unsigned i = g->in_next;
+        uint8_t st = slsb_get(&slsb[i]);
+        if (st != SLSB_P_INPUT_PRIMED && st != SLSB_P_INPUT_ERROR)
+            break;
+        if (st == SLSB_P_INPUT_PRIMED) {
+            /* qeth_extract_skb: walk elements by their lengths */
+            const struct sbal *s = glan_sg_ptr(g, g->sbal[0][i]);
+            unsigned e = 0;
+            uint32_t off = 0;
+            for (;;) {
+                int last = 0;
+                while (!last && be32(s->element[e].length) < off + QETH_HDR_LEN)
+                    last = next_element(s, &e, &off) < 0;
+                if (last)
+                    break;
+                const struct qeth_hdr_l3 *h = glan_sg_ptr(g, be64(s->element[e].addr) + off);
+                off += QETH_HDR_LEN;
+                if (h->id != QETH_HEADER_TYPE_LAYER3)
+                    break;
+                uint32_t len = be16(h->length), have = 0;
+                struct sg_rx *rx = got < max ? &out[got] : NULL;
+                if (rx) {
+                    if (!now)
+                        now = guest_now(g);
+                    rx->flags = h->flags;
+                    rx->len = (uint16_t)len;
+                    rx->ts_ns = now;
+                }
+                int broken = 0;
+                while (have < len) {
+                    uint32_t room = be32(s->element[e].length) - off;
+                    uint32_t k = len - have < room ? len - have : room;
+                    if (rx && have + k <= sizeof rx->data)
+                        memcpy(rx->data + have, glan_sg_ptr(g, be64(s->element[e].addr) + off), k);
+                    have += k;
+                    off += k;
+                    if (have < len && next_element(s, &e, &off) < 0) {
+                        broken = 1;
+                        break;
+                    }
+                }
+                if (broken)
+                    break;
+                got++; /* counted even when out[] is full */
+            }
+        }
+        /* Back to the adapter: ACK, NOT_INIT, then the next ring slot of
+         * this pool buffer is made EMPTY, as qeth_rx_refill_queue does. */
+        slsb_set(&slsb[i], SLSB_P_INPUT_ACK);
+        slsb_set(&slsb[i], SLSB_P_INPUT_NOT_INIT);
+        unsigned j = qdio_add(i, SG_IN_BUFS);
+        init_in_sbal(g, j);
+        slsb_set(&slsb[j], SLSB_CU_INPUT_EMPTY);
+        refilled = 1;
+        g->in_next = qdio_next(i);
+    }
+    if (refilled)
+        glan_osa_siga_r(g->osa, 0x80000000u);
+    return got;
+}
+
+uint8_t glan_sg_l3_flags(const void *ip, size_t len)
+{
+    const uint8_t *p = ip;
+    if (len >= 40 && p[0] >> 4 == 6)
+        return QETH_HDR_IPV6 | (p[24] == 0xff ? QETH_CAST_MULTICAST : QETH_CAST_UNICAST);
+    if (len >= 1 && p[0] >> 4 == 6)
+        return QETH_HDR_IPV6 | QETH_CAST_UNICAST;
+    if (len >= 20 && p[0] >> 4 == 4) {
+        static const uint8_t all[4] = {0xff, 0xff, 0xff, 0xff};
+        if ((p[16] & 0xf0) == 0xe0)
+            return QETH_CAST_MULTICAST;
+        if (memcmp(p + 16, all, 4) == 0)
+            return QETH_CAST_BROADCAST;
+    }
+    return QETH_CAST_UNICAST;
+}
+
+/* ---- datagrams ----------------------------------------------------------------------- */
+
+size_t glan_sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+{
+    struct glan_addr s, d;
+    glan_addr_parse(src, &s);
+    glan_addr_parse(dst, &d);
+    size_t len = 28 + payload;
+    memset(b, 0, 28);
+    b[0] = 0x45;
+    put16(b + 2, (uint16_t)len);
+    b[8] = 64;
+    b[9] = 17;
+    memcpy(b + 12, s.bytes, 4);
+    memcpy(b + 16, d.bytes, 4);
+    put16(b + 10, glan_inet_csum(0, b, 20));
+    put16(b + 20, 1234);
+    put16(b + 22, 5678);
+    put16(b + 24, (uint16_t)(8 + payload));
+    memset(b + 28, fill, payload);
+    return len;
+}
+
+size_t glan_sg_udp6(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)
+{
+    struct glan_addr s, d;
+    glan_addr_parse(src, &s);
+    glan_addr_parse(dst, &d);
+    memset(b, 0, 48);
+    b[0] = 0x60;
+    put16(b + 4, (uint16_t)(8 + payload));
+    b[6] = 17;
+    b[7] = 64;
+    memcpy(b + 8, s.bytes, 16);
+    memcpy(b + 24, d.bytes, 16);
+    put16(b + 40, 1234);
+    put16(b + 42, 5678);
+    put16(b + 44, (uint16_t)(8 + payload));
+    memset(b + 48, fill, payload);
+    uint8_t pseudo[40] = {0};
+    memcpy(pseudo, b + 8, 32);
+    put32(pseudo + 32, (uint32_t)(8 + payload));
+    pseudo[39] = 17;
+    uint16_t c = glan_inet_csum(glan_inet_sum(0, pseudo, 40), b + 40, 8 + payload);
+    put16(b + 46, c ? c : 0xffff);
+    return 48 + payload;
+}
