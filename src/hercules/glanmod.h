@@ -50,7 +50,7 @@ void glan_herc_iface_describe(struct glan_herc_iface *ifc, char *buf, size_t len
 extern _Thread_local const void *glan_herc_siga_dev;
 
 /* The services hdtglan gives the device model (host.c). */
-extern const struct glan_herc_host_ops glan_herc_host_ops;
+extern const struct glan_osa_host_ops glan_herc_host_ops;
 /* Forget the group's deferred interruptions; returns once the helper
  * thread no longer touches the group.  Before the group is freed. */
 void glan_herc_irq_forget(struct group *g);
@@ -61,8 +61,8 @@ void glan_herc_irq_shutdown(void);
  * command table (SYSTEMCMD in htypes.h).  Returns HERRINVCMD for commands
  * that are not ours, after offering them to the next hook. */
 int glan_herc_system_command(int argc, char *argv[], char *cmdline);
-/* Stop the thread that takes over standby uplinks of shared LANs (module
- * unload). */
+/* Stop the controller's thread that takes over standby uplinks of shared
+ * LANs (glan_ctl_shutdown; module unload), before the directory goes. */
 void glan_herc_cmd_shutdown(void);
 
 #endif

@@ -31,10 +31,6 @@ struct stmt {
     int chpid; /* -1: not given */
 };
 
-/* The QDIO command that runs for as long as the queues are active (the
- * command code the device's Sense ID names in its AQUEUE CIW). */
-#define CCW_ACTIVATE_QUEUES 0x1F
-
 /* Messages about a whole interface name its first device, as Hercules
  * names a device group. */
 #define GROUP_DEVNUM(g) (int)(g)->ifc.info.lcss, (int)(g)->ifc.info.devnum[0]
@@ -381,17 +377,17 @@ static void glan_execute_ccw(DEVBLK *dev, BYTE code, BYTE flags, BYTE chained, U
         return;
     }
     unsigned slot = (unsigned)dev->member;
-    struct glan_herc_ccw c = {.cmd = code, .flags = flags, .count = count, .buf = iobuf};
+    struct glan_osa_io c = {.cmd = code, .flags = flags, .count = count, .buf = iobuf};
     pthread_mutex_lock(&g->lock);
     g->pend[slot].ended = 0;
     pthread_mutex_unlock(&g->lock);
     /* Hyperion's SIGA, SQBS and EQBS answer cc 1 unless the subchannel's
      * SCSW says QDIO is active (qdio.c), and only the device knows when:
      * while its ACTIVATE QUEUES CCW runs. */
-    int aq = code == CCW_ACTIVATE_QUEUES;
+    int aq = code == GLAN_OSA_CMD_AQUEUE;
     if (aq)
         dev->scsw.flag2 |= SCSW2_Q;
-    if (glan_herc_model->ccw(g->model_ctx, slot, &c) == GLAN_HERC_PENDING) {
+    if (glan_herc_model->ccw(g->model_ctx, slot, &c) == GLAN_OSA_PENDING) {
         /* A READ waiting for a control reply, ACTIVATE QUEUES while the
          * queues run: this device thread waits until the model ends the
          * CCW (reply queued, halt, clear). */

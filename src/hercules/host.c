@@ -1,7 +1,7 @@
 /*
- * The services hdtglan gives the device model (seam.h struct
- * glan_herc_host_ops, the contracts of include/guestlan/osa.h
- * glan_osa_host_ops), made of Hercules ones:
+ * The services hdtglan gives the device model (struct glan_osa_host_ops of
+ * include/guestlan/osa.h, with its contracts, handed over through seam.h),
+ * made of Hercules ones:
  *
  *   mem        guest absolute storage (dev->mainstor, dev->mainlim), checked
  *              against the end of storage and the 4K storage keys, setting
@@ -42,7 +42,8 @@ enum { FRAME = 4096 };
 /* May access key `key` (0..15) touch the 4K frame at abs?  Key 0 may touch
  * anything; a matching key anything; another key may fetch from a frame
  * that is not fetch-protected.  Keys 14 and 6 are let through everywhere,
- * as real OSAs do for z/VM's and z/OS's TCP/IP (protocol-map.md section 1.4). */
+ * as real OSAs do for z/VM's and z/OS's TCP/IP (docs/osa.md, "The host
+ * interface"). */
 static int key_allows(DEVBLK *dev, U64 abs, unsigned key, int write)
 {
     if (key == 0 || key == 14 || key == 6)
@@ -255,7 +256,7 @@ static void host_log(void *host, const char *msg)
     WRMSG(HHC04701, "I", g->ifc.info.lcss, g->ifc.info.devnum[0], msg);
 }
 
-const struct glan_herc_host_ops glan_herc_host_ops = {
+const struct glan_osa_host_ops glan_herc_host_ops = {
     .mem = host_mem,
     .interrupt = host_interrupt,
     .ccw_end = host_ccw_end,

@@ -10,8 +10,11 @@
  *
  * A device model fills the one table struct glan_herc_model, in an adapter
  * file of its own in this folder (model_osa.c for include/guestlan/osa.h),
- * and model.c points glan_herc_model at it.  The shapes below follow osa.h
- * so that the adapter only passes calls through.  With no model
+ * and model.c points glan_herc_model at it.  The seam speaks the device
+ * model's own types, from include/guestlan/osa.h rather than copies of
+ * them: the host vtable (struct glan_osa_host_ops), one CCW (struct
+ * glan_osa_io, GLAN_OSA_DONE/PENDING) and the three slots, so that the
+ * adapter only passes calls through.  With no model
  * (GLAN_HERC_MODEL=none) glan_herc_model is NULL: GLAN devices attach, group
  * and join their LAN with a port that accepts nothing, and every channel
  * command ends in unit check / command reject.  Nothing here fakes a
@@ -27,9 +30,11 @@
 #include <stdint.h>
 
 #include "guestlan/base.h"
+#include "guestlan/osa.h"
 
-/* The three devices of a group, in device-statement order (slots 0..2). */
-enum { GLAN_HERC_SLOTS = 3 };
+/* The three devices of a group, in device-statement order: the device
+ * model's slots 0..2. */
+enum { GLAN_HERC_SLOTS = GLAN_OSA_SLOTS };
 
 /* One interface (a device group) as the device model is told of it. */
 struct glan_herc_ifinfo {
@@ -39,36 +44,6 @@ struct glan_herc_ifinfo {
     uint16_t subchan[GLAN_HERC_SLOTS];
     uint8_t chpid;
 };
-
-/*
- * What hdtglan provides to the device model, with the contracts of struct
- * glan_osa_host_ops in include/guestlan/osa.h (read those first): host is
- * the hostctx handed to iface_create.
- */
-struct glan_herc_host_ops {
-    /* Guest storage through Hercules' main storage, key-checked, setting
-     * reference and change bits.  0, -EFAULT or -EACCES. */
-    int (*mem)(void *host, uint64_t addr, void *buf, size_t len, unsigned key, int write);
-    /* Queue a PCI or adapter interruption for the data device. */
-    void (*interrupt)(void *host, unsigned slot, int thin);
-    /* End a CCW that ccw() left pending; never calls back into the model. */
-    void (*ccw_end)(void *host, unsigned slot, uint8_t unitstat, uint32_t residual);
-    /* A line of diagnostics, no newline, to the Hercules log. */
-    void (*log)(void *host, const char *msg);
-};
-
-/* One channel command word handed to the model (DEVHND exec, plain C). */
-struct glan_herc_ccw {
-    uint8_t cmd;      /* command code */
-    uint8_t flags;    /* CCW flags */
-    uint32_t count;   /* byte count */
-    uint8_t *buf;     /* channel buffer: count bytes, in or out */
-    uint8_t unitstat; /* out, when ccw() returns GLAN_HERC_DONE */
-    uint32_t residual;
-    int more;
-};
-
-enum { GLAN_HERC_DONE = 0, GLAN_HERC_PENDING = 1 };
 
 /*
  * What the device model provides.  Every member is required unless its
@@ -85,17 +60,21 @@ struct glan_herc_model {
      * NULL: none. */
     const uint8_t *immediate;
     /* The group is complete: create the adapter and attach it as a port of
-     * lan (the model owns the port).  0 with *ctx and *port set, or a
-     * negative errno with a message in err; the group is then detached. */
+     * lan (the model owns the port).  host is what hdtglan provides (host.c:
+     * guest storage through Hercules' main storage with its keys, PCI or
+     * adapter interruptions, ending a pending CCW, the Hercules log; no
+     * clock, so the base stamps datagrams), with the contracts of osa.h;
+     * hostctx is the argument its members take.  Both outlive the adapter.  0 with *ctx and *port
+     * set, or a negative errno with a message in err; the group is then detached. */
     int (*iface_create)(const struct glan_herc_ifinfo *info, struct glan_lan *lan,
-                        const struct glan_herc_host_ops *host, void *hostctx, void **ctx,
+                        const struct glan_osa_host_ops *host, void *hostctx, void **ctx,
                         struct glan_port **port, char *err, size_t errlen);
     /* Reset every slot, detach the port, free.  No other call runs. */
     void (*iface_destroy)(void *ctx);
-    /* Execute one CCW on slot: GLAN_HERC_DONE with the out fields set, or
-     * GLAN_HERC_PENDING: hdtglan waits for host->ccw_end for that slot (which
+    /* Execute one CCW on slot: GLAN_OSA_DONE with the results in ccw set, or
+     * GLAN_OSA_PENDING: hdtglan waits for host->ccw_end for that slot (which
      * may come before ccw() returns). */
-    int (*ccw)(void *ctx, unsigned slot, struct glan_herc_ccw *ccw);
+    int (*ccw)(void *ctx, unsigned slot, struct glan_osa_io *ccw);
     /* The 32 sense bytes of slot after a unit check. */
     void (*sense)(void *ctx, unsigned slot, uint8_t out[32]);
     /* Halt / clear (HSCH, CSCH, reset) on slot; never block. */
