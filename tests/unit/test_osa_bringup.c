@@ -1,7 +1,7 @@
 /*
  * The OSA device model's control path, step by step as Linux qeth_l3 brings
- * an interface up (protocol map section 2), driven by the simulated guest
- * (tests/simguest): Sense ID, RCD, SSQD, IDX, the MPC handshake, ESTABLISH
+ * an interface up (docs/osa.md, "Control path"), driven by the simulated
+ * guest (src/simguest): Sense ID, RCD, SSQD, IDX, the MPC handshake, ESTABLISH
  * and ACTIVATE QUEUES, DM ACT, the IPA sequence, addresses in the base's
  * registry, and the error answers a real OSA gives.
  */
@@ -12,16 +12,14 @@
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
 #include "osa/osa_wire.h"
+#include "osa_fixture.h"
 #include "simguest.h"
 
 static struct glan_lan *lan;
 
 static void setup(void)
 {
-    struct glan_lan_config cfg = {.name = "osatest"};
-    char err[128];
-    lan = glan_lan_create(&cfg, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
+    lan = osa_fixture_lan("osatest");
 }
 
 static void teardown(void)
@@ -221,12 +219,10 @@ END_TEST
 
 START_TEST(ipa_errors)
 {
-    struct simguest *a = glan_sg_create(lan, "0600", 0x0600);
-    struct simguest *b = glan_sg_create(lan, "0700", 0x0700);
+    struct simguest *a, *b;
     static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
     static const char *const ba[] = {"10.1.0.2", NULL};
-    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
-    ck_assert_int_eq(glan_sg_bringup(b, ba), 0);
+    osa_fixture_pair(lan, aa, ba, &a, &b);
     /* Held by another port: what a real OSA says for a duplicate. */
     ck_assert_int_eq(glan_sg_setip(b, "10.1.0.1", 0), IPA_RC_DUPLICATE_IP_ADDRESS);
     ck_assert_int_eq(glan_sg_setip(b, "fd00::1", 0), IPA_RC_DUPLICATE_IP_ADDRESS);
@@ -257,14 +253,7 @@ END_TEST
 
 START_TEST(startlan_reply_is_short)
 {
-    struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
-    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
-    glan_sg_start_read(g);
-    ck_assert_int_eq(glan_sg_cm_enable(g), 0);
-    ck_assert_int_eq(glan_sg_cm_setup(g), 0);
-    ck_assert_int_eq(glan_sg_ulp_enable(g, MPC_PROT_L3), 0);
-    ck_assert_int_eq(glan_sg_ulp_setup(g), 0);
+    struct simguest *g = osa_fixture_half_up(lan, "0600", 0x0600);
     uint8_t r[4096];
     uint32_t rl = 0;
     ck_assert_int_eq(glan_sg_ipa(g, IPA_CMD_STARTLAN, 0, NULL, 0, r, &rl), 0);

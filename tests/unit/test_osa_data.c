@@ -16,6 +16,7 @@
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
 #include "osa/osa_wire.h"
+#include "osa_fixture.h"
 #include "simguest.h"
 
 static struct glan_lan *lan;
@@ -24,16 +25,10 @@ static struct sg_rx rx[256];
 
 static void setup(void)
 {
-    struct glan_lan_config cfg = {.name = "osadata"};
-    char err[128];
-    lan = glan_lan_create(&cfg, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
-    a = glan_sg_create(lan, "0600", 0x0600);
-    b = glan_sg_create(lan, "0700", 0x0700);
+    lan = osa_fixture_lan("osadata");
     static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
     static const char *const ba[] = {"10.1.0.2", "10.1.0.3", "fd00::2", NULL};
-    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
-    ck_assert_int_eq(glan_sg_bringup(b, ba), 0);
+    osa_fixture_pair(lan, aa, ba, &a, &b);
 }
 
 static void teardown(void)

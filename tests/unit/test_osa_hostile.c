@@ -16,6 +16,7 @@
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
 #include "osa/osa_wire.h"
+#include "osa_fixture.h"
 #include "simguest.h"
 
 static struct glan_lan *lan;
@@ -24,16 +25,10 @@ static struct sg_rx rx[64];
 
 static void setup(void)
 {
-    struct glan_lan_config cfg = {.name = "osahostile"};
-    char err[128];
-    lan = glan_lan_create(&cfg, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
-    a = glan_sg_create(lan, "0600", 0x0600);
-    b = glan_sg_create(lan, "0700", 0x0700);
+    lan = osa_fixture_lan("osahostile");
     static const char *const aa[] = {"10.1.0.1", NULL};
     static const char *const ba[] = {"10.1.0.2", NULL};
-    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
-    ck_assert_int_eq(glan_sg_bringup(b, ba), 0);
+    osa_fixture_pair(lan, aa, ba, &a, &b);
 }
 
 static void teardown(void)
@@ -220,20 +215,6 @@ START_TEST(input_element_lengths_hostile)
 }
 END_TEST
 
-/* A guest up to ULP SETUP, ready for a hostile ESTABLISH QUEUES. */
-static struct simguest *half_up(const char *name, uint16_t dev)
-{
-    struct simguest *g = glan_sg_create(lan, name, dev);
-    ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
-    glan_sg_start_read(g);
-    ck_assert_int_eq(glan_sg_cm_enable(g), 0);
-    ck_assert_int_eq(glan_sg_cm_setup(g), 0);
-    ck_assert_int_eq(glan_sg_ulp_enable(g, MPC_PROT_L3), 0);
-    ck_assert_int_eq(glan_sg_ulp_setup(g), 0);
-    return g;
-}
-
 static int equeue(struct simguest *g, void *qdr, uint32_t count)
 {
     struct glan_osa_io io;
@@ -244,7 +225,8 @@ static int equeue(struct simguest *g, void *qdr, uint32_t count)
 
 START_TEST(bad_qdr)
 {
-    struct simguest *g = half_up("0800", 0x0800);
+    /* Up to ULP SETUP, ready for a hostile ESTABLISH QUEUES. */
+    struct simguest *g = osa_fixture_half_up(lan, "0800", 0x0800);
     uint8_t q[4096];
     memset(q, 0, sizeof q);
     struct qdr *qdr = (struct qdr *)q;
