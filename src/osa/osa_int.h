@@ -8,9 +8,9 @@
  *   osa.c    the channel side: life cycle, the CCW dispatcher, IDX, the MPC
  *            handshake, the control reply queue, halt/clear/reset, the
  *            controller's events, the counters.  Calls ident.c (Sense ID,
- *            RCD), ipa.c (an IPA block in, its reply out: osa.c queues it)
- *            and qdio.c (establish, activate and stop the queues; the port
- *            ops it gives the base).
+ *            RCD), ipa.c (an IPA block in, its reply out: osa.c queues it),
+ *            qdio.c (establish, activate and stop the queues; the port ops
+ *            it gives the base) and mpc.c (its replies' framing).
  *   ident.c  what the adapter says about itself: Sense ID, RCD, SSQD.
  *            Calls nothing here.
  *   ipa.c    IPA commands, the base's registry.  Calls mpc.c only.

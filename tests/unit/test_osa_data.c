@@ -89,7 +89,7 @@ START_TEST(ipv6_plain_and_passthru)
     memset(f, 0, 14);
     memcpy(f, b->mac, 6);
     memcpy(f + 6, a->mac, 6);
-    put16(f + 12, 0x86dd);
+    put16(f + 12, ET_IPV6);
     n = glan_sg_udp6(f + 14, "fd00::1", "fd00::2", 100, 0x77);
     p.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU;
     p.data = f;
@@ -110,7 +110,7 @@ static void send_ns(const char *src, const char *target)
     f[0] = 0x33;
     f[1] = 0x33;
     memcpy(f + 6, a->mac, 6);
-    put16(f + 12, 0x86dd);
+    put16(f + 12, ET_IPV6);
     uint8_t *ip = f + 14;
     ip[0] = 0x60;
     put16(ip + 4, 32);
