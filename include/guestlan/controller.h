@@ -24,16 +24,32 @@
  *     counted and said in the message; the next start of a controller tries
  *     again.
  *
+ * A shared LAN (base.h) has one uplink port among all its processes.  A
+ * process whose controller is created while another process holds that port
+ * keeps its spec as a standby: nothing runs, ports' starts are only
+ * remembered, and a watcher thread of this process looks every 200 ms
+ * whether the holder's uplink port is still on the LAN (the base removes the
+ * ports of a process that ended or was killed).  When it is gone, the
+ * standby takes over: the controller acts as if it had just been created
+ * (without a controller named, the uplink comes up at once).  If that fails
+ * while yet another process holds the uplink now, it stands by again behind
+ * that one; if it fails otherwise, the spec lapses (kept, never run) and the
+ * LAN has no uplink in this process.  The owner hears of each takeover
+ * through the notify callback it gave.
+ *
  * Ports are named as the base knows them (struct glan_port_info.name).  The
  * controller remembers which ports of each LAN are started even before a
  * controller exists, so a controller created later for a started port brings
  * the uplink up at once.
  *
- * Locking: one process-wide lock serializes events, create, destroy and
- * queries; the spec's callbacks run under it (they may take the base's locks
- * and the uplink's, never a device model's).  glan_ctl_port_event may be
- * called with the device model's own control lock held.  A shared LAN's
- * controller acts on the ports of this process only.
+ * Locking: one process-wide lock serializes events, create, destroy,
+ * takeovers and queries; the spec's callbacks run under it (they may take
+ * the base's locks and the uplink's, never a device model's).
+ * glan_ctl_port_event may be called with the device model's own control lock
+ * held.  A notify callback runs in the watcher thread with no lock of ours
+ * held, and glan_ctl_destroy waits for one in progress on that controller,
+ * so it must not wait for anything glan_ctl_destroy's caller holds.  A shared
+ * LAN's controller acts on the ports of this process only.
  */
 #ifndef GUESTLAN_CONTROLLER_H
 #define GUESTLAN_CONTROLLER_H
@@ -65,19 +81,46 @@ struct glan_uplink_spec {
     void *arg;
 };
 
+/* What a standby's takeover tells its owner. */
+enum glan_ctl_note_kind {
+    GLAN_CTL_TAKING_OVER,     /* the holder's uplink port is gone: taking the uplink over */
+    GLAN_CTL_TOOK_OVER,       /* done: the controller runs (status says what it did) */
+    GLAN_CTL_TAKEOVER_FAILED, /* the factory failed (error); status.standby: standing by
+                               * again behind another holder, else the spec lapsed */
+};
+struct glan_ctl_status;
+struct glan_ctl_note {
+    enum glan_ctl_note_kind kind;
+    const struct glan_ctl_status *status; /* the controller after the event */
+    const char *error;                    /* GLAN_CTL_TAKEOVER_FAILED: why */
+};
+
 struct glan_ctl_config {
     const char *controller; /* port name; NULL or "": no controller */
     const char *backup;     /* port name; NULL or "": none (needs a controller) */
+    /* The uplink as its owner wrote it ("tun glan0 controller 0600"), for
+     * the status and the owner's messages; NULL: kind and what.  Copied. */
+    const char *text;
+    /* Optional: called for each note of a standby's takeover, in the watcher
+     * thread, no lock of the controller held (see Locking). */
+    void (*notify)(void *arg, const struct glan_ctl_note *note);
+    void *notify_arg;
 };
 
-/* Give lan its uplink spec and controller.  0 with *out set; -EEXIST when lan
- * has a controller object already; -EINVAL for bad names (message in err);
- * without a controller, the factory's failure (-EIO, its message in err). */
+/* Give lan its uplink spec and controller.  0 with *out set (for a shared
+ * LAN whose uplink another process holds, as a standby: status.standby);
+ * -EEXIST when lan has a controller object already; -EINVAL for bad names
+ * (message in err); without a controller, the factory's failure (-EIO, its
+ * message in err). */
 int glan_ctl_create(struct glan_lan *lan, const struct glan_uplink_spec *spec,
                     const struct glan_ctl_config *cfg, struct glan_ctl **out, char *err,
                     size_t errlen);
 /* Take the uplink down if it is up, forget the spec, free. */
 void glan_ctl_destroy(struct glan_ctl *c);
+/* Stop the standby watcher thread, if it runs (module unload, process end);
+ * returns once it is gone.  Standbys stay, and the next one created starts
+ * the watcher again. */
+void glan_ctl_shutdown(void);
 /* The controller object of lan in this process, or NULL. */
 struct glan_ctl *glan_ctl_of(struct glan_lan *lan);
 
@@ -88,6 +131,11 @@ void glan_ctl_port_event(struct glan_port *port, const char *name, int started);
 
 struct glan_ctl_status {
     char kind[16], what[96]; /* the spec */
+    char text[256];          /* the uplink as its owner wrote it (config text) */
+    int standby;             /* another process holds the LAN's uplink: standing by */
+    long standby_holder;     /* the pid that held it when this one stood by */
+    int lapsed;              /* a takeover failed with nobody else holding: the spec
+                              * is kept but runs no more (the LAN has no uplink here) */
     char controller[32];     /* "" without one */
     char backup[32];         /* "" without one */
     int controller_started;  /* its interface is started */
@@ -102,7 +150,7 @@ struct glan_ctl_status {
 void glan_ctl_status(struct glan_ctl *c, struct glan_ctl_status *out);
 
 /* Call fn with the uplink (NULL when it is down) under the controller lock,
- * so it cannot go away meanwhile (queries: glan_tun_status and the like).
+ * so it cannot go away meanwhile (queries: glan_uplink_get_status).
  * fn must not call glan_ctl_* functions. */
 void glan_ctl_with_uplink(struct glan_ctl *c, void (*fn)(struct glan_uplink *u, void *arg),
                           void *arg);

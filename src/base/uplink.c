@@ -1,8 +1,9 @@
 /*
  * The base's side of an uplink: it turns an implementation of
  * struct glan_uplink_ops into a port of the LAN (kind GLAN_PORT_UPLINK), so
- * that forwarding treats the uplink like any other port, and gives the
- * implementations one entry point for what arrives from the network.
+ * that forwarding treats the uplink like any other port, gives the
+ * implementations one entry point for what arrives from the network, and
+ * queries one way to ask any uplink for its status.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -97,6 +98,12 @@ void glan_uplink_get_stats(const struct glan_uplink *u, struct glan_uplink_stats
         .rx_skipped = __atomic_load_n(&s->rx_skipped, __ATOMIC_RELAXED),
         .rx_errors = __atomic_load_n(&s->rx_errors, __ATOMIC_RELAXED),
     };
+}
+
+int glan_uplink_get_status(struct glan_uplink *u, struct glan_uplink_status *out)
+{
+    memset(out, 0, sizeof *out);
+    return u->ops->status ? u->ops->status(u, out) : -EOPNOTSUPP;
 }
 
 void glan_uplink_destroy(struct glan_uplink *u)

@@ -18,16 +18,15 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "glanmod.h"
-#include "guestlan/l2.h"
 #include "guestlan/uplinkspec.h"
 #include "msgs.h"
 
-static const char *const help_text[] = {
+/* The help before the uplink kinds, whose lines each kind brings
+ * (uplinkspec.h), and after them. */
+static const char *const help_head[] = {
     "Format: \"glan define lan [shared name] [ports n] [buffers n] [bufsize n]\"",
     "                         \"[queue n] [addrs n] [groups n] [uplink UPLINK]\"",
     "        \"glan uplink lan UPLINK\"",
@@ -57,20 +56,9 @@ static const char *const help_text[] = {
     "  uplink   gives a LAN its way out.  Datagrams to addresses no guest",
     "           registered go to it; what arrives from it is delivered by",
     "           destination address.  'none' takes the uplink away.  UPLINK:",
-    "    tun ifname [mtu n]",
-    "           a TUN device of the host (layer 3: the host's IP stack);",
-    "           created when it does not exist (needs CAP_NET_ADMIN) and",
-    "           brought up; an existing one must belong to the user.",
-    "    tap ifname [mtu n] [mac m] [vlan n] [gateway a] [onlink a/len]",
-    "           a TAP device (layer 2), as tun; the LAN is one station with",
-    "           MAC m (default: from the LAN's name) that answers ARP and",
-    "           neighbour solicitations for the guests; vlan n tags its",
-    "           frames; gateway a (IPv4 or IPv6, once each) is the next hop",
-    "           for destinations off link (outside onlink a/len).",
-    "    pcap ifname [mac m] [vlan n] [gateway a] [onlink a/len]",
-    "                [nopromisc] [buffer bytes]",
-    "           a real Ethernet interface through libpcap (needs",
-    "           cap_net_raw,cap_net_admin); options as tap.",
+};
+
+static const char *const help_tail[] = {
     "           Any of them may end with 'controller dev [backup dev]': the",
     "           uplink is then opened when the guest interface at device",
     "           dev ([lcss:]devnum) starts the LAN and closed when it stops;",
@@ -99,8 +87,14 @@ static const char *const help_text[] = {
 
 static void print_help(void)
 {
-    for (size_t i = 0; i < sizeof help_text / sizeof help_text[0]; i++)
-        WRMSG(HHC01603, "I", help_text[i]);
+    for (size_t i = 0; i < sizeof help_head / sizeof help_head[0]; i++)
+        WRMSG(HHC01603, "I", help_head[i]);
+    const struct glan_uplink_kind *k;
+    for (size_t i = 0; (k = glan_uplink_kind_at(i)); i++)
+        for (const char *const *h = k->help; h && *h; h++)
+            WRMSG(HHC01603, "I", *h);
+    for (size_t i = 0; i < sizeof help_tail / sizeof help_tail[0]; i++)
+        WRMSG(HHC01603, "I", help_tail[i]);
 }
 
 static int cmd_error(const char *fmt, ...) ATTR_PRINTF(1, 2);
@@ -147,6 +141,9 @@ static int parse_port(const char *text, char *out, size_t len)
     return 0;
 }
 
+/* The uplink's notes from the controller's standby watcher (below). */
+static void uplink_notify(void *arg, const struct glan_ctl_note *note);
+
 /* An uplink from argv[i..argc-1]: the kind and its options for the
  * uplink spec parser, then [controller dev [backup dev]].  -1 with a
  * message; else 0, and the spec is the caller's (release it or hand it on). */
@@ -154,6 +151,7 @@ struct uplink_args {
     struct glan_uplink_spec spec;
     struct glan_ctl_config cc;
     char ctl[2][16];
+    char text[256]; /* the words as given, for the standby's messages */
 };
 
 static int parse_uplink(int argc, char *argv[], int i, struct uplink_args *ua)
@@ -173,8 +171,14 @@ static int parse_uplink(int argc, char *argv[], int i, struct uplink_args *ua)
     char err[256];
     if (glan_uplink_spec_parse(end - i, argv + i, &ua->spec, err, sizeof err) < 0)
         return cmd_error("Uplink: %s", err);
+    size_t used = 0;
+    for (int k = i; k < argc && used < sizeof ua->text; k++)
+        used += (size_t)snprintf(ua->text + used, sizeof ua->text - used, "%s%s", k > i ? " " : "",
+                                 argv[k]);
     ua->cc.controller = ua->ctl[0];
     ua->cc.backup = ua->ctl[1];
+    ua->cc.text = ua->text;
+    ua->cc.notify = uplink_notify;
     return 0;
 }
 
@@ -184,6 +188,26 @@ static void ctl_status_of(struct glan_herc_lan *l, void *arg)
         glan_ctl_status(l->ctl, arg);
 }
 
+/* What the uplink of LAN lan does now that its controller runs: attached,
+ * or waiting for (or started by) its controller. */
+static void say_uplink(const char *lan, const struct glan_ctl_status *st)
+{
+    if (!st->controller[0]) {
+        char device[96];
+        snprintf(device, sizeof device, "%s", st->what);
+        device[strcspn(device, " ")] = '\0';
+        WRMSG(HHC04714, "I", lan, st->kind, device);
+        return;
+    }
+    char msg[400];
+    snprintf(msg, sizeof msg, "LAN '%s' uplink %s '%s' controlled by %s%s%s: %s", lan, st->kind,
+             st->what, st->controller, st->backup[0] ? ", backup " : "", st->backup, st->message);
+    WRMSG(HHC04713, "I", msg);
+}
+
+/* The uplink parsed into ua for LAN lan: brought up here, or, on a shared
+ * LAN whose uplink another process holds, kept by the controller as this
+ * process's standby. */
 static int set_uplink(const char *lan, struct uplink_args *ua)
 {
     char err[256] = "", kind[16], what[96];
@@ -196,152 +220,64 @@ static int set_uplink(const char *lan, struct uplink_args *ua)
         return cmd_error("LAN '%s' has an uplink already; 'glan uplink %s none' first", lan, lan);
     if (rc < 0)
         return cmd_error("Uplink %s '%s': %s", kind, what, err[0] ? err : strerror(-rc));
-    if (!ua->ctl[0][0]) {
-        what[strcspn(what, " ")] = '\0'; /* the device name */
-        WRMSG(HHC04714, "I", lan, kind, what);
-        return 0;
-    }
     struct glan_ctl_status st = {0};
     glan_herc_lan_foreach(lan, ctl_status_of, &st);
-    char msg[400];
-    snprintf(msg, sizeof msg, "LAN '%s' uplink %s '%s' controlled by %s%s%s: %s", lan, kind, what,
-             ua->ctl[0], ua->ctl[1][0] ? ", backup " : "", ua->ctl[1], st.message);
-    WRMSG(HHC04713, "I", msg);
+    if (st.standby) {
+        char msg[400];
+        snprintf(msg, sizeof msg,
+                 "LAN '%s' uplink is held by process %ld; this process takes it over with '%s' "
+                 "when that one ends",
+                 lan, st.standby_holder, st.text);
+        WRMSG(HHC04713, "I", msg);
+        return 0;
+    }
+    say_uplink(lan, &st);
     return 0;
 }
 
-/* ---- standby uplinks of shared LANs --------------------------------------
- *
- * A shared LAN has one uplink port, held by one process.  A process whose
- * statement gives the LAN an uplink while another process holds it keeps the
- * words as a standby; a thread of this module looks every 200 ms whether the
- * holder's uplink port is still on the LAN (the base removes the ports of a
- * process that ended or was killed) and, when it is gone, brings the
- * uplink up here from those words. */
-
-static pthread_mutex_t sb_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t sb_cond = PTHREAD_COND_INITIALIZER;
-static int sb_running, sb_stop;
-static pthread_t sb_thread;
-
-enum { SB_MAX = 16 };
-struct sb_list {
-    int n;
-    char name[SB_MAX][GLAN_HERC_NAME_MAX + 1];
-    char text[SB_MAX][256];
-};
-
-static void sb_collect(struct glan_herc_lan *l, void *arg)
+/* A standby of a shared LAN takes the uplink over (the controller's watcher
+ * thread, src/base/controller.c): the same messages as a statement that
+ * brings the uplink up.  arg is the LAN's directory entry, alive while its
+ * controller is; nothing here may take the directory lock (see
+ * controller.h, Locking). */
+static void uplink_notify(void *arg, const struct glan_ctl_note *note)
 {
-    struct sb_list *sl = arg;
-    if (!l->standby[0] || l->ctl || sl->n >= SB_MAX)
-        return;
-    snprintf(sl->name[sl->n], sizeof sl->name[0], "%s", l->name);
-    snprintf(sl->text[sl->n], sizeof sl->text[0], "%s", l->standby);
-    sl->n++;
-}
-
-static void sb_check(void)
-{
-    struct sb_list sl = {0};
-    glan_herc_lan_foreach(NULL, sb_collect, &sl);
-    for (int i = 0; i < sl.n; i++) {
-        if (glan_herc_lan_uplink_holder(sl.name[i]) != 0)
-            continue;
-        char copy[256], *words[64], *save = NULL;
-        int n = 0;
-        snprintf(copy, sizeof copy, "%s", sl.text[i]);
-        for (char *w = strtok_r(copy, " ", &save); w && n < 64; w = strtok_r(NULL, " ", &save))
-            words[n++] = w;
-        glan_herc_lan_set_standby(sl.name[i], NULL);
-        char msg[400];
+    const struct glan_herc_lan *l = arg;
+    const struct glan_ctl_status *st = note->status;
+    char msg[400];
+    switch (note->kind) {
+    case GLAN_CTL_TAKING_OVER:
         snprintf(msg, sizeof msg, "LAN '%s' uplink: its holder is gone, taking it over with '%s'",
-                 sl.name[i], sl.text[i]);
+                 l->name, st->text);
         WRMSG(HHC04713, "I", msg);
-        struct uplink_args ua;
-        if (parse_uplink(n, words, 0, &ua) < 0 || set_uplink(sl.name[i], &ua) < 0) {
-            /* Another survivor was quicker: stand by again behind it. */
-            if (glan_herc_lan_uplink_holder(sl.name[i]) > 0)
-                glan_herc_lan_set_standby(sl.name[i], sl.text[i]);
-        }
+        break;
+    case GLAN_CTL_TOOK_OVER:
+        say_uplink(l->name, st);
+        break;
+    case GLAN_CTL_TAKEOVER_FAILED:
+        cmd_error("Uplink %s '%s': %s", st->kind, st->what, note->error);
+        break;
     }
-}
-
-static void *sb_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&sb_lock);
-    while (!sb_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 200 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&sb_cond, &sb_lock, &ts);
-        if (sb_stop)
-            break;
-        pthread_mutex_unlock(&sb_lock);
-        sb_check();
-        pthread_mutex_lock(&sb_lock);
-    }
-    pthread_mutex_unlock(&sb_lock);
-    return NULL;
-}
-
-static void sb_start(void)
-{
-    pthread_mutex_lock(&sb_lock);
-    if (!sb_running && !sb_stop && pthread_create(&sb_thread, NULL, sb_main, NULL) == 0)
-        sb_running = 1;
-    pthread_mutex_unlock(&sb_lock);
 }
 
 void glan_herc_cmd_shutdown(void)
 {
-    pthread_mutex_lock(&sb_lock);
-    sb_stop = 1;
-    int running = sb_running;
-    sb_running = 0;
-    pthread_cond_broadcast(&sb_cond);
-    pthread_mutex_unlock(&sb_lock);
-    if (running)
-        pthread_join(sb_thread, NULL);
-}
-
-/* The uplink in argv[at..argc-1] (parsed into ua) for LAN lan: brought up
- * here, or, on a shared LAN whose uplink another process holds, kept as
- * this process's standby. */
-static int uplink_or_standby(const char *lan, int argc, char *argv[], int at,
-                             struct uplink_args *ua)
-{
-    long holder = glan_herc_lan_uplink_holder(lan);
-    if (holder <= 0)
-        return set_uplink(lan, ua);
-    if (ua->spec.release)
-        ua->spec.release(ua->spec.arg);
-    char text[256] = "";
-    size_t used = 0;
-    for (int i = at; i < argc && used < sizeof text; i++)
-        used +=
-            (size_t)snprintf(text + used, sizeof text - used, "%s%s", i > at ? " " : "", argv[i]);
-    glan_herc_lan_set_standby(lan, text);
-    sb_start();
-    char msg[400];
-    snprintf(msg, sizeof msg,
-             "LAN '%s' uplink is held by process %ld; this process takes it over with '%s' "
-             "when that one ends",
-             lan, holder, text);
-    WRMSG(HHC04713, "I", msg);
-    return 0;
+    glan_ctl_shutdown();
 }
 
 static int cmd_uplink(int argc, char *argv[])
 {
-    if (argc < 4)
-        return cmd_error("%s", "Usage: glan uplink lan tun|tap|pcap ifname [options] "
-                               "[controller dev [backup dev]] | glan uplink lan none");
+    if (argc < 4) {
+        char kinds[64] = "";
+        const struct glan_uplink_kind *k;
+        size_t used = 0;
+        for (size_t i = 0; (k = glan_uplink_kind_at(i)) && used < sizeof kinds; i++)
+            used +=
+                (size_t)snprintf(kinds + used, sizeof kinds - used, "%s%s", i ? "|" : "", k->name);
+        return cmd_error("Usage: glan uplink lan %s ifname [options] "
+                         "[controller dev [backup dev]] | glan uplink lan none",
+                         kinds);
+    }
     char name[GLAN_HERC_NAME_MAX + 1], err[160];
     if (glan_herc_lan_name(argv[2], name, sizeof name, err, sizeof err) < 0)
         return cmd_error("%s", err);
@@ -357,7 +293,7 @@ static int cmd_uplink(int argc, char *argv[])
     struct uplink_args ua;
     if (parse_uplink(argc, argv, 3, &ua) < 0)
         return -1;
-    return uplink_or_standby(name, argc, argv, 3, &ua);
+    return set_uplink(name, &ua);
 }
 
 struct shm_info {
@@ -437,7 +373,7 @@ static int cmd_define(int argc, char *argv[])
         WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
     }
     /* A statement that fails leaves no LAN half defined behind it. */
-    if (uplink_at && uplink_or_standby(name, argc, argv, uplink_at, &ua) < 0) {
+    if (uplink_at && set_uplink(name, &ua) < 0) {
         glan_herc_lan_delete(name);
         WRMSG(HHC04711, "I", name);
         return -1;
@@ -631,47 +567,26 @@ static void show_port(const struct glan_port_view *v, void *arg)
     }
 }
 
-/* The uplink's own line and counters, under the controller's lock. */
+/* The uplink's own lines and counters, under the controller's lock: what
+ * its status op says, whatever its kind. */
 static void show_uplink_dev(struct glan_uplink *u, void *arg)
 {
     (void)arg;
     if (!u)
         return;
-    struct glan_tun_status ts;
-    struct glan_l2_uplink_status ls;
+    struct glan_uplink_status st;
     const char *msg = u->err;
-    if (glan_tun_status(u, &ts) == 0) {
-        line("  Uplink: tun '%s' mtu %u, %s%s%s%s", ts.ifname, ts.mtu, ts.open ? "open" : "closed",
-             ts.gone ? ", device gone" : "", ts.created ? ", created by hdtglan" : "",
-             ts.rx_thread ? "" : ", no receive thread");
-        msg = ts.message;
-        if (ts.gone_events)
+    if (glan_uplink_get_status(u, &st) == 0) {
+        line("  Uplink: %s '%s' %s, %s%s%s%s%s", st.kind, st.device, st.params,
+             st.open ? "open" : "closed", st.down ? ", " : "", st.down ? st.down : "",
+             st.created ? ", created by hdtglan" : "", st.rx_thread ? "" : ", no receive thread");
+        msg = st.message;
+        if (st.gone_events)
             line("    Device gone %" PRIu64 " times, recovered %" PRIu64 " times, %" PRIu64
                  " datagrams refused meanwhile",
-                 ts.gone_events, ts.recoveries, ts.tx_down);
-    } else if (glan_l2_uplink_status(u, &ls) == 0) {
-        uint8_t m[6];
-        char mac[18] = "?";
-        if (glan_l2_uplink_mac(u, m) == 0)
-            glan_l2_format_mac(m, mac, sizeof mac);
-        line("  Uplink: %s '%s' mac %s, %s%s%s", strcmp(u->ops->kind, "tap") ? "pcap" : "tap",
-             ls.ifname, mac, ls.open ? "open" : "closed", ls.down ? ", device gone or failed" : "",
-             ls.rx_thread ? "" : ", no receive thread");
-        msg = ls.message;
-        if (ls.gone_events)
-            line("    Device gone %" PRIu64 " times, recovered %" PRIu64 " times, %" PRIu64
-                 " datagrams refused meanwhile",
-                 ls.gone_events, ls.recoveries, ls.tx_down);
-        line("    Receive thread: woken %" PRIu64 " times with frames to read, %" PRIu64
-             " of them found none",
-             ls.rx_wakeups, ls.rx_empty);
-        struct glan_l2_stats st;
-        if (glan_l2_uplink_stats(u, &st) == 0)
-            line("    ARP/ND: %" PRIu64 " answered, %" PRIu64 " resolved, %" PRIu64
-                 " failed, %" PRIu64 " held, %" PRIu64 " dropped unresolved, %" PRIu64
-                 " cache entries",
-                 st.arp_replies + st.na_sent, st.resolved, st.resolve_failures, st.held,
-                 st.unresolved_dropped + st.hold_dropped + st.cache_full_dropped, st.cache_entries);
+                 st.gone_events, st.recoveries, st.tx_down);
+        for (unsigned i = 0; i < st.nfacts && i < GLAN_UPLINK_STATUS_FACTS; i++)
+            line("    %s: %s", st.facts[i].label, st.facts[i].text);
     } else {
         line("  Uplink: %s", u->ops->kind);
     }
@@ -696,7 +611,10 @@ static void find_uplink(const struct glan_port_view *v, void *arg)
 
 static void show_uplink(struct glan_herc_lan *l)
 {
-    if (!l->ctl) {
+    struct glan_ctl_status cs = {0};
+    if (l->ctl)
+        glan_ctl_status(l->ctl, &cs);
+    if (!l->ctl || cs.standby || cs.lapsed) {
         struct glan_port_view up = {.index = -1};
         if (l->shm[0])
             glan_lan_foreach_port(l->lan, find_uplink, &up);
@@ -705,12 +623,10 @@ static void show_uplink(struct glan_herc_lan *l)
                  (long)up.owner_pid);
         else
             line("  Uplink: none");
-        if (l->standby[0])
-            line("  Uplink standby: '%s', taken over here when the holder ends", l->standby);
+        if (cs.standby)
+            line("  Uplink standby: '%s', taken over here when the holder ends", cs.text);
         return;
     }
-    struct glan_ctl_status cs;
-    glan_ctl_status(l->ctl, &cs);
     if (cs.controller[0]) {
         char backup[64] = "";
         if (cs.backup[0])

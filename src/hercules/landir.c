@@ -6,7 +6,9 @@
  * the list.  A plain linked list under one mutex: a process has a handful of
  * LANs and the directory is never on the datagram path.  A LAN may be shared
  * with other processes (created in, or attached to, a shared-memory segment
- * of the base), and may carry one running trace (`glan trace`).
+ * of the base), and may carry one running trace (`glan trace`) and one
+ * controller object (its uplink spec, running or standing by for another
+ * process's uplink: src/base/controller.c).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -293,55 +295,35 @@ void glan_herc_landir_shutdown(void)
     pthread_mutex_unlock(&dir_lock);
 }
 
+/* A controller object that a new uplink may replace without 'none' first: a
+ * standby (another process holds the uplink), or one whose takeover lapsed. */
+static int replaceable(struct glan_ctl *c)
+{
+    struct glan_ctl_status st;
+    glan_ctl_status(c, &st);
+    return st.standby || st.lapsed;
+}
+
 int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *spec,
                              const struct glan_ctl_config *cc, char *err, size_t errlen)
 {
     int rc;
     pthread_mutex_lock(&dir_lock);
     struct glan_herc_lan *l = find_locked(name);
-    if (!l || l->ctl) {
+    if (!l || (l->ctl && !replaceable(l->ctl))) {
         rc = l ? -EEXIST : -ENOENT;
         if (spec->release)
             spec->release(spec->arg);
     } else {
-        rc = glan_ctl_create(l->lan, spec, cc, &l->ctl, err, errlen);
+        uplink_drop_locked(l);
+        struct glan_ctl_config c = *cc;
+        c.notify_arg = l;
+        rc = glan_ctl_create(l->lan, spec, &c, &l->ctl, err, errlen);
         if (rc < 0)
             l->ctl = NULL;
     }
     pthread_mutex_unlock(&dir_lock);
     return rc;
-}
-
-struct holder {
-    long pid;
-};
-
-static void holder_of(const struct glan_port_view *v, void *arg)
-{
-    struct holder *h = arg;
-    if (v->kind == GLAN_PORT_UPLINK && v->owner_pid != getpid())
-        h->pid = (long)v->owner_pid;
-}
-
-long glan_herc_lan_uplink_holder(const char *name)
-{
-    struct holder h = {0};
-    pthread_mutex_lock(&dir_lock);
-    struct glan_herc_lan *l = find_locked(name);
-    if (l && l->shm[0])
-        glan_lan_foreach_port(l->lan, holder_of, &h);
-    pthread_mutex_unlock(&dir_lock);
-    return l ? h.pid : -ENOENT;
-}
-
-int glan_herc_lan_set_standby(const char *name, const char *text)
-{
-    pthread_mutex_lock(&dir_lock);
-    struct glan_herc_lan *l = find_locked(name);
-    if (l)
-        snprintf(l->standby, sizeof l->standby, "%s", text ? text : "");
-    pthread_mutex_unlock(&dir_lock);
-    return l ? 0 : -ENOENT;
 }
 
 int glan_herc_lan_clear_uplink(const char *name)
@@ -351,10 +333,12 @@ int glan_herc_lan_clear_uplink(const char *name)
     struct glan_herc_lan *l = find_locked(name);
     if (!l) {
         rc = -ENOENT;
-    } else if (!l->ctl && !l->standby[0]) {
+    } else if (!l->ctl) {
         rc = -ESRCH;
     } else {
-        l->standby[0] = '\0';
+        struct glan_ctl_status st;
+        glan_ctl_status(l->ctl, &st);
+        rc = st.lapsed ? -ESRCH : 0; /* a lapsed spec is no uplink */
         uplink_drop_locked(l);
     }
     pthread_mutex_unlock(&dir_lock);

@@ -18,7 +18,6 @@
 #include "guestlan/base.h"
 #include "guestlan/controller.h"
 #include "guestlan/trace.h"
-#include "guestlan/tun.h"
 #include "seam.h"
 
 enum { GLAN_HERC_NAME_MAX = 31 };
@@ -38,11 +37,11 @@ struct glan_herc_iface {
 struct glan_herc_lan {
     char name[GLAN_HERC_NAME_MAX + 1];
     struct glan_lan *lan;
-    struct glan_ctl *ctl;     /* the LAN's uplink spec and controller, or NULL */
+    struct glan_ctl *ctl;     /* the LAN's uplink spec and controller (running, or
+                               * standing by for another process's uplink), or NULL */
     int implicit;             /* created by a device statement, not `glan define` */
     char shm[64];             /* shared-memory name of a shared LAN, "" otherwise */
     int shm_created;          /* this process created the segment (else attached) */
-    char standby[256];        /* shared LAN: uplink words to take it over with */
     struct glan_trace *trace; /* `glan trace` running, or NULL */
     char trace_filter[64];    /* its filters as given, for queries */
     struct glan_herc_iface *ifaces;
@@ -83,17 +82,15 @@ void glan_herc_iface_leave(struct glan_herc_iface *ifc);
 
 /* Give LAN `name` its uplink spec (uplinkspec.h) and controller
  * (controller.h): without a controller the uplink is opened and attached at
- * once, with one when that port starts the LAN.  The spec is the directory's
- * afterwards, also on failure.  0; -ENOENT no such LAN; -EEXIST it has an
- * uplink; another negative errno with a message in err. */
+ * once, with one when that port starts the LAN; on a shared LAN whose uplink
+ * another process holds, it stands by (glan_ctl_status: standby) and takes
+ * the uplink over when that process's uplink port is gone, calling
+ * cc->notify with this LAN's entry (struct glan_herc_lan *) as its arg.  A
+ * standby or lapsed spec of the LAN is replaced.  The spec is the
+ * directory's afterwards, also on failure.  0; -ENOENT no such LAN; -EEXIST
+ * it has an uplink; another negative errno with a message in err. */
 int glan_herc_lan_set_uplink(const char *name, const struct glan_uplink_spec *spec,
                              const struct glan_ctl_config *cc, char *err, size_t errlen);
-/* Shared LAN `name`: the pid of another process holding its uplink port,
- * 0 when nobody or this process holds it, -ENOENT when no such LAN. */
-long glan_herc_lan_uplink_holder(const char *name);
-/* Record (text not NULL) or forget (NULL) the uplink words this process
- * takes the uplink over with when the holder ends.  0 or -ENOENT. */
-int glan_herc_lan_set_standby(const char *name, const char *text);
 /* Take LAN `name`'s uplink away (detached, closed, freed; also a standby
  * one).  0, -ENOENT, -ESRCH when it has none. */
 int glan_herc_lan_clear_uplink(const char *name);

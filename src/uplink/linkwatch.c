@@ -1,7 +1,7 @@
 /*
  * The link watcher (linkwatch.h): RTNLGRP_LINK membership on a NETLINK_ROUTE
  * socket, and a reader that walks each batch of messages and hands the link
- * messages, name and flags extracted, to the uplink that owns the socket.
+ * messages, name and flags extracted, to the runner that owns the socket.
  */
 #include <errno.h>
 #include <linux/netlink.h>
@@ -13,7 +13,7 @@
 
 #include "linkwatch.h"
 
-int glan_linkwatch_open(void)
+int linkwatch_open(void)
 {
     int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     if (s < 0)
@@ -29,7 +29,7 @@ int glan_linkwatch_open(void)
     return s;
 }
 
-int glan_linkwatch_read(int fd, void (*fn)(void *arg, const struct glan_link_event *ev), void *arg)
+int linkwatch_read(int fd, void (*fn)(void *arg, const struct link_event *ev), void *arg)
 {
     uint32_t buf[8192 / sizeof(uint32_t)]; /* aligned for struct nlmsghdr */
     int missed = 0;
@@ -48,9 +48,9 @@ int glan_linkwatch_read(int fd, void (*fn)(void *arg, const struct glan_link_eve
             if (h->nlmsg_type != RTM_NEWLINK && h->nlmsg_type != RTM_DELLINK)
                 continue;
             struct ifinfomsg *ifi = NLMSG_DATA(h);
-            struct glan_link_event ev = {.added = h->nlmsg_type == RTM_NEWLINK,
-                                         .index = ifi->ifi_index,
-                                         .flags = ifi->ifi_flags};
+            struct link_event ev = {.added = h->nlmsg_type == RTM_NEWLINK,
+                                    .index = ifi->ifi_index,
+                                    .flags = ifi->ifi_flags};
             int alen = (int)IFLA_PAYLOAD(h);
             for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
                 if (a->rta_type == IFLA_IFNAME)
