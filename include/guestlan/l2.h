@@ -181,7 +181,11 @@ int glan_l2_parse_mac(const char *text, uint8_t mac[6]);
 /* Format into buf (at least 18 bytes); returns buf. */
 char *glan_l2_format_mac(const uint8_t mac[6], char *buf, size_t len);
 
-/* ---- uplinks built on the engine (TAP: tap.h, live pcap: pcaplive.h) ------- */
+/* ---- uplinks built on the engine (TAP: tap.h, live pcap: pcaplive.h) -------
+ *
+ * Both are devices of one device runner (src/uplink/runner.c) under the
+ * engine (src/uplink/l2port.c); their queries go through the uplink's status
+ * op (uplink.h), these functions give the details. */
 
 struct glan_uplink;
 
@@ -193,21 +197,24 @@ int glan_l2_uplink_attach(struct glan_lan *lan, struct glan_uplink *u);
  * before the port goes; glan_uplink_destroy does the same. */
 void glan_l2_uplink_detach(struct glan_uplink *u);
 /* The receive thread alone: the uplink's start and stop ops (attach and
- * detach call them).  0 (also when running), -EINVAL when u is not attached
- * or not a layer-2 uplink, or a negative errno.  Stop returns once the
- * thread is gone. */
+ * detach call them; start also announces the registered addresses).  0
+ * (also when running), -EINVAL when u is not attached or not a layer-2
+ * uplink, or a negative errno.  Stop returns once the thread is gone. */
 int glan_l2_uplink_start(struct glan_uplink *u);
 void glan_l2_uplink_stop(struct glan_uplink *u);
 /* Announce addr on the network (gratuitous ARP / unsolicited neighbour
- * advertisement).  The owner calls it when a guest registers an address: the
- * base has no "address registered" hook yet.  0, -EINVAL (not a layer-2
- * uplink, or not attached), or the device's error. */
+ * advertisement).  The uplink does so by itself for every address a guest
+ * registers (the base's address events for the uplink port, uplink.h's
+ * addr_event), for those registered before it was attached, and again after
+ * its device came back; an owner may call it for more.  0, -EINVAL (not a
+ * layer-2 uplink, or not attached), or the device's error. */
 int glan_l2_uplink_announce(struct glan_uplink *u, const struct glan_addr *addr);
 /* The engine's counters and MAC.  0, or -EINVAL when u is not a layer-2
  * uplink or has not been attached yet. */
 int glan_l2_uplink_stats(struct glan_uplink *u, struct glan_l2_stats *out);
 int glan_l2_uplink_mac(struct glan_uplink *u, uint8_t mac[6]);
-/* The device side of a layer-2 uplink.  When its device fails or is deleted
+/* The device side of a layer-2 uplink (glan_uplink_get_status gives the
+ * same for a query, as for any uplink).  When its device fails or is deleted
  * the uplink goes down (datagrams for the network are refused, counted by
  * the base as port_down, the LAN keeps serving its guests) and reopens the
  * device by itself when an interface of the same name returns. */

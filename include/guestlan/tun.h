@@ -13,10 +13,11 @@
  *
  * Receive is event-driven: glan_tun_attach() starts a thread that sleeps in
  * poll() on the device, a wake-up eventfd and a netlink socket watching the
- * host's links.  If the device is deleted the uplink says so in u->err,
- * counts it, refuses datagrams for the network (the base counts them as
- * port_down) and the LAN keeps serving its guests; when a TUN device of the
- * same name appears again the uplink reattaches to it by itself.
+ * host's links (the device runner every uplink over a host device shares,
+ * src/uplink/runner.c).  If the device is deleted the uplink says so in
+ * u->err, counts it, refuses datagrams for the network (the base counts them
+ * as port_down) and the LAN keeps serving its guests; when a TUN device of
+ * the same name appears again the uplink reattaches to it by itself.
  */
 #ifndef GUESTLAN_TUN_H
 #define GUESTLAN_TUN_H
@@ -75,7 +76,8 @@ struct glan_tun_status {
     char message[256];
 };
 
-/* 0, or -EINVAL when u is not a TUN uplink. */
+/* 0, or -EINVAL when u is not a TUN uplink.  (A query of any uplink uses
+ * glan_uplink_get_status, uplink.h; this one has the TUN device's details.) */
 int glan_tun_status(struct glan_uplink *u, struct glan_tun_status *out);
 
 #ifdef __cplusplus

@@ -6,13 +6,20 @@
  * sends out and can fail to come up.  Covers the LAN without a controller,
  * the controller's start and stop, a controller started before its spec
  * existed, a failing factory, the backup taking over, and that the data
- * never passes through the controller's guest.
+ * never passes through the controller's guest.  On a shared LAN whose
+ * uplink another process holds, the controller stands by and takes the
+ * uplink over once that process is killed, or lapses when it cannot.
  */
 #include <check.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "guestlan/controller.h"
 #include "guestlan/uplink.h"
@@ -396,9 +403,189 @@ START_TEST(backup_takeover)
 }
 END_TEST
 
+/* ---- the standby of a shared LAN ------------------------------------------------------ */
+
+static char shm_name[64];
+
+/* Unchecked fixture: runs in the runner process, so the segment is unlinked
+ * even when a test's (forked) process died on a failed assertion. */
+static void shm_setup(void)
+{
+    snprintf(shm_name, sizeof shm_name, "/glan-ctltest-%d", (int)getpid());
+    glan_lan_unlink_shared(shm_name);
+}
+
+static void shm_teardown(void)
+{
+    glan_lan_unlink_shared(shm_name);
+}
+
+/* What the watcher told the owner, in order ("TF": taking over, then failed). */
+struct notes {
+    char seq[8];
+    _Atomic unsigned n;
+    char error[256];
+    struct glan_ctl_status last;
+};
+
+static void note(void *arg, const struct glan_ctl_note *note)
+{
+    struct notes *ns = arg;
+    unsigned i = atomic_load(&ns->n);
+    if (note->kind == GLAN_CTL_TAKEOVER_FAILED)
+        snprintf(ns->error, sizeof ns->error, "%s", note->error);
+    ns->last = *note->status;
+    if (i + 1 < sizeof ns->seq)
+        ns->seq[i] = note->kind == GLAN_CTL_TAKING_OVER ? 'T'
+                     : note->kind == GLAN_CTL_TOOK_OVER ? 'O'
+                                                        : 'F';
+    atomic_store(&ns->n, i + 1); /* publishes seq, error and last to the test's thread */
+}
+
+static const struct glan_uplink_ops holder_ops = {.kind = "held", .send = fu_send};
+
+/* Another process holding the shared LAN's uplink port, until it is killed.
+ * Forked before the LAN exists (and with it a base thread of ours): it
+ * attaches when told to (go) and says when it holds the port (ready). */
+static pid_t uplink_holder(int go, int ready)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid)
+        return pid;
+    char c, err[200];
+    if (read(go, &c, 1) != 1)
+        _exit(20);
+    struct glan_lan *l = glan_lan_attach_shared(shm_name, err, sizeof err);
+    static struct fake_up u = {.u.ops = &holder_ops};
+    if (!l || glan_uplink_attach(l, &u.u) < 0)
+        _exit(10);
+    if (write(ready, "r", 1) != 1)
+        _exit(11);
+    for (;;)
+        pause();
+}
+
+/* A shared LAN whose uplink port the process *holder holds. */
+static struct glan_lan *held_lan(pid_t *holder)
+{
+    int go[2], ready[2];
+    glan_lan_unlink_shared(shm_name); /* the previous test's */
+    ck_assert_int_eq(pipe(go), 0);
+    ck_assert_int_eq(pipe(ready), 0);
+    *holder = uplink_holder(go[0], ready[1]);
+    char err[200], c;
+    struct glan_lan_config cfg = {.name = "SHCTL", .max_ports = 8, .buffers = 64};
+    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
+    ck_assert_msg(lan != NULL, "%s", err);
+    ck_assert_int_eq(write(go[1], "g", 1), 1);
+    ck_assert_int_eq(read(ready[0], &c, 1), 1);
+    close(go[0]);
+    close(go[1]);
+    close(ready[0]);
+    close(ready[1]);
+    return lan;
+}
+
+static void kill_holder(struct glan_lan *lan, pid_t pid)
+{
+    int st;
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    glan_lan_reap(lan); /* the base thread would within 100 ms */
+}
+
+static void wait_notes(struct notes *ns, unsigned n)
+{
+    for (int i = 0; i < 500 && atomic_load(&ns->n) < n; i++)
+        usleep(10000);
+    ck_assert_uint_eq(atomic_load(&ns->n), n);
+}
+
+START_TEST(standby_takes_over)
+{
+    pid_t holder;
+    struct glan_lan *lan = held_lan(&holder);
+    struct factory f = {0};
+    struct glan_uplink_spec s = spec_of(&f);
+    struct notes ns = {0};
+    struct glan_ctl_config cfg = {.controller = "0600",
+                                  .text = "fake dev0 controller 0600",
+                                  .notify = note,
+                                  .notify_arg = &ns};
+    struct glan_ctl *c;
+    char err[256];
+    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl_status st = status(c);
+    ck_assert_int_eq(st.standby, 1);
+    ck_assert_int_eq(st.standby_holder, holder);
+    ck_assert_str_eq(st.text, "fake dev0 controller 0600");
+    /* the controller starting while standing by brings nothing up */
+    struct testport g;
+    tp_attach(&g, lan, "0600", NULL);
+    glan_ctl_port_event(g.port, "0600", 1);
+    ck_assert_int_eq(status(c).up, 0);
+    ck_assert_uint_eq(f.made, 0);
+
+    kill_holder(lan, holder);
+    wait_notes(&ns, 2);
+    ck_assert_str_eq(ns.seq, "TO");
+    st = status(c);
+    ck_assert_int_eq(st.standby, 0);
+    ck_assert_int_eq(st.up, 1);
+    ck_assert_str_eq(st.holder, "0600"); /* it was started meanwhile */
+    ck_assert_str_eq(ns.last.holder, "0600");
+    ck_assert_uint_eq(f.made, 1);
+    ck_assert_int_eq(port_count(lan), 2); /* the guest and our uplink */
+    glan_ctl_destroy(c);
+    ck_assert_uint_eq(f.freed, 1);
+    glan_ctl_shutdown();
+    glan_port_detach(g.port);
+    glan_lan_destroy(lan);
+}
+END_TEST
+
+START_TEST(standby_lapses_when_takeover_fails)
+{
+    pid_t holder;
+    struct glan_lan *lan = held_lan(&holder);
+    struct factory f = {.fail = 1};
+    struct glan_uplink_spec s = spec_of(&f);
+    struct notes ns = {0};
+    struct glan_ctl_config cfg = {.notify = note, .notify_arg = &ns};
+    struct glan_ctl *c;
+    char err[256];
+    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    ck_assert_int_eq(status(c).standby, 1);
+    ck_assert_str_eq(status(c).text, "fake dev0"); /* no text given: kind and what */
+    kill_holder(lan, holder);
+    wait_notes(&ns, 2);
+    ck_assert_str_eq(ns.seq, "TF");
+    ck_assert_msg(strstr(ns.error, "no device") != NULL, "%s", ns.error);
+    struct glan_ctl_status st = status(c);
+    ck_assert_int_eq(st.lapsed, 1);
+    ck_assert_int_eq(st.standby, 0);
+    ck_assert_int_eq(st.up, 0);
+    /* lapsed for good: no second try */
+    f.fail = 0;
+    usleep(500000);
+    ck_assert_uint_eq(atomic_load(&ns.n), 2);
+    ck_assert_uint_eq(f.made, 0);
+    glan_ctl_destroy(c);
+    ck_assert_uint_eq(f.released, 1);
+    glan_ctl_shutdown();
+    glan_lan_destroy(lan);
+}
+END_TEST
+
 Suite *controller_suite(void)
 {
     Suite *s = suite_create("controller");
+    TCase *sb = tcase_create("standby");
+    tcase_add_unchecked_fixture(sb, shm_setup, shm_teardown);
+    tcase_add_test(sb, standby_takes_over);
+    tcase_add_test(sb, standby_lapses_when_takeover_fails);
+    suite_add_tcase(s, sb);
     TCase *tc = tcase_create("controller");
     tcase_add_test(tc, no_controller_up_at_define);
     tcase_add_test(tc, no_controller_failure_fails_define);

@@ -1,13 +1,24 @@
 /*
  * Unit tests of the base's uplink glue (src/base/uplink.c): the order of an
  * uplink's life-cycle calls, a failing start undoing the attach, and traffic
- * both ways through a fake uplink.
+ * both ways through a fake uplink.  And of what every kind shares
+ * (src/uplink/spec.c, runner.c): the registry of kinds and the spec parser's
+ * messages, a kind registered from outside the library carried through the
+ * spec's factory, and the status op of each kind before it is opened (no
+ * root needed; the namespace tests cover them open).
  */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "guestlan/pcaplive.h"
+#include "guestlan/tap.h"
+#include "guestlan/tun.h"
 #include "guestlan/uplink.h"
+#include "guestlan/uplinkspec.h"
 #include "testport.h"
 
 struct fake {
@@ -176,6 +187,213 @@ START_TEST(address_events)
 }
 END_TEST
 
+/* ---- the registry of kinds and the spec parser ------------------------------------ */
+
+/* Parse the words of line (space-separated); the spec's message in err. */
+static int parse(const char *line, struct glan_uplink_spec *spec, char *err, size_t errlen)
+{
+    char buf[256], *words[32], *save = NULL;
+    int n = 0;
+    snprintf(buf, sizeof buf, "%s", line);
+    for (char *w = strtok_r(buf, " ", &save); w && n < 32; w = strtok_r(NULL, " ", &save))
+        words[n++] = w;
+    err[0] = '\0';
+    return glan_uplink_spec_parse(n, words, spec, err, errlen);
+}
+
+/* A parse that must fail with exactly msg. */
+static void refused(const char *line, const char *msg)
+{
+    struct glan_uplink_spec spec;
+    char err[512];
+    ck_assert_int_eq(parse(line, &spec, err, sizeof err), -EINVAL);
+    ck_assert_str_eq(err, msg);
+}
+
+START_TEST(kinds_and_messages)
+{
+    static const char *const names[] = {"tun", "tap", "pcap"};
+    for (size_t i = 0; i < 3; i++) {
+        const struct glan_uplink_kind *k = glan_uplink_kind_at(i);
+        ck_assert_ptr_nonnull(k);
+        ck_assert_str_eq(k->name, names[i]);
+        ck_assert_ptr_eq(glan_uplink_kind_find(names[i]), k);
+        ck_assert_ptr_nonnull(k->help);
+        ck_assert_ptr_nonnull(k->help[0]);
+    }
+    ck_assert_ptr_null(glan_uplink_kind_at(3));
+    ck_assert_ptr_eq(glan_uplink_kind_find("TAP"), glan_uplink_kind_at(1));
+    ck_assert_ptr_null(glan_uplink_kind_find("tunnel"));
+
+    struct glan_uplink_spec spec;
+    char err[512];
+    ck_assert_int_eq(parse("TUN glan0 MTU 1400", &spec, err, sizeof err), 0);
+    ck_assert_str_eq(spec.kind, "tun");
+    ck_assert_str_eq(spec.what, "glan0 MTU 1400");
+    spec.release(spec.arg);
+    ck_assert_int_eq(
+        parse("pcap eth0 nopromisc vlan 7 buffer 65536 gateway 10.0.0.1", &spec, err, sizeof err),
+        0);
+    ck_assert_str_eq(spec.what, "eth0 nopromisc vlan 7 buffer 65536 gateway 10.0.0.1");
+    spec.release(spec.arg);
+
+    refused("", "missing uplink kind: tun IF [mtu N] | tap IF [mtu N] [mac M] [vlan N] "
+                "[gateway A] [onlink A/LEN] | pcap IF [mac M] [vlan N] [gateway A] "
+                "[onlink A/LEN] [nopromisc] [buffer N]");
+    refused("vde sw0", "unknown uplink kind 'vde' (known: tun, tap, pcap)");
+    refused("tap", "uplink tap needs an interface name (1 to 15 characters)");
+    refused("tun glan0 mtu", "option 'mtu' needs a number from 68 to 65535");
+    refused("tun glan0 vlan 5", "unknown option 'vlan' for uplink tun (known: mtu)");
+    refused("tap t0 nopromisc", "unknown option 'nopromisc' for uplink tap");
+    refused("pcap eth0 mtu 1500", "unknown option 'mtu' for uplink pcap");
+    refused("tap t0 vlan 4095", "option 'vlan' needs a VLAN ID from 1 to 4094");
+    refused("tap t0 mac 03:00:00:00:00:01",
+            "option 'mac' needs a unicast MAC address (02:00:00:00:00:01)");
+    refused("pcap eth0 onlink 10.0.0.0", "option 'onlink' needs a prefix ADDR/LEN");
+    refused("pcap eth0 buffer 100", "option 'buffer' needs a size from 65536 to 2^30 bytes");
+}
+END_TEST
+
+/* A kind from outside the library: "fake IF [speed N] [loud]". */
+struct fake_cfg {
+    unsigned speed;
+    int loud;
+};
+
+static int fake_option(void *config, const char *kw, const char *val, char *err, size_t errlen)
+{
+    struct fake_cfg *c = config;
+    if (!strcasecmp(kw, "loud")) {
+        c->loud = 1;
+        return 1;
+    }
+    if (strcasecmp(kw, "speed"))
+        return 0;
+    if (!val) {
+        snprintf(err, errlen, "speed needs a value");
+        return -EINVAL;
+    }
+    c->speed = (unsigned)atoi(val);
+    return 2;
+}
+
+/* The one uplink the kind makes: a fake of the glue's tests with what the
+ * spec said. */
+static struct {
+    struct fake f; /* first */
+    struct fake_cfg cfg;
+    char ifname[16];
+} made;
+
+static int fake_status(struct glan_uplink *u, struct glan_uplink_status *out)
+{
+    (void)u;
+    out->kind = "fake";
+    snprintf(out->device, sizeof out->device, "%s", made.ifname);
+    snprintf(out->params, sizeof out->params, "speed %u%s", made.cfg.speed,
+             made.cfg.loud ? ", loud" : "");
+    return 0;
+}
+
+static const struct glan_uplink_ops fake_kind_ops = {
+    .kind = "fake", .open = f_open, .send = f_send, .status = fake_status};
+
+static struct glan_uplink *fake_create(const void *config, const char *ifname, char *err,
+                                       size_t errlen)
+{
+    (void)err;
+    (void)errlen;
+    memset(&made, 0, sizeof made);
+    made.f.up.ops = &fake_kind_ops;
+    made.cfg = *(const struct fake_cfg *)config;
+    snprintf(made.ifname, sizeof made.ifname, "%s", ifname);
+    return &made.f.up;
+}
+
+static const struct glan_uplink_kind fake_kind = {
+    .name = "fake",
+    .usage = "fake IF [speed N] [loud]",
+    .config_size = sizeof(struct fake_cfg),
+    .option = fake_option,
+    .create = fake_create,
+};
+
+START_TEST(registered_kind_through_the_factory)
+{
+    ck_assert_int_eq(glan_uplink_kind_register(&fake_kind), 0);
+    ck_assert_int_eq(glan_uplink_kind_register(&fake_kind), -EEXIST);
+    struct glan_uplink_kind nameless = fake_kind;
+    nameless.name = NULL;
+    ck_assert_int_eq(glan_uplink_kind_register(&nameless), -EINVAL);
+    ck_assert_ptr_eq(glan_uplink_kind_at(3), &fake_kind);
+    refused("vde sw0", "unknown uplink kind 'vde' (known: tun, tap, pcap, fake)");
+    refused("fake f0 fast", "unknown option 'fast' for uplink fake");
+
+    struct glan_uplink_spec spec;
+    char err[256];
+    ck_assert_int_eq(parse("Fake f0 loud speed 10", &spec, err, sizeof err), 0);
+    ck_assert_str_eq(spec.kind, "fake");
+    struct glan_lan *lan = new_lan();
+    struct glan_uplink *u = spec.up(spec.arg, lan, err, sizeof err);
+    ck_assert_ptr_eq(u, &made.f.up);
+    ck_assert_ptr_nonnull(u->port); /* attached by the factory */
+    ck_assert_str_eq(made.f.calls, "o");
+    struct glan_uplink_status st;
+    ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
+    ck_assert_str_eq(st.kind, "fake");
+    ck_assert_str_eq(st.device, "f0");
+    ck_assert_str_eq(st.params, "speed 10, loud");
+    spec.down(spec.arg, u);
+    ck_assert_ptr_null(made.f.up.port);
+    spec.release(spec.arg);
+    glan_lan_destroy(lan);
+}
+END_TEST
+
+/* ---- the status op of each kind, before it is opened ------------------------------- */
+
+START_TEST(status_of_each_kind)
+{
+    struct glan_uplink_status st;
+    struct fake plain = {.up.ops = &fake_ops};
+    ck_assert_int_eq(glan_uplink_get_status(&plain.up, &st), -EOPNOTSUPP);
+
+    char err[256];
+    struct glan_tun_config tc = {.ifname = "glant9", .mtu = 1400};
+    struct glan_uplink *u = glan_tun_create(&tc, err, sizeof err);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
+    ck_assert_str_eq(st.kind, "tun");
+    ck_assert_str_eq(st.device, "");
+    ck_assert_str_eq(st.params, "mtu 0"); /* none looked at yet */
+    ck_assert_int_eq(st.open, 0);
+    ck_assert_ptr_null(st.down);
+    ck_assert_int_eq(st.rx_thread, 0);
+    ck_assert_uint_eq(st.nfacts, 0);
+    glan_uplink_destroy(u);
+
+    struct glan_tap_config ta = {.ifname = "glantap9"};
+    u = glan_tap_create(&ta, err, sizeof err);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->ops->kind, "tap");
+    ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
+    ck_assert_str_eq(st.kind, "tap");
+    ck_assert_str_eq(st.params, "mac ?"); /* the engine comes with the LAN */
+    ck_assert_uint_eq(st.nfacts, 1);
+    ck_assert_str_eq(st.facts[0].label, "Receive thread");
+    ck_assert_str_eq(st.facts[0].text, "woken 0 times with frames to read, 0 of them found none");
+    glan_uplink_destroy(u);
+
+    struct glan_pcaplive_config pc = {.ifname = "eth9"};
+    u = glan_pcaplive_create(&pc, err, sizeof err);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_str_eq(u->ops->kind, "pcaplive");
+    ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
+    ck_assert_str_eq(st.kind, "pcap"); /* as specs and queries name it */
+    glan_uplink_destroy(u);
+}
+END_TEST
+
 Suite *uplink_suite(void)
 {
     Suite *s = suite_create("uplink");
@@ -185,5 +403,10 @@ Suite *uplink_suite(void)
     tcase_add_test(tc, traffic_both_ways);
     tcase_add_test(tc, address_events);
     suite_add_tcase(s, tc);
+    TCase *kinds = tcase_create("kinds");
+    tcase_add_test(kinds, kinds_and_messages);
+    tcase_add_test(kinds, registered_kind_through_the_factory);
+    tcase_add_test(kinds, status_of_each_kind);
+    suite_add_tcase(s, kinds);
     return s;
 }
