@@ -1,9 +1,9 @@
 /*
  * guestlan traces: every datagram that enters a LAN, written to a pcap file
  * that tshark reads, as z/VM's TRSOURCE does for a guest LAN.  A trace is a
- * monitor of the base (glan_lan_set_monitor) over the DLT_RAW pcap writer
- * (pcapfile.h); filters choose a sending port, only dropped datagrams, and
- * how many bytes of each to keep.  Each datagram is stamped with its
+ * monitor of the base (glan_lan_set_monitor) over the DLT_RAW capture
+ * writer (capture.h); filters choose a sending port, only dropped datagrams,
+ * and how many bytes of each to keep.  Each datagram is stamped with its
  * glan_dgram.ts_ns to the nanosecond.
  */
 #ifndef GUESTLAN_TRACE_H
@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "guestlan/base.h"
-#include "guestlan/pcapfile.h"
+#include "guestlan/capture.h"
 
 #ifdef __cplusplus
 extern "C" {

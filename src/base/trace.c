@@ -3,8 +3,9 @@
  * it sees to a DLT_RAW pcap file.  Senders call the monitor concurrently, so
  * writes are serialised by the trace's own mutex; the filters are applied
  * before taking it, so a trace of one port costs the others little.  The
- * pcap writer (pcapfile.h) stores glan_dgram.ts_ns exactly, or refuses a
- * timestamp the file's format cannot hold, which we count as lost.
+ * capture writer (capture.h, the layer below the base) stores
+ * glan_dgram.ts_ns exactly, or refuses a timestamp the file's format cannot
+ * hold, which we count as lost.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "guestlan/pcapfile.h"
+#include "guestlan/capture.h"
 #include "guestlan/trace.h"
 
 struct glan_trace {

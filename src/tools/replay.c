@@ -37,6 +37,7 @@
 
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
+#include "guestlan/capture.h"
 #include "guestlan/pcapfile.h"
 #include "guestlan/tun.h"
 #include "guestlan/uplink.h"

@@ -53,6 +53,8 @@ enum {
     ET_ARP = 0x0806,
     ET_VLAN = 0x8100,
     ET_IPV6 = 0x86dd,
+    ET_QINQ = 0x88a8,     /* 802.1ad service tag, outside an 802.1Q tag */
+    ET_QINQ_OLD = 0x9100, /* the pre-standard QinQ tag, still seen in captures */
 };
 
 /* ---- IP headers ---------------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include <pcap/pcap.h>
 
 #include "guestlan/base.h"
+#include "guestlan/capture.h"
 #include "guestlan/pcapfile.h"
 #include "guestlan/uplink.h"
 

@@ -1,7 +1,7 @@
 /*
  * Unit tests of LAN traces (src/base/trace.c): what a trace file holds, read
- * back with our pcap reader, for each filter, and the timestamps it keeps
- * over their whole range.
+ * back with our capture reader (capture.h), for each filter, and the
+ * timestamps it keeps over their whole range.
  */
 #include <check.h>
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guestlan/pcapfile.h"
+#include "guestlan/capture.h"
 #include "guestlan/trace.h"
 #include "testport.h"
 
