@@ -1,14 +1,20 @@
 /*
  * Addresses and datagram headers for the base: parsing and formatting IPv4 and
- * IPv6 addresses, reading the destination of a datagram, and the names of drop
- * reasons.  Everything here is pure and thread-safe; lan.c builds on it.
+ * IPv6 addresses, what kind of address one is (addr.h), reading the
+ * destination of a datagram, and the names of drop reasons.  Everything here
+ * is pure and thread-safe; the registry (registry.c) and the forwarding
+ * policy (forward.c) build on it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
+#include "base/addr.h"
 #include "guestlan/base.h"
 #include "wire/wire.h"
+
+/* Where the destination address sits in each header (RFC 791, RFC 8200). */
+enum { IPV4_DST_OFF = 16, IPV6_DST_OFF = 24 };
 
 int glan_addr_parse(const char *text, struct glan_addr *out)
 {
@@ -46,6 +52,31 @@ int glan_addr_equal(const struct glan_addr *a, const struct glan_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, n) == 0;
 }
 
+int addr_is_unicast(const struct glan_addr *a)
+{
+    static const uint8_t zero[16];
+    if (a->family == GLAN_AF_INET)
+        return a->bytes[0] < 224 && memcmp(a->bytes, zero, 4) != 0;
+    if (a->family == GLAN_AF_INET6)
+        return a->bytes[0] != 0xff && memcmp(a->bytes, zero, 16) != 0;
+    return 0;
+}
+
+int addr_is_multicast(const struct glan_addr *a)
+{
+    if (a->family == GLAN_AF_INET)
+        return (a->bytes[0] & 0xf0) == 0xe0;
+    if (a->family == GLAN_AF_INET6)
+        return a->bytes[0] == 0xff;
+    return 0;
+}
+
+int addr_is_broadcast(const struct glan_addr *a)
+{
+    return a->family == GLAN_AF_INET && a->bytes[0] == 255 && a->bytes[1] == 255 &&
+           a->bytes[2] == 255 && a->bytes[3] == 255;
+}
+
 /* A datagram is well formed when its own header agrees with the length we
  * were given: a guest or a capture file may say anything. */
 int glan_dgram_dest(const void *data, size_t len, struct glan_addr *out)
@@ -56,10 +87,10 @@ int glan_dgram_dest(const void *data, size_t len, struct glan_addr *out)
         return -EINVAL;
     if (p[0] >> 4 == 4) {
         out->family = GLAN_AF_INET;
-        memcpy(out->bytes, p + 16, 4);
+        memcpy(out->bytes, p + IPV4_DST_OFF, 4);
     } else {
         out->family = GLAN_AF_INET6;
-        memcpy(out->bytes, p + 24, 16);
+        memcpy(out->bytes, p + IPV6_DST_OFF, 16);
     }
     return 0;
 }

@@ -1,0 +1,250 @@
+/*
+ * What the files of the base share that the public API
+ * (include/guestlan/base.h) does not show: the process-local halves of a LAN
+ * and of a port, the memory-ordering pairs by label, and each file's entry
+ * points for the others.  Internal to src/base.
+ *
+ * The base is one router per LAN.  A port hands a datagram to the base; it
+ * is copied into a base storage buffer, its destination is looked up in the
+ * registry, and a reference to the buffer is put on the wait queue of every
+ * port that should receive it; the queue is then drained into the receiving
+ * port's input through its deliver callback, in the sender's own thread when
+ * nobody else is draining it.  One file per step:
+ *
+ *   storage.c   base storage: the buffers, their free lists, and the calls a
+ *               datagram enters by (glan_port_tx_begin/commit, glan_port_send)
+ *   forward.c   the forwarding policy: where a datagram goes (forward)
+ *   registry.c  who holds an address, who joined a group (a seqlock)
+ *   queue.c     the port queues: ring, pins, drain turn, delivery, batching
+ *   lan.c       creating and destroying LANs and ports, the counters and
+ *               queries (count.h adds to the counters), the monitor
+ *   shm.c       the region's layout, shared segments, the process table,
+ *               recovery after a crash, the base thread
+ *   addr.c      addresses and datagram headers (pure functions)
+ *
+ * What several processes share is in one region (region.h); the ports'
+ * callbacks and the base thread are per process (struct glan_lan below).
+ *
+ * Locking (docs/design.md has the full story):
+ *   - `ctl` mutex (process-shared and robust in a shared LAN): attach/detach,
+ *     registry writers and recovery only; never held while a datagram is
+ *     copied or a port callback runs.
+ *   - registry readers take no lock: a sequence counter (seqlock) tells them
+ *     to retry when a writer ran meanwhile.
+ *   - a port's drain turn is a try-only word holding the holder's process
+ *     token: whoever wins it delivers the queue, the others leave their copy
+ *     on the queue and go on.  Only the process that owns a port drains it;
+ *     other processes queue and wake that process's base thread (futex).
+ *   - a sender "pins" the receiving port (a counter per process and port)
+ *     while it queues and drains; detach waits for the pins to go.
+ *
+ * Memory ordering.  Every release has its acquire, named by one label at
+ * both ends (Rn at the release, An at the acquire):
+ *   R1/A1  pool_push's CAS publishes a free buffer, its link and all its last
+ *          owner wrote, to pool_pop's load and CAS (storage.c).
+ *   R2/A2  queue_push's CAS fills a cell: the buffer and its header, to
+ *          queue_pop's load of the cell (queue.c).
+ *   R3/A3  queue_pop's store frees a cell, after setting cur: to queue_push's
+ *          load one lap later and to the scan of the cells in
+ *          queue_mark_held (queue.c).
+ *   R4/A4  deliver_queue's store of CUR_NONE, after its unref: to the load
+ *          of cur in queue_mark_held (queue.c).
+ *   R5/A5  seq_write_end's add publishes whole registry entries to
+ *          seq_read_begin's load (registry.c).
+ *   R6/A6  seq_write_begin's fence, before the entries change, to
+ *          seq_read_retry's fence: a reader that saw a changed entry sees
+ *          the counter moved (registry.c).
+ *   R7/A7  the creator's store of the magic publishes the whole layout to
+ *          region_check's load (shm.c).
+ *   R8/A8  slot_unref's acq_rel: each holder releases its reads of the
+ *          buffer, the last one acquires them all before it frees it
+ *          (storage.c).
+ * And the pairs where each side writes one word and then reads the other's
+ * (Dekker), with sequentially consistent operations so that one side always
+ * sees the other:
+ *   S1  drain turn: drain gives the turn back, then looks at the queue head
+ *       (seq_cst); a sender pushes (R2's CAS), then tries the turn (a
+ *       seq_cst CAS) (queue.c).
+ *   S2  pins: enqueue and glan_port_batch_end pin, then read the port's
+ *       state; detach and recovery store CLOSING (port_close_locked), then
+ *       read the pins (wait_pins).
+ *   S3  kick: glan_port_kick bumps kick_gen, then tries the turn; drain
+ *       gives the turn back, then reads kick_gen (queue.c).
+ *   S4  wake word: wake_proc's fence between the push and its read of the
+ *       word; base_main's fence between clearing the word and its look at
+ *       the queues (queue.c, shm.c).
+ *   S5  monitor: monitor_show raises mon_users, then reads mon;
+ *       glan_lan_set_monitor stores NULL, then reads mon_users (lan.c).
+ */
+#ifndef GLAN_BASE_INT_H
+#define GLAN_BASE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/region.h"
+#include "guestlan/base.h"
+
+#define MAX_PORTS_WORDS (1024 / 64)
+
+struct glan_port {
+    struct glan_lan *lan;
+    int idx;
+    const struct glan_port_ops *ops;
+    void *ctx;
+    /* Batching (owner's sending thread only): receivers to drain at the end. */
+    int batching;
+    uint64_t pending[MAX_PORTS_WORDS];
+};
+
+/* The monitor: process-local, swapped under `users` so removal can wait. */
+struct monitor {
+    glan_monitor_fn fn;
+    void *ctx;
+};
+
+struct glan_lan {
+    struct region *r;
+    struct port_shared *ports;
+    struct reg_entry *addrs, *groups;
+    struct qcell *cells;
+    _Atomic uint32_t *pins; /* [port][process] */
+    struct slot_hdr *slots;
+    uint8_t *data;
+    int me;           /* our index in the process table */
+    uint32_t token;   /* our process token */
+    size_t map_size;  /* shared: bytes mapped; 0 for a private LAN */
+    int has_base;     /* base thread running */
+    _Atomic int stop; /* tells the base thread to end */
+    struct monitor mon_slot;
+    _Atomic(struct monitor *) mon; /* &mon_slot while a monitor is set */
+    _Atomic uint32_t mon_users;    /* senders inside the monitor call */
+    pthread_t base;
+    struct glan_port local[];
+};
+
+/* Where each table of the region starts, from the configuration. */
+struct layout {
+    uint32_t cap;
+    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_data, total;
+};
+
+static inline uint8_t *slot_data(struct glan_lan *lan, uint32_t idx)
+{
+    return lan->data + (size_t)idx * lan->r->buffer_size;
+}
+
+/* The pins are kept by port, a row of MAX_PROCS counters each (256 bytes,
+ * aligned): the threads pinning two different ports never write one line. */
+static inline _Atomic uint32_t *pin_of(struct glan_lan *lan, int proc, int p)
+{
+    return &lan->pins[(size_t)p * MAX_PROCS + (size_t)proc];
+}
+
+/* Sets of ports, a bit per port index.  map_add returns 1 when p was not in
+ * the set yet. */
+static inline int map_has(const uint64_t map[MAX_PORTS_WORDS], uint32_t p)
+{
+    return (map[p / 64] & 1ull << (p % 64)) != 0;
+}
+
+static inline unsigned map_add(uint64_t map[MAX_PORTS_WORDS], uint32_t p)
+{
+    if (map_has(map, p))
+        return 0;
+    map[p / 64] |= 1ull << (p % 64);
+    return 1;
+}
+
+/* Everything below is internal to the base: hidden, so that no shared object
+ * the base is linked into exports it, and the compiler may call (and inline)
+ * it directly instead of through the PLT. */
+#pragma GCC visibility push(hidden)
+
+/* ---- storage.c: base storage ---------------------------------------------------- */
+
+void slot_free(struct glan_lan *lan, uint32_t idx);
+void slot_unref(struct glan_lan *lan, uint32_t idx);
+/* One copy of slot, meant for port dst (-1: the datagram had no receiver),
+ * ends dropped: count it, give its reference back. */
+void drop_copy(struct glan_lan *lan, uint32_t slot, int dst, enum glan_drop why);
+
+/* ---- forward.c: the forwarding policy ------------------------------------------- */
+
+/* Send the datagram in slot (len bytes, its header stamped) from port to
+ * wherever it goes.  Consumes the caller's reference to slot. */
+enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
+                       const struct glan_tx_meta *meta);
+
+/* ---- registry.c: the registry ---------------------------------------------------- */
+
+/* The ports that joined group g, but not port except, added to map (cleared
+ * first); how many.  A seqlock read, no lock. */
+unsigned reg_group_members(struct glan_lan *lan, const struct glan_addr *g, int except,
+                           uint64_t map[MAX_PORTS_WORDS]);
+/* Remove every address and group of port p.  Under ctl. */
+void reg_forget_port(struct glan_lan *lan, int p);
+/* A holder of ctl died inside: rebuild the registry if it was writing it. */
+void reg_repair(struct glan_lan *lan);
+
+/* ---- queue.c: the port queues ---------------------------------------------------- */
+
+/* Put one reference to slot on port p's queue and drain it (or wake its
+ * process).  The caller holds one slot reference for this copy; it is
+ * consumed either way. */
+void enqueue(struct glan_lan *lan, struct glan_port *from, int p, uint32_t slot);
+/* Deliver what waits for port p, if nobody else is doing so.  Only threads
+ * of the process that owns p call it. */
+void drain(struct glan_lan *lan, int p);
+int queue_empty(struct glan_lan *lan, int p);
+/* Copies waiting for port p. */
+uint64_t port_queued(struct glan_lan *lan, int p);
+/* An empty queue for a port being attached. */
+void queue_reset(struct glan_lan *lan, int p);
+/* Wait until no sender of any process has port p pinned (locked: we hold
+ * ctl). */
+void wait_pins(struct glan_lan *lan, int p, int locked);
+/* Take port p's drain turn for good, from nobody or from the dead process
+ * whose token is dead (0: none). */
+void take_turn(struct glan_lan *lan, struct port_shared *ps, uint32_t dead);
+/* Drop what waits for port p (port_gone); we hold its turn for good. */
+void sweep_port(struct glan_lan *lan, int p);
+/* Set the bit in seen of every buffer a wait-queue cell or a drainer holds. */
+void queue_mark_held(struct glan_lan *lan, uint8_t *seen);
+
+/* ---- lan.c: LANs, ports, the monitor (counting: count.h) --------------------- */
+
+int config_check(const struct glan_lan_config *c, char *err, size_t errlen);
+/* Stop new copies for port p and forget its addresses.  Under ctl. */
+void port_close_locked(struct glan_lan *lan, int p);
+/* Port p is empty and nobody can reach it: free its entry.  Under ctl. */
+void port_free_locked(struct glan_lan *lan, int p);
+/* Show a forwarded datagram to the monitor, if one is (still) set. */
+void monitor_show(struct glan_lan *lan, uint32_t slot, enum glan_drop why);
+
+/* ---- shm.c: layout, processes, recovery, the base thread ------------------------ */
+
+void layout_of(const struct glan_lan_config *cfg, struct layout *l);
+/* The process-local half of a LAN of max_ports ports, not yet bound. */
+struct glan_lan *lan_new(uint32_t max_ports);
+/* Point lan at the region in mem. */
+void lan_bind(struct glan_lan *lan, void *mem);
+/* Lay a zeroed region out.  The magic is stored last, by the caller. */
+int region_init(void *mem, const struct glan_lan_config *cfg, const struct layout *l, int shared);
+/* Take an entry of the process table.  Under ctl (or before anyone else can
+ * see the region). */
+int proc_join(struct glan_lan *lan, char *err, size_t errlen);
+/* Take and give back ctl; taking it after its holder died repairs. */
+void ctl_lock(struct glan_lan *lan);
+void ctl_unlock(struct glan_lan *lan);
+/* Recover the processes that died; how many.  Under ctl. */
+int reap_locked(struct glan_lan *lan);
+/* Leave a shared LAN: our ports, the base thread, our process entry, the
+ * mapping.  lan itself is the caller's to free. */
+void shm_leave(struct glan_lan *lan);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * Where a datagram goes: the forwarding policy of the base.  Every datagram
+ * of every port, guest or uplink, comes through forward once it is in base
+ * storage (storage.c), and goes
+ *
+ *   unicast    to the port that registered its destination; when none did,
+ *              a guest's to the uplink, the uplink's nowhere (no flooding);
+ *   broadcast  to every other port, the uplink included;
+ *   multicast  to every port that joined the group, and a guest's to the
+ *              uplink too;
+ *
+ * never back to its sender.  Each copy goes on its receiver's wait queue
+ * (enqueue, queue.c); a datagram with nowhere to go is dropped with its
+ * reason.  Who holds an address is the registry's business (registry.c).
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "base/addr.h"
+#include "base/base_int.h"
+#include "base/count.h"
+
+static enum glan_cast classify(const struct glan_addr *d)
+{
+    if (addr_is_broadcast(d))
+        return GLAN_CAST_BROADCAST;
+    return addr_is_multicast(d) ? GLAN_CAST_MULTICAST : GLAN_CAST_UNICAST;
+}
+
+/* The receivers of a broadcast or multicast datagram from port src, as a
+ * set of ports; how many. */
+static unsigned fan_targets(struct glan_lan *lan, int src, enum glan_cast cast,
+                            const struct glan_addr *d, uint64_t map[MAX_PORTS_WORDS])
+{
+    int uplink = atomic_load(&lan->r->uplink);
+    unsigned n = 0;
+    if (cast == GLAN_CAST_BROADCAST) {
+        memset(map, 0, MAX_PORTS_WORDS * sizeof map[0]);
+        for (uint32_t p = 0; p < lan->r->max_ports; p++)
+            if ((int)p != src &&
+                atomic_load_explicit(&lan->ports[p].state, memory_order_relaxed) == PORT_ACTIVE)
+                n += map_add(map, p);
+        return n;
+    }
+    n = reg_group_members(lan, d, src, map);
+    if (uplink >= 0 && uplink != src && lan->ports[src].kind == GLAN_PORT_GUEST)
+        n += map_add(map, (uint32_t)uplink);
+    return n;
+}
+
+static enum glan_drop drop_whole(struct glan_lan *lan, uint32_t slot, enum glan_drop why)
+{
+    drop_copy(lan, slot, -1, why);
+    return why;
+}
+
+enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
+                       const struct glan_tx_meta *meta)
+{
+    struct glan_lan *lan = port->lan;
+    int src = port->idx;
+    count_sent(lan, src, len);
+
+    struct glan_addr d;
+    if (glan_dgram_dest(slot_data(lan, slot), len, &d) < 0)
+        return drop_whole(lan, slot, GLAN_DROP_MALFORMED);
+    /* The sender may know better: an OSA header can say broadcast. */
+    enum glan_cast cast = meta && meta->cast != GLAN_CAST_AUTO ? meta->cast : classify(&d);
+    lan->slots[slot].cast = (uint8_t)cast;
+    lan->slots[slot].family = d.family;
+
+    if (cast == GLAN_CAST_UNICAST) {
+        int dst = glan_lan_lookup(lan, &d);
+        if (dst < 0) {
+            if (lan->ports[src].kind == GLAN_PORT_UPLINK)
+                return drop_whole(lan, slot, GLAN_DROP_UNKNOWN_DEST);
+            dst = atomic_load(&lan->r->uplink);
+            if (dst < 0)
+                return drop_whole(lan, slot, GLAN_DROP_NO_UPLINK);
+        }
+        enqueue(lan, port, dst, slot);
+        return GLAN_DROP_NONE;
+    }
+
+    uint64_t map[MAX_PORTS_WORDS];
+    unsigned n = fan_targets(lan, src, cast, &d, map);
+    if (n == 0)
+        return drop_whole(lan, slot, GLAN_DROP_NO_RECEIVER);
+    /* One reference per receiver; the caller's reference becomes the first
+     * (an add, not a store: the caller may hold one more for the monitor). */
+    atomic_fetch_add_explicit(&lan->slots[slot].refs, n - 1, memory_order_relaxed);
+    count_fanout(lan, src, n - 1);
+    for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++)
+        for (uint64_t bits = map[w]; bits; bits &= bits - 1)
+            enqueue(lan, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
+    return GLAN_DROP_NONE;
+}

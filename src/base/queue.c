@@ -1,0 +1,398 @@
+/*
+ * The port queues: how a copy that forward (forward.c) sent to a port
+ * reaches the port's input.  Each port has a bounded wait queue of
+ * references to base storage buffers (a ring in the region, lock-free, one
+ * CAS per copy), drained into the port's deliver callback by whichever
+ * thread of the owning process wins the port's drain turn, often the
+ * sender's own thread; a receiver in another process is woken instead (its
+ * base thread, shm.c, drains).  A sender pins the port while it queues and
+ * drains, so that detach can wait for it; detach and recovery then take the
+ * turn for good and sweep what is left (sweep_port).  Batching holds the
+ * drains of one sender's burst until its end.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() */
+#endif
+#include <errno.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/base_int.h"
+#include "base/count.h"
+
+static struct qcell *port_cells(struct glan_lan *lan, int p)
+{
+    return lan->cells + (size_t)p * lan->r->queue_len;
+}
+
+static uint64_t cell_word(uint64_t pos, int full, uint32_t slot)
+{
+    return (pos & POS_MASK) << 24 | (full ? CELL_FULL : 0) | (slot & CELL_SLOT);
+}
+
+/* Position a cell word is for, minus pos, modulo 2^40 (signed). */
+static int64_t cell_dif(uint64_t w, uint64_t pos)
+{
+    uint64_t d = ((w >> 24) - pos) & POS_MASK;
+    return d & (1ull << 39) ? (int64_t)d - (int64_t)(1ull << 40) : (int64_t)d;
+}
+
+static int cell_full_at(uint64_t w, uint64_t pos)
+{
+    return (w & CELL_FULL) && cell_dif(w, pos) == 0;
+}
+
+/* ---- the ring --------------------------------------------------------------------- */
+
+/*
+ * A bounded multi-producer ring.  A producer claims the cell at enq_pos by
+ * one CAS from "empty for pos" to "full for pos with this slot", then moves
+ * enq_pos on; anyone who finds the cell at enq_pos already full moves it on
+ * for them.  So a producer killed between the two steps leaves a complete
+ * entry and a lagging enq_pos that the next producer repairs.
+ */
+static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    uint64_t mask = lan->r->queue_len - 1;
+    uint64_t pos = atomic_load_explicit(&ps->enq_pos, memory_order_relaxed);
+    for (;;) {
+        struct qcell *c = &cells[pos & mask];
+        /* A3: acquire, pairs with R3 in queue_pop: the consumer's release
+         * of this cell */
+        uint64_t w = atomic_load_explicit(&c->w, memory_order_acquire);
+        int64_t dif = cell_dif(w, pos);
+        if (dif == 0 && !(w & CELL_FULL)) {
+            /* R2: release, pairs with A2 in queue_pop: the consumer that
+             * sees the cell full sees the buffer and its header */
+            if (atomic_compare_exchange_weak_explicit(&c->w, &w, cell_word(pos, 1, slot),
+                                                      memory_order_release, memory_order_relaxed)) {
+                atomic_compare_exchange_strong_explicit(&ps->enq_pos, &pos, pos + 1,
+                                                        memory_order_relaxed, memory_order_relaxed);
+                return 0;
+            }
+        } else if (dif >= 0) {
+            /* enq_pos lags behind a cell somebody filled: move it on */
+            if (atomic_compare_exchange_weak_explicit(&ps->enq_pos, &pos, pos + 1,
+                                                      memory_order_relaxed, memory_order_relaxed))
+                pos++;
+        } else {
+            return -ENOBUFS; /* the cell still holds the previous lap */
+        }
+    }
+}
+
+/* Only the holder of the drain turn pops, so a single consumer.  The copy is
+ * recorded in cur before the cell is freed, so that at every instant it can
+ * be found in the cell or in cur (recovery and reclaim rely on it). */
+static uint32_t queue_pop(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    uint64_t mask = lan->r->queue_len - 1;
+    uint64_t pos = atomic_load_explicit(&ps->deq_pos, memory_order_relaxed);
+    struct qcell *c = &cells[pos & mask];
+    /* A2: acquire, pairs with R2 in queue_push, the producer's CAS of this cell */
+    uint64_t w = atomic_load_explicit(&c->w, memory_order_acquire);
+    if (!cell_full_at(w, pos))
+        return NONE;
+    uint32_t slot = (uint32_t)(w & CELL_SLOT);
+    uint64_t gen = atomic_load_explicit(&lan->slots[slot].owner, memory_order_relaxed) >> 32;
+    atomic_store_explicit(&ps->cur, gen << 32 | slot, memory_order_relaxed);
+    atomic_store_explicit(&ps->deq_pos, pos + 1, memory_order_relaxed);
+    /* R3: release, pairs with A3 in queue_push and queue_mark_held: the cell
+     * is free for the producer one lap later, and whoever sees it free sees
+     * cur set */
+    atomic_store_explicit(&c->w, cell_word(pos + mask + 1, 0, 0), memory_order_release);
+    return slot;
+}
+
+int queue_empty(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    uint64_t pos = atomic_load(&ps->deq_pos);
+    struct qcell *c = &port_cells(lan, p)[pos & (lan->r->queue_len - 1)];
+    return !cell_full_at(atomic_load(&c->w), pos);
+}
+
+/* Those in its ring (counting cells filled past a lagging enq_pos) and the
+ * one its drainer holds but has not counted yet. */
+uint64_t port_queued(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    uint64_t len = lan->r->queue_len;
+    uint64_t d = atomic_load(&ps->deq_pos), e = atomic_load(&ps->enq_pos);
+    if (e < d)
+        e = d;
+    while (e - d < len && cell_full_at(atomic_load(&cells[e & (len - 1)].w), e))
+        e++;
+    uint64_t cur = atomic_load(&ps->cur);
+    return e - d + (cur != CUR_NONE && !(cur & CUR_COUNTED) ? 1 : 0);
+}
+
+void queue_reset(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    for (uint32_t i = 0; i < lan->r->queue_len; i++)
+        atomic_store_explicit(&cells[i].w, cell_word(i, 0, 0), memory_order_relaxed);
+    atomic_store(&ps->enq_pos, 0);
+    atomic_store(&ps->deq_pos, 0);
+    atomic_store(&ps->cur, CUR_NONE);
+}
+
+/* ---- delivery ------------------------------------------------------------------ */
+
+static enum glan_drop deliver_error(int rc)
+{
+    return rc == -ENETDOWN ? GLAN_DROP_PORT_DOWN : GLAN_DROP_PORT_ERROR;
+}
+
+/* Hand what waits for port p to its deliver callback until the queue is
+ * empty or the port has no room; we hold its drain turn.  Whether anything
+ * was taken (a flush is due) in *took; 1 when the port had no room. */
+static int deliver_queue(struct glan_lan *lan, int p, int *took)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct glan_port *lp = &lan->local[p];
+    for (;;) {
+        /* relaxed: only the turn holder writes cur */
+        uint64_t cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
+        uint32_t slot = cur != CUR_NONE ? (uint32_t)(cur & CUR_SLOT) : queue_pop(lan, p);
+        if (slot == NONE)
+            return 0;
+        const struct slot_hdr *s = &lan->slots[slot];
+        struct glan_dgram dg = {
+            .data = slot_data(lan, slot),
+            .len = s->len,
+            .cast = s->cast,
+            .family = s->family,
+            .src = (int16_t)s->src,
+            .ts_ns = s->ts_ns,
+        };
+        int rc = lp->ops->deliver(lp->ctx, &dg);
+        if (rc == -EAGAIN)
+            return 1; /* cur keeps the copy for the next kick */
+        if (rc == 0) {
+            count_delivered(lan, slot, p);
+            *took = 1;
+        } else {
+            count_drop(lan, slot, p, deliver_error(rc));
+        }
+        /* Counted: say so before giving the reference back, so that
+         * recovery after a crash here does not count the copy twice. */
+        cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
+        atomic_store_explicit(&ps->cur, cur | CUR_COUNTED, memory_order_relaxed);
+        slot_unref(lan, slot);
+        /* R4: release, pairs with A4 in queue_mark_held: whoever sees cur
+         * empty sees our unref done */
+        atomic_store_explicit(&ps->cur, CUR_NONE, memory_order_release);
+    }
+}
+
+/*
+ * The turn is try-only: a thread that loses leaves its copy on the queue,
+ * and the winner looks at the queue once more after giving the turn back,
+ * so nothing is left behind (S1: seq_cst on the turn and the queue head
+ * makes that hold; S3 the same for a kick).
+ */
+void drain(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct glan_port *lp = &lan->local[p];
+    for (;;) {
+        uint32_t free_turn = 0;
+        /* S1: seq_cst, the sender's side: tried after its push */
+        if (!atomic_compare_exchange_strong(&ps->drain, &free_turn, lan->token))
+            return;
+        uint32_t kick = atomic_load(&ps->kick_gen);
+        int took = 0, blocked = deliver_queue(lan, p, &took);
+        if (took && lp->ops->flush)
+            lp->ops->flush(lp->ctx);
+        /* S1, S3: seq_cst, the drainer's side: give the turn back, then look
+         * at the queue (or at the kicks when the port had no room) */
+        atomic_store(&ps->drain, 0);
+        if (blocked ? atomic_load(&ps->kick_gen) == kick : queue_empty(lan, p))
+            return;
+    }
+}
+
+/* Wake the base thread of the process whose token is owner. */
+static void wake_proc(struct glan_lan *lan, uint32_t owner)
+{
+    int q = TOKEN_PROC(owner);
+    if (q < 0 || q >= MAX_PROCS)
+        return;
+    _Atomic uint32_t *w = &lan->r->procs[q].wake;
+    /* S4: our push, then our look at the word; the base thread's clearing of
+     * the word, then its look at the queues (base_main): with a full fence
+     * on both sides one of us sees the other, so no copy waits for a wake
+     * that never comes. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(w, memory_order_relaxed) == 1)
+        return;
+    if (atomic_exchange(w, 1) == 2)
+        syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+void enqueue(struct glan_lan *lan, struct glan_port *from, int p, uint32_t slot)
+{
+    struct port_shared *ps = &lan->ports[p];
+    _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
+    /* S2: pin, then look at the state: seq_cst on both sides (detach stores
+     * the state, then reads the pins) means one of us sees the other. */
+    atomic_fetch_add(pin, 1);
+    if (atomic_load(&ps->state) != PORT_ACTIVE) {
+        atomic_fetch_sub(pin, 1);
+        drop_copy(lan, slot, -1, GLAN_DROP_PORT_GONE);
+        return;
+    }
+    if (queue_push(lan, p, slot) < 0) {
+        drop_copy(lan, slot, p, GLAN_DROP_QUEUE_FULL);
+    } else {
+        uint32_t owner = atomic_load_explicit(&ps->owner, memory_order_relaxed);
+        if (owner != lan->token)
+            wake_proc(lan, owner);
+        else if (from->batching)
+            from->pending[p / 64] |= 1ull << (p % 64);
+        else
+            drain(lan, p);
+    }
+    atomic_fetch_sub(pin, 1);
+}
+
+void glan_port_batch_begin(struct glan_port *port)
+{
+    port->batching = 1;
+}
+
+void glan_port_batch_end(struct glan_port *port)
+{
+    struct glan_lan *lan = port->lan;
+    port->batching = 0;
+    for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++) {
+        uint64_t bits = port->pending[w];
+        port->pending[w] = 0;
+        for (; bits; bits &= bits - 1) {
+            int p = (int)(w * 64 + (uint32_t)__builtin_ctzll(bits));
+            /* S2: pinned like enqueue: the receiver may be detaching
+             * meanwhile, and then its own sweep has dropped what we queued. */
+            _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
+            atomic_fetch_add(pin, 1);
+            if (atomic_load(&lan->ports[p].state) == PORT_ACTIVE)
+                drain(lan, p);
+            atomic_fetch_sub(pin, 1);
+        }
+    }
+}
+
+void glan_port_kick(struct glan_port *port)
+{
+    struct glan_lan *lan = port->lan;
+    /* S3: seq_cst, the kicker's side: bump, then try the turn */
+    atomic_fetch_add(&lan->ports[port->idx].kick_gen, 1);
+    drain(lan, port->idx);
+}
+
+/* ---- closing a port --------------------------------------------------------------- */
+
+/* A dead process's pins would never go, so now and then look for the dead. */
+void wait_pins(struct glan_lan *lan, int p, int locked)
+{
+    for (unsigned spins = 1;; spins++) {
+        uint32_t sum = 0;
+        /* S2: seq_cst, the closer's side: the port is CLOSING already */
+        for (int q = 0; q < MAX_PROCS; q++)
+            sum += atomic_load(pin_of(lan, q, p));
+        if (!sum)
+            return;
+        if (lan->r->shared && spins % 4096 == 0) {
+            if (locked)
+                reap_locked(lan);
+            else
+                glan_lan_reap(lan);
+        }
+        sched_yield();
+    }
+}
+
+/* Never from a live holder. */
+void take_turn(struct glan_lan *lan, struct port_shared *ps, uint32_t dead)
+{
+    for (;;) {
+        uint32_t v = atomic_load(&ps->drain);
+        if ((v == 0 || (dead && v == dead)) &&
+            atomic_compare_exchange_strong(&ps->drain, &v, lan->token))
+            return;
+        sched_yield();
+    }
+}
+
+/* Nobody pushes any more.  A drainer that died left its copy in cur, in one
+ * of three states, each dealt with here. */
+void sweep_port(struct glan_lan *lan, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    struct qcell *cells = port_cells(lan, p);
+    uint64_t mask = lan->r->queue_len - 1;
+    uint64_t cur = atomic_load(&ps->cur);
+    if (cur != CUR_NONE) {
+        uint32_t slot = (uint32_t)(cur & CUR_SLOT);
+        uint64_t gen = cur >> 32;
+        uint64_t pos = atomic_load(&ps->deq_pos);
+        uint64_t here = atomic_load(&cells[pos & mask].w);
+        uint64_t prev = atomic_load(&cells[(pos - 1) & mask].w);
+        if (cur & CUR_COUNTED) {
+            /* A drainer died between counting the copy and clearing cur:
+             * whether it gave its reference back is unknown, so leave the
+             * buffer to reclaim, which frees it once nothing points at it. */
+            uint64_t want = gen << 32 | OWNER_QUEUES;
+            if (atomic_compare_exchange_strong(&lan->slots[slot].owner, &want,
+                                               gen << 32 | OWNER_ORPHAN_QUIET))
+                atomic_fetch_add(&lan->r->orphans, 1);
+        } else if (cell_full_at(here, pos) && (here & CELL_SLOT) == slot) {
+            /* died inside queue_pop before moving deq_pos: the loop below
+             * drops it from the cell */
+        } else {
+            if (pos > 0 && cell_full_at(prev, pos - 1) && (prev & CELL_SLOT) == slot)
+                /* died inside queue_pop after moving deq_pos: free the cell */
+                atomic_store(&cells[(pos - 1) & mask].w, cell_word(pos + mask, 0, 0));
+            drop_copy(lan, slot, p, GLAN_DROP_PORT_GONE);
+        }
+        atomic_store(&ps->cur, CUR_NONE);
+    }
+    uint32_t slot;
+    while ((slot = queue_pop(lan, p)) != NONE) {
+        atomic_store(&ps->cur, CUR_NONE);
+        drop_copy(lan, slot, p, GLAN_DROP_PORT_GONE);
+    }
+}
+
+/* Cells first, then cur: a copy moves from a cell to cur (set before the
+ * cell is freed) and never back, so one that moves during the scan is still
+ * found in cur. */
+void queue_mark_held(struct glan_lan *lan, uint8_t *seen)
+{
+    struct region *r = lan->r;
+    for (uint32_t p = 0; p < r->max_ports; p++) {
+        struct qcell *cells = port_cells(lan, (int)p);
+        for (uint32_t i = 0; i < r->queue_len; i++) {
+            /* A3: acquire, pairs with R3 in queue_pop; a freed cell means
+             * its cur store is visible below */
+            uint64_t w = atomic_load_explicit(&cells[i].w, memory_order_acquire);
+            if (w & CELL_FULL)
+                seen[(w & CELL_SLOT) / 8] |= (uint8_t)(1u << ((w & CELL_SLOT) % 8));
+        }
+    }
+    for (uint32_t p = 0; p < r->max_ports; p++) {
+        /* A4: acquire, pairs with R4 in deliver_queue; an idle drainer has
+         * given its reference back */
+        uint64_t cur = atomic_load_explicit(&lan->ports[p].cur, memory_order_acquire);
+        if (cur != CUR_NONE)
+            seen[(cur & CUR_SLOT) / 8] |= (uint8_t)(1u << ((cur & CUR_SLOT) % 8));
+    }
+}

@@ -1,0 +1,185 @@
+/*
+ * The region: every piece of a LAN that several processes share, laid out
+ * once when the LAN is created (shm.c) and addressed by index or offset,
+ * never by pointer, so that it can be a shared-memory segment mapped at
+ * different addresses.  In order: this header (configuration, the ctl
+ * mutex, the LAN totals in stripes, the free lists, the process table), the
+ * port table, the registry, the group table, the wait-queue cells, the pin
+ * counters, the buffer headers and the buffer data.
+ *
+ * Changing any struct here changes the layout: bump REGION_VERSION (an
+ * attacher compares the version and the sizes of these structs, see
+ * docs/design.md "Layout").  Internal to src/base; what the files of the base
+ * keep per process is in base_int.h.
+ */
+#ifndef GLAN_BASE_REGION_H
+#define GLAN_BASE_REGION_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "guestlan/base.h"
+
+#define NONE           UINT32_MAX
+#define REGION_MAGIC   0x474c414eu /* "GLAN" */
+#define REGION_VERSION 5u /* 4: port entries split by writer, 16 free lists; 5: no port counter */
+#define MAX_PROCS      GLAN_SHM_MAX_PROCS
+
+enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
+enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
+
+/* A process token: epoch << 8 | (process table index + 1).  Nonzero, and
+ * never the same for two attachments, so a dead holder is told from a live
+ * one that reused its table entry. */
+#define TOKEN_PROC(t) ((int)((t)&0xffu) - 1)
+#define DRAIN_CLOSED  UINT32_MAX /* drain word of a free port: nobody may drain */
+
+/* Slot owner word: generation << 32 | owner.  The owner is a process token
+ * while that process is filling or forwarding the buffer, OWNER_QUEUES once
+ * every copy is on the wait queues, OWNER_ORPHAN when its sender died and
+ * the base thread is to reclaim it, OWNER_FREE on the free list. */
+#define OWNER_QUEUES       0u
+#define OWNER_ORPHAN       0xfffffffeu
+#define OWNER_FREE         0xffffffffu
+#define OWNER_ORPHAN_QUIET 0xfffffffdu /* as ORPHAN, its copies all counted already */
+
+/* Wait-queue cell word: position (40 bits) << 24 | FULL | slot (23 bits).
+ * Claiming and publishing a cell is one CAS that writes the slot with it, so
+ * a process killed at any instant has either queued the copy completely or
+ * not at all, and never leaves a claimed, empty cell that wedges the queue. */
+#define CELL_FULL (1ull << 23)
+#define CELL_SLOT 0x7fffffull
+#define POS_MASK  ((1ull << 40) - 1)
+
+/* What a port's drainer holds (cur): slot generation << 32 | COUNTED | slot,
+ * or CUR_NONE.  COUNTED: the copy is already counted delivered or dropped,
+ * only its reference is still to be given back. */
+#define CUR_NONE    UINT64_MAX
+#define CUR_COUNTED (1ull << 31)
+#define CUR_SLOT    0x7fffffffull
+
+/* Counters of one port's own datagrams (sent, and how each copy ended);
+ * updated with relaxed atomic adds (exactness, not ordering, is what they
+ * need).  Its receive counters are with the receiving side of its entry. */
+struct counters {
+    _Atomic uint64_t sent_packets, sent_bytes, fanout, delivered;
+    _Atomic uint64_t dropped[GLAN_DROP_COUNT];
+};
+
+/* The LAN totals and the count of buffers in use, in stripes: a thread adds
+ * to the stripe its thread-local number picks (my_stripe), so two threads
+ * forwarding at once do not bounce one cache line between their CPUs; a
+ * reader sums the stripes.  The stripes belong to the region, not to a port
+ * or a process, so a detach or a death takes no count with it.  128 bytes
+ * each: x86 prefetches lines in aligned pairs, so a stripe that shared a
+ * pair with another would still bounce. */
+#define LAN_STRIPES 16 /* a power of two */
+struct lan_stripe {
+    _Alignas(128) _Atomic uint64_t sent_packets;
+    _Atomic uint64_t sent_bytes, fanout, delivered;
+    _Atomic uint64_t dropped[GLAN_DROP_COUNT];
+    /* buffers taken minus buffers given back by this stripe's threads,
+     * modulo 2^64: a buffer is often freed by another thread than took it,
+     * so one stripe may go "negative"; only the sum means anything */
+    _Atomic uint64_t in_use;
+};
+_Static_assert(sizeof(struct lan_stripe) == 128, "a LAN stripe is one aligned pair of lines");
+
+/* One of the free lists of base storage, one per stripe (see slot_alloc),
+ * each on a pair of lines of its own. */
+struct pool_list {
+    _Alignas(128) _Atomic uint64_t head; /* tag << 32 | first free slot */
+};
+
+struct qcell {
+    _Atomic uint64_t w;
+};
+
+/* A port's entry, in three parts by writer, each on a pair of cache lines of
+ * its own (x86 prefetches lines in aligned pairs): what attach writes and
+ * every sender reads; the counters of the port's own datagrams, written by
+ * its sending thread and by whoever delivers or drops its copies; and the
+ * receiving side (drain turn, queue positions, receive counters), written by
+ * the threads that send to the port.  Two ports sending to each other from
+ * two threads thus write no line the other thread writes for its own
+ * datagrams, and an entry shares no line with its neighbours. */
+struct port_shared {
+    _Alignas(128) _Atomic uint32_t state; /* enum port_state */
+    uint32_t gen;                         /* bumped on every attach, to spot stale sources */
+    uint32_t kind;
+    char name[32];
+    _Atomic uint32_t owner; /* token of the process that attached it */
+    int32_t owner_pid;      /* for queries */
+    _Alignas(128) struct counters c;
+    _Alignas(128) _Atomic uint32_t drain; /* token of the drain turn's holder, 0 when free */
+    _Atomic uint32_t kick_gen;            /* bumped by glan_port_kick */
+    _Atomic uint64_t cur;                 /* copy the drainer holds (refused ones included) */
+    _Atomic uint64_t enq_pos, deq_pos;
+    _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
+};
+_Static_assert(sizeof(struct port_shared) == 3 * 128,
+               "a port entry is three aligned pairs of lines");
+
+/* Base storage buffer header.  refs counts the wait-queue entries that still
+ * point at it; the buffer returns to a free list at zero.  One cache line
+ * each: two threads filling or delivering two buffers write no line in
+ * common. */
+struct slot_hdr {
+    _Alignas(64) _Atomic uint32_t next; /* free-list link */
+    _Atomic uint32_t refs;
+    _Atomic uint64_t owner; /* generation << 32 | OWNER_* or a process token */
+    uint32_t len;
+    uint16_t src;
+    uint16_t src_gen;
+    uint8_t cast, family;
+    uint8_t pad[6];
+    uint64_t ts_ns;
+};
+
+/* Registry and group entries: the address as four words and a meta word
+ * (0 = empty; else family << 24 | USED | port index). */
+#define META_USED 0x00800000u
+#define META_PORT 0x000fffffu
+struct reg_entry {
+    _Atomic uint32_t w[4];
+    _Atomic uint32_t meta;
+};
+
+/* One attached process.  Aligned so that the futex words of two processes
+ * never share a cache line. */
+struct proc_entry {
+    _Atomic uint32_t state; /* enum proc_state */
+    _Atomic uint32_t token;
+    int32_t pid;
+    uint32_t pad;
+    uint64_t start_time; /* /proc/PID/stat start time, to tell a reused pid */
+    /* futex word of the process's base thread: 0 awake, 1 work pending,
+     * 2 asleep (a sender that replaces 2 calls FUTEX_WAKE) */
+    _Atomic uint32_t wake;
+    uint8_t pad2[36];
+};
+
+/* The first ten words never move between versions (see base.h): an attacher
+ * checks them before it trusts anything else in the segment. */
+struct region {
+    uint32_t magic, version;
+    uint32_t sz_region, sz_port, sz_cell, sz_slot, sz_entry, sz_proc, sz_mutex, max_procs;
+    uint64_t total;
+    char name[32];
+    uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len;
+    uint32_t addr_cap; /* registry table size, a power of two */
+    uint32_t shared;
+    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_data;
+    pthread_mutex_t ctl;
+    _Atomic uint32_t reg_seq; /* odd while a registry writer is at work */
+    uint32_t n_addrs, n_groups;
+    _Atomic int32_t uplink;             /* index of the uplink port, or -1 */
+    _Atomic uint32_t epoch;             /* for process tokens */
+    _Atomic uint32_t orphans;           /* buffers of dead senders not yet reclaimed */
+    struct lan_stripe c[LAN_STRIPES];   /* LAN totals: the sum of the stripes */
+    struct pool_list pool[LAN_STRIPES]; /* base storage's free lists */
+    struct proc_entry procs[MAX_PROCS];
+};
+
+#endif
