@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,30 +91,38 @@ static int is_started(struct glan_lan *lan, const char *name)
 
 /* ---- the uplink (reg_lock held) ------------------------------------------------ */
 
+/* Set c's message.  A long error is cut to the message's size; that is fine
+ * here (vsnprintf, so that the compiler does not hold every cut against us). */
+static void say(struct glan_ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct glan_ctl *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->message, sizeof c->message, fmt, ap);
+    va_end(ap);
+}
+
 static int bring_up(struct glan_ctl *c, int holder)
 {
     char err[256] = "";
     struct glan_uplink *u = c->spec.up(c->spec.arg, c->lan, err, sizeof err);
     if (!u) {
         c->failures++;
-        /* A long error is cut to the message's size; that is fine here. */
         if (holder >= 0)
-            snprintf(c->message, sizeof c->message, "controller %s started; uplink %s %s: %s",
-                     c->name[holder], c->kind, c->what, err[0] ? err : "failed");
+            say(c, "controller %s started; uplink %s %s: %s", c->name[holder], c->kind, c->what,
+                err[0] ? err : "failed");
         else
-            snprintf(c->message, sizeof c->message, "uplink %s %s: %s", c->kind, c->what,
-                     err[0] ? err : "failed");
+            say(c, "uplink %s %s: %s", c->kind, c->what, err[0] ? err : "failed");
         return -EIO;
     }
     c->uplink = u;
     c->holder = holder;
     c->ups++;
     if (holder >= 0)
-        snprintf(c->message, sizeof c->message, "controller %s started the uplink %s %s",
-                 c->name[holder], c->kind, c->what);
+        say(c, "controller %s started the uplink %s %s", c->name[holder], c->kind, c->what);
     else
-        snprintf(c->message, sizeof c->message, "uplink %s %s up (no controller)", c->kind,
-                 c->what);
+        say(c, "uplink %s %s up (no controller)", c->kind, c->what);
     return 0;
 }
 
@@ -146,14 +155,13 @@ static void on_stop(struct glan_ctl *c, int i)
          * the network side does not notice the controller changing. */
         c->holder = other;
         c->takeovers++;
-        snprintf(c->message, sizeof c->message, "controller %s stopped; %s %s took the uplink over",
-                 c->name[i], other ? "backup" : "controller", c->name[other]);
+        say(c, "controller %s stopped; %s %s took the uplink over", c->name[i],
+            other ? "backup" : "controller", c->name[other]);
         return;
     }
     take_down(c);
-    snprintf(c->message, sizeof c->message,
-             "controller %s stopped; uplink %s %s down until a controller starts", c->name[i],
-             c->kind, c->what);
+    say(c, "controller %s stopped; uplink %s %s down until a controller starts", c->name[i],
+        c->kind, c->what);
 }
 
 /* Run c as its creation does: without a controller the uplink comes up now
@@ -164,8 +172,8 @@ static int activate(struct glan_ctl *c)
     c->mode = ACTIVE;
     if (!c->name[0][0])
         return bring_up(c, -1);
-    snprintf(c->message, sizeof c->message, "waiting for controller %s%s%s to start", c->name[0],
-             c->name[1][0] ? " or backup " : "", c->name[1]);
+    say(c, "waiting for controller %s%s%s to start", c->name[0], c->name[1][0] ? " or backup " : "",
+        c->name[1]);
     /* A controller may already be running (the spec came later). */
     for (int i = 0; i < 2 && !c->uplink; i++)
         if (is_started(c->lan, c->name[i]))
@@ -195,8 +203,7 @@ static void stand_by(struct glan_ctl *c, long pid)
 {
     c->mode = STANDBY;
     c->standby_holder = pid;
-    snprintf(c->message, sizeof c->message,
-             "the uplink is held by process %ld; taken over here when that one ends", pid);
+    say(c, "the uplink is held by process %ld; taken over here when that one ends", pid);
     watch_start();
 }
 

@@ -1,8 +1,9 @@
 /*
  * The uplink kinds this library registers (include/guestlan/uplinkspec.h),
  * each defined in the file of its uplink, and the option parsers they share
- * (spec.c).  spec.c's table lists the kinds: a new kind is its file plus one
- * line there and one declaration here (docs/adding-an-uplink.md).
+ * (spec.c).  UPLINK_KINDS lists the kinds: a new kind is its file plus one
+ * X(name) there (docs/adding-an-uplink.md), which declares it here and puts
+ * it in spec.c's table.
  *
  * The option parsers have the shape of struct glan_uplink_kind's option
  * member: the words they took (2: keyword and value), 0 when the keyword is
@@ -17,9 +18,13 @@
 #include "guestlan/l2.h"
 #include "guestlan/uplinkspec.h"
 
-extern const struct glan_uplink_kind uplink_kind_tun;  /* tun.c */
-extern const struct glan_uplink_kind uplink_kind_tap;  /* tap.c */
-extern const struct glan_uplink_kind uplink_kind_pcap; /* pcaplive.c */
+/* The kinds in the order help and messages list them: X(name) for each
+ * `const struct glan_uplink_kind uplink_kind_NAME`, defined in tun.c, tap.c
+ * and pcaplive.c. */
+#define UPLINK_KINDS(X) X(tun) X(tap) X(pcap)
+
+#define UPLINK_KIND_DECLARE(name) extern const struct glan_uplink_kind uplink_kind_##name;
+UPLINK_KINDS(UPLINK_KIND_DECLARE)
 
 /* val as a number from lo to hi into *out: 0, or -1. */
 int spec_number(const char *val, unsigned long lo, unsigned long hi, unsigned long *out);

@@ -21,13 +21,10 @@
 
 /* ---- the registry ---------------------------------------------------------------- */
 
-/* The kinds of this library, in the order help and messages list them.  A
- * new kind is one line here (docs/adding-an-uplink.md). */
-static const struct glan_uplink_kind *const builtin[] = {
-    &uplink_kind_tun,
-    &uplink_kind_tap,
-    &uplink_kind_pcap,
-};
+/* The kinds of this library (kinds.h's UPLINK_KINDS: a new kind is one line
+ * there, docs/adding-an-uplink.md). */
+#define UPLINK_KIND_ENTRY(name) &uplink_kind_##name,
+static const struct glan_uplink_kind *const builtin[] = {UPLINK_KINDS(UPLINK_KIND_ENTRY)};
 #define NBUILTIN (sizeof builtin / sizeof builtin[0])
 
 /* Kinds registered at run time, after the built-in ones. */
