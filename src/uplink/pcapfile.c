@@ -26,6 +26,7 @@ struct pcapfile_uplink {
     struct glan_pcap_writer *wr;
     /* The reader's skipped/errors already added to the uplink's counters. */
     uint64_t skipped_seen, errors_seen;
+    int open; /* the files are open (atomic: the status op may ask from any thread) */
 };
 
 static struct pcapfile_uplink *pf(struct glan_uplink *u)
@@ -49,6 +50,7 @@ static int pf_open(struct glan_uplink *u)
         pf_close(u);
         return -EIO;
     }
+    __atomic_store_n(&p->open, 1, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -129,6 +131,7 @@ static void pf_close(struct glan_uplink *u)
     struct pcapfile_uplink *p = pf(u);
     char err[sizeof u->err];
 
+    __atomic_store_n(&p->open, 0, __ATOMIC_RELAXED);
     if (p->rd) {
         pf_mirror_reader(p);
         glan_pcap_reader_close(p->rd);
@@ -142,6 +145,27 @@ static void pf_close(struct glan_uplink *u)
         }
         p->wr = NULL;
     }
+}
+
+/* The files and their format; there is no device and no receive thread (the
+ * owner paces receive).  Paths and format do not change once attached; the
+ * message is u->err as the owner's thread last wrote it. */
+static int pf_status(struct glan_uplink *u, struct glan_uplink_status *out)
+{
+    struct pcapfile_uplink *p = pf(u);
+
+    out->kind = "pcapfile";
+    snprintf(out->params, sizeof out->params, "%s", p->fmt == GLAN_PCAP_NG ? "pcapng" : "pcap");
+    out->open = __atomic_load_n(&p->open, __ATOMIC_RELAXED);
+    out->facts[0].label = "Reads";
+    snprintf(out->facts[0].text, sizeof out->facts[0].text, "%s",
+             p->in_path ? p->in_path : "nothing");
+    out->facts[1].label = "Writes";
+    snprintf(out->facts[1].text, sizeof out->facts[1].text, "%s",
+             p->out_path ? p->out_path : "nothing (datagrams counted and discarded)");
+    out->nfacts = 2;
+    snprintf(out->message, sizeof out->message, "%s", u->err);
+    return 0;
 }
 
 static void pf_destroy(struct glan_uplink *u)
@@ -160,6 +184,7 @@ static const struct glan_uplink_ops pcapfile_ops = {
     .send = pf_send,
     .rx_fd = pf_rx_fd,
     .receive = pf_receive,
+    .status = pf_status,
     .close = pf_close,
     .destroy = pf_destroy,
 };

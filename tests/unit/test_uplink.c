@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "guestlan/pcapfile.h"
 #include "guestlan/pcaplive.h"
 #include "guestlan/tap.h"
 #include "guestlan/tun.h"
@@ -390,6 +391,18 @@ START_TEST(status_of_each_kind)
     ck_assert_str_eq(u->ops->kind, "pcaplive");
     ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
     ck_assert_str_eq(st.kind, "pcap"); /* as specs and queries name it */
+    glan_uplink_destroy(u);
+
+    u = glan_pcapfile_create(NULL, "/nonexistent/out.pcap");
+    ck_assert_ptr_nonnull(u);
+    ck_assert_int_eq(glan_pcapfile_set_format(u, GLAN_PCAP_NG), 0);
+    ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
+    ck_assert_str_eq(st.kind, "pcapfile");
+    ck_assert_str_eq(st.params, "pcapng");
+    ck_assert_int_eq(st.open, 0);
+    ck_assert_uint_eq(st.nfacts, 2);
+    ck_assert_str_eq(st.facts[0].text, "nothing");
+    ck_assert_str_eq(st.facts[1].text, "/nonexistent/out.pcap");
     glan_uplink_destroy(u);
 }
 END_TEST
