@@ -1072,7 +1072,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-int glan_cmd_bench(int argc, char **argv)
+int cmd_bench(int argc, char **argv)
 {
     struct opts o = {.seconds = 1.0, .count = UINT64_MAX, .nsizes = NSIZES};
     memcpy(o.sizes, default_sizes, sizeof default_sizes);

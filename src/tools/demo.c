@@ -347,7 +347,7 @@ static void usage(FILE *f)
                "  every ping was answered.\n");
 }
 
-int glan_cmd_demo(int argc, char **argv)
+int cmd_demo(int argc, char **argv)
 {
     int want_uplink = 1;
     for (int i = 1; i < argc; i++) {

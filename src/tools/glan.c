@@ -1,6 +1,6 @@
 /*
  * glan: the guestlan command-line tool.  It uses the public API like any
- * user would; each subcommand is a file of its own (cmds.h).
+ * user would; each subcommand has files of its own (cmds.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,9 +12,9 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
-    {"replay", glan_cmd_replay, "replay pcap traffic through a LAN, record what each port gets"},
-    {"bench", glan_cmd_bench, "measure the base's forwarding rate (and the kernel TUN path)"},
-    {"demo", glan_cmd_demo, "two simulated qeth guests on a LAN ping each other (and a TUN host)"},
+    {"replay", cmd_replay, "replay pcap traffic through a LAN, record what each port gets"},
+    {"bench", cmd_bench, "measure the base's forwarding rate (and the kernel TUN path)"},
+    {"demo", cmd_demo, "two simulated qeth guests on a LAN ping each other (and a TUN host)"},
 };
 
 static void usage(FILE *f)
