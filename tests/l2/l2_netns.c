@@ -421,53 +421,26 @@ static void teardown(struct glan_uplink *u, struct glan_lan *lan, struct ns_gues
     ns_peer_stop();
 }
 
-int main(int argc, char **argv)
-{
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    int pcap = argc > 1 && !strcmp(argv[1], "pcap");
-    int vlan = argc > 2 && !strcmp(argv[2], "vlan");
-    int recover = argc > 2 && !strcmp(argv[2], "recover");
-    if (argc < 2 || (!pcap && strcmp(argv[1], "tap"))) {
-        fprintf(stderr, "usage: %s tap|pcap [vlan|recover]\n", argv[0]);
-        return 2;
-    }
-    /* From here on every interface, address and packet is in namespaces of
-     * our own. */
-    int entered = ns_enter("ip ping nsenter");
-    if (entered != 0)
-        return entered;
-
-    /* Addresses: the namespace is .1 / ::1, the guests .2, .3 / ::2, ::3,
-     * nobody .77 / ::77.  The tagged subnet is used with vlan. */
-    const char *net = vlan ? "10.203.0" : pcap ? "10.202.0" : "10.201.0";
-    const char *net6 = vlan ? "fd00:203:" : pcap ? "fd00:202:" : "fd00:201:";
-    char link[32]; /* the namespace's interface with the address */
-    char a[8][64];
-    snprintf(a[0], 64, "%s.1", net);
-    snprintf(a[1], 64, "%s.2", net);
-    snprintf(a[2], 64, "%s.3", net);
-    snprintf(a[3], 64, "%s.77", net);
-    snprintf(a[4], 64, "%s:1", net6);
-    snprintf(a[5], 64, "%s:2", net6);
-    snprintf(a[6], 64, "%s:3", net6);
-    snprintf(a[7], 64, "%s:77", net6);
-
-    char err[256];
-    struct glan_lan_config lc = {.name = pcap ? "L2PCAP" : "L2TAP"};
-    struct glan_lan *lan = glan_lan_create(&lc, err, sizeof err);
-    if (!lan) {
-        printf("FAIL  lan: %s\n", err);
-        return 1;
-    }
-    static struct ns_guest g1, g2;
-    if (ns_guest_start(&g1, lan, "G1", a[1], a[5]) || ns_guest_start(&g2, lan, "G2", a[2], a[6])) {
-        printf("FAIL  guests\n");
-        return 1;
-    }
-
-    struct glan_uplink *u;
+/* What the phases below share. */
+struct l2_test {
+    int pcap, vlan, recover;
+    char a[8][64]; /* namespace .1/::1 (0, 4), guests .2 .3/::2 ::3 (1, 2, 5, 6), nobody .77/::77 */
     const char *dev; /* the link the LAN is on, in the namespace that has the address */
-    if (pcap) {
+    char link[32];   /* the namespace's interface with the address */
+    struct glan_lan *lan;
+    struct ns_guest *g1, *g2;
+    struct glan_uplink *u;
+    uint8_t mac[6]; /* the LAN's */
+    char macs[18];
+    struct glan_addr ns4, ns6;
+};
+
+/* The TAP device, or the capture on one end of a veth pair, attached.  0, or
+ * the exit code (skipped, failed). */
+static int make_uplink(struct l2_test *t)
+{
+    char err[256];
+    if (t->pcap) {
         if (ns_peer_start() < 0) {
             printf("SKIP: cannot create a second network namespace\n");
             return NS_SKIP;
@@ -477,142 +450,162 @@ int main(int argc, char **argv)
             printf("SKIP: cannot create a veth pair\n");
             return NS_SKIP;
         }
-        dev = "glv1";
+        t->dev = "glv1";
         struct glan_pcaplive_config pc = {.ifname = "glv0"};
-        pc.l2.vlan = vlan ? VID : 0;
-        u = glan_pcaplive_create(&pc, err, sizeof err);
+        pc.l2.vlan = t->vlan ? VID : 0;
+        t->u = glan_pcaplive_create(&pc, err, sizeof err);
     } else {
-        dev = "gltap0";
+        t->dev = "gltap0";
         struct glan_tap_config tc = {.ifname = "gltap0", .up = 1};
-        tc.l2.vlan = vlan ? VID : 0;
-        u = glan_tap_create(&tc, err, sizeof err);
+        tc.l2.vlan = t->vlan ? VID : 0;
+        t->u = glan_tap_create(&tc, err, sizeof err);
     }
-    if (!u) {
+    if (!t->u) {
         printf("FAIL  create: %s\n", err);
         ns_peer_stop();
         return 1;
     }
-    int rc = glan_l2_uplink_attach(lan, u);
-    printf("      attach %s: %d %s\n", u->ops->kind, rc, u->err);
+    int rc = glan_l2_uplink_attach(t->lan, t->u);
+    printf("      attach %s: %d %s\n", t->u->ops->kind, rc, t->u->err);
     if (rc < 0) {
-        int skip = pcap && (rc == -EPERM || rc == -EOPNOTSUPP);
-        printf("%s: %s\n", skip ? "SKIP" : "FAIL  attach", u->err);
+        int skip = t->pcap && (rc == -EPERM || rc == -EOPNOTSUPP);
+        printf("%s: %s\n", skip ? "SKIP" : "FAIL  attach", t->u->err);
         ns_peer_stop();
         return skip ? NS_SKIP : 1;
     }
-    uint8_t mac[6];
-    char macs[18];
-    glan_l2_uplink_mac(u, mac);
-    glan_l2_format_mac(mac, macs, sizeof macs);
-    printf("      the LAN's MAC: %s\n", macs);
-    if (pcap) {
+    glan_l2_uplink_mac(t->u, t->mac);
+    glan_l2_format_mac(t->mac, t->macs, sizeof t->macs);
+    printf("      the LAN's MAC: %s\n", t->macs);
+    if (t->pcap) {
         char filter[256];
-        glan_pcaplive_filter(u, filter, sizeof filter);
+        glan_pcaplive_filter(t->u, filter, sizeof filter);
         printf("      capture filter: %s\n", filter);
     }
+    return 0;
+}
 
-    /* The namespace's side: the link itself, or a VLAN on it; with vlan the
-     * untagged link gets a subnet of its own that the LAN must not hear. */
-    if (vlan) {
-        snprintf(link, sizeof link, "%s.%d", dev, VID);
-        ns_sh("%sip link set %s up", ns_in_peer(), dev);
+/* The namespace's side: the link itself, or a VLAN on it; with vlan the
+ * untagged link gets a subnet of its own that the LAN must not hear.  -1
+ * when this kernel cannot make VLAN interfaces (after the frames by hand). */
+static int namespace_side(struct l2_test *t)
+{
+    if (t->vlan) {
+        snprintf(t->link, sizeof t->link, "%s.%d", t->dev, VID);
+        ns_sh("%sip link set %s up", ns_in_peer(), t->dev);
         ns_sleep_ms(200);
-        raw_vlan(u, &g1, dev, mac, a[0]);
-        if (ns_sh("%sip link add link %s name %s type vlan id %d", ns_in_peer(), dev, link, VID)) {
+        raw_vlan(t->u, t->g1, t->dev, t->mac, t->a[0]);
+        if (ns_sh("%sip link add link %s name %s type vlan id %d", ns_in_peer(), t->dev, t->link,
+                  VID)) {
             printf("      this kernel cannot make 802.1Q VLAN interfaces (8021q): the IP stack "
                    "part of the VLAN test is skipped\n");
-            teardown(u, lan, &g1, &g2);
-            return ns_finish("VLAN frames by hand only");
+            return -1;
         }
-        ns_sh("%sip link set %s up", ns_in_peer(), link);
-        ns_sh("%sip addr add 10.204.0.1/24 dev %s", ns_in_peer(), dev);
+        ns_sh("%sip link set %s up", ns_in_peer(), t->link);
+        ns_sh("%sip addr add 10.204.0.1/24 dev %s", ns_in_peer(), t->dev);
     } else {
-        snprintf(link, sizeof link, "%s", dev);
+        snprintf(t->link, sizeof t->link, "%s", t->dev);
     }
-    ns_addresses(link, dev, a);
+    ns_addresses(t->link, t->dev, t->a);
     ns_sleep_ms(300); /* the link's carrier and IPv6 come up */
+    return 0;
+}
 
-    struct glan_l2_stats st;
-    glan_l2_uplink_stats(u, &st);
-    ns_check(st.announcements >= 4, "the guests' 4 addresses were announced at attach (%llu)",
-             (unsigned long long)st.announcements);
-
-    /* 1. the guests ping the namespace: the uplink resolves its MAC */
-    struct glan_addr ns4, ns6;
-    glan_addr_parse(a[0], &ns4);
-    glan_addr_parse(a[4], &ns6);
+/* 1. the guests ping the namespace: the uplink resolves its MAC */
+static void guests_to_namespace(struct l2_test *t)
+{
+    struct ns_guest *g1 = t->g1, *g2 = t->g2;
     uint8_t buf[128];
     for (uint16_t i = 1; i <= 3; i++) {
-        size_t n = ns_echo_request(buf, &g1.a4, &ns4, ECHO_ID, i);
-        glan_port_send(g1.port, buf, n, NULL);
-        n = ns_echo_request(buf, &g2.a6, &ns6, ECHO_ID, i);
-        glan_port_send(g2.port, buf, n, NULL);
+        size_t n = ns_echo_request(buf, &g1->a4, &t->ns4, ECHO_ID, i);
+        glan_port_send(g1->port, buf, n, NULL);
+        n = ns_echo_request(buf, &g2->a6, &t->ns6, ECHO_ID, i);
+        glan_port_send(g2->port, buf, n, NULL);
     }
-    int ok = ns_wait(&g1, &g1.rep4, 3, 4000);
-    ns_check(ok, "guest -> namespace IPv4 echo: %u/3 replies", ns_count(&g1, &g1.rep4));
-    ok = ns_wait(&g2, &g2.rep6, 3, 4000);
-    ns_check(ok, "guest -> namespace IPv6 echo: %u/3 replies", ns_count(&g2, &g2.rep6));
+    int ok = ns_wait(g1, &g1->rep4, 3, 4000);
+    ns_check(ok, "guest -> namespace IPv4 echo: %u/3 replies", ns_count(g1, &g1->rep4));
+    ok = ns_wait(g2, &g2->rep6, 3, 4000);
+    ns_check(ok, "guest -> namespace IPv6 echo: %u/3 replies", ns_count(g2, &g2->rep6));
     uint8_t nmac[6];
-    ns_check(glan_l2_uplink_neighbour(u, &ns4, nmac) == GLAN_L2_REACHABLE,
+    ns_check(glan_l2_uplink_neighbour(t->u, &t->ns4, nmac) == GLAN_L2_REACHABLE,
              "the uplink resolved the namespace's IPv4 address");
-    ns_check(glan_l2_uplink_neighbour(u, &ns6, nmac) == GLAN_L2_REACHABLE,
+    ns_check(glan_l2_uplink_neighbour(t->u, &t->ns6, nmac) == GLAN_L2_REACHABLE,
              "the uplink resolved the namespace's IPv6 address");
+}
 
-    /* 2. the namespace pings the guests */
+/* 2. the namespace pings the guests; 3. its neighbour table has the LAN's
+ * MAC for them */
+static void namespace_to_guests(struct l2_test *t)
+{
+    struct ns_guest *g1 = t->g1, *g2 = t->g2;
+    char(*a)[64] = t->a;
     ns_check(ns_ping(a[1], 3) == 0, "namespace -> %s (guest 1, IPv4)", a[1]);
     ns_check(ns_ping(a[2], 3) == 0, "namespace -> %s (guest 2, IPv4)", a[2]);
     ns_check(ns_ping(a[5], 3) == 0, "namespace -> %s (guest 1, IPv6)", a[5]);
     ns_check(ns_ping(a[6], 3) == 0, "namespace -> %s (guest 2, IPv6)", a[6]);
-    ns_check(ns_count(&g1, &g1.req4) >= 3 && ns_count(&g2, &g2.req4) >= 3 &&
-                 ns_count(&g1, &g1.req6) >= 3 && ns_count(&g2, &g2.req6) >= 3,
-             "the guests saw the requests (%u %u %u %u)", ns_count(&g1, &g1.req4),
-             ns_count(&g2, &g2.req4), ns_count(&g1, &g1.req6), ns_count(&g2, &g2.req6));
+    ns_check(ns_count(g1, &g1->req4) >= 3 && ns_count(g2, &g2->req4) >= 3 &&
+                 ns_count(g1, &g1->req6) >= 3 && ns_count(g2, &g2->req6) >= 3,
+             "the guests saw the requests (%u %u %u %u)", ns_count(g1, &g1->req4),
+             ns_count(g2, &g2->req4), ns_count(g1, &g1->req6), ns_count(g2, &g2->req6));
 
-    /* 3. the namespace's neighbour table has the LAN's MAC for the guests */
     char out[2048];
     for (int i = 1; i <= 6; i += (i == 2 ? 3 : 1)) {
-        ns_capture(out, sizeof out, "%sip neigh show %s dev %s", ns_in_peer(), a[i], link);
-        ns_check(strstr(out, macs) != NULL, "ip neigh: %s is at the LAN's MAC %s", a[i], macs);
+        ns_capture(out, sizeof out, "%sip neigh show %s dev %s", ns_in_peer(), a[i], t->link);
+        ns_check(strstr(out, t->macs) != NULL, "ip neigh: %s is at the LAN's MAC %s", a[i],
+                 t->macs);
     }
+}
 
-    /* 4. unknown destinations: nobody answers ARP/ND for them, and what is
-     * sent to them anyway is dropped and counted */
+/* 4. unknown destinations: nobody answers ARP/ND for them, and what is
+ * sent to them anyway is dropped and counted */
+static void unknown_destinations(struct l2_test *t)
+{
+    char(*a)[64] = t->a;
+    char out[2048];
     ns_check(ns_ping(a[3], 1) != 0, "namespace -> %s (no guest): no answer", a[3]);
-    ns_capture(out, sizeof out, "%sip neigh show %s dev %s", ns_in_peer(), a[3], link);
-    ns_check(strstr(out, macs) == NULL, "ip neigh: %s is not at the LAN's MAC", a[3]);
-    uint64_t before = ns_lan_drops(lan, GLAN_DROP_UNKNOWN_DEST);
-    ns_sh("%sip neigh replace %s lladdr %s dev %s nud permanent", ns_in_peer(), a[3], macs, link);
-    ns_sh("%sip -6 neigh replace %s lladdr %s dev %s nud permanent", ns_in_peer(), a[7], macs,
-          link);
+    ns_capture(out, sizeof out, "%sip neigh show %s dev %s", ns_in_peer(), a[3], t->link);
+    ns_check(strstr(out, t->macs) == NULL, "ip neigh: %s is not at the LAN's MAC", a[3]);
+    uint64_t before = ns_lan_drops(t->lan, GLAN_DROP_UNKNOWN_DEST);
+    ns_sh("%sip neigh replace %s lladdr %s dev %s nud permanent", ns_in_peer(), a[3], t->macs,
+          t->link);
+    ns_sh("%sip -6 neigh replace %s lladdr %s dev %s nud permanent", ns_in_peer(), a[7], t->macs,
+          t->link);
     ns_ping(a[3], 2);
     ns_ping(a[7], 2);
-    uint64_t after = ns_lan_drops(lan, GLAN_DROP_UNKNOWN_DEST);
+    uint64_t after = ns_lan_drops(t->lan, GLAN_DROP_UNKNOWN_DEST);
     ns_check(after - before >= 4,
              "datagrams for unregistered addresses dropped as unknown_dest: %llu",
              (unsigned long long)(after - before));
+}
 
-    /* 5. VLAN: the untagged subnet on the same link does not reach the LAN,
-     * even for an address a guest holds */
-    if (vlan) {
-        struct glan_addr un;
-        glan_addr_parse("10.204.0.2", &un);
-        glan_addr_register(g1.port, &un);
-        glan_l2_uplink_stats(u, &st);
-        uint64_t wrong = st.rx_wrong_vlan;
-        unsigned req = ns_count(&g1, &g1.req4);
-        ns_sh("%sip neigh replace 10.204.0.2 lladdr %s dev %s nud permanent", ns_in_peer(), macs,
-              dev);
-        ns_check(ns_ping("10.204.0.2", 2) != 0 && ns_count(&g1, &g1.req4) == req,
-                 "untagged ping to a guest's 10.204.0.2: not delivered");
-        glan_l2_uplink_stats(u, &st);
-        /* the TAP sees them and the engine skips them; the capture filter
-         * keeps them from the live pcap uplink altogether */
-        if (!pcap)
-            ns_check(st.rx_wrong_vlan >= wrong + 2, "untagged frames skipped as wrong_vlan (%llu)",
-                     (unsigned long long)(st.rx_wrong_vlan - wrong));
-    }
+/* 5. VLAN: the untagged subnet on the same link does not reach the LAN,
+ * even for an address a guest holds */
+static void untagged_subnet(struct l2_test *t)
+{
+    struct ns_guest *g1 = t->g1;
+    struct glan_l2_stats st;
+    struct glan_addr un;
+    glan_addr_parse("10.204.0.2", &un);
+    glan_addr_register(g1->port, &un);
+    glan_l2_uplink_stats(t->u, &st);
+    uint64_t wrong = st.rx_wrong_vlan;
+    unsigned req = ns_count(g1, &g1->req4);
+    ns_sh("%sip neigh replace 10.204.0.2 lladdr %s dev %s nud permanent", ns_in_peer(), t->macs,
+          t->dev);
+    ns_check(ns_ping("10.204.0.2", 2) != 0 && ns_count(g1, &g1->req4) == req,
+             "untagged ping to a guest's 10.204.0.2: not delivered");
+    glan_l2_uplink_stats(t->u, &st);
+    /* the TAP sees them and the engine skips them; the capture filter
+     * keeps them from the live pcap uplink altogether */
+    if (!t->pcap)
+        ns_check(st.rx_wrong_vlan >= wrong + 2, "untagged frames skipped as wrong_vlan (%llu)",
+                 (unsigned long long)(st.rx_wrong_vlan - wrong));
+}
 
-    glan_l2_uplink_stats(u, &st);
+/* What the engine counted, and that it adds up. */
+static void engine_counters(struct l2_test *t)
+{
+    struct glan_l2_stats st;
+    glan_l2_uplink_stats(t->u, &st);
     printf("      l2: rx_frames %llu rx_ip %llu rx_arp %llu rx_nd %llu not_ours %llu "
            "wrong_vlan %llu skipped %llu malformed %llu | arp_replies %llu na_sent %llu "
            "requests %llu resolved %llu tx_ip %llu held %llu dropped %llu/%llu/%llu\n",
@@ -629,14 +622,81 @@ int main(int argc, char **argv)
      * guest needs asking) */
     ns_check(st.arp_replies >= 1 && st.na_sent >= 1, "ARP and ND answered for the guests");
     ns_check(st.rx_malformed == 0, "no malformed frames from the Linux stack");
-    if (!pcap)
-        reads_match_frames(u, "gltap0");
+    if (!t->pcap)
+        reads_match_frames(t->u, "gltap0");
+}
 
-    if (recover)
-        recovery(u, lan, &g1, &g2, dev, a);
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    static struct l2_test t;
+    t.pcap = argc > 1 && !strcmp(argv[1], "pcap");
+    t.vlan = argc > 2 && !strcmp(argv[2], "vlan");
+    t.recover = argc > 2 && !strcmp(argv[2], "recover");
+    if (argc < 2 || (!t.pcap && strcmp(argv[1], "tap"))) {
+        fprintf(stderr, "usage: %s tap|pcap [vlan|recover]\n", argv[0]);
+        return 2;
+    }
+    /* From here on every interface, address and packet is in namespaces of
+     * our own. */
+    int entered = ns_enter("ip ping nsenter");
+    if (entered != 0)
+        return entered;
 
-    teardown(u, lan, &g1, &g2);
-    if (!pcap && !vlan && !recover)
+    /* Addresses: the namespace is .1 / ::1, the guests .2, .3 / ::2, ::3,
+     * nobody .77 / ::77.  The tagged subnet is used with vlan. */
+    const char *net = t.vlan ? "10.203.0" : t.pcap ? "10.202.0" : "10.201.0";
+    const char *net6 = t.vlan ? "fd00:203:" : t.pcap ? "fd00:202:" : "fd00:201:";
+    snprintf(t.a[0], 64, "%s.1", net);
+    snprintf(t.a[1], 64, "%s.2", net);
+    snprintf(t.a[2], 64, "%s.3", net);
+    snprintf(t.a[3], 64, "%s.77", net);
+    snprintf(t.a[4], 64, "%s:1", net6);
+    snprintf(t.a[5], 64, "%s:2", net6);
+    snprintf(t.a[6], 64, "%s:3", net6);
+    snprintf(t.a[7], 64, "%s:77", net6);
+
+    char err[256];
+    struct glan_lan_config lc = {.name = t.pcap ? "L2PCAP" : "L2TAP"};
+    t.lan = glan_lan_create(&lc, err, sizeof err);
+    if (!t.lan) {
+        printf("FAIL  lan: %s\n", err);
+        return 1;
+    }
+    static struct ns_guest g1, g2;
+    if (ns_guest_start(&g1, t.lan, "G1", t.a[1], t.a[5]) ||
+        ns_guest_start(&g2, t.lan, "G2", t.a[2], t.a[6])) {
+        printf("FAIL  guests\n");
+        return 1;
+    }
+    t.g1 = &g1;
+    t.g2 = &g2;
+    int rc = make_uplink(&t);
+    if (rc != 0)
+        return rc;
+    if (namespace_side(&t) < 0) {
+        teardown(t.u, t.lan, &g1, &g2);
+        return ns_finish("VLAN frames by hand only");
+    }
+
+    struct glan_l2_stats st;
+    glan_l2_uplink_stats(t.u, &st);
+    ns_check(st.announcements >= 4, "the guests' 4 addresses were announced at attach (%llu)",
+             (unsigned long long)st.announcements);
+    glan_addr_parse(t.a[0], &t.ns4);
+    glan_addr_parse(t.a[4], &t.ns6);
+    guests_to_namespace(&t);
+    namespace_to_guests(&t);
+    unknown_destinations(&t);
+    if (t.vlan)
+        untagged_subnet(&t);
+    engine_counters(&t);
+
+    if (t.recover)
+        recovery(t.u, t.lan, &g1, &g2, t.dev, t.a);
+
+    teardown(t.u, t.lan, &g1, &g2);
+    if (!t.pcap && !t.vlan && !t.recover)
         tap_unprivileged();
     return ns_finish(NULL);
 }

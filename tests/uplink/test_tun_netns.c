@@ -157,6 +157,215 @@ static int tcp_connect(const char *addr, int port, int ms)
     return rc;
 }
 
+/* What the phases below share: the LAN, its two guests and its uplink, and
+ * the namespace's addresses. */
+struct tun_test {
+    struct glan_lan *lan;
+    struct ns_guest *ga, *gb;
+    struct glan_uplink *u;
+    struct glan_addr ns4, ns6;
+};
+
+/* No name: the kernel picks one, and the device goes with the uplink. */
+static void kernel_chooses_the_name(void)
+{
+    char err[256];
+    struct glan_lan_config c2 = {.name = "TUNANY"};
+    struct glan_lan *lan2 = glan_lan_create(&c2, err, sizeof err);
+    struct glan_tun_config any = {.ifname = NULL, .up = 1};
+    struct glan_uplink *u2 = glan_tun_create(&any, err, sizeof err);
+    struct glan_tun_status s2 = {0};
+    int rc2 = lan2 && u2 ? glan_tun_attach(lan2, u2) : -1;
+    if (u2)
+        glan_tun_status(u2, &s2);
+    char name[16];
+    snprintf(name, sizeof name, "%s", s2.ifname);
+    ns_check(rc2 == 0 && !strncmp(name, "tun", 3) && s2.created && if_nametoindex(name) != 0,
+             "no name given: the uplink made %s", name);
+    if (u2) {
+        glan_tun_detach(u2); /* the thread stops before the port goes */
+        glan_uplink_destroy(u2);
+    }
+    ns_check(name[0] && if_nametoindex(name) == 0, "%s is gone with the uplink", name);
+    if (lan2)
+        glan_lan_destroy(lan2);
+}
+
+/* The uplink creates the device itself here (we are root).  0, or -1 when
+ * it could not be attached. */
+static int attach_new_device(struct tun_test *t)
+{
+    char err[256];
+    struct glan_tun_config tc = {.ifname = DEV, .mtu = 1400, .up = 1};
+    t->u = glan_tun_create(&tc, err, sizeof err);
+    int rc = t->u ? glan_tun_attach(t->lan, t->u) : -1;
+    struct glan_tun_status ts;
+    if (t->u)
+        glan_tun_status(t->u, &ts);
+    ns_check(rc == 0, "TUN uplink attached (%s)", t->u ? ts.message : err);
+    if (rc != 0)
+        return -1;
+    ns_check(ts.created && !ts.persistent && ts.rx_thread && ts.mtu == 1400,
+             "device %s created, MTU %u, receive thread running", ts.ifname, ts.mtu);
+    ns_check(ns_sh("ip -o link show dev %s | grep -q ' mtu 1400 '", DEV) == 0,
+             "kernel shows MTU 1400");
+    ns_sh("ip addr add 10.77.0.1/24 dev %s", DEV);
+    ns_sh("ip -6 addr add fd00:77::1/64 dev %s nodad", DEV);
+    ns_sh("ip addr show dev %s", DEV);
+    return 0;
+}
+
+/* From the namespace to the guests, and to addresses no guest holds. */
+static void namespace_to_guests(struct tun_test *t)
+{
+    struct ns_guest *ga = t->ga, *gb = t->gb;
+    ns_check(ns_ping("10.77.0.10", 3) == 0, "namespace pings guest 0600 over IPv4");
+    ns_check(ns_ping("10.77.0.11", 3) == 0, "namespace pings guest 0700 over IPv4");
+    ns_check(ns_ping("fd00:77::10", 3) == 0, "namespace pings guest 0600 over IPv6");
+    ns_check(ns_ping("fd00:77::11", 3) == 0, "namespace pings guest 0700 over IPv6");
+    ns_check(ns_count(ga, &ga->req4) == 3 && ns_count(ga, &ga->req6) == 3 &&
+                 ns_count(gb, &gb->req4) == 3 && ns_count(gb, &gb->req6) == 3,
+             "each guest saw exactly its own 3+3 echo requests");
+
+    /* TCP from the namespace: the handshake completes through the uplink. */
+    ns_check(tcp_connect("10.77.0.10", 7, 3000) == 0 && ns_count(ga, &ga->syn) == 1,
+             "TCP connection from the namespace to 10.77.0.10:7");
+    ns_check(tcp_connect("fd00:77::11", 7, 3000) == 0 && ns_count(gb, &gb->syn) == 1,
+             "TCP connection from the namespace to [fd00:77::11]:7");
+    ns_check(ns_wait(ga, &ga->fin, 1, 3000) && ns_wait(gb, &gb->fin, 1, 3000),
+             "the guests saw the namespace close both connections");
+
+    /* From the namespace to addresses no guest holds. */
+    uint64_t unknown0 = ns_lan_drops(t->lan, GLAN_DROP_UNKNOWN_DEST);
+    ns_check(ns_ping("10.77.0.99", 2) != 0, "no answer from unregistered 10.77.0.99");
+    ns_check(ns_ping("fd00:77::99", 2) != 0, "no answer from unregistered fd00:77::99");
+    uint64_t unknown = ns_lan_drops(t->lan, GLAN_DROP_UNKNOWN_DEST) - unknown0;
+    ns_check(unknown >= 4, "unregistered destinations dropped as unknown_dest (%llu)",
+             (unsigned long long)unknown);
+    ns_check(ns_count(ga, &ga->not_mine) == 0 && ns_count(gb, &gb->not_mine) == 0,
+             "no guest received a datagram for another address");
+}
+
+/* From a guest to the namespace. */
+static void guest_to_namespace(struct tun_test *t)
+{
+    struct ns_guest *gb = t->gb;
+    uint8_t pkt[2048];
+    size_t len = ns_echo_request(pkt, &gb->a4, &t->ns4, 0x4242, 1);
+    ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_NONE,
+             "guest 0700 pings 10.77.0.1");
+    ns_check(ns_wait(gb, &gb->rep4, 1, 3000), "guest 0700 got the namespace's IPv4 echo reply");
+    len = ns_echo_request(pkt, &gb->a6, &t->ns6, 0x4243, 1);
+    ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_NONE,
+             "guest 0700 pings fd00:77::1");
+    ns_check(ns_wait(gb, &gb->rep6, 1, 3000), "guest 0700 got the namespace's IPv6 echo reply");
+    ns_check(t->u->stats.tx_packets >= 14 && t->u->stats.rx_packets >= 14,
+             "uplink counted tx %llu rx %llu", (unsigned long long)t->u->stats.tx_packets,
+             (unsigned long long)t->u->stats.rx_packets);
+}
+
+/* The kernel has no room: the base keeps the datagram, the uplink waits
+ * for POLLOUT, kicks, and it goes out; nothing is lost. */
+static void write_refused_and_retried(struct tun_test *t)
+{
+    struct ns_guest *gb = t->gb;
+    uint8_t pkt[2048];
+    struct glan_lan_stats before;
+    glan_lan_stats(t->lan, &before);
+    atomic_store(&eagain_left, 3);
+    atomic_store(&eagain_fd, t->u->ops->rx_fd(t->u));
+    unsigned reps = ns_count(gb, &gb->rep4);
+    size_t len = ns_echo_request(pkt, &gb->a4, &t->ns4, 0x4245, 1);
+    ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_NONE,
+             "guest pings the namespace while writes to the device fail with EAGAIN");
+    ns_check(ns_wait(gb, &gb->rep4, reps + 1, 3000), "the datagram went out after the retries");
+    atomic_store(&eagain_fd, -1);
+    struct glan_tun_status ts;
+    glan_tun_status(t->u, &ts);
+    struct glan_lan_stats after;
+    glan_lan_stats(t->lan, &after);
+    uint64_t drops_before = 0, drops_after = 0;
+    for (int i = 0; i < GLAN_DROP_COUNT; i++) {
+        drops_before += before.dropped[i];
+        drops_after += after.dropped[i];
+    }
+    ns_check(ts.tx_blocked == 3 && drops_after == drops_before && after.queued == 0,
+             "3 refusals counted (%llu), nothing dropped, nothing left queued",
+             (unsigned long long)ts.tx_blocked);
+}
+
+/* The device is set down: datagrams for the network are refused as
+ * port_down, guests go on; up again, the namespace answers again. */
+static void device_down_and_up(struct tun_test *t)
+{
+    struct ns_guest *gb = t->gb;
+    uint8_t pkt[2048];
+    struct glan_tun_status ts;
+    ns_check(ns_sh("ip link set dev %s down", DEV) == 0, "device set down");
+    uint64_t down_before = ns_lan_drops(t->lan, GLAN_DROP_PORT_DOWN);
+    size_t len = ns_echo_request(pkt, &gb->a4, &t->ns4, 0x4244, 1);
+    glan_port_send(gb->port, pkt, len, NULL);
+    glan_tun_status(t->u, &ts);
+    ns_check(ns_lan_drops(t->lan, GLAN_DROP_PORT_DOWN) == down_before + 1 && ts.tx_down == 1 &&
+                 !ts.gone,
+             "with the device down a datagram for the network is dropped as port_down");
+    ns_check(ns_sh("ip link set dev %s up", DEV) == 0, "device set up");
+    unsigned rep0 = ns_count(gb, &gb->rep4);
+    glan_port_send(gb->port, pkt, len, NULL);
+    ns_check(ns_wait(gb, &gb->rep4, rep0 + 1, 3000), "up again: the namespace answers the guest");
+}
+
+/* The device is deleted under the uplink, and comes back as a persistent
+ * device made by an administrator. */
+static void device_deleted_and_back(struct tun_test *t)
+{
+    struct ns_guest *ga = t->ga, *gb = t->gb;
+    uint8_t pkt[2048];
+    struct glan_tun_status ts;
+    ns_check(ns_sh("ip link del %s", DEV) == 0, "device deleted");
+    for (int i = 0; i < 300 && (glan_tun_status(t->u, &ts), !ts.gone); i++)
+        ns_sleep_ms(10);
+    ns_check(ts.gone && ts.gone_events == 1 && strstr(ts.message, "deleted"),
+             "uplink noticed: gone, counted once, says: %s", ts.message);
+    unsigned udp0 = ns_count(gb, &gb->udp);
+    size_t len = udp4(pkt, &ga->a4, &gb->a4);
+    ns_check(glan_port_send(ga->port, pkt, len, NULL) == GLAN_DROP_NONE &&
+                 ns_wait(gb, &gb->udp, udp0 + 1, 1000),
+             "guest-to-guest still works with the device gone");
+    uint64_t down0 = ns_lan_drops(t->lan, GLAN_DROP_PORT_DOWN);
+    len = udp4(pkt, &ga->a4, &t->ns4);
+    glan_port_send(ga->port, pkt, len, NULL);
+    ns_check(ns_lan_drops(t->lan, GLAN_DROP_PORT_DOWN) == down0 + 1,
+             "a datagram for the network is dropped as port_down");
+
+    ns_sh("ip tuntap add dev %s mode tun", DEV);
+    ns_sh("ip addr add 10.77.0.1/24 dev %s", DEV);
+    ns_sh("ip -6 addr add fd00:77::1/64 dev %s nodad", DEV);
+    for (int i = 0; i < 300 && (glan_tun_status(t->u, &ts), ts.gone); i++)
+        ns_sleep_ms(10);
+    ns_check(!ts.gone && ts.recoveries == 1 && ts.persistent,
+             "uplink reattached by itself: %s (MTU %u)", ts.message, ts.mtu);
+    ns_check(ns_ping("10.77.0.10", 2) == 0, "namespace pings guest 0600 again over IPv4");
+    ns_check(ns_ping("fd00:77::11", 2) == 0, "namespace pings guest 0700 again over IPv6");
+}
+
+/* Detached, the port and LAN counters add up. */
+static void counters_balance(struct tun_test *t)
+{
+    glan_tun_detach(t->u);
+    struct glan_lan_stats st;
+    glan_lan_stats(t->lan, &st);
+    uint64_t dropped = 0;
+    for (int i = 0; i < GLAN_DROP_COUNT; i++)
+        dropped += st.dropped[i];
+    ns_check(st.sent_packets + st.fanout == st.delivered + dropped + st.queued,
+             "LAN counters balance: sent %llu + fanout %llu = delivered %llu + dropped %llu + "
+             "queued %llu",
+             (unsigned long long)st.sent_packets, (unsigned long long)st.fanout,
+             (unsigned long long)st.delivered, (unsigned long long)dropped,
+             (unsigned long long)st.queued);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -172,187 +381,36 @@ int main(void)
 
     char err[256];
     struct glan_lan_config cfg = {.name = "TUNTEST"};
-    struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
-    if (!lan) {
+    struct tun_test t = {.lan = glan_lan_create(&cfg, err, sizeof err)};
+    if (!t.lan) {
         printf("FAIL: LAN: %s\n", err);
         return 1;
     }
     static struct ns_guest ga, gb;
-    if (ns_guest_start(&ga, lan, "0600", "10.77.0.10", "fd00:77::10") ||
-        ns_guest_start(&gb, lan, "0700", "10.77.0.11", "fd00:77::11")) {
+    if (ns_guest_start(&ga, t.lan, "0600", "10.77.0.10", "fd00:77::10") ||
+        ns_guest_start(&gb, t.lan, "0700", "10.77.0.11", "fd00:77::11")) {
         printf("FAIL: guest ports\n");
         return 1;
     }
+    t.ga = &ga;
+    t.gb = &gb;
+    glan_addr_parse("10.77.0.1", &t.ns4);
+    glan_addr_parse("fd00:77::1", &t.ns6);
 
-    /* No name: the kernel picks one, and the device goes with the uplink. */
-    {
-        struct glan_lan_config c2 = {.name = "TUNANY"};
-        struct glan_lan *lan2 = glan_lan_create(&c2, err, sizeof err);
-        struct glan_tun_config any = {.ifname = NULL, .up = 1};
-        struct glan_uplink *u2 = glan_tun_create(&any, err, sizeof err);
-        struct glan_tun_status s2 = {0};
-        int rc2 = lan2 && u2 ? glan_tun_attach(lan2, u2) : -1;
-        if (u2)
-            glan_tun_status(u2, &s2);
-        char name[16];
-        snprintf(name, sizeof name, "%s", s2.ifname);
-        ns_check(rc2 == 0 && !strncmp(name, "tun", 3) && s2.created && if_nametoindex(name) != 0,
-                 "no name given: the uplink made %s", name);
-        if (u2) {
-            glan_tun_detach(u2); /* the thread stops before the port goes */
-            glan_uplink_destroy(u2);
-        }
-        ns_check(name[0] && if_nametoindex(name) == 0, "%s is gone with the uplink", name);
-        if (lan2)
-            glan_lan_destroy(lan2);
-    }
-
-    /* The uplink creates the device itself here (we are root). */
-    struct glan_tun_config tc = {.ifname = DEV, .mtu = 1400, .up = 1};
-    struct glan_uplink *u = glan_tun_create(&tc, err, sizeof err);
-    int rc = u ? glan_tun_attach(lan, u) : -1;
-    struct glan_tun_status ts;
-    if (u)
-        glan_tun_status(u, &ts);
-    ns_check(rc == 0, "TUN uplink attached (%s)", u ? ts.message : err);
-    if (rc != 0)
+    kernel_chooses_the_name();
+    if (attach_new_device(&t) < 0)
         return 1;
-    ns_check(ts.created && !ts.persistent && ts.rx_thread && ts.mtu == 1400,
-             "device %s created, MTU %u, receive thread running", ts.ifname, ts.mtu);
-    ns_check(ns_sh("ip -o link show dev %s | grep -q ' mtu 1400 '", DEV) == 0,
-             "kernel shows MTU 1400");
-    ns_sh("ip addr add 10.77.0.1/24 dev %s", DEV);
-    ns_sh("ip -6 addr add fd00:77::1/64 dev %s nodad", DEV);
-    ns_sh("ip addr show dev %s", DEV);
+    namespace_to_guests(&t);
+    guest_to_namespace(&t);
+    write_refused_and_retried(&t);
+    device_down_and_up(&t);
+    device_deleted_and_back(&t);
+    counters_balance(&t);
 
-    /* From the namespace to the guests. */
-    ns_check(ns_ping("10.77.0.10", 3) == 0, "namespace pings guest 0600 over IPv4");
-    ns_check(ns_ping("10.77.0.11", 3) == 0, "namespace pings guest 0700 over IPv4");
-    ns_check(ns_ping("fd00:77::10", 3) == 0, "namespace pings guest 0600 over IPv6");
-    ns_check(ns_ping("fd00:77::11", 3) == 0, "namespace pings guest 0700 over IPv6");
-    ns_check(ns_count(&ga, &ga.req4) == 3 && ns_count(&ga, &ga.req6) == 3 &&
-                 ns_count(&gb, &gb.req4) == 3 && ns_count(&gb, &gb.req6) == 3,
-             "each guest saw exactly its own 3+3 echo requests");
-
-    /* TCP from the namespace: the handshake completes through the uplink. */
-    ns_check(tcp_connect("10.77.0.10", 7, 3000) == 0 && ns_count(&ga, &ga.syn) == 1,
-             "TCP connection from the namespace to 10.77.0.10:7");
-    ns_check(tcp_connect("fd00:77::11", 7, 3000) == 0 && ns_count(&gb, &gb.syn) == 1,
-             "TCP connection from the namespace to [fd00:77::11]:7");
-    ns_check(ns_wait(&ga, &ga.fin, 1, 3000) && ns_wait(&gb, &gb.fin, 1, 3000),
-             "the guests saw the namespace close both connections");
-
-    /* From the namespace to addresses no guest holds. */
-    uint64_t unknown0 = ns_lan_drops(lan, GLAN_DROP_UNKNOWN_DEST);
-    ns_check(ns_ping("10.77.0.99", 2) != 0, "no answer from unregistered 10.77.0.99");
-    ns_check(ns_ping("fd00:77::99", 2) != 0, "no answer from unregistered fd00:77::99");
-    uint64_t unknown = ns_lan_drops(lan, GLAN_DROP_UNKNOWN_DEST) - unknown0;
-    ns_check(unknown >= 4, "unregistered destinations dropped as unknown_dest (%llu)",
-             (unsigned long long)unknown);
-    ns_check(ns_count(&ga, &ga.not_mine) == 0 && ns_count(&gb, &gb.not_mine) == 0,
-             "no guest received a datagram for another address");
-
-    /* From a guest to the namespace. */
-    struct glan_addr ns4, ns6;
-    glan_addr_parse("10.77.0.1", &ns4);
-    glan_addr_parse("fd00:77::1", &ns6);
-    uint8_t pkt[2048];
-    size_t len = ns_echo_request(pkt, &gb.a4, &ns4, 0x4242, 1);
-    ns_check(glan_port_send(gb.port, pkt, len, NULL) == GLAN_DROP_NONE,
-             "guest 0700 pings 10.77.0.1");
-    ns_check(ns_wait(&gb, &gb.rep4, 1, 3000), "guest 0700 got the namespace's IPv4 echo reply");
-    len = ns_echo_request(pkt, &gb.a6, &ns6, 0x4243, 1);
-    ns_check(glan_port_send(gb.port, pkt, len, NULL) == GLAN_DROP_NONE,
-             "guest 0700 pings fd00:77::1");
-    ns_check(ns_wait(&gb, &gb.rep6, 1, 3000), "guest 0700 got the namespace's IPv6 echo reply");
-    ns_check(u->stats.tx_packets >= 14 && u->stats.rx_packets >= 14,
-             "uplink counted tx %llu rx %llu", (unsigned long long)u->stats.tx_packets,
-             (unsigned long long)u->stats.rx_packets);
-
-    /* The kernel has no room: the base keeps the datagram, the uplink waits
-     * for POLLOUT, kicks, and it goes out; nothing is lost. */
-    struct glan_lan_stats before;
-    glan_lan_stats(lan, &before);
-    atomic_store(&eagain_left, 3);
-    atomic_store(&eagain_fd, u->ops->rx_fd(u));
-    unsigned reps = ns_count(&gb, &gb.rep4);
-    len = ns_echo_request(pkt, &gb.a4, &ns4, 0x4245, 1);
-    ns_check(glan_port_send(gb.port, pkt, len, NULL) == GLAN_DROP_NONE,
-             "guest pings the namespace while writes to the device fail with EAGAIN");
-    ns_check(ns_wait(&gb, &gb.rep4, reps + 1, 3000), "the datagram went out after the retries");
-    atomic_store(&eagain_fd, -1);
-    glan_tun_status(u, &ts);
-    struct glan_lan_stats after;
-    glan_lan_stats(lan, &after);
-    uint64_t drops_before = 0, drops_after = 0;
-    for (int i = 0; i < GLAN_DROP_COUNT; i++) {
-        drops_before += before.dropped[i];
-        drops_after += after.dropped[i];
-    }
-    ns_check(ts.tx_blocked == 3 && drops_after == drops_before && after.queued == 0,
-             "3 refusals counted (%llu), nothing dropped, nothing left queued",
-             (unsigned long long)ts.tx_blocked);
-
-    /* The device is set down: datagrams for the network are refused as
-     * port_down, guests go on; up again, the namespace answers again. */
-    ns_check(ns_sh("ip link set dev %s down", DEV) == 0, "device set down");
-    uint64_t down_before = ns_lan_drops(lan, GLAN_DROP_PORT_DOWN);
-    len = ns_echo_request(pkt, &gb.a4, &ns4, 0x4244, 1);
-    glan_port_send(gb.port, pkt, len, NULL);
-    glan_tun_status(u, &ts);
-    ns_check(ns_lan_drops(lan, GLAN_DROP_PORT_DOWN) == down_before + 1 && ts.tx_down == 1 &&
-                 !ts.gone,
-             "with the device down a datagram for the network is dropped as port_down");
-    ns_check(ns_sh("ip link set dev %s up", DEV) == 0, "device set up");
-    unsigned rep0 = ns_count(&gb, &gb.rep4);
-    glan_port_send(gb.port, pkt, len, NULL);
-    ns_check(ns_wait(&gb, &gb.rep4, rep0 + 1, 3000), "up again: the namespace answers the guest");
-
-    /* The device is deleted under the uplink. */
-    ns_check(ns_sh("ip link del %s", DEV) == 0, "device deleted");
-    for (int i = 0; i < 300 && (glan_tun_status(u, &ts), !ts.gone); i++)
-        ns_sleep_ms(10);
-    ns_check(ts.gone && ts.gone_events == 1 && strstr(ts.message, "deleted"),
-             "uplink noticed: gone, counted once, says: %s", ts.message);
-    unsigned udp0 = ns_count(&gb, &gb.udp);
-    len = udp4(pkt, &ga.a4, &gb.a4);
-    ns_check(glan_port_send(ga.port, pkt, len, NULL) == GLAN_DROP_NONE &&
-                 ns_wait(&gb, &gb.udp, udp0 + 1, 1000),
-             "guest-to-guest still works with the device gone");
-    uint64_t down0 = ns_lan_drops(lan, GLAN_DROP_PORT_DOWN);
-    len = udp4(pkt, &ga.a4, &ns4);
-    glan_port_send(ga.port, pkt, len, NULL);
-    ns_check(ns_lan_drops(lan, GLAN_DROP_PORT_DOWN) == down0 + 1,
-             "a datagram for the network is dropped as port_down");
-
-    /* It comes back, as a persistent device made by an administrator. */
-    ns_sh("ip tuntap add dev %s mode tun", DEV);
-    ns_sh("ip addr add 10.77.0.1/24 dev %s", DEV);
-    ns_sh("ip -6 addr add fd00:77::1/64 dev %s nodad", DEV);
-    for (int i = 0; i < 300 && (glan_tun_status(u, &ts), ts.gone); i++)
-        ns_sleep_ms(10);
-    ns_check(!ts.gone && ts.recoveries == 1 && ts.persistent,
-             "uplink reattached by itself: %s (MTU %u)", ts.message, ts.mtu);
-    ns_check(ns_ping("10.77.0.10", 2) == 0, "namespace pings guest 0600 again over IPv4");
-    ns_check(ns_ping("fd00:77::11", 2) == 0, "namespace pings guest 0700 again over IPv6");
-
-    /* The port and LAN counters add up. */
-    glan_tun_detach(u);
-    struct glan_lan_stats st;
-    glan_lan_stats(lan, &st);
-    uint64_t dropped = 0;
-    for (int i = 0; i < GLAN_DROP_COUNT; i++)
-        dropped += st.dropped[i];
-    ns_check(st.sent_packets + st.fanout == st.delivered + dropped + st.queued,
-             "LAN counters balance: sent %llu + fanout %llu = delivered %llu + dropped %llu + "
-             "queued %llu",
-             (unsigned long long)st.sent_packets, (unsigned long long)st.fanout,
-             (unsigned long long)st.delivered, (unsigned long long)dropped,
-             (unsigned long long)st.queued);
-    glan_uplink_destroy(u);
+    glan_uplink_destroy(t.u);
     ns_sh("ip link del %s 2>/dev/null", DEV); /* the persistent one */
     ns_guest_stop(&ga);
     ns_guest_stop(&gb);
-    glan_lan_destroy(lan);
+    glan_lan_destroy(t.lan);
     return ns_finish(NULL);
 }
