@@ -77,8 +77,9 @@ struct glan_uplink_status {
  * status.  Errors are negative errnos with a message in u->err.
  */
 struct glan_uplink_ops {
-    /* The implementation's name ("tun", "tap", "pcaplive", "pcapfile"): it
-     * starts the uplink's messages and tells implementations apart. */
+    /* The implementation's name ("tun", "tap", "pcaplive", "pcapfile"), for
+     * messages and reports (the word a query shows is the status op's
+     * kind). */
     const char *kind;
     /* Open the network side (device, files).  Called by glan_uplink_attach
      * before the port exists, in the attaching thread, no lock held.  0, or a

@@ -6,7 +6,10 @@
  * enters a LAN to a pcap file, `glan query` shows each LAN with its ports
  * (of every process, for a shared LAN), device numbers, state, registered
  * addresses and every counter the base keeps, as z/VM's QUERY VSWITCH
- * DETAILS does.
+ * DETAILS does.  `glan uplink` hands its words to the uplink spec parser,
+ * which knows the kinds (uplinkspec.h); the query shows any uplink through
+ * its status op, and a shared LAN's standby is the controller's
+ * (controller.h), which tells this file when it takes the uplink over.
  *
  * Hyperion's command table is fixed at build time, so the module hooks
  * Hercules' `system_command` entry, which CallHercCmd offers every command

@@ -3,7 +3,13 @@
  * with the interfaces (device groups) this Hercules attached to each.  The
  * base (include/guestlan/base.h) knows LANs and ports but not names across a
  * process nor device numbers; this directory is what `glan define`, `glan
- * query` and device statements share.  It includes no Hercules header.
+ * query` and device statements share.  It includes no Hercules header, but
+ * stays with the glue: its interface record embeds the seam's struct
+ * glan_herc_ifinfo, which hdtglan fills and hands the device model, and all
+ * it knows (device groups and numbers, LANs defined by a device statement,
+ * traces filtered by device number) is the Hercules command's vocabulary.
+ * What has a use without Hercules lives below it: a LAN's uplink, its
+ * controller and a shared LAN's standby (controller.h), traces (trace.h).
  *
  * All functions are safe to call from any thread: one mutex guards the
  * directory.  LAN names are case-insensitive and kept in upper case, as z/VM
