@@ -20,21 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmds.h"
+#include "dgram.h"
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
-#include "guestlan/inet.h"
 #include "guestlan/tun.h"
 #include "simguest/simguest.h"
+#include "tooltime.h"
 
 #define DEMO_HOST    "10.1.1.1" /* the TUN device's address, in the namespace */
 #define DEMO_TUN     "glantun0"
 #define DEMO_PINGS   5
-#define ICMP_ECHO    8
-#define ICMP_REPLY   0
 #define WAIT_REPLY_S 1.0
 
 struct guest {
@@ -43,42 +41,6 @@ struct guest {
 };
 
 static struct sg_rx rxbuf[64];
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* An IPv4 ICMP echo request or reply of 56 data bytes, as ping sends. */
-static size_t icmp4(uint8_t *b, uint32_t src, uint32_t dst, uint8_t type, uint16_t id, uint16_t seq)
-{
-    size_t len = 20 + 8 + 56;
-    memset(b, 0, len);
-    b[0] = 0x45;
-    b[2] = (uint8_t)(len >> 8);
-    b[3] = (uint8_t)len;
-    b[8] = 64; /* TTL */
-    b[9] = 1;  /* ICMP */
-    memcpy(b + 12, &src, 4);
-    memcpy(b + 16, &dst, 4);
-    uint16_t c = glan_inet_csum(0, b, 20);
-    b[10] = (uint8_t)(c >> 8);
-    b[11] = (uint8_t)c;
-    uint8_t *m = b + 20;
-    m[0] = type;
-    m[4] = (uint8_t)(id >> 8);
-    m[5] = (uint8_t)id;
-    m[6] = (uint8_t)(seq >> 8);
-    m[7] = (uint8_t)seq;
-    for (int i = 0; i < 56; i++)
-        m[8 + i] = (uint8_t)i;
-    c = glan_inet_csum(0, m, 8 + 56);
-    m[2] = (uint8_t)(c >> 8);
-    m[3] = (uint8_t)c;
-    return len;
-}
 
 static int guest_send(struct guest *g, const uint8_t *d, size_t len)
 {
@@ -105,23 +67,17 @@ static void guest_poll(struct guest *g, uint16_t id, uint16_t seq, int *got)
         uint32_t src, dst;
         memcpy(&src, d + 12, 4);
         memcpy(&dst, d + 16, 4);
-        if (m[0] == ICMP_ECHO && dst == me) {
+        if (m[0] == DGRAM_ICMP_ECHO && dst == me) {
+            /* The request turned round: addresses swapped, type reply. */
             uint8_t r[9216];
-            size_t rl = len;
             memcpy(r, d, len);
             memcpy(r + 12, &dst, 4);
             memcpy(r + 16, &src, 4);
-            r[10] = r[11] = 0;
-            uint16_t c = glan_inet_csum(0, r, hl);
-            r[10] = (uint8_t)(c >> 8);
-            r[11] = (uint8_t)c;
-            r[hl] = ICMP_REPLY;
-            r[hl + 2] = r[hl + 3] = 0;
-            c = glan_inet_csum(0, r + hl, rl - hl);
-            r[hl + 2] = (uint8_t)(c >> 8);
-            r[hl + 3] = (uint8_t)c;
-            guest_send(g, r, rl);
-        } else if (m[0] == ICMP_REPLY && got && (m[4] << 8 | m[5]) == id &&
+            dgram_ip4_csum(r, hl);
+            r[hl] = DGRAM_ICMP_REPLY;
+            dgram_icmp_csum(r + hl, len - hl);
+            guest_send(g, r, len);
+        } else if (m[0] == DGRAM_ICMP_REPLY && got && (m[4] << 8 | m[5]) == id &&
                    (m[6] << 8 | m[7]) == seq) {
             *got = 1;
         }
@@ -131,7 +87,7 @@ static void guest_poll(struct guest *g, uint16_t id, uint16_t seq, int *got)
 /* from pings to: every guest keeps answering while we wait for the reply. */
 static int ping(struct guest *from, const char *to, struct guest *all, int nall)
 {
-    uint32_t src, dst;
+    uint32_t src, dst; /* network byte order */
     inet_pton(AF_INET, from->addr, &src);
     inet_pton(AF_INET, to, &dst);
     uint16_t id = (uint16_t)(0x4700 + (from - all));
@@ -140,7 +96,7 @@ static int ping(struct guest *from, const char *to, struct guest *all, int nall)
     printf("guest %s (%s): ping -c %d %s\n", from->name, from->addr, DEMO_PINGS, to);
     for (uint16_t seq = 1; seq <= DEMO_PINGS; seq++) {
         uint8_t pkt[128];
-        size_t len = icmp4(pkt, src, dst, ICMP_ECHO, id, seq);
+        size_t len = dgram_icmp4_echo(pkt, ntohl(src), ntohl(dst), DGRAM_ICMP_ECHO, id, seq);
         double t0 = now_s(), t = 0;
         int got = 0;
         if (guest_send(from, pkt, len) < 0) {
