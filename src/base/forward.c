@@ -6,12 +6,12 @@
  *   unicast    to the port that registered its destination; when none did,
  *              a guest's to the uplink, the uplink's nowhere (no flooding);
  *   broadcast  to every other port, the uplink included;
- *   multicast  to every port that joined the group, and a guest's to the
- *              uplink too;
+ *   multicast  to every other port that joined the group, and a guest's to
+ *              the uplink too.
  *
- * never back to its sender.  Each copy goes on its receiver's wait queue
- * (enqueue, queue.c); a datagram with nowhere to go is dropped with its
- * reason.  Who holds an address is the registry's business (registry.c).
+ * Each copy goes on its receiver's wait queue (enqueue, queue.c); a datagram
+ * with nowhere to go is dropped with its reason.  Who holds an address is
+ * the registry's business (registry.c).
  */
 #include <stdatomic.h>
 #include <string.h>
