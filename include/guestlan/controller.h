@@ -102,7 +102,9 @@ struct glan_ctl_config {
      * the status and the owner's messages; NULL: kind and what.  Copied. */
     const char *text;
     /* Optional: called for each note of a standby's takeover, in the watcher
-     * thread, no lock of the controller held (see Locking). */
+     * thread, no lock of the controller held (see Locking).  It must not
+     * call glan_ctl_* functions (the note carries the status): destroying
+     * its own controller from here would wait for itself. */
     void (*notify)(void *arg, const struct glan_ctl_note *note);
     void *notify_arg;
 };
