@@ -70,6 +70,10 @@ enum glan_drop {
 
 /* Stable lower-case name of a drop reason ("no_uplink"), for counters output. */
 const char *glan_drop_name(enum glan_drop d);
+/* The drop counters dropped[GLAN_DROP_COUNT] as `glan query` shows them:
+ * " name=count" for each reason with a count, " none" when there is none;
+ * cut to fit len (which must be at least 1).  buf is returned. */
+char *glan_drops_format(const uint64_t *dropped, char *buf, size_t len);
 
 /* One datagram as a port receives it.  data points into base storage and is
  * valid only during the deliver call. */

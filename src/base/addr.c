@@ -7,6 +7,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/addr.h"
@@ -114,4 +116,17 @@ const char *glan_drop_name(enum glan_drop d)
     if ((unsigned)d >= GLAN_DROP_COUNT)
         return "unknown";
     return drop_names[d];
+}
+
+char *glan_drops_format(const uint64_t *dropped, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int d = 1; d < GLAN_DROP_COUNT && used < len; d++)
+        if (dropped[d])
+            used += (size_t)snprintf(buf + used, len - used, " %s=%" PRIu64,
+                                     glan_drop_name((enum glan_drop)d), dropped[d]);
+    if (!buf[0])
+        snprintf(buf, len, " none");
+    return buf;
 }

@@ -488,19 +488,6 @@ static void line(const char *fmt, ...)
 }
 
 /* " no_uplink=3 queue_full=1", or " none" */
-static void format_drops(const uint64_t *dropped, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int d = 1; d < GLAN_DROP_COUNT && used < len; d++) {
-        if (dropped[d])
-            used += (size_t)snprintf(buf + used, len - used, " %s=%" PRIu64,
-                                     glan_drop_name((enum glan_drop)d), dropped[d]);
-    }
-    if (!buf[0])
-        snprintf(buf, len, " none");
-}
-
 struct port_walk {
     struct glan_herc_lan *l;
 };
@@ -558,7 +545,7 @@ static void show_port(const struct glan_port_view *v, void *arg)
     line("    Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
          ", queued %" PRIu64,
          s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->queued);
-    format_drops(s->dropped, buf, sizeof buf);
+    glan_drops_format(s->dropped, buf, sizeof buf);
     line("    Dropped:%s", buf);
     line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
          s->recv_packets, s->recv_bytes, s->recv_dropped);
@@ -679,7 +666,7 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
          ", queued %" PRIu64,
          s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued);
     char buf[400];
-    format_drops(s.dropped, buf, sizeof buf);
+    glan_drops_format(s.dropped, buf, sizeof buf);
     line("  Dropped:%s", buf);
     show_uplink(l);
     struct port_walk w = {.l = l};
