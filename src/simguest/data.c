@@ -11,6 +11,8 @@
 #include "osa/osa_wire.h"
 #include "simguest.h"
 
+_Static_assert(SG_SENT == SLSB_P_OUTPUT_EMPTY, "SG_SENT is the empty output state");
+
 /* SLSB bytes are shared with the device, which may run in another thread
  * (a peer's sender): access them atomically, ordered like the hardware. */
 static uint8_t slsb_get(const uint8_t *p)

@@ -151,9 +151,12 @@ struct sg_pkt {
     const void *data;
     uint32_t len;
 };
+/* The SLSB state an adapter leaves an output buffer in once it has taken
+ * every datagram of it: output, owned by the program, empty (0xa1). */
+#define SG_SENT 0xa1 /* SLSB_P_OUTPUT_EMPTY of osa_wire.h; data.c checks they agree */
 /* Put n packets in the next output buffer of the TX queue (split: header
  * in its own element; else header and data share the first page), prime it,
- * SIGA-w.  Returns the SLSB state the adapter left (0xa1 expected). */
+ * SIGA-w.  Returns the SLSB state the adapter left (SG_SENT expected). */
 int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split);
 /* Collect every datagram in primed input buffers, handing the buffers back
  * (0x41 + SIGA-r).  Returns how many; the first max are copied to out. */

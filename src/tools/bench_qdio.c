@@ -41,7 +41,7 @@ int bench_qdio(const struct opts *o, uint32_t size, struct results *rs)
     struct sg_pkt p = {.flags = glan_sg_l3_flags(pkt, size), .data = pkt, .len = size};
     uint64_t bad = 0, got = 0;
     for (int i = 0; i < WARMUP; i++) {
-        bad += glan_sg_send(a, &p, 1, 0) != 0xa1; /* SLSB_P_OUTPUT_EMPTY */
+        bad += glan_sg_send(a, &p, 1, 0) != SG_SENT;
         got += (uint64_t)glan_sg_recv(b, qdio_rx, 8);
     }
     double t0 = now_s(), deadline = t0 + o->seconds, t = t0, c0 = cpu_s();
@@ -49,7 +49,7 @@ int bench_qdio(const struct opts *o, uint32_t size, struct results *rs)
     while (n < o->count) {
         uint64_t batch = o->count - n < 256 ? o->count - n : 256;
         for (uint64_t i = 0; i < batch; i++) {
-            bad += glan_sg_send(a, &p, 1, 0) != 0xa1;
+            bad += glan_sg_send(a, &p, 1, 0) != SG_SENT;
             got += (uint64_t)glan_sg_recv(b, qdio_rx, 8);
         }
         n += batch;

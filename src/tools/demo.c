@@ -45,7 +45,7 @@ static struct sg_rx rxbuf[64];
 static int guest_send(struct guest *g, const uint8_t *d, size_t len)
 {
     struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
-    return glan_sg_send(g->sg, &p, 1, 0) == 0xa1 ? 0 : -1; /* SLSB output empty */
+    return glan_sg_send(g->sg, &p, 1, 0) == SG_SENT ? 0 : -1;
 }
 
 /* What a guest's kernel does with what arrived: answer echo requests to its
@@ -128,18 +128,6 @@ static int ping(struct guest *from, const char *to, struct guest *all, int nall)
 
 /* ---- the query, as hdtglan's `glan query` prints it ---------------------- */
 
-static void drops(const uint64_t *dropped, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int d = 1; d < GLAN_DROP_COUNT && used < len; d++)
-        if (dropped[d])
-            used += (size_t)snprintf(buf + used, len - used, " %s=%" PRIu64,
-                                     glan_drop_name((enum glan_drop)d), dropped[d]);
-    if (!buf[0])
-        snprintf(buf, len, " none");
-}
-
 struct walk {
     struct glan_lan *lan;
     struct guest *g;
@@ -169,7 +157,7 @@ static void show_port(const struct glan_port_view *v, void *arg)
     }
     printf("%s\n", n ? "" : " none");
     char buf[400];
-    drops(s->dropped, buf, sizeof buf);
+    glan_drops_format(s->dropped, buf, sizeof buf);
     printf("    Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
            ", queued %" PRIu64 "\n    Dropped:%s\n",
            s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->queued, buf);
@@ -199,7 +187,7 @@ static void query(struct glan_lan *lan, struct glan_uplink *up, struct guest *g,
            c.max_ports, s.addrs, c.max_addrs, s.groups, c.max_groups);
     printf("  Base storage: %u of %u buffers of %u bytes in use, port queues of %u\n",
            s.buffers_in_use, c.buffers, c.buffer_size, c.queue_len);
-    drops(s.dropped, buf, sizeof buf);
+    glan_drops_format(s.dropped, buf, sizeof buf);
     printf("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
            ", queued %" PRIu64 "\n  Dropped:%s\n",
            s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued, buf);
