@@ -1,13 +1,14 @@
 /*
  * The network-namespace test scaffolding (see netns.h): commands and checks,
- * the test's namespace and its peer, the child without root, datagrams built
- * by hand and the guest ports that answer them.  Linked into glan-l2-netns
+ * the test's namespace and its peer, the child without root, and the guest
+ * ports that answer the datagrams sent to them (built with dgram.c).  Linked into glan-l2-netns
  * and glan-tun-netns as the static library glan-netns-common.
  */
 #define _GNU_SOURCE
 #include "netns.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -21,8 +22,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "guestlan/inet.h"
 
 /* ---- checks and commands ----------------------------------------------------------- */
 
@@ -178,6 +177,55 @@ int ns_ping(const char *addr, int count)
     return ns_sh("%sping -q -n -c %d -i 0.2 -W 2 %s >/dev/null", in_peer, count, addr);
 }
 
+int ns_enter_peer(int *back)
+{
+    *back = -1;
+    if (peer <= 0)
+        return 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)peer);
+    int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    int other = open(path, O_RDONLY | O_CLOEXEC);
+    int ok = self >= 0 && other >= 0 && setns(other, CLONE_NEWNET) == 0, err = errno;
+    if (other >= 0)
+        close(other);
+    if (!ok) {
+        ns_leave_peer(self);
+        errno = err;
+        return -1;
+    }
+    *back = self;
+    return 0;
+}
+
+void ns_leave_peer(int back)
+{
+    if (back < 0)
+        return;
+    if (setns(back, CLONE_NEWNET) < 0)
+        printf("FAIL  cannot return to our own namespace\n");
+    close(back);
+}
+
+int ns_veth_pair(const char *ours, const char *theirs)
+{
+    return ns_sh("ip link add %s type veth peer name %s", ours, theirs) ||
+           ns_sh("ip link set %s up", ours) ||
+           ns_sh("ip link set %s netns %d", theirs, (int)peer) ||
+           ns_sh("%sip link set lo up", in_peer) || ns_sh("%sip link set %s up", in_peer, theirs);
+}
+
+uint64_t ns_link_stat(const char *dev, const char *dir, const char *field)
+{
+    char out[2048], key[32];
+    ns_capture(out, sizeof out, "ip -j -s link show dev %s", dev);
+    snprintf(key, sizeof key, "\"%s\":{", dir);
+    const char *d = strstr(out, key);
+    snprintf(key, sizeof key, "\"%s\":", field);
+    const char *v = d ? strstr(d, key) : NULL;
+    return v ? strtoull(v + strlen(key), NULL, 10) : UINT64_MAX;
+}
+
 /* In the calling process only: a mount namespace of its own in which
  * /dev/net/tun is covered by a 0666 node of the same device, made on a
  * tmpfs (a /tmp mounted nodev would refuse to open it); the bind mount keeps
@@ -228,6 +276,12 @@ int ns_as_nobody(int (*fn)(void *), void *arg)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+int ns_nobody_device(const char *dev, const char *mode, const char *link)
+{
+    return ns_sh("ip tuntap add dev %s mode %s user 65534 group 65534", dev, mode) ||
+           ns_sh("ip link set dev %s %s", dev, link);
+}
+
 uint64_t ns_lan_drops(struct glan_lan *lan, enum glan_drop why)
 {
     struct glan_lan_stats st;
@@ -235,107 +289,15 @@ uint64_t ns_lan_drops(struct glan_lan *lan, enum glan_drop why)
     return st.dropped[why];
 }
 
-/* ---- datagrams ------------------------------------------------------------------------ */
-
-void ns_put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-/* The Internet checksum of len bytes at p, added to the partial sum s. */
-size_t ns_ip_header(uint8_t *p, int v6, size_t len, uint8_t proto, const uint8_t *src,
-                    const uint8_t *dst)
-{
-    size_t al = v6 ? 16 : 4, at = v6 ? 8 : 12, hl = v6 ? 40 : 20;
-    memset(p, 0, hl);
-    if (v6) {
-        p[0] = 0x60;
-        ns_put16(p + 4, (uint16_t)(len - hl));
-        p[6] = proto;
-        p[7] = 64;
-    } else {
-        p[0] = 0x45;
-        ns_put16(p + 2, (uint16_t)len);
-        p[8] = 64;
-        p[9] = proto;
-    }
-    memcpy(p + at, src, al);
-    memcpy(p + at + al, dst, al);
-    if (!v6)
-        ns_put16(p + 10, glan_inet_csum(0, p, hl));
-    return hl;
-}
-
-void ns_l4_sum(uint8_t *p, size_t len, size_t at)
-{
-    int v6 = p[0] >> 4 == 6;
-    size_t hl = v6 ? 40 : 20;
-    uint8_t proto = v6 ? p[6] : p[9];
-    uint32_t pseudo = 0;
-    if (proto != 1) {
-        /* addresses, protocol and length; cksum's complement undone */
-        pseudo = glan_inet_sum(0, p + (v6 ? 8 : 12), v6 ? 32 : 8);
-        pseudo += proto + (uint32_t)(len - hl);
-    }
-    ns_put16(p + hl + at, 0);
-    uint16_t sum = glan_inet_csum(pseudo, p + hl, len - hl);
-    ns_put16(p + hl + at, sum == 0 && proto == 17 ? 0xffff : sum); /* UDP: 0 is "none" */
-}
-
-size_t ns_echo_request(uint8_t *p, const struct glan_addr *src, const struct glan_addr *dst,
-                       uint16_t id, uint16_t seq)
-{
-    int v6 = src->family != GLAN_AF_INET;
-    size_t hl = v6 ? 40 : 20, len = hl + 8 + 32;
-    ns_ip_header(p, v6, len, v6 ? 58 : 1, src->bytes, dst->bytes);
-    uint8_t *m = p + hl;
-    memset(m, 0, 8);
-    m[0] = v6 ? 128 : 8;
-    ns_put16(m + 4, id);
-    ns_put16(m + 6, seq);
-    for (int i = 0; i < 32; i++)
-        m[8 + i] = (uint8_t)i;
-    ns_l4_sum(p, len, 2);
-    return len;
-}
-
-/* Turn an echo request into its reply in place. */
-static void echo_reply(uint8_t *p, size_t len)
-{
-    int v6 = p[0] >> 4 == 6;
-    size_t al = v6 ? 16 : 4, at = v6 ? 8 : 12, hl = v6 ? 40 : 20;
-    uint8_t tmp[16];
-    memcpy(tmp, p + at, al);
-    memcpy(p + at, p + at + al, al);
-    memcpy(p + at + al, tmp, al);
-    p[v6 ? 7 : 8] = 64;
-    if (!v6) {
-        ns_put16(p + 10, 0);
-        ns_put16(p + 10, glan_inet_csum(0, p, hl));
-    }
-    p[hl] = v6 ? 129 : 0;
-    ns_l4_sum(p, len, 2);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    ns_put16(p, (uint16_t)(v >> 16));
-    ns_put16(p + 2, (uint16_t)v);
-}
+/* ---- guest ports ------------------------------------------------------------------------ */
 
 /* Just enough TCP to accept a connection: the answer to segment p with the
  * given flags, into out; its length. */
 static size_t tcp_answer(const uint8_t *p, size_t len, uint8_t flags, uint8_t *out)
 {
-    int v6 = p[0] >> 4 == 6;
-    size_t al = v6 ? 16 : 4, at = v6 ? 8 : 12;
-    size_t ih = ns_ip_header(out, v6, (v6 ? 40 : 20) + 20, 6, p + at + al, p + at);
+    struct glan_addr from, to;
+    dg_addrs(p, &to, &from); /* back where it came from */
+    size_t ih = dg_ip(out, dg_ip_hlen(p) + 20, DG_TCP, &from, &to, DG_IP_CSUM);
     const uint8_t *tq = p + ih;
     size_t thl = (size_t)(tq[12] >> 4) * 4;
     uint32_t seg = (uint32_t)(len - ih - thl) + !!(tq[13] & 0x02) + !!(tq[13] & 0x01);
@@ -347,12 +309,10 @@ static size_t tcp_answer(const uint8_t *p, size_t len, uint8_t flags, uint8_t *o
     put32(t + 8, be32(tq + 4) + seg);
     t[12] = 5 << 4;
     t[13] = flags;
-    ns_put16(t + 14, 65535);
-    ns_l4_sum(out, ih + 20, 16);
+    put16(t + 14, 65535);
+    dg_l4_csum(out, ih + 20);
     return ih + 20;
 }
-
-/* ---- guest ports ------------------------------------------------------------------------ */
 
 static int is_mine(const struct ns_guest *g, const struct glan_dgram *dg)
 {
@@ -379,20 +339,20 @@ static int guest_deliver(void *ctx, const struct glan_dgram *dg)
     struct ns_guest *g = ctx;
     const uint8_t *p = dg->data;
     int v4 = dg->family == GLAN_AF_INET;
-    size_t hl = v4 ? 20 : 40;
-    uint8_t proto = dg->len >= hl ? p[v4 ? 9 : 6] : 0;
+    size_t hl = v4 ? IPV4_HDR_MIN : IPV6_HDR_LEN;
+    uint8_t proto = dg->len >= hl ? p[v4 ? 9 : 6] : 0, icmp = v4 ? DG_ICMP : DG_ICMPV6;
     uint8_t type = dg->len >= hl + 8 ? p[hl] : 0xff;
     pthread_mutex_lock(&g->m);
     if (!is_mine(g, dg))
         g->not_mine++;
-    if (proto == (v4 ? 1 : 58) && type == (v4 ? 8 : 128)) {
+    if (proto == icmp && type == (v4 ? 8 : 128)) {
         v4 ? g->req4++ : g->req6++;
         enqueue(g, p, dg->len, 0);
-    } else if (proto == (v4 ? 1 : 58) && type == (v4 ? 0 : 129)) {
+    } else if (proto == icmp && type == (v4 ? 0 : 129)) {
         v4 ? g->rep4++ : g->rep6++;
-    } else if (proto == 17) {
+    } else if (proto == DG_UDP) {
         g->udp++;
-    } else if (proto == 6 && (!v4 || p[0] == 0x45) && dg->len >= hl + 20) {
+    } else if (proto == DG_TCP && (!v4 || p[0] == 0x45) && dg->len >= hl + 20) {
         const uint8_t *tq = p + hl;
         uint8_t answer = 0, out[128];
         if ((tq[13] & 0x12) == 0x02) { /* SYN */
@@ -429,7 +389,7 @@ static void *responder(void *arg)
         memcpy(buf, g->q[i], len);
         pthread_mutex_unlock(&g->m);
         if (!ready)
-            echo_reply(buf, len);
+            dg_echo_reply(buf, len);
         glan_port_send(g->port, buf, len, NULL);
         pthread_mutex_lock(&g->m);
     }

@@ -3,8 +3,9 @@
  * network namespace of the test's own, and a peer process that holds a second
  * one; shell commands, run in the namespace that has the address; checks
  * that count failures; guest ports that answer ICMP/ICMPv6 echo and just
- * enough TCP to accept a connection; IP datagrams built by hand; and a child
- * that gives up root to show a user's persistent device needs no privileges.
+ * enough TCP to accept a connection; and a child that gives up root to show
+ * a user's persistent device needs no privileges.  The datagrams they send
+ * come from the tests' one builder (dgram.h), which this header brings in.
  *
  * Everything here prints what it does to stdout (commands as "$ cmd",
  * checks as "ok"/"FAIL" lines), which is the test's log.  Not thread-safe
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dgram.h"
 #include "guestlan/base.h"
 
 /* The exit status CTest reads as "skipped" (SKIP_RETURN_CODE). */
@@ -60,6 +62,22 @@ pid_t ns_peer(void);
 const char *ns_in_peer(void);
 /* ping count times from that namespace; 0 when every echo was answered. */
 int ns_ping(const char *addr, int count);
+/* Move the calling thread into the peer's namespace, for what must be made
+ * there (a packet socket on its interface): 0, with *back the way home for
+ * ns_leave_peer; or -1 (errno set) when it could not, and nothing moved.
+ * Without a peer nothing moves, and *back is -1. */
+int ns_enter_peer(int *back);
+/* Back from ns_enter_peer (nothing when back is -1). */
+void ns_leave_peer(int back);
+
+/* A veth pair: ours in this namespace, theirs in the peer's, both up, and
+ * the peer's lo up.  0, or nonzero when a step failed. */
+int ns_veth_pair(const char *ours, const char *theirs);
+
+/* A counter of interface dev in this namespace as `ip -j -s link` shows it:
+ * dir "rx" or "tx", field "packets", "bytes", ...; UINT64_MAX when it
+ * cannot be read. */
+uint64_t ns_link_stat(const char *dev, const char *dir, const char *field);
 
 /* Run fn(arg) in a child that has given up root for uid and gid 65534
  * ("nobody"), where /dev/net/tun is open to everyone: the host's, or, where
@@ -67,26 +85,12 @@ int ns_ping(const char *addr, int count);
  * private mount namespace (nothing of the host's changes).  fn's return is
  * the child's exit status, and ours: 0 when fn returned 0. */
 int ns_as_nobody(int (*fn)(void *), void *arg);
+/* A persistent TUN or TAP device (mode "tun" or "tap") owned by that user,
+ * then `ip link set dev DEV link`: 0, or nonzero when a step failed. */
+int ns_nobody_device(const char *dev, const char *mode, const char *link);
 
 /* What the LAN has dropped for reason why, so far. */
 uint64_t ns_lan_drops(struct glan_lan *lan, enum glan_drop why);
-
-/* ---- datagrams ------------------------------------------------------------------------ */
-
-void ns_put16(uint8_t *p, uint16_t v);
-/* An IPv4 header (v6 == 0; its checksum filled in) or an IPv6 one for a
- * datagram of len bytes in all carrying protocol proto, from src to dst (4
- * or 16 bytes each); the header's length. */
-size_t ns_ip_header(uint8_t *p, int v6, size_t len, uint8_t proto, const uint8_t *src,
-                    const uint8_t *dst);
-/* Fill in the checksum at offset at of the transport header of datagram p
- * (IPv4 without options, IPv6 without extension headers): ICMP's over the
- * message alone, ICMPv6's, TCP's and UDP's with the pseudo-header. */
-void ns_l4_sum(uint8_t *p, size_t len, size_t at);
-/* An ICMP or ICMPv6 echo request (by src's family) from src to dst with
- * identifier id, sequence number seq and 32 bytes of payload; its length. */
-size_t ns_echo_request(uint8_t *p, const struct glan_addr *src, const struct glan_addr *dst,
-                       uint16_t id, uint16_t seq);
 
 /* ---- guest ports ------------------------------------------------------------------------ */
 

@@ -28,12 +28,10 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,16 +54,10 @@
  * reported in PACKET_AUXDATA. */
 static int raw_open(const char *dev)
 {
-    int self = -1, other = -1, s = -1;
-    if (ns_peer() > 0) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/ns/net", (int)ns_peer());
-        self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-        other = open(path, O_RDONLY | O_CLOEXEC);
-        if (self < 0 || other < 0 || setns(other, CLONE_NEWNET) < 0)
-            goto out;
-    }
-    s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    int back;
+    if (ns_enter_peer(&back) < 0)
+        return -1;
+    int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
     int one = 1;
     struct sockaddr_ll sa = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL)};
     sa.sll_ifindex = (int)if_nametoindex(dev);
@@ -74,13 +66,7 @@ static int raw_open(const char *dev)
         close(s);
         s = -1;
     }
-out:
-    if (self >= 0 && setns(self, CLONE_NEWNET) < 0)
-        printf("FAIL  cannot return to our own namespace\n");
-    if (self >= 0)
-        close(self);
-    if (other >= 0)
-        close(other);
+    ns_leave_peer(back);
     return s;
 }
 
@@ -121,49 +107,25 @@ static size_t raw_expect(int s, uint16_t type, uint8_t *f, size_t cap, int *vid,
                     *vid = aux.tp_vlan_tci & 0xfff;
             }
             /* a tag the kernel left in the frame */
-            if (*vid < 0 && n >= 18 && f[12] == 0x81 && f[13] == 0) {
-                *vid = (f[14] << 8 | f[15]) & 0xfff;
+            if (*vid < 0 && n >= 18 && be16(f + 12) == ET_VLAN) {
+                *vid = be16(f + 14) & 0xfff;
                 memmove(f + 12, f + 16, (size_t)n - 16);
                 n -= 4;
             }
-            if ((f[12] << 8 | f[13]) == type)
+            if (be16(f + 12) == type)
                 return (size_t)n;
         }
     }
     return 0;
 }
 
-/* An Ethernet header from the made-up station me, tagged when vid. */
-static size_t raw_eth(uint8_t *f, const uint8_t *dst, const uint8_t *me, uint16_t type, int vid)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, me, 6);
-    size_t h = 12;
-    if (vid) {
-        ns_put16(f + 12, 0x8100);
-        ns_put16(f + 14, (uint16_t)vid);
-        h = 16;
-    }
-    ns_put16(f + h, type);
-    return h + 2;
-}
-
+/* An ARP request from the made-up station me, broadcast, tagged when vid. */
 static size_t raw_arp(uint8_t *f, const uint8_t *me, int vid, const struct glan_addr *spa,
                       const struct glan_addr *tpa)
 {
     static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    size_t h = raw_eth(f, bc, me, 0x0806, vid);
-    uint8_t *a = f + h;
-    memset(a, 0, 28);
-    ns_put16(a, 1);
-    ns_put16(a + 2, 0x0800);
-    a[4] = 6;
-    a[5] = 4;
-    ns_put16(a + 6, 1);
-    memcpy(a + 8, me, 6);
-    memcpy(a + 14, spa->bytes, 4);
-    memcpy(a + 24, tpa->bytes, 4);
-    return h + 28;
+    size_t h = dg_eth(f, bc, me, ET_ARP, (uint16_t)vid);
+    return h + dg_arp(f + h, 1, me, spa->bytes, tpa->bytes);
 }
 
 /* Tagged and untagged frames by hand, for kernels that cannot make VLAN
@@ -186,17 +148,17 @@ static void raw_vlan(struct glan_uplink *u, struct ns_guest *g, const char *dev,
     /* tagged ARP request: a tagged reply with the LAN's MAC */
     size_t n = raw_arp(f, me, VID, &src, &g->a4);
     ns_check(send(s, f, n < 64 ? 64 : n, 0) > 0, "sent a tagged ARP request for the guest");
-    size_t got = raw_expect(s, 0x0806, r, sizeof r, &vid, 2000);
+    size_t got = raw_expect(s, ET_ARP, r, sizeof r, &vid, 2000);
     ns_check(got >= 42 && vid == VID && r[21] == 2 && !memcmp(r + 22, mac, 6) &&
                  !memcmp(r + 28, g->a4.bytes, 4) && !memcmp(r, me, 6),
              "tagged ARP reply on VLAN %d with the LAN's MAC for the guest", vid);
 
     /* tagged echo request: a tagged echo reply from the guest */
     unsigned before = ns_count(g, &g->req4);
-    size_t h = raw_eth(f, mac, me, 0x0800, VID);
-    n = h + ns_echo_request(f + h, &src, &g->a4, ECHO_ID, 7);
+    size_t h = dg_eth(f, mac, me, ET_IPV4, VID);
+    n = h + dg_echo_request(f + h, &src, &g->a4, ECHO_ID, 7);
     ns_check(send(s, f, n < 64 ? 64 : n, 0) > 0, "sent a tagged echo request to the guest");
-    got = raw_expect(s, 0x0800, r, sizeof r, &vid, 2000);
+    got = raw_expect(s, ET_IPV4, r, sizeof r, &vid, 2000);
     ns_check(got >= 14 + 28 && vid == VID && r[14 + 9] == 1 && r[14 + 20] == 0 &&
                  !memcmp(r + 14 + 12, g->a4.bytes, 4) && !memcmp(r, me, 6) &&
                  ns_count(g, &g->req4) == before + 1,
@@ -208,12 +170,12 @@ static void raw_vlan(struct glan_uplink *u, struct ns_guest *g, const char *dev,
     uint64_t wrong = st.rx_wrong_vlan;
     n = raw_arp(f, me, 0, &src, &g->a4);
     ns_check(send(s, f, n < 64 ? 64 : n, 0) > 0, "sent an untagged ARP request for the guest");
-    got = raw_expect(s, 0x0806, r, sizeof r, &vid, 700);
+    got = raw_expect(s, ET_ARP, r, sizeof r, &vid, 700);
     ns_check(got == 0, "no answer to the untagged request");
     /* another VLAN: no answer either */
     n = raw_arp(f, me, VID + 1, &src, &g->a4);
     send(s, f, n < 64 ? 64 : n, 0);
-    got = raw_expect(s, 0x0806, r, sizeof r, &vid, 700);
+    got = raw_expect(s, ET_ARP, r, sizeof r, &vid, 700);
     ns_check(got == 0, "no answer on VLAN %d", VID + 1);
     glan_l2_uplink_stats(u, &st);
     /* the capture filter keeps them from the live pcap uplink altogether */
@@ -256,8 +218,7 @@ static int tap_as_nobody(void *arg)
 /* A persistent TAP device owned by "nobody", for tap_as_nobody. */
 static void tap_unprivileged(void)
 {
-    if (ns_sh("ip tuntap add dev gltap1 mode tap user 65534 group 65534") ||
-        ns_sh("ip link set dev gltap1 up")) {
+    if (ns_nobody_device("gltap1", "tap", "up")) {
         ns_check(0, "persistent TAP device for uid 65534 created");
         return;
     }
@@ -280,11 +241,7 @@ static struct glan_l2_uplink_status ustatus(struct glan_uplink *u)
  * counter (tun counts a frame as transmitted once a read has taken it). */
 static uint64_t tap_frames_out(const char *dev)
 {
-    char out[2048];
-    ns_capture(out, sizeof out, "ip -j -s link show dev %s", dev);
-    const char *tx = strstr(out, "\"tx\":{");
-    const char *pk = tx ? strstr(tx, "\"packets\":") : NULL;
-    return pk ? strtoull(pk + strlen("\"packets\":"), NULL, 10) : UINT64_MAX;
+    return ns_link_stat(dev, "tx", "packets");
 }
 
 /* The receive thread reads only what arrived: every read the engine counted
@@ -340,10 +297,7 @@ static int wait_down(struct glan_uplink *u, int want, int ms)
  * peer's, both up; nonzero when one step failed. */
 static int veth_pair(void)
 {
-    return ns_sh("ip link add glv0 type veth peer name glv1") || ns_sh("ip link set glv0 up") ||
-           ns_sh("ip link set glv1 netns %d", (int)ns_peer()) ||
-           ns_sh("%sip link set lo up", ns_in_peer()) ||
-           ns_sh("%sip link set glv1 up", ns_in_peer());
+    return ns_veth_pair("glv0", "glv1");
 }
 
 /* The namespace's addresses a[0] and a[4] on link, and the link it is on
@@ -374,7 +328,7 @@ static void recovery(struct glan_uplink *u, struct glan_lan *lan, struct ns_gues
     /* the LAN keeps serving its guests */
     uint8_t buf[128];
     unsigned req = ns_count(g2, &g2->req4), rep = ns_count(g1, &g1->rep4);
-    size_t n = ns_echo_request(buf, &g1->a4, &g2->a4, ECHO_ID, 77);
+    size_t n = dg_echo_request(buf, &g1->a4, &g2->a4, ECHO_ID, 77);
     glan_port_send(g1->port, buf, n, NULL);
     ns_check(ns_wait(g2, &g2->req4, req + 1, 2000) && ns_wait(g1, &g1->rep4, rep + 1, 2000),
              "guest 1 <-> guest 2 while the uplink is down");
@@ -382,7 +336,7 @@ static void recovery(struct glan_uplink *u, struct glan_lan *lan, struct ns_gues
     uint64_t down_before = ns_lan_drops(lan, GLAN_DROP_PORT_DOWN);
     struct glan_addr ns4;
     glan_addr_parse(a[0], &ns4);
-    n = ns_echo_request(buf, &g1->a4, &ns4, ECHO_ID, 78);
+    n = dg_echo_request(buf, &g1->a4, &ns4, ECHO_ID, 78);
     glan_port_send(g1->port, buf, n, NULL);
     us = ustatus(u);
     ns_check(ns_lan_drops(lan, GLAN_DROP_PORT_DOWN) == down_before + 1 && us.tx_down >= 1,
@@ -404,7 +358,7 @@ static void recovery(struct glan_uplink *u, struct glan_lan *lan, struct ns_gues
     ns_check(ns_ping(a[1], 3) == 0, "namespace -> %s (guest 1, IPv4) after the return", a[1]);
     ns_check(ns_ping(a[6], 3) == 0, "namespace -> %s (guest 2, IPv6) after the return", a[6]);
     rep = ns_count(g1, &g1->rep4);
-    n = ns_echo_request(buf, &g1->a4, &ns4, ECHO_ID, 79);
+    n = dg_echo_request(buf, &g1->a4, &ns4, ECHO_ID, 79);
     glan_port_send(g1->port, buf, n, NULL);
     ns_check(ns_wait(g1, &g1->rep4, rep + 1, 4000), "guest 1 -> namespace after the return");
     /* (the persistent TAP device goes with the test's namespace) */
@@ -516,9 +470,9 @@ static void guests_to_namespace(struct l2_test *t)
     struct ns_guest *g1 = t->g1, *g2 = t->g2;
     uint8_t buf[128];
     for (uint16_t i = 1; i <= 3; i++) {
-        size_t n = ns_echo_request(buf, &g1->a4, &t->ns4, ECHO_ID, i);
+        size_t n = dg_echo_request(buf, &g1->a4, &t->ns4, ECHO_ID, i);
         glan_port_send(g1->port, buf, n, NULL);
-        n = ns_echo_request(buf, &g2->a6, &t->ns6, ECHO_ID, i);
+        n = dg_echo_request(buf, &g2->a6, &t->ns6, ECHO_ID, i);
         glan_port_send(g2->port, buf, n, NULL);
     }
     int ok = ns_wait(g1, &g1->rep4, 3, 4000);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "guestlan/inet.h"
+#include "wire/wire.h"
 
 /* RFC 1071's example: the words 0001 f203 f4f5 f6f7 sum to ddf2. */
 START_TEST(rfc1071_example)
@@ -20,8 +21,7 @@ START_TEST(ipv4_header_checks)
     uint8_t h[20] = {0x45, 0x00, 0x00, 0x54, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01,
                      0x00, 0x00, 10,   1,    1,    2,    10,   1,    1,    3};
     uint16_t c = glan_inet_csum(0, h, sizeof h);
-    h[10] = (uint8_t)(c >> 8);
-    h[11] = (uint8_t)c;
+    put16(h + 10, c);
     ck_assert_uint_eq(glan_inet_sum(0, h, sizeof h), 0xffff);
     ck_assert_uint_eq(glan_inet_csum(0, h, sizeof h), 0);
 }

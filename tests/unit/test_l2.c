@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "guestlan/l2.h"
+#include "dgram.h"
 #include "testport.h"
 
 #define SEC 1000000000ull
@@ -93,60 +94,12 @@ static void teardown(void)
 
 /* ---- frame builders ------------------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Ethernet header (tagged when vlan); its length. */
-static size_t eth(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t type, uint16_t vlan)
-{
-    memcpy(f, dst, 6);
-    memcpy(f + 6, src, 6);
-    if (vlan) {
-        put16(f + 12, 0x8100);
-        put16(f + 14, vlan);
-        put16(f + 16, type);
-        return 18;
-    }
-    put16(f + 12, type);
-    return 14;
-}
-
 static size_t arp(uint8_t *f, uint16_t vlan, const uint8_t *edst, uint16_t op, const uint8_t *sha,
                   const char *spa, const char *tpa)
 {
-    size_t h = eth(f, edst, sha, 0x0806, vlan);
-    uint8_t *a = f + h;
-    memset(a, 0, 28);
-    put16(a, 1);
-    put16(a + 2, 0x0800);
-    a[4] = 6;
-    a[5] = 4;
-    put16(a + 6, op);
-    memcpy(a + 8, sha, 6);
+    size_t h = dg_eth(f, edst, sha, ET_ARP, vlan);
     struct glan_addr s = A(spa), t = A(tpa);
-    memcpy(a + 14, s.bytes, 4);
-    memcpy(a + 24, t.bytes, 4);
-    return h + 28;
-}
-
-static uint16_t csum6(const uint8_t *ip, size_t plen)
-{
-    uint32_t s = 58 + (uint32_t)plen;
-    for (size_t i = 8; i < 40; i += 2)
-        s += (uint32_t)get16(ip + i);
-    for (size_t i = 0; i < plen; i += 2)
-        s += (uint32_t)(ip[40 + i] << 8 | (i + 1 < plen ? ip[41 + i] : 0));
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
+    return h + dg_arp(f + h, op, sha, s.bytes, t.bytes);
 }
 
 /* A solicitation (type 135) or advertisement (136) with a link-layer option
@@ -154,28 +107,9 @@ static uint16_t csum6(const uint8_t *ip, size_t plen)
 static size_t nd(uint8_t *f, uint16_t vlan, const uint8_t *edst, const uint8_t *esrc, uint8_t type,
                  const char *src, const char *dst, const char *target, const uint8_t *lla)
 {
-    size_t h = eth(f, edst, esrc, 0x86dd, vlan);
-    uint8_t *ip = f + h;
-    size_t plen = lla ? 32 : 24;
-    memset(ip, 0, 40 + plen);
-    ip[0] = 0x60;
-    put16(ip + 4, (uint16_t)plen);
-    ip[6] = 58;
-    ip[7] = 255;
+    size_t h = dg_eth(f, edst, esrc, ET_IPV6, vlan);
     struct glan_addr s = A(src), d = A(dst), t = A(target);
-    memcpy(ip + 8, s.bytes, 16);
-    memcpy(ip + 24, d.bytes, 16);
-    ip[40] = type;
-    if (type == 136)
-        ip[44] = 0x60; /* solicited, override */
-    memcpy(ip + 48, t.bytes, 16);
-    if (lla) {
-        ip[64] = type == 135 ? 1 : 2;
-        ip[65] = 1;
-        memcpy(ip + 66, lla, 6);
-    }
-    put16(ip + 42, csum6(ip, plen));
-    return h + 40 + plen;
+    return h + dg_nd(f + h, type, &s, &d, &t, lla, DG_L4_CSUM);
 }
 
 /* A UDP datagram from src to dst of len bytes. */
@@ -257,8 +191,8 @@ START_TEST(arp_answered)
     const uint8_t *r = tx.f[0];
     ck_assert_mem_eq(r, peer_mac, 6);    /* to the asker */
     ck_assert_mem_eq(r + 6, lan_mac, 6); /* from the LAN */
-    ck_assert_uint_eq(get16(r + 12), 0x0806);
-    ck_assert_uint_eq(get16(r + 14 + 6), 2); /* reply */
+    ck_assert_uint_eq(be16(r + 12), ET_ARP);
+    ck_assert_uint_eq(be16(r + 14 + 6), 2); /* reply */
     ck_assert_mem_eq(r + 14 + 8, lan_mac, 6);
     struct glan_addr g = A("10.0.0.1"), p = A("10.0.0.9");
     ck_assert_mem_eq(r + 14 + 14, g.bytes, 4);
@@ -297,7 +231,7 @@ START_TEST(nd_answered)
     const uint8_t *r = tx.f[0], *ip = r + 14;
     ck_assert_mem_eq(r, peer_mac, 6);
     ck_assert_mem_eq(r + 6, lan_mac, 6);
-    ck_assert_uint_eq(get16(r + 12), 0x86dd);
+    ck_assert_uint_eq(be16(r + 12), ET_IPV6);
     ck_assert_uint_eq(ip[7], 255);
     ck_assert_uint_eq(ip[40], 136);
     ck_assert_uint_eq(ip[44], 0x60); /* solicited, override, not a router */
@@ -307,7 +241,7 @@ START_TEST(nd_answered)
     ck_assert_mem_eq(ip + 48, t.bytes, 16);
     ck_assert_uint_eq(ip[64], 2); /* target link-layer address */
     ck_assert_mem_eq(ip + 66, lan_mac, 6);
-    ck_assert_uint_eq(csum6(ip, get16(ip + 4)), 0);
+    ck_assert_uint_eq(dg_l4_check(ip, IPV6_HDR_LEN + be16(ip + 4)), 0);
     ck_assert_uint_eq(stats().na_sent, 1);
     ck_assert_int_eq(glan_l2_neighbour(l2, &s, 0, NULL), GLAN_L2_REACHABLE);
 
@@ -344,7 +278,7 @@ START_TEST(announce)
     ck_assert_uint_eq(tx.n, 2);
     const uint8_t *g = tx.f[0] + 14;
     ck_assert_mem_eq(tx.f[0], bcast, 6);
-    ck_assert_uint_eq(get16(g + 6), 1);
+    ck_assert_uint_eq(be16(g + 6), 1);
     ck_assert_mem_eq(g + 14, a4.bytes, 4); /* sender = target = the address */
     ck_assert_mem_eq(g + 24, a4.bytes, 4);
     const uint8_t *ip = tx.f[1] + 14;
@@ -352,7 +286,7 @@ START_TEST(announce)
     ck_assert_uint_eq(ip[40], 136);
     ck_assert_uint_eq(ip[44], 0x20); /* override, unsolicited */
     ck_assert_mem_eq(ip + 48, a6.bytes, 16);
-    ck_assert_uint_eq(csum6(ip, get16(ip + 4)), 0);
+    ck_assert_uint_eq(dg_l4_check(ip, IPV6_HDR_LEN + be16(ip + 4)), 0);
     ck_assert_uint_eq(stats().announcements, 2);
 }
 END_TEST
@@ -367,8 +301,8 @@ START_TEST(resolve_arp)
     ck_assert_uint_eq(tx.n, 1); /* the request, not the datagram */
     const uint8_t *q = tx.f[0];
     ck_assert_mem_eq(q, bcast, 6);
-    ck_assert_uint_eq(get16(q + 12), 0x0806);
-    ck_assert_uint_eq(get16(q + 14 + 6), 1);
+    ck_assert_uint_eq(be16(q + 12), ET_ARP);
+    ck_assert_uint_eq(be16(q + 14 + 6), 1);
     struct glan_addr src = A("10.0.0.1"), dst = A("10.0.0.9");
     ck_assert_mem_eq(q + 14 + 14, src.bytes, 4); /* asked from the guest's address */
     ck_assert_mem_eq(q + 14 + 24, dst.bytes, 4);
@@ -388,7 +322,7 @@ START_TEST(resolve_arp)
         ck_assert_uint_eq(tx.len[i], 14 + n);
         ck_assert_mem_eq(tx.f[i], peer_mac, 6);
         ck_assert_mem_eq(tx.f[i] + 6, lan_mac, 6);
-        ck_assert_uint_eq(get16(tx.f[i] + 12), 0x0800);
+        ck_assert_uint_eq(be16(tx.f[i] + 12), ET_IPV4);
         ck_assert_mem_eq(tx.f[i] + 14, d, n);
     }
     struct glan_l2_stats s = stats();
@@ -420,13 +354,13 @@ START_TEST(resolve_nd)
     ck_assert_mem_eq(ip + 48, t.bytes, 16);
     ck_assert_uint_eq(ip[64], 1); /* source link-layer address */
     ck_assert_mem_eq(ip + 66, lan_mac, 6);
-    ck_assert_uint_eq(csum6(ip, get16(ip + 4)), 0);
+    ck_assert_uint_eq(dg_l4_check(ip, IPV6_HDR_LEN + be16(ip + 4)), 0);
 
     size_t fl = nd(f, 0, lan_mac, peer_mac, 136, "fd00::9", "fd00::1", "fd00::9", peer_mac);
     ck_assert_int_eq(input(f, fl, 1, NULL), 0);
     ck_assert_uint_eq(tx.n, 2);
     ck_assert_mem_eq(tx.f[1], peer_mac, 6);
-    ck_assert_uint_eq(get16(tx.f[1] + 12), 0x86dd);
+    ck_assert_uint_eq(be16(tx.f[1] + 12), ET_IPV6);
     ck_assert_mem_eq(tx.f[1] + 14, d, n);
 
     /* an unsolicited advertisement for an address we never asked about
@@ -480,8 +414,8 @@ START_TEST(cache_timeout)
     ck_assert_int_eq(glan_l2_neighbour(l2, &dst, t, NULL), GLAN_L2_STALE);
     ck_assert_int_eq(glan_l2_output(l2, d, n, t), 0);
     ck_assert_uint_eq(tx.n, 4);
-    ck_assert_uint_eq(get16(tx.f[2] + 12), 0x0806); /* the re-probe */
-    ck_assert_mem_eq(tx.f[3], peer_mac, 6);         /* the datagram, at once */
+    ck_assert_uint_eq(be16(tx.f[2] + 12), ET_ARP); /* the re-probe */
+    ck_assert_mem_eq(tx.f[3], peer_mac, 6);        /* the datagram, at once */
     ck_assert_int_eq(glan_l2_neighbour(l2, &dst, t, NULL), GLAN_L2_PROBE);
 
     /* an answer renews it */
@@ -501,7 +435,7 @@ START_TEST(cache_timeout)
     ck_assert_int_eq(glan_l2_neighbour(l2, &dst, t + 3 * SEC, NULL), GLAN_L2_NONE);
     ck_assert_int_eq(glan_l2_output(l2, d, n, t + 4 * SEC), 0);
     ck_assert_uint_eq(stats().held_now, 1);
-    ck_assert_uint_eq(get16(tx.f[tx.n - 1] + 12), 0x0806);
+    ck_assert_uint_eq(be16(tx.f[tx.n - 1] + 12), ET_ARP);
 }
 END_TEST
 
@@ -618,30 +552,27 @@ START_TEST(vlan_tagging)
     size_t n = arp(f, 100, bcast, 1, peer_mac, "10.0.0.9", "10.0.0.1");
     ck_assert_int_eq(input(f, n, 0, NULL), 0);
     ck_assert_uint_eq(tx.n, 1);
-    ck_assert_uint_eq(get16(tx.f[0] + 12), 0x8100);
-    ck_assert_uint_eq(get16(tx.f[0] + 14) & 0xfff, 100);
-    ck_assert_uint_eq(get16(tx.f[0] + 16), 0x0806);
-    ck_assert_uint_eq(get16(tx.f[0] + 18 + 6), 2);
+    ck_assert_uint_eq(be16(tx.f[0] + 12), ET_VLAN);
+    ck_assert_uint_eq(be16(tx.f[0] + 14) & 0xfff, 100);
+    ck_assert_uint_eq(be16(tx.f[0] + 16), ET_ARP);
+    ck_assert_uint_eq(be16(tx.f[0] + 18 + 6), 2);
 
     /* so do datagrams */
     size_t dn = dgram(d, "10.0.0.1", "10.0.0.9", 100);
     ck_assert_int_eq(glan_l2_output(l2, d, dn, 0), 0);
     ck_assert_uint_eq(tx.len[1], 18 + dn);
-    ck_assert_uint_eq(get16(tx.f[1] + 12), 0x8100);
-    ck_assert_uint_eq(get16(tx.f[1] + 16), 0x0800);
+    ck_assert_uint_eq(be16(tx.f[1] + 12), ET_VLAN);
+    ck_assert_uint_eq(be16(tx.f[1] + 16), ET_IPV4);
     ck_assert_mem_eq(tx.f[1] + 18, d, dn);
 
     /* tagged with our VLAN: in; untagged, or another VLAN: out */
-    n = eth(f, lan_mac, peer_mac, 0x0800, 100);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, &dl), 1);
+    n = dg_frame(f, lan_mac, peer_mac, ET_IPV4, 100, d, dn);
+    ck_assert_int_eq(input(f, n, 0, &dl), 1);
     ck_assert_uint_eq(dl, dn);
-    n = eth(f, lan_mac, peer_mac, 0x0800, 200);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, NULL), 0);
-    n = eth(f, lan_mac, peer_mac, 0x0800, 0);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, NULL), 0);
+    n = dg_frame(f, lan_mac, peer_mac, ET_IPV4, 200, d, dn);
+    ck_assert_int_eq(input(f, n, 0, NULL), 0);
+    n = dg_frame(f, lan_mac, peer_mac, ET_IPV4, 0, d, dn);
+    ck_assert_int_eq(input(f, n, 0, NULL), 0);
     n = arp(f, 0, bcast, 1, peer_mac, "10.0.0.9", "10.0.0.1");
     ck_assert_int_eq(input(f, n, 0, NULL), 0);
     ck_assert_uint_eq(tx.n, 2);
@@ -650,13 +581,11 @@ START_TEST(vlan_tagging)
     /* an untagged engine refuses tagged frames */
     glan_l2_destroy(l2);
     l2 = make(NULL);
-    n = eth(f, lan_mac, peer_mac, 0x0800, 100);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, NULL), 0);
+    n = dg_frame(f, lan_mac, peer_mac, ET_IPV4, 100, d, dn);
+    ck_assert_int_eq(input(f, n, 0, NULL), 0);
     ck_assert_uint_eq(stats().rx_wrong_vlan, 1);
-    n = eth(f, lan_mac, peer_mac, 0x0800, 0);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, &dl), 1);
+    n = dg_frame(f, lan_mac, peer_mac, ET_IPV4, 0, d, dn);
+    ck_assert_int_eq(input(f, n, 0, &dl), 1);
     ck_assert_uint_eq(dl, dn);
 }
 END_TEST
@@ -670,30 +599,26 @@ START_TEST(unwrap)
     size_t dl;
     /* a short datagram in a padded minimum frame comes out trimmed */
     size_t dn = dgram(d, "10.0.0.9", "10.0.0.1", 32);
-    size_t n = eth(f, lan_mac, peer_mac, 0x0800, 0);
+    size_t n = dg_eth(f, lan_mac, peer_mac, ET_IPV4, 0);
     memset(f + n, 0xee, 60 - n);
     memcpy(f + n, d, dn);
     ck_assert_int_eq(input(f, 60, 0, &dl), 1);
     ck_assert_uint_eq(dl, 32);
     /* broadcast and multicast frames are for us too */
-    n = eth(f, bcast, peer_mac, 0x0800, 0);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, NULL), 1);
+    n = dg_frame(f, bcast, peer_mac, ET_IPV4, 0, d, dn);
+    ck_assert_int_eq(input(f, n, 0, NULL), 1);
     dn = dgram(d, "fd00::9", "ff02::1:2", 64);
-    n = eth(f, (const uint8_t[]){0x33, 0x33, 0, 1, 0, 2}, peer_mac, 0x86dd, 0);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, &dl), 1);
+    n = dg_frame(f, (const uint8_t[]){0x33, 0x33, 0, 1, 0, 2}, peer_mac, ET_IPV6, 0, d, dn);
+    ck_assert_int_eq(input(f, n, 0, &dl), 1);
     ck_assert_uint_eq(dl, 64);
     /* another station's unicast: skipped */
-    n = eth(f, gw_mac, peer_mac, 0x0800, 0);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, NULL), 0);
+    n = dg_frame(f, gw_mac, peer_mac, ET_IPV4, 0, d, dn);
+    ck_assert_int_eq(input(f, n, 0, NULL), 0);
     /* our own frame looped back: skipped */
-    n = eth(f, bcast, lan_mac, 0x0800, 0);
-    memcpy(f + n, d, dn);
-    ck_assert_int_eq(input(f, n + dn, 0, NULL), 0);
+    n = dg_frame(f, bcast, lan_mac, ET_IPV4, 0, d, dn);
+    ck_assert_int_eq(input(f, n, 0, NULL), 0);
     /* neither IP nor ARP (LLDP): skipped */
-    n = eth(f, (const uint8_t[]){0x01, 0x80, 0xc2, 0, 0, 0x0e}, peer_mac, 0x88cc, 0);
+    n = dg_eth(f, (const uint8_t[]){0x01, 0x80, 0xc2, 0, 0, 0x0e}, peer_mac, 0x88cc, 0);
     memset(f + n, 0, 46);
     ck_assert_int_eq(input(f, n + 46, 0, NULL), 0);
     struct glan_l2_stats s = stats();
@@ -711,7 +636,7 @@ START_TEST(malformed)
     ck_assert_int_eq(input(f, 0, 0, NULL), 0);
     ck_assert_int_eq(input(bcast, 6, 0, NULL), 0); /* shorter than a header */
     /* a tag with nothing after it */
-    size_t n = eth(f, lan_mac, peer_mac, 0x0800, 7);
+    size_t n = dg_eth(f, lan_mac, peer_mac, ET_IPV4, 7);
     ck_assert_int_eq(input(f, 14, 0, NULL), 0);
     /* ARP cut short, and ARP for another protocol */
     n = arp(f, 0, bcast, 1, peer_mac, "10.0.0.9", "10.0.0.1");
@@ -720,7 +645,7 @@ START_TEST(malformed)
     ck_assert_int_eq(input(f, n, 0, NULL), 0);
     /* IPv4 whose length says more than the frame holds */
     size_t dn = dgram(d, "10.0.0.9", "10.0.0.1", 100);
-    n = eth(f, lan_mac, peer_mac, 0x0800, 0);
+    n = dg_eth(f, lan_mac, peer_mac, ET_IPV4, 0);
     memcpy(f + n, d, dn);
     ck_assert_int_eq(input(f, n + 60, 0, NULL), 0);
     /* an IPv6 datagram in an IPv4 frame */
@@ -738,8 +663,7 @@ START_TEST(malformed)
     /* an option of length zero */
     f[14 + 7] = 255;
     f[14 + 65] = 0;
-    put16(f + 14 + 42, 0);
-    put16(f + 14 + 42, csum6(f + 14, 32));
+    dg_l4_csum(f + 14, IPV6_HDR_LEN + 32);
     ck_assert_int_eq(input(f, n, 0, NULL), 0);
     struct glan_l2_stats s = stats();
     ck_assert_uint_eq(s.rx_malformed, 10);

@@ -15,6 +15,7 @@
 
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
+#include "dgram.h"
 #include "osa/osa_wire.h"
 #include "osa_fixture.h"
 #include "simguest.h"
@@ -86,10 +87,7 @@ START_TEST(ipv6_plain_and_passthru)
 
     /* Linux on an OSD sends IPv6 with its Ethernet header, PASSTHRU. */
     uint8_t f[10100];
-    memset(f, 0, 14);
-    memcpy(f, b->mac, 6);
-    memcpy(f + 6, a->mac, 6);
-    put16(f + 12, ET_IPV6);
+    dg_eth(f, b->mac, a->mac, ET_IPV6, 0);
     n = glan_sg_udp6(f + 14, "fd00::1", "fd00::2", 100, 0x77);
     p.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU;
     p.data = f;
@@ -106,30 +104,12 @@ END_TEST
 static void send_ns(const char *src, const char *target)
 {
     uint8_t f[14 + 40 + 32];
-    memset(f, 0, sizeof f);
-    f[0] = 0x33;
-    f[1] = 0x33;
-    memcpy(f + 6, a->mac, 6);
-    put16(f + 12, ET_IPV6);
-    uint8_t *ip = f + 14;
-    ip[0] = 0x60;
-    put16(ip + 4, 32);
-    ip[6] = 58;
-    ip[7] = 255;
+    size_t h = dg_eth(f, (const uint8_t[]){0x33, 0x33, 0, 0, 0, 0}, a->mac, ET_IPV6, 0);
     struct glan_addr s6, t6;
     ck_assert_int_eq(glan_addr_parse(src, &s6), 0);
     ck_assert_int_eq(glan_addr_parse(target, &t6), 0);
-    memcpy(ip + 8, s6.bytes, 16);
-    ip[24] = 0xff; /* solicited-node multicast of the target */
-    ip[25] = 0x02;
-    ip[35] = 0x01;
-    ip[36] = 0xff;
-    memcpy(ip + 37, t6.bytes + 13, 3);
-    ip[40] = 135;
-    memcpy(ip + 48, t6.bytes, 16);
-    ip[64] = 1;
-    ip[65] = 1;
-    memcpy(ip + 66, a->mac, 6);
+    struct glan_addr group = dg_solicited_node(&t6); /* to the target's group */
+    dg_nd(f + h, 135, &s6, &group, &t6, a->mac, 0);
     struct sg_pkt p = {.flags = QETH_CAST_MULTICAST | QETH_HDR_IPV6 | QETH_HDR_PASSTHRU,
                        .data = f,
                        .len = sizeof f};
@@ -176,20 +156,10 @@ END_TEST
 START_TEST(arp_answered_for_registered)
 {
     uint8_t f[14 + 28];
-    memset(f, 0xff, 6);
-    memcpy(f + 6, a->mac, 6);
-    put16(f + 12, 0x0806);
-    uint8_t *r = f + 14;
-    put16(r, 1);
-    put16(r + 2, 0x0800);
-    r[4] = 6;
-    r[5] = 4;
-    put16(r + 6, 1);
-    memcpy(r + 8, a->mac, 6);
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    size_t h = dg_eth(f, bcast, a->mac, ET_ARP, 0);
     uint8_t spa[4] = {10, 1, 0, 1}, tpa[4] = {10, 1, 0, 3};
-    memcpy(r + 14, spa, 4);
-    memset(r + 18, 0, 6);
-    memcpy(r + 24, tpa, 4);
+    dg_arp(f + h, 1, a->mac, spa, tpa);
     struct sg_pkt p = {
         .flags = QETH_CAST_BROADCAST | QETH_HDR_PASSTHRU, .data = f, .len = sizeof f};
     ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
@@ -200,7 +170,7 @@ START_TEST(arp_answered_for_registered)
     ck_assert_int_eq(memcmp(rx[0].data + 14 + 14, tpa, 4), 0);
     /* For an address nobody holds: absorbed, no answer. */
     tpa[3] = 99;
-    memcpy(r + 24, tpa, 4);
+    dg_arp(f + h, 1, a->mac, spa, tpa);
     ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     ck_assert_int_eq(glan_sg_recv(a, rx, 256), 0);
     ck_assert_int_eq(glan_sg_recv(b, rx, 256), 0);

@@ -3,7 +3,15 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dgram.h"
 #include "testport.h"
+
+/* Where a datagram of family's carries its tag: the first word of the UDP
+ * payload. */
+static size_t tag_at(uint8_t family)
+{
+    return (family == GLAN_AF_INET ? IPV4_HDR_MIN : IPV6_HDR_LEN) + DG_UDP_HDR;
+}
 
 static int tp_deliver(void *ctx, const struct glan_dgram *dg)
 {
@@ -16,7 +24,7 @@ static int tp_deliver(void *ctx, const struct glan_dgram *dg)
         tp->room--;
     if (tp->n < TP_MAX) {
         uint32_t tag = 0;
-        size_t hl = dg->family == GLAN_AF_INET ? 28 : 48;
+        size_t hl = tag_at(dg->family);
         if (dg->len >= hl + 4)
             memcpy(&tag, dg->data + hl, 4);
         tp->lens[tp->n] = dg->len;
@@ -61,32 +69,10 @@ size_t tp_build_quiet(uint8_t *buf, size_t len, const char *src, const char *dst
     struct glan_addr s, d;
     if (glan_addr_parse(src, &s) != 0 || glan_addr_parse(dst, &d) != 0 || s.family != d.family)
         return 0;
-    if (len < (d.family == GLAN_AF_INET ? 32u : 52u))
+    if (len < tag_at(d.family) + 4)
         return 0;
-    memset(buf, 0, len);
-    if (d.family == GLAN_AF_INET) {
-        buf[0] = 0x45;
-        buf[2] = (uint8_t)(len >> 8);
-        buf[3] = (uint8_t)len;
-        buf[8] = 64;
-        buf[9] = 17;
-        memcpy(buf + 12, s.bytes, 4);
-        memcpy(buf + 16, d.bytes, 4);
-        buf[24] = (uint8_t)((len - 20) >> 8);
-        buf[25] = (uint8_t)(len - 20);
-        memcpy(buf + 28, &tag, 4);
-    } else {
-        buf[0] = 0x60;
-        buf[4] = (uint8_t)((len - 40) >> 8);
-        buf[5] = (uint8_t)(len - 40);
-        buf[6] = 17;
-        buf[7] = 64;
-        memcpy(buf + 8, s.bytes, 16);
-        memcpy(buf + 24, d.bytes, 16);
-        buf[44] = (uint8_t)((len - 40) >> 8);
-        buf[45] = (uint8_t)(len - 40);
-        memcpy(buf + 48, &tag, 4);
-    }
+    dg_udp(buf, len, &s, 0, &d, 0, 0); /* no checksums: the base reads none */
+    memcpy(buf + tag_at(d.family), &tag, 4);
     return len;
 }
 

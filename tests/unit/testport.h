@@ -2,7 +2,7 @@
  * A port for unit tests: it records what the base delivers to it, can play a
  * receiver with a fixed number of free input buffers (returning -EAGAIN when
  * they are used up, as a guest with no free input SBAL does), and builds
- * IPv4/IPv6 datagrams to send.
+ * IPv4/IPv6 datagrams to send (with the tests' one builder, dgram.h).
  */
 #ifndef GLAN_TESTS_TESTPORT_H
 #define GLAN_TESTS_TESTPORT_H

@@ -51,13 +51,7 @@ ssize_t write(int fd, const void *buf, size_t n)
  * checksum, which IPv4 allows). */
 static size_t udp4(uint8_t *p, const struct glan_addr *src, const struct glan_addr *dst)
 {
-    size_t len = 20 + 8 + 16;
-    ns_ip_header(p, 0, len, 17, src->bytes, dst->bytes);
-    memset(p + 20, 0, 8 + 16);
-    ns_put16(p + 20, 5000);
-    ns_put16(p + 22, 5001);
-    ns_put16(p + 24, 8 + 16);
-    return len;
+    return dg_udp(p, IPV4_HDR_MIN + DG_UDP_HDR + 16, src, 5000, dst, 5001, DG_IP_CSUM);
 }
 
 /* ---- no root at run time ------------------------------------------------------ */
@@ -106,8 +100,7 @@ static int tun_as_nobody(void *arg)
 /* A persistent device owned by "nobody", for tun_as_nobody. */
 static void unprivileged(void)
 {
-    if (ns_sh("ip tuntap add dev glt1 mode tun user 65534 group 65534") != 0 ||
-        ns_sh("ip link set dev glt1 mtu 1280 up") != 0) {
+    if (ns_nobody_device("glt1", "tun", "mtu 1280 up") != 0) {
         ns_check(0, "persistent device for an unprivileged user created");
         return;
     }
@@ -251,11 +244,11 @@ static void guest_to_namespace(struct tun_test *t)
 {
     struct ns_guest *gb = t->gb;
     uint8_t pkt[2048];
-    size_t len = ns_echo_request(pkt, &gb->a4, &t->ns4, 0x4242, 1);
+    size_t len = dg_echo_request(pkt, &gb->a4, &t->ns4, 0x4242, 1);
     ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_NONE,
              "guest 0700 pings 10.77.0.1");
     ns_check(ns_wait(gb, &gb->rep4, 1, 3000), "guest 0700 got the namespace's IPv4 echo reply");
-    len = ns_echo_request(pkt, &gb->a6, &t->ns6, 0x4243, 1);
+    len = dg_echo_request(pkt, &gb->a6, &t->ns6, 0x4243, 1);
     ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_NONE,
              "guest 0700 pings fd00:77::1");
     ns_check(ns_wait(gb, &gb->rep6, 1, 3000), "guest 0700 got the namespace's IPv6 echo reply");
@@ -275,7 +268,7 @@ static void write_refused_and_retried(struct tun_test *t)
     atomic_store(&eagain_left, 3);
     atomic_store(&eagain_fd, t->u->ops->rx_fd(t->u));
     unsigned reps = ns_count(gb, &gb->rep4);
-    size_t len = ns_echo_request(pkt, &gb->a4, &t->ns4, 0x4245, 1);
+    size_t len = dg_echo_request(pkt, &gb->a4, &t->ns4, 0x4245, 1);
     ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_NONE,
              "guest pings the namespace while writes to the device fail with EAGAIN");
     ns_check(ns_wait(gb, &gb->rep4, reps + 1, 3000), "the datagram went out after the retries");
@@ -303,7 +296,7 @@ static void device_down_and_up(struct tun_test *t)
     struct glan_tun_status ts;
     ns_check(ns_sh("ip link set dev %s down", DEV) == 0, "device set down");
     uint64_t down_before = ns_lan_drops(t->lan, GLAN_DROP_PORT_DOWN);
-    size_t len = ns_echo_request(pkt, &gb->a4, &t->ns4, 0x4244, 1);
+    size_t len = dg_echo_request(pkt, &gb->a4, &t->ns4, 0x4244, 1);
     glan_port_send(gb->port, pkt, len, NULL);
     glan_tun_status(t->u, &ts);
     ns_check(ns_lan_drops(t->lan, GLAN_DROP_PORT_DOWN) == down_before + 1 && ts.tx_down == 1 &&
