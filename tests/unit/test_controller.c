@@ -87,6 +87,18 @@ static struct glan_uplink_spec spec_of(struct factory *f)
     return s;
 }
 
+/* The controller of lan for f's uplinks, with cfg (NULL: none); the test
+ * fails when it cannot be created. */
+static struct glan_ctl *new_ctl(struct glan_lan *lan, struct factory *f,
+                                const struct glan_ctl_config *cfg)
+{
+    struct glan_uplink_spec s = spec_of(f);
+    struct glan_ctl *c;
+    char err[256];
+    ck_assert_int_eq(glan_ctl_create(lan, &s, cfg, &c, err, sizeof err), 0);
+    return c;
+}
+
 static struct glan_lan *new_lan(const char *name)
 {
     char err[128];
@@ -138,10 +150,7 @@ START_TEST(no_controller_up_at_define)
 {
     struct glan_lan *lan = new_lan("NOCTL");
     struct factory f = {0};
-    struct glan_uplink_spec s = spec_of(&f);
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, NULL, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, NULL);
     ck_assert_ptr_eq(glan_ctl_of(lan), c);
     struct glan_ctl_status st = status(c);
     ck_assert_int_eq(st.up, 1);
@@ -155,6 +164,7 @@ START_TEST(no_controller_up_at_define)
     ck_assert_int_eq(status(c).up, 1);
     /* a second controller object for the same LAN is refused */
     struct glan_ctl *c2;
+    char err[256];
     struct factory f2 = {0};
     struct glan_uplink_spec s2 = spec_of(&f2);
     ck_assert_int_eq(glan_ctl_create(lan, &s2, NULL, &c2, err, sizeof err), -EEXIST);
@@ -195,11 +205,8 @@ START_TEST(startlan_stoplan)
 {
     struct glan_lan *lan = new_lan("CTL1");
     struct factory f = {0};
-    struct glan_uplink_spec s = spec_of(&f);
     struct glan_ctl_config cfg = {.controller = "0600"};
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, &cfg);
     ck_assert_int_eq(status(c).up, 0);
     ck_assert_uint_eq(f.made, 0);
 
@@ -295,11 +302,8 @@ START_TEST(controller_started_before_spec)
     struct simguest *ctl = guest(lan, "0600", 0x0600);
     start(ctl);
     struct factory f = {0};
-    struct glan_uplink_spec s = spec_of(&f);
     struct glan_ctl_config cfg = {.controller = "0600"};
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, &cfg);
     ck_assert_int_eq(status(c).up, 1);
     ck_assert_str_eq(status(c).holder, "0600");
     /* destroying the controller object takes the uplink down, the guest stays */
@@ -314,11 +318,8 @@ START_TEST(factory_failure_then_backup)
 {
     struct glan_lan *lan = new_lan("CTL3");
     struct factory f = {.fail = 1};
-    struct glan_uplink_spec s = spec_of(&f);
     struct glan_ctl_config cfg = {.controller = "0600", .backup = "0700"};
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, &cfg);
     struct simguest *a = guest(lan, "0600", 0x0600);
     start(a); /* the controller's start fails to bring the uplink up */
     struct glan_ctl_status st = status(c);
@@ -347,11 +348,8 @@ START_TEST(backup_takeover)
 {
     struct glan_lan *lan = new_lan("CTL4");
     struct factory f = {0};
-    struct glan_uplink_spec s = spec_of(&f);
     struct glan_ctl_config cfg = {.controller = "0600", .backup = "0700"};
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, &cfg);
     struct simguest *a = guest(lan, "0600", 0x0600);
     struct simguest *b = guest(lan, "0700", 0x0700);
     struct simguest *g = guest(lan, "0800", 0x0800);
@@ -507,15 +505,12 @@ START_TEST(standby_takes_over)
     pid_t holder;
     struct glan_lan *lan = held_lan(&holder);
     struct factory f = {0};
-    struct glan_uplink_spec s = spec_of(&f);
     struct notes ns = {0};
     struct glan_ctl_config cfg = {.controller = "0600",
                                   .text = "fake dev0 controller 0600",
                                   .notify = note,
                                   .notify_arg = &ns};
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, &cfg);
     struct glan_ctl_status st = status(c);
     ck_assert_int_eq(st.standby, 1);
     ck_assert_int_eq(st.standby_holder, holder);
@@ -550,12 +545,9 @@ START_TEST(standby_lapses_when_takeover_fails)
     pid_t holder;
     struct glan_lan *lan = held_lan(&holder);
     struct factory f = {.fail = 1};
-    struct glan_uplink_spec s = spec_of(&f);
     struct notes ns = {0};
     struct glan_ctl_config cfg = {.notify = note, .notify_arg = &ns};
-    struct glan_ctl *c;
-    char err[256];
-    ck_assert_int_eq(glan_ctl_create(lan, &s, &cfg, &c, err, sizeof err), 0);
+    struct glan_ctl *c = new_ctl(lan, &f, &cfg);
     ck_assert_int_eq(status(c).standby, 1);
     ck_assert_str_eq(status(c).text, "fake dev0"); /* no text given: kind and what */
     kill_holder(lan, holder);

@@ -26,6 +26,19 @@ static struct glan_lan *make_lan(uint32_t buffers, uint32_t queue_len, uint32_t 
     return l;
 }
 
+/* Replace the fixture's LAN with one of these bounds, with no port on it. */
+static void remake_lan(uint32_t buffers, uint32_t queue_len, uint32_t max_addrs)
+{
+    glan_port_detach(A.port);
+    glan_port_detach(B.port);
+    glan_port_detach(C.port);
+    memset(&A, 0, sizeof A);
+    memset(&B, 0, sizeof B);
+    memset(&C, 0, sizeof C);
+    glan_lan_destroy(lan);
+    lan = make_lan(buffers, queue_len, max_addrs);
+}
+
 static void attach_uplink(struct testport *tp)
 {
     memset(tp, 0, sizeof *tp);
@@ -229,14 +242,7 @@ END_TEST
 
 START_TEST(registry_full)
 {
-    glan_port_detach(A.port);
-    glan_port_detach(B.port);
-    glan_port_detach(C.port);
-    memset(&A, 0, sizeof A);
-    memset(&B, 0, sizeof B);
-    memset(&C, 0, sizeof C);
-    glan_lan_destroy(lan);
-    lan = make_lan(0, 0, 8);
+    remake_lan(0, 0, 8);
     tp_attach(&A, lan, "A", NULL);
     for (int i = 0; i < 9; i++) {
         char t[32];
@@ -292,12 +298,7 @@ END_TEST
 
 START_TEST(wait_queue_is_bounded)
 {
-    glan_port_detach(A.port);
-    glan_port_detach(B.port);
-    glan_port_detach(C.port);
-    memset(&C, 0, sizeof C);
-    glan_lan_destroy(lan);
-    lan = make_lan(64, 4, 0);
+    remake_lan(64, 4, 0);
     tp_attach(&A, lan, "A", a_addrs);
     tp_attach(&B, lan, "B", b_addrs);
     B.room = 0;
@@ -321,12 +322,7 @@ END_TEST
 
 START_TEST(base_storage_is_bounded)
 {
-    glan_port_detach(A.port);
-    glan_port_detach(B.port);
-    glan_port_detach(C.port);
-    memset(&C, 0, sizeof C);
-    glan_lan_destroy(lan);
-    lan = make_lan(4, 64, 0);
+    remake_lan(4, 64, 0);
     tp_attach(&A, lan, "A", a_addrs);
     tp_attach(&B, lan, "B", b_addrs);
     B.room = 0;
@@ -377,13 +373,7 @@ static void taker_in_thread(struct taker *t, int give_back)
  * stays one pool of `buffers`. */
 START_TEST(base_storage_is_one_pool_across_threads)
 {
-    glan_port_detach(A.port);
-    glan_port_detach(B.port);
-    glan_port_detach(C.port);
-    memset(&B, 0, sizeof B);
-    memset(&C, 0, sizeof C);
-    glan_lan_destroy(lan);
-    lan = make_lan(4, 64, 0);
+    remake_lan(4, 64, 0);
     tp_attach(&A, lan, "A", a_addrs);
     struct taker t = {.port = A.port};
     for (int round = 0; round < 3; round++) {

@@ -59,6 +59,17 @@ static struct glan_lan_config shm_config(void)
     return cfg;
 }
 
+/* The parent's shared LAN of shm_config() under shm_name; the test fails
+ * when it cannot be created. */
+static struct glan_lan *shared_lan(void)
+{
+    char err[200];
+    struct glan_lan_config cfg = shm_config();
+    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
+    ck_assert_msg(lan != NULL, "%s", err);
+    return lan;
+}
+
 /* A receiving port for the children: per stream (sender id in the tag's top
  * byte) the next sequence it expects.  deliver runs in the base thread (or a
  * sender thread of this process), one at a time per port. */
@@ -152,6 +163,22 @@ static void sync_read(int fd)
     char c;
     if (read(fd, &c, 1) != 1)
         _exit(21);
+}
+
+/* A byte each to n children on fd (the word to go on, or that the LAN
+ * exists). */
+static void tell(int fd, int n)
+{
+    for (int i = 0; i < n; i++)
+        sync_write(fd);
+}
+
+/* A byte from each of n children on fd (they are ready, or done). */
+static void hear(int fd, int n)
+{
+    char c;
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(read(fd, &c, 1), 1);
 }
 
 /* Children are forked before the LAN (and its base thread) exists: fork()
@@ -275,7 +302,6 @@ static void all_to_all_child(int i, int ready, int go, int created)
 START_TEST(processes_exchange_in_order)
 {
     use_name("a2a");
-    char err[200];
     int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
     make_pipes(rp, gp, cp);
     pid_t pid[CHILDREN];
@@ -284,15 +310,10 @@ START_TEST(processes_exchange_in_order)
         if (pid[i] == 0)
             all_to_all_child(i, rp[1], gp[0], cp[0]);
     }
-    struct glan_lan_config cfg = shm_config();
-    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
+    struct glan_lan *lan = shared_lan();
     ck_assert(glan_lan_is_shared(lan));
-    for (int i = 0; i < CHILDREN; i++)
-        sync_write(cp[1]);
-    char c;
-    for (int i = 0; i < CHILDREN; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
+    tell(cp[1], CHILDREN);
+    hear(rp[0], CHILDREN);
     /* Every port of every process, seen from here. */
     struct seen s = {0};
     glan_lan_foreach_port(lan, collect, &s);
@@ -307,12 +328,9 @@ START_TEST(processes_exchange_in_order)
     struct glan_addr a;
     glan_addr_parse("10.6.0.2", &a);
     ck_assert_int_ge(glan_lan_lookup(lan, &a), 0);
-    for (int i = 0; i < CHILDREN; i++)
-        sync_write(gp[1]);
-    for (int i = 0; i < CHILDREN; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
-    for (int i = 0; i < CHILDREN; i++)
-        sync_write(gp[1]);
+    tell(gp[1], CHILDREN);
+    hear(rp[0], CHILDREN);
+    tell(gp[1], CHILDREN);
     for (int i = 0; i < CHILDREN; i++)
         ck_assert_int_eq(wait_child(pid[i]), 0);
     check_rest(lan, (uint64_t)CHILDREN * (CHILDREN - 1) * PER_PEER);
@@ -361,7 +379,6 @@ static void group_child(int i, int ready, int go, int created)
 START_TEST(multicast_reaches_every_process)
 {
     use_name("mc");
-    char err[200];
     int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
     make_pipes(rp, gp, cp);
     pid_t pid[2];
@@ -370,9 +387,7 @@ START_TEST(multicast_reaches_every_process)
         if (pid[i] == 0)
             group_child(i, rp[1], gp[0], cp[0]);
     }
-    struct glan_lan_config cfg = shm_config();
-    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
+    struct glan_lan *lan = shared_lan();
     /* The parent has a port too: in-process and cross-process receivers of
      * the same datagrams. */
     static struct xrx mine;
@@ -384,13 +399,9 @@ START_TEST(multicast_reaches_every_process)
     glan_addr_parse("10.6.0.8", &a);
     ck_assert_int_eq(glan_addr_register(mine.port, &a), 0);
     ck_assert_int_eq(glan_group_join(mine.port, &g), 0);
-    for (int i = 0; i < 2; i++)
-        sync_write(cp[1]);
-    char c;
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
-    for (int i = 0; i < 2; i++)
-        sync_write(gp[1]);
+    tell(cp[1], 2);
+    hear(rp[0], 2);
+    tell(gp[1], 2);
     for (uint32_t k = 0; k < PER_PEER; k++) {
         uint8_t buf[128];
         tp_build(buf, sizeof buf, "10.6.0.8", "239.6.6.6", 7u << 24 | k);
@@ -401,10 +412,8 @@ START_TEST(multicast_reaches_every_process)
     ck_assert_int_eq(wait_streams(&mine, want), 0);
     ck_assert_uint_eq(atomic_load(&mine.got[7]), 0);
     ck_assert_uint_eq(atomic_load(&mine.order_errors), 0);
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
-    for (int i = 0; i < 2; i++)
-        sync_write(gp[1]);
+    hear(rp[0], 2);
+    tell(gp[1], 2);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(wait_child(pid[i]), 0);
     struct glan_port_stats ps;
@@ -487,7 +496,6 @@ static int victim_ports(struct glan_lan *lan, pid_t victim)
 START_TEST(killed_process_is_cleaned_up)
 {
     use_name("kill");
-    char err[200];
     int rp[2], gp[2], cp[2]; /* ready, go, the LAN is created */
     make_pipes(rp, gp, cp);
     pid_t surv[2];
@@ -499,27 +507,20 @@ START_TEST(killed_process_is_cleaned_up)
     pid_t victim = fork_child();
     if (victim == 0)
         victim_child(rp[1], cp[0]);
-    struct glan_lan_config cfg = shm_config();
-    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
-    for (int i = 0; i < 3; i++)
-        sync_write(cp[1]);
-    char c;
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
+    struct glan_lan *lan = shared_lan();
+    tell(cp[1], 3);
+    hear(rp[0], 3);
     ck_assert_int_eq(victim_ports(lan, victim), 1);
     struct glan_lan_stats st;
     glan_lan_stats(lan, &st);
     ck_assert_uint_ge(st.buffers_in_use, 5); /* the victim's reservations */
 
     /* phase 1: everybody sends; kill the victim in the middle of it */
-    for (int i = 0; i < 2; i++)
-        sync_write(gp[1]);
+    tell(gp[1], 2);
     usleep(30 * 1000);
     ck_assert_int_eq(kill(victim, SIGKILL), 0);
     ck_assert_int_eq(wait_child(victim), 128 + SIGKILL);
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
+    hear(rp[0], 2);
 
     /* The base threads look for the dead every 100 ms; reaping here as
      * well must be harmless. */
@@ -532,12 +533,9 @@ START_TEST(killed_process_is_cleaned_up)
     ck_assert_int_eq(glan_lan_lookup(lan, &a), -1);
 
     /* phase 2: the survivors still pass traffic, none lost */
-    for (int i = 0; i < 2; i++)
-        sync_write(gp[1]);
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(read(rp[0], &c, 1), 1);
-    for (int i = 0; i < 2; i++)
-        sync_write(gp[1]);
+    tell(gp[1], 2);
+    hear(rp[0], 2);
+    tell(gp[1], 2);
     for (int i = 0; i < 2; i++)
         ck_assert_int_eq(wait_child(surv[i]), 0);
 
@@ -597,9 +595,7 @@ START_TEST(killed_inside_control_path)
             }
         }
     }
-    struct glan_lan_config cfg = shm_config();
-    struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
-    ck_assert_msg(lan != NULL, "%s", err);
+    struct glan_lan *lan = shared_lan();
     for (int round = 0; round < ROUNDS; round++) {
         sync_write(gp[round][1]);
         usleep((useconds_t)(20000 + round * 7000));
