@@ -24,6 +24,8 @@
 #include "guestlan/pcapfile.h"
 #include "guestlan/uplink.h"
 
+#include "dgram.h"
+
 static int failures;
 
 #define CHECK(cond)                                                                                \
@@ -35,34 +37,27 @@ static int failures;
     } while (0)
 
 /* A UDP/IPv4 datagram from 192.0.2.1 to 10.0.0.<host> with plen payload
- * bytes; no checksums (the base does not look at them). */
+ * bytes; no checksums, and a UDP header of zeros (the base reads neither). */
 static size_t make_ipv4(uint8_t *p, int host, size_t plen)
 {
-    size_t tot = 28 + plen;
+    static const struct glan_addr src = {GLAN_AF_INET, {192, 0, 2, 1}};
+    struct glan_addr dst = {GLAN_AF_INET, {10, 0, 0, (uint8_t)host}};
+    size_t tot = IPV4_HDR_MIN + DG_UDP_HDR + plen;
 
-    memset(p, 0, tot);
-    p[0] = 0x45;
-    p[2] = (uint8_t)(tot >> 8);
-    p[3] = (uint8_t)tot;
-    p[8] = 64;
-    p[9] = 17;
-    memcpy(p + 12, (uint8_t[]){192, 0, 2, 1}, 4);
-    memcpy(p + 16, (uint8_t[]){10, 0, 0, (uint8_t)host}, 4);
+    dg_ip(p, tot, DG_UDP, &src, &dst, 0);
+    memset(p + IPV4_HDR_MIN, 0, DG_UDP_HDR);
     for (size_t i = 0; i < plen; i++)
-        p[28 + i] = (uint8_t)(i + host);
+        p[IPV4_HDR_MIN + DG_UDP_HDR + i] = (uint8_t)(i + host);
     return tot;
 }
 
 /* An Ethernet frame around an IPv4 datagram, padded to the 60-byte minimum. */
 static size_t make_eth(uint8_t *f, uint16_t type, const uint8_t *ip, size_t len)
 {
-    memset(f, 0, 60);
-    memset(f, 0xff, 6);
-    memcpy(f + 6, (uint8_t[]){2, 0, 0, 0, 0, 1}, 6);
-    f[12] = (uint8_t)(type >> 8);
-    f[13] = (uint8_t)type;
-    memcpy(f + 14, ip, len);
-    return 14 + len < 60 ? 60 : 14 + len;
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t station[6] = {2, 0, 0, 0, 0, 1};
+
+    return dg_pad(f, dg_frame(f, bcast, station, type, 0, ip, len));
 }
 
 static void dump(pcap_dumper_t *d, long sec, long usec, const uint8_t *f, size_t caplen, size_t len)
@@ -112,15 +107,15 @@ static void test_receive_and_send(const char *dir)
     CHECK(d != NULL);
     if (!d)
         return;
-    n = make_eth(f, 0x0800, ip, make_ipv4(ip, 2, 4));
+    n = make_eth(f, ET_IPV4, ip, make_ipv4(ip, 2, 4));
     dump(d, 100, 1, f, n, n);
-    n = make_eth(f, 0x0806, ip, 28);
+    n = make_eth(f, ET_ARP, ip, 28);
     dump(d, 100, 2, f, n, n);
-    n = make_eth(f, 0x0800, ip, make_ipv4(ip, 2, 200));
+    n = make_eth(f, ET_IPV4, ip, make_ipv4(ip, 2, 200));
     dump(d, 100, 3, f, 50, n);
-    n = make_eth(f, 0x0800, ip, make_ipv4(ip, 99, 10));
+    n = make_eth(f, ET_IPV4, ip, make_ipv4(ip, 99, 10));
     dump(d, 100, 4, f, n, n);
-    n = make_eth(f, 0x0800, ip, make_ipv4(ip, 2, 1000));
+    n = make_eth(f, ET_IPV4, ip, make_ipv4(ip, 2, 1000));
     dump(d, 100, 5, f, n, n);
     pcap_dump_close(d);
     pcap_close(dead);
@@ -435,13 +430,12 @@ static void test_empty_datagram(const char *dir)
     CHECK(d != NULL);
     if (!d)
         return;
-    size_t n = make_eth(f, 0x0800, ip, make_ipv4(ip, 2, 4));
+    size_t n = make_eth(f, ET_IPV4, ip, make_ipv4(ip, 2, 4));
     dump(d, 7, 1, f, n, n);
     dump(d, 7, 2, f, 14, 14); /* the same header, type 0x0800, nothing after it */
-    f[12] = 0x86;
-    f[13] = 0xdd;
+    put16(f + 12, ET_IPV6);
     dump(d, 7, 3, f, 14, 14);
-    n = make_eth(f, 0x0800, ip, make_ipv4(ip, 2, 4));
+    n = make_eth(f, ET_IPV4, ip, make_ipv4(ip, 2, 4));
     dump(d, 7, 4, f, n, n);
     pcap_dump_close(d);
     pcap_close(dead);
