@@ -4,7 +4,8 @@
  * a guest wrote it (IFF_TUN | IFF_NO_PI), each read() returns one the host
  * routed into the device; the runner does the rest (the receive thread, the
  * outage and the reopen).  What is the TUN device's own: opening it with
- * good messages when that fails, its MTU and up state, telling a deleted
+ * good messages when that fails (the steps it shares with the TAP uplink,
+ * the same driver, are tundev.c's), its MTU and up state, telling a deleted
  * device from one that is merely down, and its kind's registration for
  * uplink specs ("tun IF [mtu N]").
  *
@@ -28,18 +29,28 @@
 #include "guestlan/tun.h"
 #include "kinds.h"
 #include "runner.h"
+#include "tundev.h"
 
 /* The largest IP datagram: whatever the host sends, one read takes it whole
  * (the base drops what exceeds its buffers, counted as too_big). */
 #define RX_BUF 65536
 
+static const struct tundev_kind tun_kind = {
+    .kind = "tun",
+    .upper = "TUN",
+    .flags = IFF_TUN | IFF_NO_PI,
+    .bad_chars = "/ %",
+    .bad_shown = "'/', ' ', '%'",
+    .not_ours = " (a TAP device, or one made with 'pi'?)",
+    .rx_size = RX_BUF,
+};
+
 struct tun {
-    char want[IFNAMSIZ]; /* configured name, "" for the kernel's choice */
-    uint32_t cfg_mtu;    /* the MTU asked for, 0: leave it */
-    int cfg_up;          /* bring it up */
-    uint32_t mtu;        /* its MTU when last looked at */
+    struct tundev td; /* first: the tun driver's part (tundev.h) */
+    uint32_t cfg_mtu; /* the MTU asked for, 0: leave it */
+    int cfg_up;       /* bring it up */
+    uint32_t mtu;     /* its MTU when last looked at */
     int created, persistent;
-    uint8_t *rxbuf;
 };
 
 static const struct runner_dev tun_dev;
@@ -52,79 +63,37 @@ static struct runner *tun_runner(struct glan_uplink *u)
 
 /* ---- the device ---------------------------------------------------------- */
 
-/* Why TUNSETIFF failed on name (e its errno), in the message. */
-static void setiff_error(struct runner *r, const char *name, int existed, int e)
-{
-    if (e == EPERM && existed)
-        runner_err(r,
-                   "tun %s: permission denied: the device belongs to another user; "
-                   "recreate it with 'ip tuntap add dev %s mode tun user USER'",
-                   name, name);
-    else if (e == EPERM)
-        runner_err(r,
-                   "tun %s: creating a TUN device needs CAP_NET_ADMIN; create it beforehand "
-                   "with 'ip tuntap add dev %s mode tun user USER'",
-                   name[0] ? name : "(any)", name[0] ? name : "NAME");
-    else if (e == EBUSY)
-        runner_err(r, "tun %s: the device is in use by another program", name);
-    else if (e == EINVAL && existed)
-        runner_err(r,
-                   "tun %s: exists but is not a TUN device without packet information "
-                   "(a TAP device, or one made with 'pi'?)",
-                   name);
-    else
-        runner_err(r, "tun %s: TUNSETIFF: %s", name[0] ? name : "(any)", strerror(e));
-}
-
-/* Open /dev/net/tun and attach it to name (or a new tunN).  The descriptor
- * with the device's name in got, or a negative errno with the message.
- * must_exist: never create a device (-ENODEV). */
-static int attach_device(struct runner *r, const char *name, int must_exist, char *got)
+/* Open /dev/net/tun and attach it to name (or a new tunN): r->fd and
+ * r->ifname set, 0; or a negative errno with the message.  must_exist:
+ * never create a device (-ENODEV). */
+static int attach_device(struct runner *r, const char *name, int must_exist)
 {
     struct tun *t = r->dev_state;
-    int existed = name[0] && if_nametoindex(name) != 0;
+    int existed = tundev_exists(name);
     if (must_exist && !existed)
         return -ENODEV; /* TUNSETIFF would make one of ours; wait for the real one */
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        if (e == ENOENT || e == ENODEV)
-            runner_err(r, "tun: /dev/net/tun is missing: load the tun module (modprobe tun)");
-        else
-            runner_err(r, "tun: cannot open /dev/net/tun: %s", strerror(e));
-        return -e;
-    }
+    int fd = tundev_open(r);
+    if (fd < 0)
+        return fd;
+    int rc = tundev_setiff(r, fd, name, name, existed);
+    if (rc < 0)
+        return rc;
+    t->created = !existed;
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        int e = errno;
-        close(fd);
-        setiff_error(r, name, existed, e);
-        return -e;
-    }
-    snprintf(got, IFNAMSIZ, "%s", ifr.ifr_name);
-    t->created = !existed;
-    memset(&ifr, 0, sizeof ifr);
     t->persistent = ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_PERSIST);
-    return fd;
+    return 0;
 }
 
 /* The MTU and up state the configuration asks for; read the MTU back. */
 static int configure_device(struct runner *r)
 {
     struct tun *t = r->dev_state;
-    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0) {
-        int e = errno;
-        runner_err(r, "tun %s: socket: %s", r->ifname, strerror(e));
-        return -e;
-    }
-    int rc = 0;
     struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", r->ifname);
+    int s = tundev_ctl_open(r, &ifr);
+    if (s < 0)
+        return s;
+    int rc = 0;
     if (ioctl(s, SIOCGIFMTU, &ifr) == 0)
         t->mtu = (uint32_t)ifr.ifr_mtu;
     if (t->cfg_mtu && t->mtu != t->cfg_mtu) {
@@ -145,17 +114,8 @@ static int configure_device(struct runner *r)
             runner_err(r, "tun %s: SIOCGIFFLAGS: %s", r->ifname, strerror(-rc));
             goto out;
         }
-        if (!(ifr.ifr_flags & IFF_UP)) {
-            ifr.ifr_flags |= IFF_UP;
-            if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) {
-                rc = -errno;
-                runner_err(r,
-                           "tun %s: cannot bring the device up: %s; do it beforehand with "
-                           "'ip link set dev %s up'",
-                           r->ifname, strerror(-rc), r->ifname);
-                goto out;
-            }
-        }
+        if (!(ifr.ifr_flags & IFF_UP))
+            rc = tundev_bring_up(r, s, &ifr);
     }
 out:
     close(s);
@@ -178,25 +138,13 @@ static int device_is_up(const struct runner *r)
 static int tun_open(struct runner *r, int reopen)
 {
     struct tun *t = r->dev_state;
-    char got[IFNAMSIZ];
-    int fd = attach_device(r, reopen ? r->ifname : t->want, reopen, got);
-    if (fd < 0)
-        return fd;
-    r->fd = fd;
-    snprintf(r->ifname, sizeof r->ifname, "%s", got);
-    int rc = configure_device(r);
+    int rc = attach_device(r, reopen ? r->ifname : t->td.want, reopen);
+    if (rc < 0)
+        return rc;
+    rc = configure_device(r);
     if (rc < 0 && reopen)
         rc = 0; /* still the device, not as configured: the message says so; carry on */
-    if (rc == 0 && !t->rxbuf && !(t->rxbuf = malloc(RX_BUF))) {
-        rc = -ENOMEM;
-        runner_err(r, "tun %s: out of memory", r->ifname);
-    }
-    if (rc < 0) {
-        close(fd);
-        r->fd = -1;
-        return rc;
-    }
-    return 0;
+    return tundev_open_end(r, rc);
 }
 
 /* Is our file still attached to a device?  After the device is deleted the
@@ -210,47 +158,20 @@ static int tun_alive(struct runner *r)
 
 static int tun_read(struct runner *r, const uint8_t **unit, size_t *len)
 {
-    struct tun *t = r->dev_state;
-    for (;;) {
-        ssize_t n = read(r->fd, t->rxbuf, RX_BUF);
-        if (n >= 0) {
-            *unit = t->rxbuf;
-            *len = (size_t)n;
-            return 1;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN)
-            return 0;
-        if (errno == EBADFD && !tun_alive(r))
-            return -ENETDOWN;
-        return -errno;
-    }
+    int rc = tundev_read(r, unit, len);
+    if (rc == -EBADFD && !tun_alive(r))
+        return -ENETDOWN;
+    return rc;
 }
 
 static int tun_write(struct runner *r, const uint8_t *unit, size_t len)
 {
-    for (;;) {
-        ssize_t n = write(r->fd, unit, len);
-        if (n == (ssize_t)len)
-            return 0;
-        int e = n < 0 ? errno : EIO;
-        if (e == EINTR)
-            continue;
-        if (e == EAGAIN || e == ENOBUFS || e == ENOMEM)
-            return -EAGAIN;
-        if (e == EBADFD) /* deleted: the runner asks tun_alive and marks it gone */
-            return -ENETDOWN;
-        if (e == EIO && !device_is_up(r))
-            return -ENETDOWN;
-        return -e;
-    }
-}
-
-static void tun_close(struct runner *r)
-{
-    close(r->fd); /* a device we created goes with it */
-    r->fd = -1;
+    int rc = tundev_write(r, unit, len);
+    if (rc == -EBADFD) /* deleted: the runner asks tun_alive and marks it gone */
+        return -ENETDOWN;
+    if (rc == -EIO && !device_is_up(r))
+        return -ENETDOWN;
+    return rc;
 }
 
 static void tun_status(struct runner *r, struct glan_uplink_status *out)
@@ -258,13 +179,6 @@ static void tun_status(struct runner *r, struct glan_uplink_status *out)
     struct tun *t = r->dev_state;
     snprintf(out->params, sizeof out->params, "mtu %u", t->mtu);
     out->created = t->created;
-}
-
-static void tun_destroy(struct runner *r)
-{
-    struct tun *t = r->dev_state;
-    free(t->rxbuf);
-    free(t);
 }
 
 static const struct runner_dev tun_dev = {
@@ -279,27 +193,18 @@ static const struct runner_dev tun_dev = {
     .alive = tun_alive,
     .read = tun_read,
     .write = tun_write,
-    .close = tun_close,
+    .close = tundev_close,
     .status = tun_status,
-    .destroy = tun_destroy,
+    .destroy = tundev_destroy,
 };
 
 /* ---- the public API ------------------------------------------------------------ */
 
 struct glan_uplink *glan_tun_create(const struct glan_tun_config *cfg, char *err, size_t errlen)
 {
-    const char *name = cfg && cfg->ifname ? cfg->ifname : "";
-    if (strlen(name) >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ') || strchr(name, '%')) {
-        snprintf(err, errlen,
-                 "tun: bad device name '%s' (at most %d characters, no '/', ' ', "
-                 "'%%')",
-                 name, IFNAMSIZ - 1);
+    const char *name = cfg ? cfg->ifname : NULL;
+    if (tundev_check(&tun_kind, name, cfg ? cfg->mtu : 0, err, errlen) < 0)
         return NULL;
-    }
-    if (cfg && cfg->mtu && (cfg->mtu < 68 || cfg->mtu > 65535)) {
-        snprintf(err, errlen, "tun: MTU %u is out of range (68..65535)", cfg->mtu);
-        return NULL;
-    }
     struct tun *t = calloc(1, sizeof *t);
     struct runner *r = t ? runner_new(&tun_dev, NULL, t, NULL) : NULL;
     if (!r) {
@@ -307,8 +212,7 @@ struct glan_uplink *glan_tun_create(const struct glan_tun_config *cfg, char *err
         snprintf(err, errlen, "tun: out of memory");
         return NULL;
     }
-    /* The caller's string may not outlive us: keep a copy. */
-    snprintf(t->want, sizeof t->want, "%s", name);
+    tundev_init(&t->td, &tun_kind, name);
     t->cfg_mtu = cfg ? cfg->mtu : 0;
     t->cfg_up = cfg ? cfg->up : 0;
     return &r->u;
