@@ -332,43 +332,50 @@ int glan_l2_uplink_status(struct glan_uplink *u, struct glan_l2_uplink_status *o
     return 0;
 }
 
+/* Lock u's runner and return its engine: NULL when u is no layer-2 uplink
+ * (*rp NULL, nothing locked) or its engine is not made yet (locked). */
+static struct glan_l2 *engine_enter(struct glan_uplink *u, struct runner **rp)
+{
+    struct runner *r = *rp = l2port_of(u);
+    if (!r)
+        return NULL;
+    pthread_mutex_lock(&r->lock);
+    return link_of(r)->l2;
+}
+
+/* Let go of what engine_enter locked. */
+static void engine_leave(struct runner *r)
+{
+    if (r)
+        pthread_mutex_unlock(&r->lock);
+}
+
 int glan_l2_uplink_stats(struct glan_uplink *u, struct glan_l2_stats *out)
 {
-    struct runner *r = l2port_of(u);
-    if (!r)
-        return -EINVAL;
-    pthread_mutex_lock(&r->lock);
-    struct l2link *k = link_of(r);
-    int rc = k->l2 ? 0 : -EINVAL;
-    if (k->l2)
-        glan_l2_stats(k->l2, out);
-    pthread_mutex_unlock(&r->lock);
-    return rc;
+    struct runner *r;
+    struct glan_l2 *l2 = engine_enter(u, &r);
+    if (l2)
+        glan_l2_stats(l2, out);
+    engine_leave(r);
+    return l2 ? 0 : -EINVAL;
 }
 
 int glan_l2_uplink_mac(struct glan_uplink *u, uint8_t mac[6])
 {
-    struct runner *r = l2port_of(u);
-    if (!r)
-        return -EINVAL;
-    pthread_mutex_lock(&r->lock);
-    struct l2link *k = link_of(r);
-    int rc = k->l2 ? 0 : -EINVAL;
-    if (k->l2)
-        glan_l2_mac(k->l2, mac);
-    pthread_mutex_unlock(&r->lock);
-    return rc;
+    struct runner *r;
+    struct glan_l2 *l2 = engine_enter(u, &r);
+    if (l2)
+        glan_l2_mac(l2, mac);
+    engine_leave(r);
+    return l2 ? 0 : -EINVAL;
 }
 
 enum glan_l2_state glan_l2_uplink_neighbour(struct glan_uplink *u, const struct glan_addr *addr,
                                             uint8_t mac[6])
 {
-    struct runner *r = l2port_of(u);
-    if (!r)
-        return GLAN_L2_NONE;
-    pthread_mutex_lock(&r->lock);
-    struct l2link *k = link_of(r);
-    enum glan_l2_state s = k->l2 ? glan_l2_neighbour(k->l2, addr, now_ns(), mac) : GLAN_L2_NONE;
-    pthread_mutex_unlock(&r->lock);
+    struct runner *r;
+    struct glan_l2 *l2 = engine_enter(u, &r);
+    enum glan_l2_state s = l2 ? glan_l2_neighbour(l2, addr, now_ns(), mac) : GLAN_L2_NONE;
+    engine_leave(r);
     return s;
 }
