@@ -217,6 +217,10 @@ void queue_mark_held(struct glan_lan *lan, uint8_t *seen);
 /* ---- lan.c: LANs, ports, the monitor (counting: count.h) --------------------- */
 
 int config_check(const struct glan_lan_config *c, char *err, size_t errlen);
+/* A new LAN's configuration: in with the defaults filled in and checked
+ * (config_check), then its layout.  0, or -EINVAL with the reason in err. */
+int config_prepare(const struct glan_lan_config *in, struct glan_lan_config *cfg, struct layout *l,
+                   char *err, size_t errlen);
 /* Stop new copies for port p and forget its addresses.  Under ctl. */
 void port_close_locked(struct glan_lan *lan, int p);
 /* Port p is empty and nobody can reach it: free its entry.  Under ctl. */
@@ -233,6 +237,8 @@ struct glan_lan *lan_new(uint32_t max_ports);
 void lan_bind(struct glan_lan *lan, void *mem);
 /* Lay a zeroed region out.  The magic is stored last, by the caller. */
 int region_init(void *mem, const struct glan_lan_config *cfg, const struct layout *l, int shared);
+/* The configuration the region r holds (out->name points into r). */
+void region_config(const struct region *r, struct glan_lan_config *out);
 /* Take an entry of the process table.  Under ctl (or before anyone else can
  * see the region). */
 int proc_join(struct glan_lan *lan, char *err, size_t errlen);

@@ -60,16 +60,25 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
     return what ? -EINVAL : 0;
 }
 
+int config_prepare(const struct glan_lan_config *in, struct glan_lan_config *cfg, struct layout *l,
+                   char *err, size_t errlen)
+{
+    *cfg = *in;
+    glan_lan_config_defaults(cfg);
+    if (config_check(cfg, err, errlen) < 0)
+        return -EINVAL;
+    layout_of(cfg, l);
+    return 0;
+}
+
 /* ---- LANs ---------------------------------------------------------------------- */
 
 struct glan_lan *glan_lan_create(const struct glan_lan_config *in, char *err, size_t errlen)
 {
-    struct glan_lan_config cfg = *in;
-    glan_lan_config_defaults(&cfg);
-    if (config_check(&cfg, err, errlen) < 0)
-        return NULL;
+    struct glan_lan_config cfg;
     struct layout l;
-    layout_of(&cfg, &l);
+    if (config_prepare(in, &cfg, &l, err, errlen) < 0)
+        return NULL;
     struct glan_lan *lan = lan_new(cfg.max_ports);
     void *mem = NULL;
     if (lan && posix_memalign(&mem, _Alignof(struct region), l.total) != 0)
@@ -109,14 +118,7 @@ const char *glan_lan_name(const struct glan_lan *lan)
 
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out)
 {
-    const struct region *r = lan->r;
-    out->name = r->name;
-    out->max_ports = r->max_ports;
-    out->max_addrs = r->max_addrs;
-    out->max_groups = r->max_groups;
-    out->buffers = r->buffers;
-    out->buffer_size = r->buffer_size;
-    out->queue_len = r->queue_len;
+    region_config(lan->r, out);
 }
 
 /* ---- ports ---------------------------------------------------------------------- */

@@ -162,6 +162,17 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     return 0;
 }
 
+void region_config(const struct region *r, struct glan_lan_config *out)
+{
+    out->name = r->name;
+    out->max_ports = r->max_ports;
+    out->max_addrs = r->max_addrs;
+    out->max_groups = r->max_groups;
+    out->buffers = r->buffers;
+    out->buffer_size = r->buffer_size;
+    out->queue_len = r->queue_len;
+}
+
 /* ---- processes ----------------------------------------------------------------- */
 
 /* Start time (field 22 of /proc/PID/stat) and state letter of pid; 0 when
@@ -433,12 +444,10 @@ static int shm_name_ok(const char *n, char *err, size_t errlen)
 struct glan_lan *glan_lan_create_shared(const struct glan_lan_config *in, const char *shm_name,
                                         char *err, size_t errlen)
 {
-    struct glan_lan_config cfg = *in;
-    glan_lan_config_defaults(&cfg);
-    if (config_check(&cfg, err, errlen) < 0 || !shm_name_ok(shm_name, err, errlen))
-        return NULL;
+    struct glan_lan_config cfg;
     struct layout l;
-    layout_of(&cfg, &l);
+    if (config_prepare(in, &cfg, &l, err, errlen) < 0 || !shm_name_ok(shm_name, err, errlen))
+        return NULL;
     int fd = shm_open(shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
         if (err && errlen)
@@ -507,13 +516,7 @@ static int region_check(const struct region *r, uint64_t size, struct glan_lan_c
                      layout_names[i], theirs[i], w[i]);
             return -1;
         }
-    cfg->name = r->name;
-    cfg->max_ports = r->max_ports;
-    cfg->max_addrs = r->max_addrs;
-    cfg->max_groups = r->max_groups;
-    cfg->buffers = r->buffers;
-    cfg->buffer_size = r->buffer_size;
-    cfg->queue_len = r->queue_len;
+    region_config(r, cfg);
     if (memchr(r->name, 0, sizeof r->name) == NULL || config_check(cfg, err, errlen) < 0) {
         snprintf(err, errlen, "incompatible layout: bad configuration in the segment");
         return -1;
