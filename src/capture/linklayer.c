@@ -107,11 +107,27 @@ static enum capture_unwrap unwrap_null(const uint8_t *p, size_t len, char *why, 
     return CAPTURE_SKIP;
 }
 
-static enum capture_unwrap unwrap_link(int dlt, const uint8_t *p, size_t len, size_t *off,
-                                       char *why, size_t whylen)
+/* A link header of hdr_len bytes whose protocol field (an EtherType) is at
+ * type_at, and the 802.1Q/802.1ad tags after it; what names the header in
+ * the message. */
+static enum capture_unwrap unwrap_typed(const uint8_t *p, size_t len, size_t hdr_len,
+                                        size_t type_at, const char *what, size_t *off, char *why,
+                                        size_t whylen)
 {
     uint16_t type;
 
+    if (len < hdr_len) {
+        capture_set_err(why, whylen, "%s frame of %zu bytes is shorter than its header", what, len);
+        return CAPTURE_BAD;
+    }
+    type = be16(p + type_at);
+    *off = hdr_len;
+    return walk_tags(p, len, off, &type, why, whylen);
+}
+
+static enum capture_unwrap unwrap_link(int dlt, const uint8_t *p, size_t len, size_t *off,
+                                       char *why, size_t whylen)
+{
     switch (dlt) {
     case DLT_RAW:
     case DLT_IPV4:
@@ -119,33 +135,12 @@ static enum capture_unwrap unwrap_link(int dlt, const uint8_t *p, size_t len, si
         *off = 0;
         return CAPTURE_IP;
     case DLT_EN10MB:
-        if (len < ETH_HDR_LEN) {
-            capture_set_err(why, whylen, "Ethernet frame of %zu bytes is shorter than its header",
-                            len);
-            return CAPTURE_BAD;
-        }
-        type = be16(p + 12);
-        *off = ETH_HDR_LEN;
         /* Values below 0x0600 are 802.3 lengths: LLC/SNAP frames, not IP. */
-        return walk_tags(p, len, off, &type, why, whylen);
+        return unwrap_typed(p, len, ETH_HDR_LEN, 12, "Ethernet", off, why, whylen);
     case DLT_LINUX_SLL:
-        if (len < SLL_HDR_LEN) {
-            capture_set_err(why, whylen,
-                            "Linux cooked frame of %zu bytes is shorter than its header", len);
-            return CAPTURE_BAD;
-        }
-        type = be16(p + 14);
-        *off = SLL_HDR_LEN;
-        return walk_tags(p, len, off, &type, why, whylen);
+        return unwrap_typed(p, len, SLL_HDR_LEN, 14, "Linux cooked", off, why, whylen);
     case DLT_LINUX_SLL2:
-        if (len < SLL2_HDR_LEN) {
-            capture_set_err(why, whylen,
-                            "Linux cooked v2 frame of %zu bytes is shorter than its header", len);
-            return CAPTURE_BAD;
-        }
-        type = be16(p);
-        *off = SLL2_HDR_LEN;
-        return walk_tags(p, len, off, &type, why, whylen);
+        return unwrap_typed(p, len, SLL2_HDR_LEN, 0, "Linux cooked v2", off, why, whylen);
     case DLT_NULL:
         *off = NULL_HDR_LEN;
         return unwrap_null(p, len, why, whylen);
