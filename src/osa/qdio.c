@@ -364,6 +364,17 @@ static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uin
     return -EIO;
 }
 
+/* Let go of in (held by the caller), then raise the interrupt owed for the
+ * buffers primed since the last one, if any: raise_irq takes in itself. */
+static void in_unlock_irq(struct glan_osa *osa)
+{
+    int irq = osa->in_irq_owed;
+    osa->in_irq_owed = 0;
+    pthread_mutex_unlock(&osa->in);
+    if (irq)
+        raise_irq(osa);
+}
+
 static int port_deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_osa *osa = ctx;
@@ -382,14 +393,10 @@ static int port_deliver(void *ctx, const struct glan_dgram *dg)
         rc = in_put(osa, &hdr, dg->data, dg->len);
     /* The base calls flush only after a pass that took something; a pass
      * that primed buffers and then ran out must still interrupt. */
-    int irq = 0;
-    if (rc < 0 && osa->in_irq_owed) {
-        irq = 1;
-        osa->in_irq_owed = 0;
-    }
-    pthread_mutex_unlock(&osa->in);
-    if (irq)
-        raise_irq(osa);
+    if (rc < 0)
+        in_unlock_irq(osa);
+    else
+        pthread_mutex_unlock(&osa->in);
     return rc;
 }
 
@@ -399,11 +406,7 @@ static void port_flush(void *ctx)
     pthread_mutex_lock(&osa->in);
     if (osa->qstate == QDIO_ACTIVE)
         in_close(osa);
-    int irq = osa->in_irq_owed;
-    osa->in_irq_owed = 0;
-    pthread_mutex_unlock(&osa->in);
-    if (irq)
-        raise_irq(osa);
+    in_unlock_irq(osa);
 }
 
 const struct glan_port_ops osa_port_ops = {
@@ -423,11 +426,7 @@ static void inject(struct glan_osa *osa, const struct osa_frame *f)
     pthread_mutex_lock(&osa->in);
     if (osa->qstate == QDIO_ACTIVE && osa->niq && in_put(osa, &hdr, f->data, f->len) == 0)
         in_close(osa);
-    int irq = osa->in_irq_owed;
-    osa->in_irq_owed = 0;
-    pthread_mutex_unlock(&osa->in);
-    if (irq)
-        raise_irq(osa);
+    in_unlock_irq(osa);
 }
 
 /* ---- output: SIGA-w walks the guest's primed buffers ------------------------------- */
