@@ -12,12 +12,21 @@
 #include "json.h"
 #include "replay.h"
 
-static void drops(struct json *j, const uint64_t *dropped)
+/* What became of the datagrams sent, the LAN's in all or one port's: the
+ * same counters in both (glan_lan_stats, glan_port_stats). */
+static void sent(struct json *j, uint64_t packets, uint64_t bytes, uint64_t fanout,
+                 uint64_t delivered, const uint64_t *dropped)
 {
+    json_u64(j, "sent_packets", packets);
+    json_u64(j, "sent_bytes", bytes);
+    json_u64(j, "fanout", fanout);
+    json_u64(j, "delivered", delivered);
+    json_wrap(j);
     json_object(j, "dropped", JSON_INLINE);
     for (int d = 1; d < GLAN_DROP_COUNT; d++)
         json_u64(j, glan_drop_name((enum glan_drop)d), dropped[d]);
     json_end(j);
+    json_wrap(j);
 }
 
 /* The port's unicast addresses (groups == 0) or its groups (groups != 0).
@@ -48,13 +57,7 @@ static void lan(struct json *j, struct glan_lan *l)
     glan_lan_stats(l, &ls);
     json_object(j, "lan", JSON_INLINE);
     json_str(j, "name", glan_lan_name(l));
-    json_u64(j, "sent_packets", ls.sent_packets);
-    json_u64(j, "sent_bytes", ls.sent_bytes);
-    json_u64(j, "fanout", ls.fanout);
-    json_u64(j, "delivered", ls.delivered);
-    json_wrap(j);
-    drops(j, ls.dropped);
-    json_wrap(j);
+    sent(j, ls.sent_packets, ls.sent_bytes, ls.fanout, ls.delivered, ls.dropped);
     json_u64(j, "queued", ls.queued);
     json_u64(j, "buffers_in_use", ls.buffers_in_use);
     json_u64(j, "ports", ls.ports);
@@ -95,13 +98,7 @@ static void port(const struct glan_port_view *v, void *arg)
     addrs(j, "addrs", w->lan, v->index, 0);
     addrs(j, "groups", w->lan, v->index, 1);
     json_wrap(j);
-    json_u64(j, "sent_packets", s->sent_packets);
-    json_u64(j, "sent_bytes", s->sent_bytes);
-    json_u64(j, "fanout", s->fanout);
-    json_u64(j, "delivered", s->delivered);
-    json_wrap(j);
-    drops(j, s->dropped);
-    json_wrap(j);
+    sent(j, s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->dropped);
     json_u64(j, "recv_packets", s->recv_packets);
     json_u64(j, "recv_bytes", s->recv_bytes);
     json_u64(j, "recv_dropped", s->recv_dropped);
