@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/addr.h"
+#include "addr.h"
 #include "guestlan/base.h"
-#include "wire/wire.h"
+#include "guestlan/wire.h"
 
 /* Where the destination address sits in each header (RFC 791, RFC 8200). */
 enum { IPV4_DST_OFF = 16, IPV6_DST_OFF = 24 };

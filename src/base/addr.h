@@ -2,7 +2,7 @@
  * What kind of address one is, for the registry (what a guest may register,
  * what it may join) and the forwarding policy (how a datagram is cast).
  * The public half of the address module (parsing, formatting, a datagram's
- * destination) is in include/guestlan/base.h; both are in addr.c.  Internal
+ * destination) is in include/base/guestlan/base.h; both are in addr.c.  Internal
  * to src/base.
  */
 #ifndef GLAN_BASE_ADDR_H

@@ -1,6 +1,6 @@
 /*
  * What the files of the base share that the public API
- * (include/guestlan/base.h) does not show: the process-local halves of a LAN
+ * (include/base/guestlan/base.h) does not show: the process-local halves of a LAN
  * and of a port, the memory-ordering pairs by label, and each file's entry
  * points for the others.  Internal to src/base.
  *
@@ -84,7 +84,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/region.h"
+#include "region.h"
 #include "guestlan/base.h"
 
 #define MAX_PORTS_WORDS (1024 / 64)

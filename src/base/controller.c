@@ -1,5 +1,5 @@
 /*
- * The controller (include/guestlan/controller.h): a LAN's uplink spec, and the
+ * The controller (include/base/guestlan/controller.h): a LAN's uplink spec, and the
  * state machine that brings the uplink up when a controller port starts,
  * hands it to the backup when the holder stops, and takes it down when no
  * controller is left.

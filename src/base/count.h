@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/base_int.h"
+#include "base_int.h"
 
 #pragma GCC visibility push(hidden)
 

@@ -16,9 +16,9 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "base/addr.h"
-#include "base/base_int.h"
-#include "base/count.h"
+#include "addr.h"
+#include "base_int.h"
+#include "count.h"
 
 static enum glan_cast classify(const struct glan_addr *d)
 {

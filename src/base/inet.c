@@ -1,4 +1,4 @@
-/* The Internet checksum (include/guestlan/inet.h). */
+/* The Internet checksum (include/base/guestlan/inet.h). */
 #include "guestlan/inet.h"
 
 uint16_t glan_inet_sum(uint32_t sum, const void *p, size_t n)

@@ -17,8 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/base_int.h"
-#include "base/count.h"
+#include "base_int.h"
+#include "count.h"
 
 /* ---- configuration ------------------------------------------------------------ */
 

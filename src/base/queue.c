@@ -19,8 +19,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "base/base_int.h"
-#include "base/count.h"
+#include "base_int.h"
+#include "count.h"
 
 static struct qcell *port_cells(struct glan_lan *lan, int p)
 {

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/addr.h"
-#include "base/base_int.h"
+#include "addr.h"
+#include "base_int.h"
 
 static uint32_t addr_meta(const struct glan_addr *a, int port)
 {

@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "base/base_int.h"
-#include "base/count.h"
+#include "base_int.h"
+#include "count.h"
 
 /* ---- layout -------------------------------------------------------------------- */
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "base/base_int.h"
-#include "base/count.h"
+#include "base_int.h"
+#include "count.h"
 
 /* Pop one buffer off free list k, or NONE when it is empty. */
 static uint32_t pool_pop(struct glan_lan *lan, uint32_t k)

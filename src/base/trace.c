@@ -1,5 +1,5 @@
 /*
- * Traces (include/guestlan/trace.h): a monitor of the base that writes what
+ * Traces (include/base/guestlan/trace.h): a monitor of the base that writes what
  * it sees to a DLT_RAW pcap file.  Senders call the monitor concurrently, so
  * writes are serialised by the trace's own mutex; the filters are applied
  * before taking it, so a trace of one port costs the others little.  The

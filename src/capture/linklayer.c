@@ -15,8 +15,8 @@
 
 #include <pcap/pcap.h>
 
-#include "capture/capture_int.h"
-#include "wire/wire.h"
+#include "capture_int.h"
+#include "guestlan/wire.h"
 
 /* libpcap's headers define these on every platform we build on; the fallbacks
  * keep an older pcap.h compiling (the values are the registered LINKTYPEs). */

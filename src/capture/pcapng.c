@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "capture/capture_int.h"
+#include "capture_int.h"
 
 #define PCAPNG_SHB          0x0a0d0d0au
 #define PCAPNG_IDB          1u

@@ -1,5 +1,5 @@
 /*
- * The capture reader (include/guestlan/capture.h): libpcap parses the file,
+ * The capture reader (include/capture/guestlan/capture.h): libpcap parses the file,
  * pcap or pcapng; we take the link layer off (linklayer.c) and turn its
  * timestamps into nanoseconds.  Every record ends up as exactly one of: a
  * datagram handed to the caller, a skipped frame (not IP), or an error (a
@@ -19,7 +19,7 @@
 
 #include <pcap/pcap.h>
 
-#include "capture/capture_int.h"
+#include "capture_int.h"
 #include "guestlan/capture.h"
 
 /* pcap_major_version of a pcapng file: its Section Header Block's version,

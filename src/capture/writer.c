@@ -1,5 +1,5 @@
 /*
- * The capture writer (include/guestlan/capture.h): DLT_RAW with nanosecond
+ * The capture writer (include/capture/guestlan/capture.h): DLT_RAW with nanosecond
  * timestamps, so that a datagram recorded by a trace, the pcap file uplink
  * or `glan replay` keeps the exact timestamp it came with.  Classic pcap goes
  * through libpcap's dumper; pcapng, for timestamps past what classic pcap's
@@ -14,7 +14,7 @@
 
 #include <pcap/pcap.h>
 
-#include "capture/capture_int.h"
+#include "capture_int.h"
 #include "guestlan/capture.h"
 
 struct glan_pcap_writer {

@@ -1,6 +1,6 @@
 /*
  * The services hdtglan gives the device model (struct glan_osa_host_ops of
- * include/guestlan/osa.h, with its contracts, handed over through seam.h),
+ * include/osa/guestlan/osa.h, with its contracts, handed over through seam.h),
  * made of Hercules ones:
  *
  *   mem        guest absolute storage (dev->mainstor, dev->mainlim), checked

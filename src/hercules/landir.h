@@ -1,7 +1,7 @@
 /*
  * The process's directory of LANs for hdtglan: LAN name -> struct glan_lan,
  * with the interfaces (device groups) this Hercules attached to each.  The
- * base (include/guestlan/base.h) knows LANs and ports but not names across a
+ * base (include/base/guestlan/base.h) knows LANs and ports but not names across a
  * process nor device numbers; this directory is what `glan define`, `glan
  * query` and device statements share.  It includes no Hercules header, but
  * stays with the glue: its interface record embeds the seam's struct

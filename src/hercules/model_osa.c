@@ -1,5 +1,5 @@
 /*
- * The OSA-Express device model (include/guestlan/osa.h) behind hdtglan's
+ * The OSA-Express device model (include/osa/guestlan/osa.h) behind hdtglan's
  * seam (seam.h): a pass-through from struct glan_herc_model to glan_osa_*,
  * which speaks the seam's types (osa.h's own).  Built in when CMake's
  * GLAN_HERC_MODEL is "osa"; model.c then points glan_herc_model here.
@@ -12,7 +12,7 @@
 #include "guestlan/osa.h"
 #include "seam.h"
 
-/* The commands that move no data (include/guestlan/osa.h). */
+/* The commands that move no data (include/osa/guestlan/osa.h). */
 static const uint8_t immediate[256] = {[GLAN_OSA_CMD_NOP] = 1, [GLAN_OSA_CMD_AQUEUE] = 1};
 
 static int osa_iface_create(const struct glan_herc_ifinfo *info, struct glan_lan *lan,

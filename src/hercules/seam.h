@@ -6,12 +6,12 @@
  * ending a CCW that waited).  Everything the guest sees through the channel
  * (Sense ID, RCD, IDX/MPC/IPA, ESTABLISH and ACTIVATE QUEUES, SIGA, SSQD,
  * SSCI, halt/clear) belongs to the device model (src/osa,
- * include/guestlan/osa.h).
+ * include/osa/guestlan/osa.h).
  *
  * A device model fills the one table struct glan_herc_model, in an adapter
- * file of its own in this folder (model_osa.c for include/guestlan/osa.h),
+ * file of its own in this folder (model_osa.c for include/osa/guestlan/osa.h),
  * and model.c points glan_herc_model at it.  The seam speaks the device
- * model's own types, from include/guestlan/osa.h rather than copies of
+ * model's own types, from include/osa/guestlan/osa.h rather than copies of
  * them: the host vtable (struct glan_osa_host_ops), one CCW (struct
  * glan_osa_io, GLAN_OSA_DONE/PENDING) and the three slots, so that the
  * adapter only passes calls through.  With no model

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "osa/osa_int.h"
+#include "osa_int.h"
 
 size_t glan_osa_sense_id(uint8_t out[28])
 {

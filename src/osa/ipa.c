@@ -14,8 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "osa/mpc.h"
-#include "osa/osa_int.h"
+#include "guestlan/osa_mpc.h"
+#include "osa_int.h"
 
 /* What we advertise for IPv4 and IPv6 alike.  No checksum or TSO offload:
  * guests then send complete, checksummed datagrams (docs/osa.md, "IPA

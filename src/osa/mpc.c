@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "osa/mpc.h"
+#include "guestlan/osa_mpc.h"
 
 void osa_mpc_start(uint8_t *b, uint16_t unit, uint8_t rrh_type, uint8_t proto,
                    const uint8_t token[4])

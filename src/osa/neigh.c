@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "guestlan/inet.h"
-#include "osa/osa_int.h"
+#include "osa_int.h"
 
 /* Port owning addr when it is another port of the LAN, else -1. */
 static int other_owner(struct glan_port *port, const struct glan_addr *a)

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "guestlan/controller.h"
-#include "osa/mpc.h"
-#include "osa/osa_int.h"
+#include "guestlan/osa_mpc.h"
+#include "osa_int.h"
 
 /* Adapter tokens handed to the guest.  Any value but one starting "00S"
  * (Linux reads that as the OLM limit) will do; distinct ones help traces. */
@@ -30,7 +30,7 @@ static const uint8_t tok_ulp_conn[4] = {'G', 'L', 'U', 'C'};
 /* Microcode level in IDX replies: first byte 0 marks it as OSA-style. */
 static const uint8_t idx_mcl[4] = {0x00, 0x00, 0x01, 0x00};
 
-/* Tell the LAN's controller (include/guestlan/controller.h) when the
+/* Tell the LAN's controller (include/base/guestlan/controller.h) when the
  * interface starts or stops.  "Started" is STARTLAN done with the queues
  * active: the state in which the guest exchanges datagrams, whatever order
  * it did the two in; STOPLAN, a halt of the data subchannel, a clear of the

@@ -26,7 +26,7 @@
  * Besides those calls the files share only struct glan_osa below and the
  * small inline helpers at the end of this header (osa_log, the port MAC).
  * These symbols are internal: no glan_ prefix (that is the public API's,
- * include/guestlan/osa.h).
+ * include/osa/guestlan/osa.h).
  *
  * Locks, outermost first (docs/osa.md, "Locking"):
  *   ctl  - control state: slots, IDX, MPC, IPA, reply queue, pending CCWs.
@@ -48,7 +48,7 @@
 #include <stdio.h>
 
 #include "guestlan/osa.h"
-#include "osa/osa_wire.h"
+#include "guestlan/osa_wire.h"
 
 #define OSA_REPLY_MAX   4096 /* one control block, QETH_BUFSIZE */
 #define OSA_REPLY_QUEUE 16   /* control replies waiting for a READ */

@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "osa/osa_int.h"
+#include "osa_int.h"
 
 static int gread(struct glan_osa *osa, uint64_t addr, void *buf, size_t len, unsigned key)
 {

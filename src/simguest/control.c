@@ -5,15 +5,15 @@
  * ESTABLISH and ACTIVATE QUEUES, and IPA commands.  The control blocks are
  * built field by field in the layout of Linux's templates (qeth_core_mpc.c),
  * their headers and lengths through the device model's MPC framing
- * (osa/mpc.h), so guest and device share one set of length rules.
+ * (guestlan/osa_mpc.h), so guest and device share one set of length rules.
  * simguest.c strings the steps together into a bring-up.
  */
 #include <string.h>
 
-#include "osa/mpc.h"
-#include "osa/osa_wire.h"
+#include "guestlan/osa_mpc.h"
+#include "guestlan/osa_wire.h"
 #include "sg_int.h"
-#include "simguest.h"
+#include "guestlan/simguest.h"
 
 static int ok_status(uint8_t us)
 {

@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "guestlan/inet.h"
-#include "osa/osa_wire.h"
-#include "simguest.h"
+#include "guestlan/osa_wire.h"
+#include "guestlan/simguest.h"
 
 _Static_assert(SG_SENT == SLSB_P_OUTPUT_EMPTY, "SG_SENT is the empty output state");
 

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "osa/osa_wire.h"
-#include "simguest.h"
+#include "guestlan/osa_wire.h"
+#include "guestlan/simguest.h"
 
 static struct sg_rx rx[64];
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "osa/osa_wire.h"
+#include "guestlan/osa_wire.h"
 
 /* The IPA header of the reply block r (rl bytes, as glan_sg_ipa copied
  * it), found as Linux's PDU_ENCAPSULATION() finds it; NULL when r is too

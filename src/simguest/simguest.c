@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "osa/osa_wire.h"
+#include "guestlan/osa_wire.h"
 #include "sg_int.h"
-#include "simguest.h"
+#include "guestlan/simguest.h"
 
 /* ---- the host vtable -------------------------------------------------------- */
 

@@ -9,7 +9,7 @@
 
 #include "bench.h"
 #include "dgram.h"
-#include "simguest/simguest.h"
+#include "guestlan/simguest.h"
 #include "tooltime.h"
 
 /* What guest B's driver takes from its input SBALs in one look. */

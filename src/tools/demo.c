@@ -27,7 +27,7 @@
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
 #include "guestlan/tun.h"
-#include "simguest/simguest.h"
+#include "guestlan/simguest.h"
 #include "tooltime.h"
 
 #define DEMO_HOST    "10.1.1.1" /* the TUN device's address, in the namespace */

@@ -14,7 +14,7 @@
 #include "guestlan/osa.h"
 #include "json.h"
 #include "replay.h"
-#include "simguest/simguest.h"
+#include "guestlan/simguest.h"
 
 /* What the device's IPA return code means, as the base's errno would say
  * it: the messages and the refusal handling are the same both ways. */

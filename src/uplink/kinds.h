@@ -1,5 +1,5 @@
 /*
- * The uplink kinds this library registers (include/guestlan/uplinkspec.h),
+ * The uplink kinds this library registers (include/uplink/guestlan/uplinkspec.h),
  * each defined in the file of its uplink, and the option parsers they share
  * (spec.c).  UPLINK_KINDS lists the kinds: a new kind is its file plus one
  * X(name) there (docs/adding-an-uplink.md), which declares it here and puts

@@ -1,5 +1,5 @@
 /*
- * The layer-2 engine (include/guestlan/l2.h): what a LAN's Ethernet uplink
+ * The layer-2 engine (include/uplink/guestlan/l2.h): what a LAN's Ethernet uplink
  * does on behalf of its guests.  Pure code over buffers: frames leave
  * through the owner's transmit callback, time comes in as an argument, and
  * nothing here sleeps, locks or touches a device, so the unit suite

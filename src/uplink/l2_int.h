@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "guestlan/l2.h"
-#include "wire/wire.h"
+#include "guestlan/wire.h"
 
 #define ETH_MIN        60 /* shortest frame without FCS: shorter ones are padded */
 #define ARP_LEN        28

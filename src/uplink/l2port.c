@@ -1,7 +1,7 @@
 /*
  * The layer-2 link (l2port.h): the engine (l2.c) between the base and an
  * Ethernet device of the device runner (runner.c), and the public face of
- * the layer-2 uplinks (include/guestlan/l2.h's glan_l2_uplink_*).
+ * the layer-2 uplinks (include/uplink/guestlan/l2.h's glan_l2_uplink_*).
  *
  * send (a sender's thread, under the runner's lock) hands each datagram to
  * the engine, which frames it or holds it while its next hop is resolved;

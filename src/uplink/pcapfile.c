@@ -1,8 +1,8 @@
 /*
- * The pcap file uplink (include/guestlan/pcapfile.h): a LAN's "network" is a
+ * The pcap file uplink (include/uplink/guestlan/pcapfile.h): a LAN's "network" is a
  * pair of capture files.  Its receive op hands what a capture reader
  * returns to the base, its send op appends to a capture writer; both are
- * the capture module's (include/guestlan/capture.h, src/capture/), which
+ * the capture module's (include/capture/guestlan/capture.h, src/capture/), which
  * also reads and writes every other capture in guestlan.  The uplink keeps
  * only the bookkeeping: which files, in which format, and the reader's
  * counts mirrored into the uplink's counters.

@@ -1,5 +1,5 @@
 /*
- * The live pcap uplink (include/guestlan/pcaplive.h): a device of the device
+ * The live pcap uplink (include/uplink/guestlan/pcaplive.h): a device of the device
  * runner (runner.h) over a real interface through libpcap, under the
  * layer-2 link (l2port.h).  Its kind is registered for uplink specs here
  * ("pcap IF [mac M] ... [nopromisc] [buffer N]").

@@ -39,7 +39,7 @@
 
 #include "linkwatch.h"
 #include "runner.h"
-#include "wire/wire.h"
+#include "guestlan/wire.h"
 
 /* Units read per wake-up before looking at the other descriptors again, so
  * a flood from the network cannot starve a stop request or the timer. */

@@ -5,7 +5,7 @@
  * open, close, read and write of whole units (IP datagrams for TUN, Ethernet
  * frames for TAP and pcap) on a descriptor poll() can wait on; the runner
  * (runner.c) does the rest:
- *   - the uplink vtable (include/guestlan/uplink.h) the base calls;
+ *   - the uplink vtable (include/base/guestlan/uplink.h) the base calls;
  *   - the receive thread, asleep in poll() on the device, an eventfd (stop
  *     requests, "watch for POLLOUT"), the link layer's timer and a netlink
  *     socket watching the host's links (linkwatch.c), so no loop wakes up

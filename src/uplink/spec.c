@@ -1,5 +1,5 @@
 /*
- * Uplink specs from words (include/guestlan/uplinkspec.h): the registry of
+ * Uplink specs from words (include/uplink/guestlan/uplinkspec.h): the registry of
  * uplink kinds, the one parser of "KIND IFNAME [options]" that looks the kind
  * up in it, and the factory behind the specs it makes.  A kind brings its
  * own option parser and constructor; what every kind shares (the interface

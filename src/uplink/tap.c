@@ -1,5 +1,5 @@
 /*
- * The TAP uplink (include/guestlan/tap.h): a device of the device runner
+ * The TAP uplink (include/uplink/guestlan/tap.h): a device of the device runner
  * (runner.h) over a Linux TAP device without the packet-information header,
  * under the layer-2 link (l2port.h).  Each read() returns one whole Ethernet
  * frame the host sent into the device, each write() hands one frame to the

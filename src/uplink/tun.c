@@ -1,5 +1,5 @@
 /*
- * The TUN uplink (include/guestlan/tun.h): a layer-3 device of the device
+ * The TUN uplink (include/uplink/guestlan/tun.h): a layer-3 device of the device
  * runner (runner.h).  Each write() hands the host one IP datagram exactly as
  * a guest wrote it (IFF_TUN | IFF_NO_PI), each read() returns one the host
  * routed into the device; the runner does the rest (the receive thread, the

@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #include "guestlan/base.h"
-#include "wire/wire.h"
+#include "guestlan/wire.h"
 
 enum {
     DG_ICMP = 1, /* IP protocol numbers */

@@ -13,8 +13,8 @@
 
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
-#include "osa/osa_wire.h"
-#include "simguest.h"
+#include "guestlan/osa_wire.h"
+#include "guestlan/simguest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

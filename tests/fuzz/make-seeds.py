@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the seed corpus of the OSA fuzz targets (tests/fuzz/corpus/).
 
-The control blocks are built from the layouts in src/osa/osa_wire.h, as
+The control blocks are built from the layouts in include/osa/guestlan/osa_wire.h, as
 the simulated guest builds them; run from anywhere, rerun after a format
 change and commit the result."""
 import os

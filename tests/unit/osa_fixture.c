@@ -5,7 +5,7 @@
 #include <check.h>
 
 #include "guestlan/osa.h"
-#include "osa/osa_wire.h"
+#include "guestlan/osa_wire.h"
 #include "osa_fixture.h"
 
 struct glan_lan *osa_fixture_lan(const char *name)

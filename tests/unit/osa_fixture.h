@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "guestlan/base.h"
-#include "simguest.h"
+#include "guestlan/simguest.h"
 
 /* A LAN named name with default sizes. */
 struct glan_lan *osa_fixture_lan(const char *name);

@@ -23,8 +23,8 @@
 
 #include "guestlan/controller.h"
 #include "guestlan/uplink.h"
-#include "osa/osa_wire.h"
-#include "simguest.h"
+#include "guestlan/osa_wire.h"
+#include "guestlan/simguest.h"
 #include "testport.h"
 
 /* ---- a fake uplink and its factory --------------------------------------------- */

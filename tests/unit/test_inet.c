@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "guestlan/inet.h"
-#include "wire/wire.h"
+#include "guestlan/wire.h"
 
 /* RFC 1071's example: the words 0001 f203 f4f5 f6f7 sum to ddf2. */
 START_TEST(rfc1071_example)

@@ -11,9 +11,9 @@
 
 #include "guestlan/base.h"
 #include "guestlan/osa.h"
-#include "osa/osa_wire.h"
+#include "guestlan/osa_wire.h"
 #include "osa_fixture.h"
-#include "simguest.h"
+#include "guestlan/simguest.h"
 
 static struct glan_lan *lan;
 

@@ -5,7 +5,7 @@
  * SLSB states), the SSQD descriptor and the 32-byte layer-3 header.
  *
  * Layouts follow the big-endian architecture: every multi-byte field is a
- * byte array read and written with the be16/be32/be64 helpers of wire/wire.h, so the
+ * byte array read and written with the be16/be32/be64 helpers of guestlan/wire.h, so the
  * structs mean the same on any host.  Sources of the layouts (read, not
  * copied): Linux arch/s390/include/asm/qdio.h, drivers/s390/cio/qdio.h,
  * drivers/s390/net/qeth_core_mpc.h/.c and qeth_core.h; Hyperion qdio.h and
@@ -21,9 +21,9 @@
 #include <stdint.h>
 
 #include "guestlan/osa.h"
-#include "wire/wire.h"
+#include "guestlan/wire.h"
 
-/* be16/be32/be64 and put16/put32/put64 are wire/wire.h's. */
+/* be16/be32/be64 and put16/put32/put64 are guestlan/wire.h's. */
 
 /* ---- channel commands (docs/osa.md, "Control path") ------------------------ */
 

@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#include "osa/osa_wire.h"
+#include "guestlan/osa_wire.h"
 
 /* Start a block at b: zero its first MPC_PDU_OFFSET bytes and write TH,
  * RRH and PH as Linux's templates lay them out (RRH at 0x14, PH at 0x38,

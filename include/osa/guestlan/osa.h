@@ -2,7 +2,7 @@
  * guestlan OSA-Express device model: an emulator-neutral OSA-Express (OSD)
  * adapter in QDIO mode, layer 3, as Linux qeth_l3 and z/VM TCP/IP drive it.
  * One struct glan_osa is one group of three subchannels (read, write, data)
- * and one port of a LAN of the base (include/guestlan/base.h).
+ * and one port of a LAN of the base (include/base/guestlan/base.h).
  *
  * The emulator (the Hercules glue in src/hercules/, or the simulated guest
  * in src/simguest/) owns the channel subsystem and calls in here for every

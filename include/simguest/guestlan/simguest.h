@@ -1,6 +1,6 @@
 /*
  * A simulated Linux qeth layer-3 guest, driving the OSA device model
- * (include/guestlan/osa.h) byte for byte as Linux does.  It owns a block of
+ * (include/osa/guestlan/osa.h) byte for byte as Linux does.  It owns a block of
  * "guest storage" with storage keys, implements the host vtable (struct
  * glan_osa_host_ops) over it like an emulator would, and drives the adapter
  * the way Linux's qeth/qdio drivers do: Sense ID, RCD, SSQD, IDX ACTIVATE,
@@ -13,9 +13,9 @@
  * qeth_core_mpc.c; tests check the offsets Linux reads in the replies.
  * Files: simguest.c (host vtable, storage, life cycle, the bring-up
  * sequence), control.c (each control-path step), data.c (input and output
- * buffers, datagrams).  This header is internal to the project (src/, not
- * include/guestlan/); its functions carry the glan_sg_ prefix, its types
- * the sg_ tag.
+ * buffers, datagrams).  This header is the simulated guest layer's
+ * interface to the tools and tests above it; its functions carry the
+ * glan_sg_ prefix, its types the sg_ tag.
  */
 #ifndef GLAN_SIMGUEST_H
 #define GLAN_SIMGUEST_H
