@@ -83,8 +83,8 @@ static void setiff_error(struct runner *r, const char *shown, int existed, int e
     else if (e == EBUSY)
         runner_err(r, "%s %s: the device is in use by another program", k->kind, shown);
     else if (e == EINVAL && existed)
-        runner_err(r, "%s %s: exists but is not a %s device without packet information%s",
-                   k->kind, shown, k->upper, k->not_ours);
+        runner_err(r, "%s %s: exists but is not a %s device without packet information%s", k->kind,
+                   shown, k->upper, k->not_ours);
     else
         runner_err(r, "%s %s: TUNSETIFF: %s", k->kind, shown[0] ? shown : "(any)", strerror(e));
 }
