@@ -49,7 +49,7 @@ MARKER = re.compile(r"@@ (\S+)(.*)$")
 # disabled wait (HHC00809I, what a Linux panic ends in on s390x), a failed
 # IPL (HHC00810E), a CPU stopped for a disabled wait (HHC00826I); the guest
 # kernel itself says it panicked first.  Any of them ends the run at once.
-FATAL = re.compile(r"HHC00809I|HHC00810E|HHC00826I|Kernel panic - not syncing")
+FATAL = re.compile(r"HHC00809I|HHC00810E|HHC00826[IW]|Kernel panic - not syncing")
 FATAL_TAIL = 25  # console lines shown with the verdict
 START_PROBE = "uptime"  # any command: its echo comes once the configuration is read
 

@@ -175,6 +175,26 @@ glan-tap-bridge)
         --expect-log "HHC04720I     Addresses: 10\.1\.3\.2 " || exit 1
     exec python3 "$here/tap-reads.py" "$run"
     ;;
+guest-panic)
+    need_guest
+    # A guest that panics must end its run at once, not at the timeout:
+    # the test kernel with an empty initramfs cannot mount a root file
+    # system, panics, and stops in a disabled wait (HHC00809I).  boot.py
+    # must fail naming the panic, and stop for it, not for its timeout.
+    mkdir -p "$run/guest"
+    cp "$guest/kernel.img" "$run/guest/kernel.img"
+    printf '' | gzip >"$run/guest/initrd.img"
+    rc=0
+    python3 "$here/boot.py" --guest "$run/guest" --run "$run/boot" --timeout 240 \
+        2>"$run/stderr" >"$run/summary.out" || rc=$?
+    cat "$run/stderr"
+    if [ $rc -ne 1 ] || ! grep -q "boot.py: the guest stopped after .*Kernel panic" "$run/stderr" ||
+        grep -q "TIMEOUT" "$run/boot/console.log"; then
+        echo "FAIL: boot.py exit $rc; it must fail at once, naming the panic"
+        exit 1
+    fi
+    echo "ok: the panic ended the run: $(head -n 1 "$run/stderr")"
+    ;;
 *)
     echo "unknown case '$case_'"
     exit 1
