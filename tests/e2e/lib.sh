@@ -13,7 +13,7 @@ need_hercules() {
 # hdtglan.so in $GLAN_MODULE_DIR.
 need_module() {
     if [ ! -f "${GLAN_MODULE_DIR:-}/hdtglan.so" ]; then
-        echo "skipped: hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})"
+        echo "skipped: ${GLAN_NO_MODULE:-hdtglan.so not built (GLAN_MODULE_DIR=${GLAN_MODULE_DIR:-})}"
         exit 77
     fi
 }
