@@ -54,31 +54,6 @@ int glan_addr_equal(const struct glan_addr *a, const struct glan_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, n) == 0;
 }
 
-int addr_is_unicast(const struct glan_addr *a)
-{
-    static const uint8_t zero[16];
-    if (a->family == GLAN_AF_INET)
-        return a->bytes[0] < 224 && memcmp(a->bytes, zero, 4) != 0;
-    if (a->family == GLAN_AF_INET6)
-        return a->bytes[0] != 0xff && memcmp(a->bytes, zero, 16) != 0;
-    return 0;
-}
-
-int addr_is_multicast(const struct glan_addr *a)
-{
-    if (a->family == GLAN_AF_INET)
-        return (a->bytes[0] & 0xf0) == 0xe0;
-    if (a->family == GLAN_AF_INET6)
-        return a->bytes[0] == 0xff;
-    return 0;
-}
-
-int addr_is_broadcast(const struct glan_addr *a)
-{
-    return a->family == GLAN_AF_INET && a->bytes[0] == 255 && a->bytes[1] == 255 &&
-           a->bytes[2] == 255 && a->bytes[3] == 255;
-}
-
 /* A datagram is well formed when its own header agrees with the length we
  * were given: a guest or a capture file may say anything. */
 int glan_dgram_dest(const void *data, size_t len, struct glan_addr *out)
