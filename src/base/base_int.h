@@ -166,10 +166,16 @@ static inline unsigned map_add(uint64_t map[MAX_PORTS_WORDS], uint32_t p)
 /* ---- storage.c: base storage ---------------------------------------------------- */
 
 void slot_free(struct glan_lan *lan, uint32_t idx);
-void slot_unref(struct glan_lan *lan, uint32_t idx);
-/* One copy of slot, meant for port dst (-1: the datagram had no receiver),
- * ends dropped: count it, give its reference back. */
-void drop_copy(struct glan_lan *lan, uint32_t slot, int dst, enum glan_drop why);
+/* Give one reference to slot back; the last frees it.  Inline: every copy
+ * delivered or dropped comes here.  (drop_copy, which counts a dropped copy
+ * and gives its reference back, is in count.h.) */
+static inline void slot_unref(struct glan_lan *lan, uint32_t idx)
+{
+    /* R8/A8: acq_rel, pairs with the other holders' unrefs: the last
+     * reference holder must see all readers done */
+    if (atomic_fetch_sub_explicit(&lan->slots[idx].refs, 1, memory_order_acq_rel) == 1)
+        slot_free(lan, idx);
+}
 
 /* ---- forward.c: the forwarding policy ------------------------------------------- */
 

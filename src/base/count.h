@@ -48,8 +48,9 @@ static inline struct lan_stripe *my_stripe(struct glan_lan *lan)
     return &lan->r->c[my_stripe_idx(lan)];
 }
 
-/* Port src handed a datagram of len bytes to the base. */
-static inline void count_sent(struct glan_lan *lan, int src, size_t len)
+/* Port src handed a datagram of len bytes to the base.  Returns this
+ * thread's stripe, for count_fanout of the same datagram. */
+static inline struct lan_stripe *count_sent(struct glan_lan *lan, int src, size_t len)
 {
     struct port_shared *ps = &lan->ports[src];
     struct lan_stripe *t = my_stripe(lan);
@@ -57,13 +58,15 @@ static inline void count_sent(struct glan_lan *lan, int src, size_t len)
     add(&ps->c.sent_bytes, len);
     add(&t->sent_packets, 1);
     add(&t->sent_bytes, len);
+    return t;
 }
 
-/* A datagram of port src makes extra copies beyond the first. */
-static inline void count_fanout(struct glan_lan *lan, int src, unsigned extra)
+/* A datagram of port src, counted in stripe t by count_sent, makes extra
+ * copies beyond the first. */
+static inline void count_fanout(struct glan_lan *lan, int src, struct lan_stripe *t, unsigned extra)
 {
     add(&lan->ports[src].c.fanout, extra);
-    add(&my_stripe(lan)->fanout, extra);
+    add(&t->fanout, extra);
 }
 
 /* A datagram refused before it reached base storage: sent and dropped.
@@ -103,6 +106,14 @@ static inline void count_drop(struct glan_lan *lan, uint32_t slot, int dst, enum
         add(&src->c.dropped[why], 1);
     if (dst >= 0)
         add(&lan->ports[dst].recv_dropped, 1);
+}
+
+/* One copy of slot, meant for port dst (-1: the datagram had no receiver),
+ * ends dropped: count it, give its reference back. */
+static inline void drop_copy(struct glan_lan *lan, uint32_t slot, int dst, enum glan_drop why)
+{
+    count_drop(lan, slot, dst, why);
+    slot_unref(lan, slot);
 }
 
 /* One copy of the datagram in slot was delivered to port dst. */

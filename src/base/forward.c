@@ -32,17 +32,19 @@ static enum glan_cast classify(const struct glan_addr *d)
 static unsigned fan_targets(struct glan_lan *lan, int src, enum glan_cast cast,
                             const struct glan_addr *d, uint64_t map[MAX_PORTS_WORDS])
 {
-    int uplink = atomic_load(&lan->r->uplink);
     unsigned n = 0;
     if (cast == GLAN_CAST_BROADCAST) {
         memset(map, 0, MAX_PORTS_WORDS * sizeof map[0]);
         for (uint32_t p = 0; p < lan->r->max_ports; p++)
             if ((int)p != src &&
-                atomic_load_explicit(&lan->ports[p].state, memory_order_relaxed) == PORT_ACTIVE)
-                n += map_add(map, p);
+                atomic_load_explicit(&lan->ports[p].state, memory_order_relaxed) == PORT_ACTIVE) {
+                map[p / 64] |= 1ull << (p % 64); /* each p once: no need to ask */
+                n++;
+            }
         return n;
     }
     n = reg_group_members(lan, d, src, map);
+    int uplink = atomic_load(&lan->r->uplink);
     if (uplink >= 0 && uplink != src && lan->ports[src].kind == GLAN_PORT_GUEST)
         n += map_add(map, (uint32_t)uplink);
     return n;
@@ -59,7 +61,7 @@ enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
 {
     struct glan_lan *lan = port->lan;
     int src = port->idx;
-    count_sent(lan, src, len);
+    struct lan_stripe *stripe = count_sent(lan, src, len);
 
     struct glan_addr d;
     if (glan_dgram_dest(slot_data(lan, slot), len, &d) < 0)
@@ -89,7 +91,7 @@ enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
     /* One reference per receiver; the caller's reference becomes the first
      * (an add, not a store: the caller may hold one more for the monitor). */
     atomic_fetch_add_explicit(&lan->slots[slot].refs, n - 1, memory_order_relaxed);
-    count_fanout(lan, src, n - 1);
+    count_fanout(lan, src, stripe, n - 1);
     for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++)
         for (uint64_t bits = map[w]; bits; bits &= bits - 1)
             enqueue(lan, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);

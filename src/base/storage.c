@@ -94,20 +94,6 @@ void slot_free(struct glan_lan *lan, uint32_t idx)
     atomic_fetch_sub_explicit(&r->c[k].in_use, 1, memory_order_relaxed);
 }
 
-void slot_unref(struct glan_lan *lan, uint32_t idx)
-{
-    /* R8/A8: acq_rel, pairs with the other holders' unrefs: the last
-     * reference holder must see all readers done */
-    if (atomic_fetch_sub_explicit(&lan->slots[idx].refs, 1, memory_order_acq_rel) == 1)
-        slot_free(lan, idx);
-}
-
-void drop_copy(struct glan_lan *lan, uint32_t slot, int dst, enum glan_drop why)
-{
-    count_drop(lan, slot, dst, why);
-    slot_unref(lan, slot);
-}
-
 /* ---- a datagram enters the base ---------------------------------------------- */
 
 static uint64_t now_ns(void)
