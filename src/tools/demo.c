@@ -77,8 +77,7 @@ static void guest_poll(struct guest *g, uint16_t id, uint16_t seq, int *got)
             r[hl] = DGRAM_ICMP_REPLY;
             dgram_icmp_csum(r + hl, len - hl);
             guest_send(g, r, len);
-        } else if (m[0] == DGRAM_ICMP_REPLY && got && (m[4] << 8 | m[5]) == id &&
-                   (m[6] << 8 | m[7]) == seq) {
+        } else if (m[0] == DGRAM_ICMP_REPLY && got && be16(m + 4) == id && be16(m + 6) == seq) {
             *got = 1;
         }
     }

@@ -10,10 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "guestlan/wire.h"
+
 #define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
 
 enum {
-    DGRAM_IP4_HDR = 20, /* the header we build: no options */
+    DGRAM_IP4_HDR = IPV4_HDR_MIN, /* the header we build: no options */
     DGRAM_UDP_HDR = 8,
     DGRAM_ICMP_ECHO = 8, /* ICMP types */
     DGRAM_ICMP_REPLY = 0,
