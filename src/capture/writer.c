@@ -80,11 +80,6 @@ struct glan_pcap_writer *glan_pcap_writer_open_format(const char *path, enum gla
     return w;
 }
 
-struct glan_pcap_writer *glan_pcap_writer_open(const char *path, char *err, size_t errlen)
-{
-    return glan_pcap_writer_open_format(path, GLAN_PCAP_CLASSIC, err, errlen);
-}
-
 /* One record through libpcap's dumper; -ERANGE for a timestamp its 32-bit
  * seconds cannot hold. */
 static int write_classic(struct glan_pcap_writer *w, const void *data, size_t len, uint64_t ts_ns,

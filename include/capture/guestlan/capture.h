@@ -88,8 +88,6 @@ enum glan_pcap_format {
  * fmt.  NULL with a message in err on failure. */
 struct glan_pcap_writer *glan_pcap_writer_open_format(const char *path, enum glan_pcap_format fmt,
                                                       char *err, size_t errlen);
-/* The same in GLAN_PCAP_CLASSIC. */
-struct glan_pcap_writer *glan_pcap_writer_open(const char *path, char *err, size_t errlen);
 /* Append one IP datagram stamped ts_ns (ns since the epoch).  0; -ERANGE
  * when the file's format cannot hold ts_ns (classic pcap from
  * GLAN_PCAP_CLASSIC_END_NS on): the datagram is not written, the file stays
