@@ -271,12 +271,8 @@ void glan_herc_cmd_shutdown(void)
 static int cmd_uplink(int argc, char *argv[])
 {
     if (argc < 4) {
-        char kinds[64] = "";
-        const struct glan_uplink_kind *k;
-        size_t used = 0;
-        for (size_t i = 0; (k = glan_uplink_kind_at(i)) && used < sizeof kinds; i++)
-            used +=
-                (size_t)snprintf(kinds + used, sizeof kinds - used, "%s%s", i ? "|" : "", k->name);
+        char kinds[64];
+        glan_uplink_kinds_list(kinds, sizeof kinds, 0, "|");
         return cmd_error("Usage: glan uplink lan %s ifname [options] "
                          "[controller dev [backup dev]] | glan uplink lan none",
                          kinds);

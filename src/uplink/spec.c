@@ -71,8 +71,7 @@ int glan_uplink_kind_register(const struct glan_uplink_kind *kind)
     return rc;
 }
 
-/* Every kind's name or usage, joined by sep. */
-static void list_kinds(char *buf, size_t len, int usage, const char *sep)
+void glan_uplink_kinds_list(char *buf, size_t len, int usage, const char *sep)
 {
     const struct glan_uplink_kind *k;
     size_t used = 0;
@@ -245,12 +244,12 @@ int glan_uplink_spec_parse(int argc, char *const argv[], struct glan_uplink_spec
 {
     char list[512];
     if (argc < 1) {
-        list_kinds(list, sizeof list, 1, " | ");
+        glan_uplink_kinds_list(list, sizeof list, 1, " | ");
         return spec_fail(err, errlen, "missing uplink kind: %s", list);
     }
     const struct glan_uplink_kind *kind = glan_uplink_kind_find(argv[0]);
     if (!kind) {
-        list_kinds(list, sizeof list, 0, ", ");
+        glan_uplink_kinds_list(list, sizeof list, 0, ", ");
         return spec_fail(err, errlen, "unknown uplink kind '%s' (known: %s)", argv[0], list);
     }
     if (argc < 2 || !argv[1][0] || strlen(argv[1]) >= 16)

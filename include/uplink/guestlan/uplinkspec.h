@@ -67,6 +67,9 @@ const struct glan_uplink_kind *glan_uplink_kind_find(const char *name);
 /* The i-th kind in registration order (the library's first), or NULL past
  * the last: for help texts and lists of kinds. */
 const struct glan_uplink_kind *glan_uplink_kind_at(size_t i);
+/* Every registered kind's name (usage 0) or usage line (usage 1), joined
+ * by sep, into buf of len bytes (cut to fit). */
+void glan_uplink_kinds_list(char *buf, size_t len, int usage, const char *sep);
 
 /* Parse argv[0..argc-1] (the kind first).  0 with *out filled (its release
  * frees what it holds: pass it to glan_ctl_create, or call release); -EINVAL
