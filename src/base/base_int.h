@@ -85,6 +85,7 @@
 #include <stdint.h>
 
 #include "region.h"
+#include "journal.h"
 #include "guestlan/base.h"
 
 #define MAX_PORTS_WORDS (1024 / 64)
@@ -112,12 +113,16 @@ struct glan_lan {
     struct qcell *cells;
     _Atomic uint32_t *pins; /* [port][process] */
     struct slot_hdr *slots;
+    uint32_t *stack; /* the free stack (journal.c) */
+    uint64_t *reach; /* reach bits, reach_words per buffer */
     uint8_t *data;
-    int me;           /* our index in the process table */
-    uint32_t token;   /* our process token */
-    size_t map_size;  /* shared: bytes mapped; 0 for a private LAN */
-    int has_base;     /* base thread running */
-    _Atomic int stop; /* tells the base thread to end */
+    uint64_t serial;                /* this process's number for the LAN (journal.c) */
+    _Atomic uint64_t region_errors; /* bad values this process found in the region */
+    int me;                         /* our index in the process table */
+    uint32_t token;                 /* our process token */
+    size_t map_size;                /* shared: bytes mapped; 0 for a private LAN */
+    int has_base;                   /* base thread running */
+    _Atomic int stop;               /* tells the base thread to end */
     struct monitor mon_slot;
     _Atomic(struct monitor *) mon; /* &mon_slot while a monitor is set */
     _Atomic uint32_t mon_users;    /* senders inside the monitor call */
@@ -128,7 +133,9 @@ struct glan_lan {
 /* Where each table of the region starts, from the configuration. */
 struct layout {
     uint32_t cap;
-    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_data, total;
+    uint32_t reach_words;
+    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
+        off_data, total;
 };
 
 static inline uint8_t *slot_data(struct glan_lan *lan, uint32_t idx)
@@ -163,25 +170,61 @@ static inline unsigned map_add(uint64_t map[MAX_PORTS_WORDS], uint32_t p)
  * it directly instead of through the PLT. */
 #pragma GCC visibility push(hidden)
 
+/* ---- journal.c: journals, kill points, the free stack ----------------------------- */
+
+/* This thread's journal for lan, taken on first use. */
+struct journal *jr_mine(struct glan_lan *lan);
+/* Give journal j back (its cache onto the stack). */
+void jr_release(struct glan_lan *lan, struct journal *j);
+/* This thread forgets its journals of lan (the process leaves it). */
+void jr_forget_lan(struct glan_lan *lan);
+/* Do a dead thread's committed record again.  Under the pool mutex. */
+void jr_redo(struct glan_lan *lan, struct journal *j);
+/* The LANs of this process, by serial (so that a thread that ends can give
+ * its journals back only to LANs that still exist). */
+void lan_list(struct glan_lan *lan);
+void lan_unlist(struct glan_lan *lan);
+void pool_lock(struct glan_lan *lan, struct journal *j);
+void pool_unlock(struct glan_lan *lan);
+uint32_t pool_refill(struct glan_lan *lan, struct journal *j, uint32_t want);
+void pool_spill(struct glan_lan *lan, struct journal *j, uint32_t k);
+struct rec;
+void pool_push_locked(struct glan_lan *lan, struct rec *rc, uint32_t slot);
+struct ledger;
+void ledger_sum(struct glan_lan *lan, struct ledger *out);
+uint64_t free_buffers(struct glan_lan *lan);
+
+/* A value read from the region was out of range: counted, and refused or
+ * repaired by the caller. */
+static inline void region_error(struct glan_lan *lan)
+{
+    atomic_fetch_add_explicit(&lan->region_errors, 1, memory_order_relaxed);
+}
+
 /* ---- storage.c: base storage ---------------------------------------------------- */
 
-void slot_free(struct glan_lan *lan, uint32_t idx);
-/* Give one reference to slot back; the last frees it.  Inline: every copy
- * delivered or dropped comes here.  (drop_copy, which counts a dropped copy
- * and gives its reference back, is in count.h.) */
-static inline void slot_unref(struct glan_lan *lan, uint32_t idx)
+/* Give one reference to slot back (the last frees it), journalled in j.  Every
+ * copy delivered or dropped comes here. */
+void slot_unref(struct glan_lan *lan, struct journal *j, uint32_t idx);
+/* Put slot (generation gen, owner word w) back, as journal j, if nobody did
+ * yet: the owner word decides who does.  0 when someone else did. */
+int slot_release(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t w);
+/* Is token the token of a process attached now? */
+int token_live(struct glan_lan *lan, uint32_t token);
+/* Mark a buffer suspect: its reference count is not to be trusted, and the
+ * reclaim pass frees it once nothing can reach it.  Under ctl. */
+void slot_suspect(struct glan_lan *lan, uint32_t idx, uint64_t gen);
+
+static inline uint64_t *reach_of(struct glan_lan *lan, uint32_t slot)
 {
-    /* R8/A8: acq_rel, pairs with the other holders' unrefs: the last
-     * reference holder must see all readers done */
-    if (atomic_fetch_sub_explicit(&lan->slots[idx].refs, 1, memory_order_acq_rel) == 1)
-        slot_free(lan, idx);
+    return lan->reach + (size_t)slot * lan->r->reach_words;
 }
 
 /* ---- forward.c: the forwarding policy ------------------------------------------- */
 
 /* Send the datagram in slot (len bytes, its header stamped) from port to
  * wherever it goes.  Consumes the caller's reference to slot. */
-enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
+enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
                        const struct glan_tx_meta *meta);
 
 /* ---- registry.c: the registry ---------------------------------------------------- */
@@ -200,7 +243,7 @@ void reg_repair(struct glan_lan *lan);
 /* Put one reference to slot on port p's queue and drain it (or wake its
  * process).  The caller holds one slot reference for this copy; it is
  * consumed either way. */
-void enqueue(struct glan_lan *lan, struct glan_port *from, int p, uint32_t slot);
+void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, int p, uint32_t slot);
 /* Deliver what waits for port p, if nobody else is doing so.  Only threads
  * of the process that owns p call it. */
 void drain(struct glan_lan *lan, int p);
@@ -212,9 +255,9 @@ void queue_reset(struct glan_lan *lan, int p);
 /* Wait until no sender of any process has port p pinned (locked: we hold
  * ctl). */
 void wait_pins(struct glan_lan *lan, int p, int locked);
-/* Take port p's drain turn for good, from nobody or from the dead process
- * whose token is dead (0: none). */
-void take_turn(struct glan_lan *lan, struct port_shared *ps, uint32_t dead);
+/* Take port p's drain turn for good, from nobody or from a process that is
+ * no longer attached. */
+void take_turn(struct glan_lan *lan, struct port_shared *ps);
 /* Drop what waits for port p (port_gone); we hold its turn for good. */
 void sweep_port(struct glan_lan *lan, int p);
 /* Set the bit in seen of every buffer a wait-queue cell or a drainer holds. */

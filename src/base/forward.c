@@ -50,22 +50,23 @@ static unsigned fan_targets(struct glan_lan *lan, int src, enum glan_cast cast,
     return n;
 }
 
-static enum glan_drop drop_whole(struct glan_lan *lan, uint32_t slot, enum glan_drop why)
+static enum glan_drop drop_whole(struct glan_lan *lan, struct journal *j, uint32_t slot,
+                                 enum glan_drop why)
 {
-    drop_copy(lan, slot, -1, why);
+    sender_drop(lan, j, slot, -1, why);
     return why;
 }
 
-enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
+enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
                        const struct glan_tx_meta *meta)
 {
     struct glan_lan *lan = port->lan;
     int src = port->idx;
-    struct lan_stripe *stripe = count_sent(lan, src, len);
+    count_sent(lan, j, src, slot, len);
 
     struct glan_addr d;
     if (glan_dgram_dest(slot_data(lan, slot), len, &d) < 0)
-        return drop_whole(lan, slot, GLAN_DROP_MALFORMED);
+        return drop_whole(lan, j, slot, GLAN_DROP_MALFORMED);
     /* The sender may know better: an OSA header can say broadcast. */
     enum glan_cast cast = meta && meta->cast != GLAN_CAST_AUTO ? meta->cast : classify(&d);
     lan->slots[slot].cast = (uint8_t)cast;
@@ -75,25 +76,25 @@ enum glan_drop forward(struct glan_port *port, uint32_t slot, size_t len,
         int dst = glan_lan_lookup(lan, &d);
         if (dst < 0) {
             if (lan->ports[src].kind == GLAN_PORT_UPLINK)
-                return drop_whole(lan, slot, GLAN_DROP_UNKNOWN_DEST);
+                return drop_whole(lan, j, slot, GLAN_DROP_UNKNOWN_DEST);
             dst = atomic_load(&lan->r->uplink);
             if (dst < 0)
-                return drop_whole(lan, slot, GLAN_DROP_NO_UPLINK);
+                return drop_whole(lan, j, slot, GLAN_DROP_NO_UPLINK);
         }
-        enqueue(lan, port, dst, slot);
+        enqueue(lan, j, port, dst, slot);
         return GLAN_DROP_NONE;
     }
 
     uint64_t map[MAX_PORTS_WORDS];
     unsigned n = fan_targets(lan, src, cast, &d, map);
     if (n == 0)
-        return drop_whole(lan, slot, GLAN_DROP_NO_RECEIVER);
+        return drop_whole(lan, j, slot, GLAN_DROP_NO_RECEIVER);
     /* One reference per receiver; the caller's reference becomes the first
      * (an add, not a store: the caller may hold one more for the monitor). */
     atomic_fetch_add_explicit(&lan->slots[slot].refs, n - 1, memory_order_relaxed);
-    count_fanout(lan, src, stripe, n - 1);
+    count_fanout(lan, j, src, n - 1);
     for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++)
         for (uint64_t bits = map[w]; bits; bits &= bits - 1)
-            enqueue(lan, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
+            enqueue(lan, j, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
     return GLAN_DROP_NONE;
 }

@@ -93,6 +93,7 @@ struct glan_lan *glan_lan_create(const struct glan_lan_config *in, char *err, si
     memset(mem, 0, l.total);
     region_init(mem, &cfg, &l, 0);
     lan_bind(lan, mem);
+    lan_list(lan);
     proc_join(lan, NULL, 0); /* the only process */
     lan->r->magic = REGION_MAGIC;
     return lan;
@@ -103,7 +104,10 @@ void glan_lan_destroy(struct glan_lan *lan)
     if (!lan)
         return;
     if (!lan->map_size) {
+        lan_unlist(lan);
+        jr_forget_lan(lan);
         pthread_mutex_destroy(&lan->r->ctl);
+        pthread_mutex_destroy(&lan->r->pool);
         free(lan->r);
     } else {
         shm_leave(lan);
@@ -147,14 +151,18 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         atomic_store_explicit(&ps->recv_bytes, 0, memory_order_relaxed);
         atomic_store_explicit(&ps->recv_dropped, 0, memory_order_relaxed);
         queue_reset(lan, (int)p);
-        atomic_store(&ps->owner, lan->token);
         ps->owner_pid = (int32_t)getpid();
         lan->local[p].ops = ops;
         lan->local[p].ctx = ctx;
-        atomic_store(&ps->drain, 0);
-        atomic_store(&ps->state, PORT_ACTIVE);
+        /* One record: a kill leaves the entry free, or active and whole. */
+        struct rec att;
+        rec_init(&att, lan->r, jr_mine(lan));
+        rec_put32(&att, &ps->owner, lan->token);
+        rec_put32(&att, &ps->drain, 0);
+        rec_put32(&att, &ps->state, PORT_ACTIVE);
         if (info->kind == GLAN_PORT_UPLINK)
-            atomic_store(&lan->r->uplink, (int32_t)p);
+            rec_put32(&att, &lan->r->uplink, p);
+        rec_commit(&att, FP_ATTACH);
         *out = &lan->local[p];
         rc = 0;
         break;
@@ -169,6 +177,7 @@ void port_close_locked(struct glan_lan *lan, int p)
     struct port_shared *ps = &lan->ports[p];
     /* S2: seq_cst, the closer's side: CLOSING, then (wait_pins) the pins */
     atomic_store(&ps->state, PORT_CLOSING);
+    fail_point(FP_CLOSING);
     if (atomic_load(&lan->r->uplink) == p)
         atomic_store(&lan->r->uplink, -1);
     reg_forget_port(lan, p);
@@ -177,11 +186,16 @@ void port_close_locked(struct glan_lan *lan, int p)
 void port_free_locked(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
+    /* One record: a kill leaves the entry closing (recovery frees it again)
+     * or free, never half of each. */
+    struct rec rc;
+    rec_init(&rc, lan->r, jr_mine(lan));
+    rec_put32(&rc, &ps->drain, DRAIN_CLOSED);
+    rec_put32(&rc, &ps->owner, 0);
+    rec_put32(&rc, &ps->state, PORT_FREE);
+    rec_commit(&rc, FP_PORT_FREE);
     lan->local[p].ops = NULL;
     lan->local[p].ctx = NULL;
-    atomic_store(&ps->drain, DRAIN_CLOSED);
-    atomic_store(&ps->owner, 0);
-    atomic_store(&ps->state, PORT_FREE);
 }
 
 void glan_port_detach(struct glan_port *port)
@@ -197,7 +211,7 @@ void glan_port_detach(struct glan_port *port)
      * take the drain turn for good, so the port's callbacks are never called
      * again, and drop what still waits. */
     wait_pins(lan, p, 0);
-    take_turn(lan, ps, 0);
+    take_turn(lan, ps);
     sweep_port(lan, p);
     ctl_lock(lan);
     port_free_locked(lan, p);
@@ -212,21 +226,6 @@ int glan_port_index(const struct glan_port *port)
 struct glan_lan *glan_port_lan(const struct glan_port *port)
 {
     return port->lan;
-}
-
-/* ---- the books: the stripe of a thread ------------------------------------------ */
-
-/* Stripe numbers are handed out in the order threads first count (0: none
- * yet).  Process-wide, not per LAN: a thread is one writer whichever LAN it
- * forwards on. */
-_Thread_local uint32_t thread_stripe;
-static _Atomic uint32_t stripes_handed;
-
-uint32_t stripe_take(void)
-{
-    uint32_t t = atomic_fetch_add_explicit(&stripes_handed, 1, memory_order_relaxed) + 1;
-    thread_stripe = t;
-    return t;
 }
 
 /* ---- the books: reading ---------------------------------------------------------- */
@@ -262,25 +261,22 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
 {
     const struct region *r = lan->r;
     memset(o, 0, sizeof *o);
-    for (int k = 0; k < LAN_STRIPES; k++) {
-        const struct lan_stripe *t = &r->c[k];
-        o->sent_packets += ld(&t->sent_packets);
-        o->sent_bytes += ld(&t->sent_bytes);
-        o->fanout += ld(&t->fanout);
-        o->delivered += ld(&t->delivered);
-        for (int i = 0; i < GLAN_DROP_COUNT; i++)
-            o->dropped[i] += ld(&t->dropped[i]);
-    }
+    struct ledger l;
+    ledger_sum(lan, &l);
+    o->sent_packets = l.sent_packets;
+    o->sent_bytes = l.sent_bytes;
+    o->fanout = l.fanout;
+    o->delivered = l.delivered;
+    memcpy(o->dropped, l.dropped, sizeof o->dropped);
     for (uint32_t p = 0; p < r->max_ports; p++)
         if (atomic_load(&lan->ports[p].state) != PORT_FREE)
             o->queued += port_queued(lan, (int)p);
-    /* The stripes are read one by one while buffers come and go, so the
-     * sum may be off for a moment, even below zero: keep it in range. */
-    uint64_t sum = 0;
-    for (int k = 0; k < LAN_STRIPES; k++)
-        sum += ld(&r->c[k].in_use);
-    int64_t used = (int64_t)sum;
-    o->buffers_in_use = used < 0 ? 0 : used > r->buffers ? r->buffers : (uint32_t)used;
+    /* Free buffers are on the stack or in a journal's cache; the rest are
+     * held.  Read while buffers come and go, the sum is kept in range. */
+    uint64_t free_ = free_buffers(lan);
+    o->buffers_in_use = free_ >= r->buffers ? 0 : (uint32_t)(r->buffers - free_);
+    o->suspects = atomic_load(&r->suspects);
+    o->region_errors = atomic_load(&lan->region_errors);
     /* Counted from the entries, not kept in a counter: a process killed
      * between taking an entry and counting it would leave a counter off. */
     o->ports = 0;

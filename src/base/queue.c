@@ -87,7 +87,10 @@ static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
 
 /* Only the holder of the drain turn pops, so a single consumer.  The copy is
  * recorded in cur before the cell is freed, so that at every instant it can
- * be found in the cell or in cur (recovery and reclaim rely on it). */
+ * be found in the cell or in cur (recovery and reclaim rely on it), and the
+ * buffer's reach bit for this port is set before that: once a copy has left
+ * its cell, its buffer says so (recovery counts the copies of a dead
+ * sender's datagram that never reached a queue by these bits). */
 static uint32_t queue_pop(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
@@ -100,9 +103,21 @@ static uint32_t queue_pop(struct glan_lan *lan, int p)
     if (!cell_full_at(w, pos))
         return NONE;
     uint32_t slot = (uint32_t)(w & CELL_SLOT);
+    if (slot >= lan->r->buffers) {
+        /* Not a buffer of this LAN: free the cell, follow nothing. */
+        region_error(lan);
+        atomic_store_explicit(&ps->deq_pos, pos + 1, memory_order_relaxed);
+        atomic_store_explicit(&c->w, cell_word(pos + mask + 1, 0, 0), memory_order_release);
+        return queue_pop(lan, p);
+    }
+    __atomic_fetch_or(&reach_of(lan, slot)[(uint32_t)p / 64], 1ull << ((uint32_t)p % 64),
+                      __ATOMIC_RELAXED);
+    fail_point(FP_POP_REACH);
     uint64_t gen = atomic_load_explicit(&lan->slots[slot].owner, memory_order_relaxed) >> 32;
     atomic_store_explicit(&ps->cur, gen << 32 | slot, memory_order_relaxed);
+    fail_point(FP_POP_CUR);
     atomic_store_explicit(&ps->deq_pos, pos + 1, memory_order_relaxed);
+    fail_point(FP_POP_DEQ);
     /* R3: release, pairs with A3 in queue_push and queue_mark_held: the cell
      * is free for the producer one lap later, and whoever sees it free sees
      * cur set */
@@ -152,13 +167,49 @@ static enum glan_drop deliver_error(int rc)
     return rc == -ENETDOWN ? GLAN_DROP_PORT_DOWN : GLAN_DROP_PORT_ERROR;
 }
 
+/*
+ * The copy in port p's cur (slot) has its fate: delivered (why NONE) or
+ * dropped.  Count it in our ledger and mark cur counted in one record, so
+ * that a kill leaves it counted once or not at all; then the ports'
+ * counters, then give its reference back, and only then clear cur.  We hold
+ * p's drain turn.
+ */
+static void settle(struct glan_lan *lan, struct journal *j, int p, uint32_t slot,
+                   enum glan_drop why)
+{
+    struct port_shared *ps = &lan->ports[p];
+    /* relaxed: only the turn holder writes cur */
+    uint64_t cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
+    struct rec rc;
+    rec_init(&rc, lan->r, j);
+    rec_add(&rc, why == GLAN_DROP_NONE ? &j->l.delivered : &j->l.dropped[why], 1);
+    rec_put64(&rc, &ps->cur, cur | CUR_COUNTED);
+    rec_commit(&rc, FP_SETTLE);
+    const struct slot_hdr *s = &lan->slots[slot];
+    if (why == GLAN_DROP_NONE) {
+        struct port_shared *src = source_of(lan, s);
+        if (src)
+            add(&src->c.delivered, 1);
+        add(&ps->recv_packets, 1);
+        add(&ps->recv_bytes, s->len);
+    } else {
+        port_count_drop(lan, slot, p, why);
+    }
+    slot_unref(lan, j, slot);
+    fail_point(FP_SETTLE_UNREF);
+    /* R4: release, pairs with A4 in queue_mark_held: whoever sees cur
+     * empty sees our unref done */
+    atomic_store_explicit(&ps->cur, CUR_NONE, memory_order_release);
+}
+
 /* Hand what waits for port p to its deliver callback until the queue is
  * empty or the port has no room; we hold its drain turn.  Whether anything
  * was taken (a flush is due) in *took; 1 when the port had no room. */
-static int deliver_queue(struct glan_lan *lan, int p, int *took)
+static int deliver_queue(struct glan_lan *lan, struct journal *j, int p, int *took)
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
+    uint32_t bufsize = lan->r->buffer_size;
     for (;;) {
         /* relaxed: only the turn holder writes cur */
         uint64_t cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
@@ -166,9 +217,17 @@ static int deliver_queue(struct glan_lan *lan, int p, int *took)
         if (slot == NONE)
             return 0;
         const struct slot_hdr *s = &lan->slots[slot];
+        uint32_t len = s->len;
+        if (len > bufsize) {
+            /* The header is in the region: a length past the buffer is
+             * refused, never read. */
+            region_error(lan);
+            settle(lan, j, p, slot, GLAN_DROP_MALFORMED);
+            continue;
+        }
         struct glan_dgram dg = {
             .data = slot_data(lan, slot),
-            .len = s->len,
+            .len = len,
             .cast = s->cast,
             .family = s->family,
             .src = (int16_t)s->src,
@@ -177,20 +236,10 @@ static int deliver_queue(struct glan_lan *lan, int p, int *took)
         int rc = lp->ops->deliver(lp->ctx, &dg);
         if (rc == -EAGAIN)
             return 1; /* cur keeps the copy for the next kick */
-        if (rc == 0) {
-            count_delivered(lan, slot, p);
+        fail_point(FP_DELIVERED);
+        if (rc == 0)
             *took = 1;
-        } else {
-            count_drop(lan, slot, p, deliver_error(rc));
-        }
-        /* Counted: say so before giving the reference back, so that
-         * recovery after a crash here does not count the copy twice. */
-        cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
-        atomic_store_explicit(&ps->cur, cur | CUR_COUNTED, memory_order_relaxed);
-        slot_unref(lan, slot);
-        /* R4: release, pairs with A4 in queue_mark_held: whoever sees cur
-         * empty sees our unref done */
-        atomic_store_explicit(&ps->cur, CUR_NONE, memory_order_release);
+        settle(lan, j, p, slot, rc == 0 ? GLAN_DROP_NONE : deliver_error(rc));
     }
 }
 
@@ -204,13 +253,14 @@ void drain(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
+    struct journal *j = jr_mine(lan);
     for (;;) {
         uint32_t free_turn = 0;
         /* S1: seq_cst, the sender's side: tried after its push */
         if (!atomic_compare_exchange_strong(&ps->drain, &free_turn, lan->token))
             return;
         uint32_t kick = atomic_load(&ps->kick_gen);
-        int took = 0, blocked = deliver_queue(lan, p, &took);
+        int took = 0, blocked = deliver_queue(lan, j, p, &took);
         if (took && lp->ops->flush)
             lp->ops->flush(lp->ctx);
         /* S1, S3: seq_cst, the drainer's side: give the turn back, then look
@@ -239,8 +289,14 @@ static void wake_proc(struct glan_lan *lan, uint32_t owner)
         syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-void enqueue(struct glan_lan *lan, struct glan_port *from, int p, uint32_t slot)
+void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, int p, uint32_t slot)
 {
+    if (p < 0 || (uint32_t)p >= lan->r->max_ports) {
+        /* An index read from the region (registry, uplink) out of range. */
+        region_error(lan);
+        sender_drop(lan, j, slot, -1, GLAN_DROP_NO_RECEIVER);
+        return;
+    }
     struct port_shared *ps = &lan->ports[p];
     _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
     /* S2: pin, then look at the state: seq_cst on both sides (detach stores
@@ -248,12 +304,13 @@ void enqueue(struct glan_lan *lan, struct glan_port *from, int p, uint32_t slot)
     atomic_fetch_add(pin, 1);
     if (atomic_load(&ps->state) != PORT_ACTIVE) {
         atomic_fetch_sub(pin, 1);
-        drop_copy(lan, slot, -1, GLAN_DROP_PORT_GONE);
+        sender_drop(lan, j, slot, -1, GLAN_DROP_PORT_GONE);
         return;
     }
     if (queue_push(lan, p, slot) < 0) {
-        drop_copy(lan, slot, p, GLAN_DROP_QUEUE_FULL);
+        sender_drop(lan, j, slot, p, GLAN_DROP_QUEUE_FULL);
     } else {
+        fail_point(FP_PUSHED);
         uint32_t owner = atomic_load_explicit(&ps->owner, memory_order_relaxed);
         if (owner != lan->token)
             wake_proc(lan, owner);
@@ -320,12 +377,14 @@ void wait_pins(struct glan_lan *lan, int p, int locked)
     }
 }
 
-/* Never from a live holder. */
-void take_turn(struct glan_lan *lan, struct port_shared *ps, uint32_t dead)
+/* Never from a live holder: waits while a thread of a process still
+ * attached holds the turn (it gives it back once the queue is empty or the
+ * port full). */
+void take_turn(struct glan_lan *lan, struct port_shared *ps)
 {
     for (;;) {
         uint32_t v = atomic_load(&ps->drain);
-        if ((v == 0 || (dead && v == dead)) &&
+        if ((v == 0 || v == DRAIN_CLOSED || (v != lan->token && !token_live(lan, v))) &&
             atomic_compare_exchange_strong(&ps->drain, &v, lan->token))
             return;
         sched_yield();
@@ -333,11 +392,13 @@ void take_turn(struct glan_lan *lan, struct port_shared *ps, uint32_t dead)
 }
 
 /* Nobody pushes any more.  A drainer that died left its copy in cur, in one
- * of three states, each dealt with here. */
+ * of four states, each dealt with here; then every copy still queued is
+ * dropped, settled like a delivery. */
 void sweep_port(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
     struct qcell *cells = port_cells(lan, p);
+    struct journal *j = jr_mine(lan);
     uint64_t mask = lan->r->queue_len - 1;
     uint64_t cur = atomic_load(&ps->cur);
     if (cur != CUR_NONE) {
@@ -346,30 +407,27 @@ void sweep_port(struct glan_lan *lan, int p)
         uint64_t pos = atomic_load(&ps->deq_pos);
         uint64_t here = atomic_load(&cells[pos & mask].w);
         uint64_t prev = atomic_load(&cells[(pos - 1) & mask].w);
-        if (cur & CUR_COUNTED) {
+        if (slot >= lan->r->buffers) {
+            region_error(lan);
+        } else if (cur & CUR_COUNTED) {
             /* A drainer died between counting the copy and clearing cur:
-             * whether it gave its reference back is unknown, so leave the
-             * buffer to reclaim, which frees it once nothing points at it. */
-            uint64_t want = gen << 32 | OWNER_QUEUES;
-            if (atomic_compare_exchange_strong(&lan->slots[slot].owner, &want,
-                                               gen << 32 | OWNER_ORPHAN_QUIET))
-                atomic_fetch_add(&lan->r->orphans, 1);
+             * whether it gave its reference back is unknown, so the buffer
+             * is left to reclaim, which frees it once nothing can reach it. */
+            slot_suspect(lan, slot, gen);
         } else if (cell_full_at(here, pos) && (here & CELL_SLOT) == slot) {
             /* died inside queue_pop before moving deq_pos: the loop below
-             * drops it from the cell */
+             * takes it from the cell */
         } else {
             if (pos > 0 && cell_full_at(prev, pos - 1) && (prev & CELL_SLOT) == slot)
                 /* died inside queue_pop after moving deq_pos: free the cell */
                 atomic_store(&cells[(pos - 1) & mask].w, cell_word(pos + mask, 0, 0));
-            drop_copy(lan, slot, p, GLAN_DROP_PORT_GONE);
+            settle(lan, j, p, slot, GLAN_DROP_PORT_GONE);
         }
         atomic_store(&ps->cur, CUR_NONE);
     }
     uint32_t slot;
-    while ((slot = queue_pop(lan, p)) != NONE) {
-        atomic_store(&ps->cur, CUR_NONE);
-        drop_copy(lan, slot, p, GLAN_DROP_PORT_GONE);
-    }
+    while ((slot = queue_pop(lan, p)) != NONE)
+        settle(lan, j, p, slot, GLAN_DROP_PORT_GONE);
 }
 
 /* Cells first, then cur: a copy moves from a cell to cur (set before the
@@ -384,7 +442,7 @@ void queue_mark_held(struct glan_lan *lan, uint8_t *seen)
             /* A3: acquire, pairs with R3 in queue_pop; a freed cell means
              * its cur store is visible below */
             uint64_t w = atomic_load_explicit(&cells[i].w, memory_order_acquire);
-            if (w & CELL_FULL)
+            if ((w & CELL_FULL) && (w & CELL_SLOT) < r->buffers)
                 seen[(w & CELL_SLOT) / 8] |= (uint8_t)(1u << ((w & CELL_SLOT) % 8));
         }
     }
@@ -392,7 +450,7 @@ void queue_mark_held(struct glan_lan *lan, uint8_t *seen)
         /* A4: acquire, pairs with R4 in deliver_queue; an idle drainer has
          * given its reference back */
         uint64_t cur = atomic_load_explicit(&lan->ports[p].cur, memory_order_acquire);
-        if (cur != CUR_NONE)
+        if (cur != CUR_NONE && (cur & CUR_SLOT) < r->buffers)
             seen[(cur & CUR_SLOT) / 8] |= (uint8_t)(1u << ((cur & CUR_SLOT) % 8));
     }
 }

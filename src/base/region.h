@@ -2,10 +2,10 @@
  * The region: every piece of a LAN that several processes share, laid out
  * once when the LAN is created (shm.c) and addressed by index or offset,
  * never by pointer, so that it can be a shared-memory segment mapped at
- * different addresses.  In order: this header (configuration, the ctl
- * mutex, the LAN totals in stripes, the free lists, the process table), the
- * port table, the registry, the group table, the wait-queue cells, the pin
- * counters, the buffer headers and the buffer data.
+ * different addresses.  In order: this header (configuration, the ctl and
+ * pool mutexes, the process table, the journals), the port table, the
+ * registry, the group table, the wait-queue cells, the pin counters, the
+ * buffer headers, the free-buffer stack, the reach bits and the buffer data.
  *
  * Changing any struct here changes the layout: bump REGION_VERSION (an
  * attacher compares the version and the sizes of these structs, see
@@ -23,7 +23,7 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 5u /* 4: port entries split by writer, 16 free lists; 5: no port counter */
+#define REGION_VERSION 6u /* 4: port entries split by writer; 5: no port counter; 6: journals */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -37,12 +37,10 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
 
 /* Slot owner word: generation << 32 | owner.  The owner is a process token
  * while that process is filling or forwarding the buffer, OWNER_QUEUES once
- * every copy is on the wait queues, OWNER_ORPHAN when its sender died and
- * the base thread is to reclaim it, OWNER_FREE on the free list. */
-#define OWNER_QUEUES       0u
-#define OWNER_ORPHAN       0xfffffffeu
-#define OWNER_FREE         0xffffffffu
-#define OWNER_ORPHAN_QUIET 0xfffffffdu /* as ORPHAN, its copies all counted already */
+ * every copy is on the wait queues, OWNER_FREE in a journal's cache or on
+ * the free stack.  The generation moves on each time the buffer is taken. */
+#define OWNER_QUEUES 0u
+#define OWNER_FREE   0xffffffffu
 
 /* Wait-queue cell word: position (40 bits) << 24 | FULL | slot (23 bits).
  * Claiming and publishing a cell is one CAS that writes the slot with it, so
@@ -65,31 +63,6 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
 struct counters {
     _Atomic uint64_t sent_packets, sent_bytes, fanout, delivered;
     _Atomic uint64_t dropped[GLAN_DROP_COUNT];
-};
-
-/* The LAN totals and the count of buffers in use, in stripes: a thread adds
- * to the stripe its thread-local number picks (my_stripe), so two threads
- * forwarding at once do not bounce one cache line between their CPUs; a
- * reader sums the stripes.  The stripes belong to the region, not to a port
- * or a process, so a detach or a death takes no count with it.  128 bytes
- * each: x86 prefetches lines in aligned pairs, so a stripe that shared a
- * pair with another would still bounce. */
-#define LAN_STRIPES 16 /* a power of two */
-struct lan_stripe {
-    _Alignas(128) _Atomic uint64_t sent_packets;
-    _Atomic uint64_t sent_bytes, fanout, delivered;
-    _Atomic uint64_t dropped[GLAN_DROP_COUNT];
-    /* buffers taken minus buffers given back by this stripe's threads,
-     * modulo 2^64: a buffer is often freed by another thread than took it,
-     * so one stripe may go "negative"; only the sum means anything */
-    _Atomic uint64_t in_use;
-};
-_Static_assert(sizeof(struct lan_stripe) == 128, "a LAN stripe is one aligned pair of lines");
-
-/* One of the free lists of base storage, one per stripe (see slot_alloc),
- * each on a pair of lines of its own. */
-struct pool_list {
-    _Alignas(128) _Atomic uint64_t head; /* tag << 32 | first free slot */
 };
 
 struct qcell {
@@ -121,20 +94,72 @@ struct port_shared {
 _Static_assert(sizeof(struct port_shared) == 3 * 128,
                "a port entry is three aligned pairs of lines");
 
-/* Base storage buffer header.  refs counts the wait-queue entries that still
- * point at it; the buffer returns to a free list at zero.  One cache line
- * each: two threads filling or delivering two buffers write no line in
- * common. */
+/* Base storage buffer header.  refs counts the references to it (wait-queue
+ * entries, a drainer's, the sender's while it forwards); the buffer is free
+ * again at zero.  After a crash refs may be too high; recovery then marks
+ * the buffer suspect (suspect == its generation + 1) and the reclaim pass
+ * frees it once nothing can reach it (shm.c).  One cache line each: two
+ * threads filling or delivering two buffers write no line in common. */
 struct slot_hdr {
-    _Alignas(64) _Atomic uint32_t next; /* free-list link */
-    _Atomic uint32_t refs;
-    _Atomic uint64_t owner; /* generation << 32 | OWNER_* or a process token */
+    _Alignas(64) _Atomic uint32_t refs;
+    _Atomic uint32_t suspect; /* generation + 1 of a suspect buffer, else 0 */
+    _Atomic uint64_t owner;   /* generation << 32 | OWNER_* or a process token */
     uint32_t len;
     uint16_t src;
     uint16_t src_gen;
     uint8_t cast, family;
     uint8_t pad[6];
     uint64_t ts_ns;
+};
+
+/*
+ * A journal: what one thread of one process needs so that a SIGKILL at any
+ * instruction loses nothing (journal.c).  A thread takes one the first time
+ * it forwards or delivers on the LAN and gives it back when it ends.
+ *
+ *   redo     a record of up to REDO_MAX word stores that must happen
+ *            together (a count and the state it goes with).  The thread
+ *            writes the entries, then n_redo (the commit), then the stores,
+ *            then clears n_redo; whoever recovers a dead thread does the
+ *            stores again when n_redo is set.  Every word a record names is
+ *            one nobody else writes until the record is cleared or redone.
+ *   hand     the buffer the thread took (gen << 32 | slot), until every copy
+ *            of its datagram is on a queue or dropped; fwd_n copies of it (0:
+ *            not sent yet), fwd_dropped of them dropped by the thread itself.
+ *   unref    the buffer whose reference it is giving back, while it does.
+ *   cache    free buffers kept by the thread (owner word "free"), refilled
+ *            from and spilled to the free stack under the pool mutex.
+ *   ledger   this journal's share of the LAN totals, written by its holder
+ *            only; the totals are the sum over all journals, and a journal
+ *            keeps its ledger from holder to holder.
+ */
+#define REDO_MAX     8
+#define JR_CACHE     32
+#define MAX_JOURNALS 256
+#define LEDGER_WORDS (4 + GLAN_DROP_COUNT)
+#define HAND_NONE    UINT64_MAX
+
+struct redo_entry {
+    uint32_t off;  /* bytes from the start of the region */
+    uint32_t size; /* 4 or 8 */
+    uint64_t val;
+};
+
+struct ledger {
+    uint64_t sent_packets, sent_bytes, fanout, delivered;
+    uint64_t dropped[GLAN_DROP_COUNT];
+};
+
+struct journal {
+    _Alignas(128) _Atomic uint32_t owner; /* token of the holder's process, 0: free */
+    _Atomic uint32_t n_redo;
+    struct redo_entry redo[REDO_MAX];
+    uint64_t hand;
+    uint32_t fwd_n, fwd_dropped;
+    uint64_t unref;
+    uint64_t cache_n;
+    uint32_t cache[JR_CACHE];
+    struct ledger l;
 };
 
 /* Registry and group entries: the address as four words and a meta word
@@ -151,9 +176,9 @@ struct reg_entry {
 struct proc_entry {
     _Atomic uint32_t state; /* enum proc_state */
     _Atomic uint32_t token;
-    int32_t pid;
+    _Atomic int32_t pid;
     uint32_t pad;
-    uint64_t start_time; /* /proc/PID/stat start time, to tell a reused pid */
+    _Atomic uint64_t start_time; /* /proc/PID/stat start time, to tell a reused pid */
     /* futex word of the process's base thread: 0 awake, 1 work pending,
      * 2 asleep (a sender that replaces 2 calls FUTEX_WAKE) */
     _Atomic uint32_t wake;
@@ -170,16 +195,25 @@ struct region {
     uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len;
     uint32_t addr_cap; /* registry table size, a power of two */
     uint32_t shared;
-    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_data;
+    uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
+        off_data;
+    uint32_t reach_words; /* 64-bit words of reach bits per buffer */
+    uint32_t cache_max;   /* buffers a journal's cache keeps at most */
     pthread_mutex_t ctl;
+    /* The free stack (off_stack, `buffers` slot numbers, pool_top of them
+     * free) is guarded by pool, robust in a shared LAN; pool_holder is the
+     * journal index + 1 of its holder, whose redo record the next locker
+     * does again if the holder died (journal.c). */
+    pthread_mutex_t pool;
+    _Atomic uint32_t pool_holder, ctl_holder;
+    uint64_t pool_top;
     _Atomic uint32_t reg_seq; /* odd while a registry writer is at work */
     uint32_t n_addrs, n_groups;
-    _Atomic int32_t uplink;             /* index of the uplink port, or -1 */
-    _Atomic uint32_t epoch;             /* for process tokens */
-    _Atomic uint32_t orphans;           /* buffers of dead senders not yet reclaimed */
-    struct lan_stripe c[LAN_STRIPES];   /* LAN totals: the sum of the stripes */
-    struct pool_list pool[LAN_STRIPES]; /* base storage's free lists */
+    _Atomic int32_t uplink;    /* index of the uplink port, or -1 */
+    _Atomic uint32_t epoch;    /* for process tokens */
+    _Atomic uint32_t suspects; /* buffers marked suspect or dead hands, not yet reclaimed */
     struct proc_entry procs[MAX_PROCS];
+    struct journal jr[MAX_JOURNALS];
 };
 
 #endif

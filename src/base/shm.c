@@ -57,6 +57,11 @@ void layout_of(const struct glan_lan_config *cfg, struct layout *l)
     off = align128(off + (uint64_t)MAX_PROCS * cfg->max_ports * sizeof(uint32_t));
     l->off_slots = off;
     off = align128(off + (uint64_t)cfg->buffers * sizeof(struct slot_hdr));
+    l->off_stack = off;
+    off = align128(off + (uint64_t)cfg->buffers * sizeof(uint32_t));
+    l->reach_words = (cfg->max_ports + 63) / 64;
+    l->off_reach = off;
+    off = align128(off + (uint64_t)cfg->buffers * l->reach_words * sizeof(uint64_t));
     l->off_data = off;
     l->total = align128(off + (uint64_t)cfg->buffers * cfg->buffer_size);
 }
@@ -102,6 +107,8 @@ void lan_bind(struct glan_lan *lan, void *mem)
     lan->cells = (struct qcell *)(b + r->off_cells);
     lan->pins = (_Atomic uint32_t *)(b + r->off_pins);
     lan->slots = (struct slot_hdr *)(b + r->off_slots);
+    lan->stack = (uint32_t *)(b + r->off_stack);
+    lan->reach = (uint64_t *)(b + r->off_reach);
     lan->data = b + r->off_data;
 }
 
@@ -128,7 +135,13 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     r->off_cells = l->off_cells;
     r->off_pins = l->off_pins;
     r->off_slots = l->off_slots;
+    r->off_stack = l->off_stack;
+    r->off_reach = l->off_reach;
     r->off_data = l->off_data;
+    r->reach_words = l->reach_words;
+    /* A journal's cache: a sixty-fourth of the pool, at most JR_CACHE, so
+     * that the buffers caches keep stay few against the pool. */
+    r->cache_max = cfg->buffers / 64 < JR_CACHE ? cfg->buffers / 64 : JR_CACHE;
 
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
@@ -139,6 +152,8 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
         pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
     }
     int rc = pthread_mutex_init(&r->ctl, &a);
+    if (!rc && (rc = pthread_mutex_init(&r->pool, &a)) != 0)
+        pthread_mutex_destroy(&r->ctl);
     pthread_mutexattr_destroy(&a);
     if (rc)
         return -rc;
@@ -150,15 +165,17 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
         atomic_init(&tmp.ports[p].drain, DRAIN_CLOSED); /* free ports have no drain turn */
         atomic_init(&tmp.ports[p].cur, CUR_NONE);
     }
-    /* Every buffer starts on the first free list, in index order, so
-     * buffers are handed out low first; the other lists start empty. */
+    /* Every buffer starts on the free stack, the lowest on top, so buffers
+     * are handed out low first. */
     for (uint32_t i = 0; i < cfg->buffers; i++) {
-        atomic_init(&tmp.slots[i].next, i + 1 < cfg->buffers ? i + 1 : NONE);
         atomic_init(&tmp.slots[i].owner, OWNER_FREE);
+        tmp.stack[i] = cfg->buffers - 1 - i;
     }
-    atomic_init(&r->pool[0].head, 0);
-    for (uint32_t k = 1; k < LAN_STRIPES; k++)
-        atomic_init(&r->pool[k].head, NONE);
+    r->pool_top = cfg->buffers;
+    for (uint32_t i = 0; i < MAX_JOURNALS; i++) {
+        tmp.r->jr[i].hand = HAND_NONE;
+        tmp.r->jr[i].unref = HAND_NONE;
+    }
     return 0;
 }
 
@@ -206,12 +223,16 @@ static uint64_t proc_stat(pid_t pid, char *state)
  * reused by another process; a zombie (killed, not yet reaped) is dead. */
 static int proc_alive(const struct proc_entry *pe)
 {
-    if (pe->start_time) {
+    pid_t pid = (pid_t)atomic_load_explicit(&pe->pid, memory_order_relaxed);
+    uint64_t start = atomic_load_explicit(&pe->start_time, memory_order_relaxed);
+    if (pid <= 0)
+        return 0; /* a segment that says so; recovery treats it as dead */
+    if (start) {
         char st = 0;
-        uint64_t t = proc_stat(pe->pid, &st);
-        return t == pe->start_time && st != 'Z' && st != 'X';
+        uint64_t t = proc_stat(pid, &st);
+        return t == start && st != 'Z' && st != 'X';
     }
-    return kill(pe->pid, 0) == 0 || errno == EPERM;
+    return kill(pid, 0) == 0 || errno == EPERM;
 }
 
 int proc_join(struct glan_lan *lan, char *err, size_t errlen)
@@ -225,18 +246,19 @@ int proc_join(struct glan_lan *lan, char *err, size_t errlen)
             uint32_t epoch = atomic_fetch_add(&r->epoch, 1) + 1;
             uint32_t token = (epoch & 0xffffffu) << 8 | (uint32_t)(i + 1);
             char st;
-            pe->pid = (int32_t)getpid();
-            pe->start_time = r->shared ? proc_stat(getpid(), &st) : 0;
+            atomic_store(&pe->pid, (int32_t)getpid());
+            atomic_store(&pe->start_time, r->shared ? proc_stat(getpid(), &st) : 0);
             atomic_store(&pe->wake, 0);
             for (uint32_t p = 0; p < r->max_ports; p++)
                 atomic_store(pin_of(lan, i, (int)p), 0);
             atomic_store(&pe->token, token);
+            /* The entry counts from here: until now it was free. */
             atomic_store(&pe->state, PROC_ALIVE);
             lan->me = i;
             lan->token = token;
             return 0;
         }
-        if (pass == 0)
+        if (pass == 0 && lan->token)
             reap_locked(lan);
     }
     if (err && errlen)
@@ -244,109 +266,256 @@ int proc_join(struct glan_lan *lan, char *err, size_t errlen)
     return -EBUSY;
 }
 
-/* Give a process table entry back.  Under ctl. */
-static void proc_free(struct proc_entry *pe)
+/* Give a process table entry back: one record, so a kill leaves it taken
+ * (and found again) or free.  Under ctl. */
+static void proc_free(struct glan_lan *lan, struct proc_entry *pe)
 {
-    pe->pid = 0;
-    atomic_store(&pe->token, 0);
-    atomic_store(&pe->state, PROC_FREE);
+    struct rec rc;
+    rec_init(&rc, lan->r, jr_mine(lan));
+    rec_put32(&rc, &pe->state, PROC_FREE);
+    rec_put32(&rc, &pe->token, 0);
+    rec_put32(&rc, &pe->pid, 0);
+    rec_commit(&rc, FP_PROC_FREE);
 }
 
 /* ---- recovery --------------------------------------------------------------------- */
 
-/* Process q died: remove its ports as detach would, and hand the buffers it
- * was filling or forwarding to reclaim.  Under ctl. */
+/*
+ * Every step below is idempotent, and each is a record or a single store, so
+ * a recoverer killed at any instruction leaves work that the next one
+ * (under ctl: EOWNERDEAD, or the next periodic look) finds and finishes:
+ * the dead process's entry stays "dead" until its last step.
+ */
+
+/* One journal of a dead process: finish its record, put back a buffer it
+ * had won the right to put back, hand its cache to the stack.  What it was
+ * forwarding (hand) waits for reclaim, which counts the copies that never
+ * reached a queue once none can. */
+static void recover_journal(struct glan_lan *lan, struct journal *dj)
+{
+    struct region *r = lan->r;
+    struct journal *me = jr_mine(lan);
+    uint32_t djidx = (uint32_t)(dj - r->jr);
+    pool_lock(lan, me);
+    jr_redo(lan, dj);
+    fail_point(FP_RECOVER_REDO);
+    uint64_t u = dj->unref;
+    if (u != HAND_NONE) {
+        uint32_t slot = (uint32_t)u;
+        uint64_t gen = u >> 32;
+        struct rec rc;
+        rec_init(&rc, r, me);
+        if (slot < r->buffers) {
+            uint64_t w = atomic_load(&lan->slots[slot].owner);
+            if (w == (gen << 32 | OWNER_FREEING(djidx))) {
+                /* It won the buffer back and died before its cache took it. */
+                pool_push_locked(lan, &rc, slot);
+                rec_put64(&rc, &lan->slots[slot].owner, gen << 32 | OWNER_FREE);
+            } else if (w >> 32 == gen && (uint32_t)w != OWNER_FREE &&
+                       !owner_is_freeing((uint32_t)w)) {
+                /* Whether its reference went back is not known. */
+                slot_suspect(lan, slot, gen);
+            }
+        } else {
+            region_error(lan);
+        }
+        rec_put64(&rc, &dj->unref, HAND_NONE);
+        rec_commit(&rc, FP_RECOVER_JOURNAL);
+    }
+    pool_unlock(lan);
+    if (dj->cache_n)
+        pool_spill(lan, dj, (uint32_t)dj->cache_n);
+    uint64_t h = dj->hand;
+    if (h != HAND_NONE && (uint32_t)h < r->buffers)
+        slot_suspect(lan, (uint32_t)h, h >> 32);
+}
+
+/* Process q died: finish its journals, remove its ports as detach would,
+ * and leave the buffers it held to reclaim.  Under ctl. */
 static void recover_proc(struct glan_lan *lan, int q)
 {
     struct region *r = lan->r;
     struct proc_entry *pe = &r->procs[q];
     uint32_t dead = atomic_load(&pe->token);
     for (uint32_t p = 0; p < r->max_ports; p++)
-        if (atomic_load(&lan->ports[p].state) != PORT_FREE &&
-            atomic_load(&lan->ports[p].owner) == dead)
-            port_close_locked(lan, (int)p);
-    for (uint32_t p = 0; p < r->max_ports; p++) {
-        struct port_shared *ps = &lan->ports[p];
-        if (atomic_load(&ps->state) != PORT_CLOSING || atomic_load(&ps->owner) != dead)
-            continue;
-        wait_pins(lan, (int)p, 1);
-        take_turn(lan, ps, dead);
-        sweep_port(lan, (int)p);
-        port_free_locked(lan, (int)p);
+        atomic_store(pin_of(lan, q, (int)p), 0);
+    if (dead) {
+        for (uint32_t i = 0; i < MAX_JOURNALS; i++)
+            if (atomic_load(&r->jr[i].owner) == dead)
+                recover_journal(lan, &r->jr[i]);
+        for (uint32_t p = 0; p < r->max_ports; p++)
+            if (atomic_load(&lan->ports[p].state) != PORT_FREE &&
+                atomic_load(&lan->ports[p].owner) == dead)
+                port_close_locked(lan, (int)p);
+        for (uint32_t p = 0; p < r->max_ports; p++) {
+            struct port_shared *ps = &lan->ports[p];
+            if (atomic_load(&ps->state) != PORT_CLOSING || atomic_load(&ps->owner) != dead)
+                continue;
+            wait_pins(lan, (int)p, 1);
+            take_turn(lan, ps);
+            fail_point(FP_RECOVER_PORT);
+            sweep_port(lan, (int)p);
+            fail_point(FP_RECOVER_SWEPT);
+            port_free_locked(lan, (int)p);
+        }
+        /* Buffers it held and had not handed to the queues: reclaim frees
+         * them once nothing can reach them. */
+        for (uint32_t i = 0; i < r->buffers; i++) {
+            uint64_t w = atomic_load(&lan->slots[i].owner);
+            if ((uint32_t)w == dead)
+                slot_suspect(lan, i, w >> 32);
+        }
+        /* Its journals with nothing in hand are free again; the others wait
+         * for reclaim. */
+        for (uint32_t i = 0; i < MAX_JOURNALS; i++) {
+            struct journal *dj = &r->jr[i];
+            if (atomic_load(&dj->owner) == dead && dj->hand == HAND_NONE)
+                atomic_store(&dj->owner, 0);
+        }
     }
-    for (uint32_t i = 0; i < r->buffers; i++) {
-        uint64_t w = atomic_load(&lan->slots[i].owner);
-        if ((uint32_t)w == dead && atomic_compare_exchange_strong(&lan->slots[i].owner, &w,
-                                                                  (w >> 32) << 32 | OWNER_ORPHAN))
-            atomic_fetch_add(&r->orphans, 1);
-    }
-    proc_free(pe);
+    proc_free(lan, pe);
 }
 
 int reap_locked(struct glan_lan *lan)
 {
     struct region *r = lan->r;
-    int dead[MAX_PROCS], n = 0;
+    int n = 0;
     if (!r->shared)
         return 0;
+    /* First mark every process that died, so that recovering one never
+     * waits for another's pins or drain turn. */
     for (int q = 0; q < MAX_PROCS; q++) {
         struct proc_entry *pe = &r->procs[q];
-        if (q == lan->me || atomic_load(&pe->state) != PROC_ALIVE || proc_alive(pe))
-            continue;
-        /* Its pins will never be dropped: forget them first, so that
-         * recovering one dead process never waits for another's. */
-        atomic_store(&pe->state, PROC_DEAD);
-        for (uint32_t p = 0; p < r->max_ports; p++)
-            atomic_store(pin_of(lan, q, (int)p), 0);
-        dead[n++] = q;
+        if (q != lan->me && atomic_load(&pe->state) == PROC_ALIVE && !proc_alive(pe))
+            atomic_store(&pe->state, PROC_DEAD);
     }
-    for (int k = 0; k < n; k++)
-        recover_proc(lan, dead[k]);
+    /* Then recover every dead one, including those whose recoverer died
+     * before it finished. */
+    for (int q = 0; q < MAX_PROCS; q++)
+        if (q != lan->me && atomic_load(&r->procs[q].state) == PROC_DEAD) {
+            recover_proc(lan, q);
+            n++;
+        }
     return n;
 }
 
 /*
- * Free the buffers of dead processes once no queue cell and no drainer
- * points at them; the references left are copies that were never queued,
- * counted port_gone.  Under ctl, so the set of orphans is stable.
+ * Reclaim, under ctl.  First the journals of dead threads that were
+ * forwarding: once no queue holds a copy of the datagram any more, the
+ * copies that never reached one are counted port_gone (fwd_n, less those
+ * whose reach bit is set, less those the sender dropped itself).  Then the
+ * suspect buffers: one that is free already, or taken again, is no longer
+ * suspect; one that no live process holds and no queue cell or drainer
+ * can reach is put back.  A copy enters a cell only from a live sender's
+ * hand and moves from a cell to a drainer's cur and never back, and the
+ * cells are read before the cur words, so a buffer not seen there, whose
+ * owner word did not change meanwhile, is unreachable.
  */
 static void reclaim_locked(struct glan_lan *lan)
 {
     struct region *r = lan->r;
-    if (!atomic_load(&r->orphans))
+    if (!atomic_load(&r->suspects))
         return;
     uint8_t *seen = calloc((r->buffers + 7) / 8, 1);
-    if (!seen)
+    uint64_t *was = calloc(r->buffers, sizeof *was);
+    if (!seen || !was) {
+        free(seen);
+        free(was);
         return;
-    queue_mark_held(lan, seen);
-    for (uint32_t i = 0; i < r->buffers; i++) {
-        uint64_t w = atomic_load(&lan->slots[i].owner);
-        uint32_t o = (uint32_t)w;
-        if ((o != OWNER_ORPHAN && o != OWNER_ORPHAN_QUIET) || (seen[i / 8] & (1u << (i % 8))))
-            continue;
-        /* Nobody can reach it, so nobody else changes refs any more. */
-        uint32_t left = atomic_exchange(&lan->slots[i].refs, 0);
-        if (o == OWNER_ORPHAN)
-            for (uint32_t k = 0; k < left; k++)
-                count_drop(lan, i, -1, GLAN_DROP_PORT_GONE);
-        slot_free(lan, i);
     }
+    for (uint32_t i = 0; i < r->buffers; i++)
+        was[i] = atomic_load(&lan->slots[i].owner);
+    queue_mark_held(lan, seen);
+    struct journal *me = jr_mine(lan);
+    uint32_t left = 0;
+
+    for (uint32_t k = 0; k < MAX_JOURNALS; k++) {
+        struct journal *dj = &r->jr[k];
+        uint32_t o = atomic_load(&dj->owner);
+        if (!o || token_live(lan, o) || dj->hand == HAND_NONE)
+            continue;
+        uint32_t slot = (uint32_t)dj->hand;
+        uint64_t gen = dj->hand >> 32;
+        uint64_t lost = 0;
+        if (slot < r->buffers && was[slot] >> 32 == gen && (uint32_t)was[slot] != OWNER_FREE &&
+            !owner_is_freeing((uint32_t)was[slot])) {
+            if (seen[slot / 8] & (1u << (slot % 8))) {
+                left++;
+                continue; /* copies still queued: next pass */
+            }
+            uint64_t reached = 0, *reach = reach_of(lan, slot);
+            for (uint32_t w = 0; w < r->reach_words; w++)
+                reached +=
+                    (uint64_t)__builtin_popcountll(__atomic_load_n(&reach[w], __ATOMIC_RELAXED));
+            uint64_t n = dj->fwd_n, done = reached + dj->fwd_dropped;
+            if (done > n)
+                region_error(lan);
+            else
+                lost = n - done;
+        }
+        /* A buffer freed or taken again had every copy counted already. */
+        struct rec rc;
+        rec_init(&rc, r, me);
+        rec_add(&rc, &me->l.dropped[GLAN_DROP_PORT_GONE], lost);
+        rec_put64(&rc, &dj->hand, HAND_NONE);
+        rec_commit(&rc, FP_RECLAIM_COUNT);
+        atomic_store(&dj->owner, 0);
+    }
+
+    for (uint32_t i = 0; i < r->buffers; i++) {
+        struct slot_hdr *s = &lan->slots[i];
+        uint32_t sus = atomic_load(&s->suspect);
+        if (!sus)
+            continue;
+        uint64_t w = was[i];
+        uint32_t o = (uint32_t)w;
+        if ((uint32_t)(w >> 32) + 1 != sus || o == OWNER_FREE || owner_is_freeing(o)) {
+            /* Freed, or taken again, since it was marked. */
+        } else if (token_live(lan, o) || (seen[i / 8] & (1u << (i % 8)))) {
+            left++;
+            continue;
+        } else {
+            slot_release(lan, me, i, w);
+            fail_point(FP_RECLAIM_FREE);
+        }
+        if (atomic_exchange(&s->suspect, 0))
+            atomic_fetch_sub(&r->suspects, 1);
+    }
+    (void)left;
     free(seen);
+    free(was);
 }
 
 void ctl_lock(struct glan_lan *lan)
 {
-    if (pthread_mutex_lock(&lan->r->ctl) == EOWNERDEAD) {
-        /* Its holder died inside: make what ctl guards whole again, mark
-         * the mutex usable, then clean up after the dead. */
+    struct region *r = lan->r;
+    /* A process that is still joining has no token, hence no journal: it
+     * writes no record under ctl, and leaves recovery to the others. */
+    struct journal *me = lan->token ? jr_mine(lan) : NULL;
+    if (pthread_mutex_lock(&r->ctl) == EOWNERDEAD) {
+        /* Its holder died inside: finish the record it committed, make
+         * what ctl guards whole again, mark the mutex usable, then clean up
+         * after the dead. */
+        uint32_t h = atomic_load(&r->ctl_holder);
+        if (h >= 1 && h <= MAX_JOURNALS) {
+            pool_lock(lan, me);
+            jr_redo(lan, &r->jr[h - 1]);
+            pool_unlock(lan);
+        }
         reg_repair(lan);
-        pthread_mutex_consistent(&lan->r->ctl);
-        reap_locked(lan);
+        pthread_mutex_consistent(&r->ctl);
+        if (me) {
+            atomic_store(&r->ctl_holder, (uint32_t)(me - r->jr) + 1);
+            reap_locked(lan);
+        }
     }
+    atomic_store(&r->ctl_holder, me ? (uint32_t)(me - r->jr) + 1 : 0);
+    fail_point(FP_CTL_LOCKED);
 }
 
 void ctl_unlock(struct glan_lan *lan)
 {
+    atomic_store(&lan->r->ctl_holder, 0);
     pthread_mutex_unlock(&lan->r->ctl);
 }
 
@@ -375,7 +544,8 @@ static int anyone_dead(struct glan_lan *lan)
 {
     for (int q = 0; q < MAX_PROCS; q++) {
         struct proc_entry *pe = &lan->r->procs[q];
-        if (q != lan->me && atomic_load(&pe->state) == PROC_ALIVE && !proc_alive(pe))
+        uint32_t st = atomic_load(&pe->state);
+        if (q != lan->me && (st == PROC_DEAD || (st == PROC_ALIVE && !proc_alive(pe))))
             return 1;
     }
     return 0;
@@ -406,7 +576,7 @@ static void *base_main(void *arg)
         uint64_t now = mono_ms();
         if (now - last >= 100) {
             last = now;
-            if (anyone_dead(lan) || atomic_load(&lan->r->orphans))
+            if (anyone_dead(lan) || atomic_load(&lan->r->suspects))
                 glan_lan_reap(lan);
         }
         uint32_t idle = 0;
@@ -469,6 +639,7 @@ struct glan_lan *glan_lan_create_shared(const struct glan_lan_config *in, const 
     }
     lan_bind(lan, mem);
     lan->map_size = l.total;
+    lan_list(lan);
     proc_join(lan, NULL, 0); /* nobody else sees the region yet */
     /* R7: release, pairs with A7 in region_check: an attacher that sees the
      * magic sees the whole layout */
@@ -477,6 +648,8 @@ struct glan_lan *glan_lan_create_shared(const struct glan_lan_config *in, const 
         goto fail;
     return lan;
 fail:
+    if (lan && lan->serial)
+        lan_unlist(lan);
     if (mem != MAP_FAILED)
         munmap(mem, l.total);
     free(lan);
@@ -525,8 +698,9 @@ static int region_check(const struct region *r, uint64_t size, struct glan_lan_c
     layout_of(cfg, &l);
     if (l.cap != r->addr_cap || l.off_ports != r->off_ports || l.off_addrs != r->off_addrs ||
         l.off_groups != r->off_groups || l.off_cells != r->off_cells || l.off_pins != r->off_pins ||
-        l.off_slots != r->off_slots || l.off_data != r->off_data || l.total != r->total ||
-        l.total > size || !r->shared) {
+        l.off_slots != r->off_slots || l.off_stack != r->off_stack || l.off_reach != r->off_reach ||
+        l.reach_words != r->reach_words || r->cache_max > JR_CACHE || l.off_data != r->off_data ||
+        l.total != r->total || l.total > size || !r->shared) {
         snprintf(err, errlen, "incompatible layout: offsets or size differ");
         return -1;
     }
@@ -593,6 +767,7 @@ struct glan_lan *glan_lan_attach_shared(const char *shm_name, char *err, size_t 
     }
     lan_bind(lan, mem);
     lan->map_size = size;
+    lan_list(lan);
     ctl_lock(lan);
     int rc = proc_join(lan, why, sizeof why);
     ctl_unlock(lan);
@@ -602,12 +777,16 @@ struct glan_lan *glan_lan_attach_shared(const char *shm_name, char *err, size_t 
     }
     if (start_base(lan, err, errlen) < 0) {
         ctl_lock(lan);
-        proc_free(&lan->r->procs[lan->me]);
+        proc_free(lan, &lan->r->procs[lan->me]);
         ctl_unlock(lan);
         goto fail;
     }
     return lan;
 fail:
+    if (lan) {
+        lan_unlist(lan);
+        jr_forget_lan(lan);
+    }
     free(lan);
     munmap(mem, size);
     return NULL;
@@ -637,10 +816,21 @@ void shm_leave(struct glan_lan *lan)
             syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
         pthread_join(lan->base, NULL);
     }
+    /* Threads of ours that still name a journal of this LAN will not find
+     * it listed any more; the journals go back now. */
+    lan_unlist(lan);
     ctl_lock(lan);
     for (uint32_t p = 0; p < lan->r->max_ports; p++)
         atomic_store(pin_of(lan, lan->me, (int)p), 0);
-    proc_free(&lan->r->procs[lan->me]);
+    struct journal *me = jr_mine(lan);
+    for (uint32_t i = 0; i < MAX_JOURNALS; i++) {
+        struct journal *j = &lan->r->jr[i];
+        if (j != me && atomic_load(&j->owner) == lan->token)
+            jr_release(lan, j);
+    }
+    proc_free(lan, &lan->r->procs[lan->me]);
     ctl_unlock(lan);
+    jr_release(lan, me);
+    jr_forget_lan(lan);
     munmap(lan->r, lan->map_size);
 }

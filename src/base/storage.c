@@ -7,7 +7,7 @@
  * callers use glan_port_send.  A buffer is then referenced by the wait queues
  * (queue.c) and returns to its free list when the last copy is delivered or
  * dropped.  Recovery after a crash (shm.c) finds the buffers a dead process
- * held by their owner word.
+ * held by their owner word and by its journals (journal.c).
  */
 #include <string.h>
 #include <time.h>
@@ -15,83 +15,126 @@
 #include "base_int.h"
 #include "count.h"
 
-/* Pop one buffer off free list k, or NONE when it is empty. */
-static uint32_t pool_pop(struct glan_lan *lan, uint32_t k)
-{
-    _Atomic uint64_t *h = &lan->r->pool[k].head;
-    /* A1: acquire, pairs with R1 in pool_push; we see the slot's link */
-    uint64_t head = atomic_load_explicit(h, memory_order_acquire);
-    for (;;) {
-        uint32_t idx = (uint32_t)head;
-        if (idx == NONE)
-            return NONE;
-        uint32_t next = atomic_load_explicit(&lan->slots[idx].next, memory_order_relaxed);
-        /* The tag in the high half defeats ABA: a slot popped and pushed back
-         * meanwhile changes the tag, so this CAS fails and we retry.
-         * A1: acquire, pairs with R1 in pool_push, as above */
-        uint64_t nh = ((head >> 32) + 1) << 32 | next;
-        if (atomic_compare_exchange_weak_explicit(h, &head, nh, memory_order_acquire,
-                                                  memory_order_acquire))
-            return idx;
-    }
-}
-
-static void pool_push(struct glan_lan *lan, uint32_t k, uint32_t idx)
-{
-    _Atomic uint64_t *h = &lan->r->pool[k].head;
-    struct slot_hdr *s = &lan->slots[idx];
-    uint64_t head = atomic_load_explicit(h, memory_order_relaxed);
-    for (;;) {
-        atomic_store_explicit(&s->next, (uint32_t)head, memory_order_relaxed);
-        uint64_t nh = ((head >> 32) + 1) << 32 | idx;
-        /* R1: release, pairs with A1 in pool_pop: the next owner sees the
-         * link and everything written to the buffer */
-        if (atomic_compare_exchange_weak_explicit(h, &head, nh, memory_order_release,
-                                                  memory_order_relaxed))
-            return;
-    }
-}
-
 /*
- * Base storage is one pool in LAN_STRIPES free lists, one for each stripe of
- * the LAN totals.  A thread gives buffers back to its own stripe's list and
- * takes from it first, then from the others in turn: a thread that delivers
- * its own datagrams reuses the buffers it freed, still in its cache, and two
- * threads forwarding at once do not meet on one list head.  The lists are
- * in the region and hold free buffers only, so no buffer is kept by a thread
- * or a process: a thread that ends or a process that dies leaves nothing
- * behind.  A buffer given back to a list already looked at while a taker
- * walks the others is missed by that taker: under concurrent traffic
- * no_buffer may come with a few buffers free (the pool is nearly empty).
+ * Base storage is one pool: a stack of free buffers under the pool mutex
+ * (journal.c), from which each journal keeps a small cache of its own
+ * (cache_max buffers at most, refilled and spilled in halves).  A thread
+ * takes from and gives back to its own cache with no lock and no atomic
+ * read-modify-write: the cache is its alone, and each change is one record
+ * (journal.h), so a kill at any instruction leaves every free buffer in
+ * exactly one cache or on the stack.  A buffer in another thread's cache
+ * cannot be taken, so when the pool is nearly empty `no_buffer` may come
+ * with a few buffers free (at most cache_max per thread that has used the
+ * LAN).  The owner word says who holds a buffer, and it is what recovery
+ * and reclaim go by (shm.c).
  */
-static uint32_t slot_alloc(struct glan_lan *lan)
-{
-    uint32_t k = my_stripe_idx(lan), idx = NONE;
-    for (uint32_t i = 0; i < LAN_STRIPES && idx == NONE; i++)
-        idx = pool_pop(lan, (k + i) & (LAN_STRIPES - 1));
-    if (idx == NONE)
-        return NONE;
-    /* Stamp the owner at once: recovery returns the buffers a dead process
-     * held by this stamp. */
-    struct slot_hdr *s = &lan->slots[idx];
-    uint64_t gen = (atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32) + 1;
-    atomic_store_explicit(&s->owner, gen << 32 | lan->token, memory_order_relaxed);
-    atomic_fetch_add_explicit(&lan->r->c[k].in_use, 1, memory_order_relaxed);
-    return idx;
-}
-
-void slot_free(struct glan_lan *lan, uint32_t idx)
+static uint32_t slot_alloc(struct glan_lan *lan, struct journal *j)
 {
     struct region *r = lan->r;
+    for (;;) {
+        uint64_t n = j->cache_n;
+        if (n == 0) {
+            uint32_t want = r->cache_max / 2;
+            if (pool_refill(lan, j, want ? want : 1) == 0)
+                return NONE;
+            continue;
+        }
+        uint32_t idx = j->cache[n - 1];
+        if (n > JR_CACHE || idx >= r->buffers) {
+            /* Not one of ours: drop the entry, never follow it. */
+            region_error(lan);
+            j->cache_n = n > JR_CACHE ? 0 : n - 1;
+            continue;
+        }
+        struct slot_hdr *s = &lan->slots[idx];
+        uint64_t gen = (atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32) + 1;
+        atomic_store_explicit(&s->refs, 0, memory_order_relaxed);
+        uint64_t *reach = reach_of(lan, idx);
+        for (uint32_t w = 0; w < r->reach_words; w++)
+            __atomic_store_n(&reach[w], 0, __ATOMIC_RELAXED);
+        struct rec rc;
+        rec_init(&rc, r, j);
+        rec_put64(&rc, &j->cache_n, n - 1);
+        rec_put64(&rc, &s->owner, gen << 32 | lan->token);
+        rec_commit(&rc, FP_ALLOC);
+        return idx;
+    }
+}
+
+/* Put buffer idx (owner word now `freeing`, by us) into our cache. */
+static void cache_put(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t gen)
+{
+    struct region *r = lan->r;
+    if (j->cache_n >= JR_CACHE)
+        pool_spill(lan, j, JR_CACHE / 2);
+    uint64_t n = j->cache_n;
+    j->cache[n] = idx; /* past cache_n until the record says so */
+    struct rec rc;
+    rec_init(&rc, r, j);
+    rec_put64(&rc, &j->cache_n, n + 1);
+    rec_put64(&rc, &lan->slots[idx].owner, gen << 32 | OWNER_FREE);
+    rec_put64(&rc, &j->unref, HAND_NONE);
+    rec_commit(&rc, FP_FREED);
+    if (j->cache_n > r->cache_max)
+        pool_spill(lan, j, (uint32_t)(j->cache_n - r->cache_max / 2));
+}
+
+int slot_release(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t w)
+{
+    uint64_t gen = w >> 32;
+    uint32_t jidx = (uint32_t)(j - lan->r->jr);
+    /* The owner word decides who puts the buffer back: the one whose CAS
+     * writes its freeing mark (drainer, recovery or reclaim).  j->unref
+     * names the buffer meanwhile, so that recovery finds a buffer whose
+     * putter died between this CAS and its record. */
+    j->unref = gen << 32 | idx;
+    atomic_signal_fence(memory_order_seq_cst);
+    if ((uint32_t)w == OWNER_FREE || owner_is_freeing((uint32_t)w) ||
+        !atomic_compare_exchange_strong_explicit(&lan->slots[idx].owner, &w,
+                                                 gen << 32 | OWNER_FREEING(jidx),
+                                                 memory_order_relaxed, memory_order_relaxed)) {
+        j->unref = HAND_NONE;
+        return 0;
+    }
+    fail_point(FP_FREE_CLAIM);
+    cache_put(lan, j, idx, gen);
+    return 1;
+}
+
+void slot_unref(struct glan_lan *lan, struct journal *j, uint32_t idx)
+{
     struct slot_hdr *s = &lan->slots[idx];
-    uint64_t gen = atomic_load_explicit(&s->owner, memory_order_relaxed) >> 32;
-    uint64_t was =
-        atomic_exchange_explicit(&s->owner, gen << 32 | OWNER_FREE, memory_order_relaxed);
-    if ((uint32_t)was == OWNER_ORPHAN || (uint32_t)was == OWNER_ORPHAN_QUIET)
-        atomic_fetch_sub_explicit(&r->orphans, 1, memory_order_relaxed);
-    uint32_t k = my_stripe_idx(lan);
-    pool_push(lan, k, idx);
-    atomic_fetch_sub_explicit(&r->c[k].in_use, 1, memory_order_relaxed);
+    /* We hold a reference: the generation cannot move under us. */
+    uint64_t w = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    j->unref = (w >> 32) << 32 | idx;
+    atomic_signal_fence(memory_order_seq_cst);
+    fail_point(FP_UNREF_MARK);
+    /* R8/A8: acq_rel, pairs with the other holders' unrefs: the last
+     * reference holder must see all readers done */
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+        fail_point(FP_UNREF_ZERO);
+        if (slot_release(lan, j, idx, atomic_load_explicit(&s->owner, memory_order_relaxed)))
+            return;
+    }
+    atomic_signal_fence(memory_order_seq_cst);
+    j->unref = HAND_NONE;
+}
+
+int token_live(struct glan_lan *lan, uint32_t token)
+{
+    int q = TOKEN_PROC(token);
+    if (token == 0 || q < 0 || q >= MAX_PROCS)
+        return 0;
+    const struct proc_entry *pe = &lan->r->procs[q];
+    return atomic_load(&pe->state) == PROC_ALIVE && atomic_load(&pe->token) == token;
+}
+
+void slot_suspect(struct glan_lan *lan, uint32_t idx, uint64_t gen)
+{
+    struct slot_hdr *s = &lan->slots[idx];
+    uint32_t want = (uint32_t)gen + 1;
+    if (atomic_exchange(&s->suspect, want) != want)
+        atomic_fetch_add(&lan->r->suspects, 1);
 }
 
 /* ---- a datagram enters the base ---------------------------------------------- */
@@ -109,11 +152,12 @@ enum glan_drop glan_port_tx_begin(struct glan_port *port, size_t len, struct gla
     tb->slot = NONE;
     tb->data = NULL;
     tb->len = 0;
+    struct journal *j = jr_mine(lan);
     if (len > lan->r->buffer_size)
-        return count_refused(lan, port->idx, len, GLAN_DROP_TOO_BIG);
-    uint32_t slot = slot_alloc(lan);
+        return count_refused(lan, j, port->idx, len, GLAN_DROP_TOO_BIG);
+    uint32_t slot = slot_alloc(lan, j);
     if (slot == NONE)
-        return count_refused(lan, port->idx, len, GLAN_DROP_NO_BUFFER);
+        return count_refused(lan, j, port->idx, len, GLAN_DROP_NO_BUFFER);
     tb->slot = slot;
     tb->data = slot_data(lan, slot);
     tb->len = len;
@@ -134,6 +178,7 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
     tb->data = NULL;
 
     struct glan_lan *lan = port->lan;
+    struct journal *j = jr_mine(lan);
     struct slot_hdr *s = &lan->slots[slot];
     s->len = (uint32_t)len;
     s->src = (uint16_t)port->idx;
@@ -146,15 +191,19 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
     /* The caller's reference, and one more while the monitor looks at it. */
     atomic_store_explicit(&s->refs, watched ? 2 : 1, memory_order_relaxed);
     uint64_t mine = atomic_load_explicit(&s->owner, memory_order_relaxed);
-    enum glan_drop why = forward(port, slot, len, meta);
+    fail_point(FP_TX_STAMPED);
+    enum glan_drop why = forward(port, j, slot, len, meta);
     if (watched) {
         monitor_show(lan, slot, why);
-        slot_unref(lan, slot);
+        slot_unref(lan, j, slot);
     }
-    /* Every copy is on its queue (or dropped): the buffer now belongs to
-     * the queues.  A CAS, because the last copy may already have been
-     * delivered and the buffer freed or even reused (its generation then
-     * differs). */
+    /* Every copy is on its queue or counted: the datagram is out of our
+     * hands, and then the buffer belongs to the queues.  A CAS, because the
+     * last copy may already have been delivered and the buffer freed or
+     * even reused (its generation then differs). */
+    j->hand = HAND_NONE;
+    atomic_signal_fence(memory_order_seq_cst);
+    fail_point(FP_FWD_END);
     if ((uint32_t)mine == lan->token)
         atomic_compare_exchange_strong_explicit(&s->owner, &mine,
                                                 (mine & ~(uint64_t)UINT32_MAX) | OWNER_QUEUES,
@@ -165,8 +214,10 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
 void glan_port_tx_abort(struct glan_port *port, struct glan_txbuf *tb)
 {
     if (tb->slot != NONE) {
-        atomic_store_explicit(&port->lan->slots[tb->slot].refs, 0, memory_order_relaxed);
-        slot_free(port->lan, tb->slot);
+        struct glan_lan *lan = port->lan;
+        struct journal *j = jr_mine(lan);
+        uint64_t w = atomic_load_explicit(&lan->slots[tb->slot].owner, memory_order_relaxed);
+        slot_release(lan, j, tb->slot, w);
     }
     tb->slot = NONE;
     tb->data = NULL;
