@@ -122,6 +122,7 @@ struct glan_lan {
     uint32_t token;                 /* our process token */
     size_t map_size;                /* shared: bytes mapped; 0 for a private LAN */
     int has_base;                   /* base thread running */
+    int recovering;                 /* inside reap_locked's recovery (under ctl) */
     _Atomic int stop;               /* tells the base thread to end */
     struct monitor mon_slot;
     _Atomic(struct monitor *) mon; /* &mon_slot while a monitor is set */

@@ -44,7 +44,6 @@ struct glan_lan;
     X(SENDER_DROP, "fwd.drop.committed")                                                           \
     X(FWD_END, "fwd.end")                                                                          \
     X(REFUSED, "tx.refused.committed")                                                             \
-    X(ABORT, "tx.abort.committed")                                                                 \
     X(POP_REACH, "pop.reached")                                                                    \
     X(POP_CUR, "pop.cur")                                                                          \
     X(POP_DEQ, "pop.deq")                                                                          \

@@ -276,6 +276,9 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
     uint64_t free_ = free_buffers(lan);
     o->buffers_in_use = free_ >= r->buffers ? 0 : (uint32_t)(r->buffers - free_);
     o->suspects = atomic_load(&r->suspects);
+    for (int q = 0; q < MAX_PROCS; q++)
+        if (atomic_load(&r->procs[q].state) != PROC_FREE)
+            o->processes++;
     o->region_errors = atomic_load(&lan->region_errors);
     /* Counted from the entries, not kept in a counter: a process killed
      * between taking an entry and counting it would leave a counter off. */

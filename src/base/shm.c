@@ -28,6 +28,7 @@
 
 #include "base_int.h"
 #include "count.h"
+#include "guestlan/failpoint.h"
 
 /* ---- layout -------------------------------------------------------------------- */
 
@@ -320,9 +321,10 @@ static void recover_journal(struct glan_lan *lan, struct journal *dj)
             region_error(lan);
         }
         rec_put64(&rc, &dj->unref, HAND_NONE);
-        rec_commit(&rc, FP_RECOVER_JOURNAL);
+        rec_commit(&rc, FP_APPLIED);
     }
     pool_unlock(lan);
+    fail_point(FP_RECOVER_JOURNAL);
     if (dj->cache_n)
         pool_spill(lan, dj, (uint32_t)dj->cache_n);
     uint64_t h = dj->hand;
@@ -386,31 +388,53 @@ int reap_locked(struct glan_lan *lan)
      * waits for another's pins or drain turn. */
     for (int q = 0; q < MAX_PROCS; q++) {
         struct proc_entry *pe = &r->procs[q];
-        if (q != lan->me && atomic_load(&pe->state) == PROC_ALIVE && !proc_alive(pe))
+        if (q != lan->me && atomic_load(&pe->state) == PROC_ALIVE && !proc_alive(pe)) {
             atomic_store(&pe->state, PROC_DEAD);
+            /* Its pins will never be dropped. */
+            for (uint32_t p = 0; p < r->max_ports; p++)
+                atomic_store(pin_of(lan, q, (int)p), 0);
+        }
     }
+    /* Recovery waits for pins, and the waiting looks for the dead (above):
+     * it does not recover them from inside another recovery. */
+    if (lan->recovering)
+        return 0;
     /* Then recover every dead one, including those whose recoverer died
      * before it finished. */
+    lan->recovering = 1;
     for (int q = 0; q < MAX_PROCS; q++)
         if (q != lan->me && atomic_load(&r->procs[q].state) == PROC_DEAD) {
             recover_proc(lan, q);
             n++;
         }
+    lan->recovering = 0;
     return n;
 }
 
 /*
- * Reclaim, under ctl.  First the journals of dead threads that were
- * forwarding: once no queue holds a copy of the datagram any more, the
+ * Reclaim, under ctl, of what recovered processes left.  First the journals
+ * of their threads that were forwarding: once no queue holds a copy of the datagram any more, the
  * copies that never reached one are counted port_gone (fwd_n, less those
  * whose reach bit is set, less those the sender dropped itself).  Then the
  * suspect buffers: one that is free already, or taken again, is no longer
- * suspect; one that no live process holds and no queue cell or drainer
- * can reach is put back.  A copy enters a cell only from a live sender's
+ * suspect; one that no process holds (or only one already recovered) and no
+ * queue cell or drainer can reach is put back.  A copy enters a cell only from a live sender's
  * hand and moves from a cell to a drainer's cur and never back, and the
  * cells are read before the cur words, so a buffer not seen there, whose
  * owner word did not change meanwhile, is unreachable.
  */
+/* The process of token t has been recovered: its entry is free, or
+ * another process's.  (A live process, or a dead one whose recovery has not
+ * finished, may still have records to redo and buffers to count.) */
+static int token_gone(struct glan_lan *lan, uint32_t t)
+{
+    int q = TOKEN_PROC(t);
+    if (q < 0 || q >= MAX_PROCS)
+        return 1;
+    const struct proc_entry *pe = &lan->r->procs[q];
+    return atomic_load(&pe->state) == PROC_FREE || atomic_load(&pe->token) != t;
+}
+
 static void reclaim_locked(struct glan_lan *lan)
 {
     struct region *r = lan->r;
@@ -432,7 +456,7 @@ static void reclaim_locked(struct glan_lan *lan)
     for (uint32_t k = 0; k < MAX_JOURNALS; k++) {
         struct journal *dj = &r->jr[k];
         uint32_t o = atomic_load(&dj->owner);
-        if (!o || token_live(lan, o) || dj->hand == HAND_NONE)
+        if (!o || !token_gone(lan, o) || dj->hand == HAND_NONE)
             continue;
         uint32_t slot = (uint32_t)dj->hand;
         uint64_t gen = dj->hand >> 32;
@@ -471,7 +495,7 @@ static void reclaim_locked(struct glan_lan *lan)
         uint32_t o = (uint32_t)w;
         if ((uint32_t)(w >> 32) + 1 != sus || o == OWNER_FREE || owner_is_freeing(o)) {
             /* Freed, or taken again, since it was marked. */
-        } else if (token_live(lan, o) || (seen[i / 8] & (1u << (i % 8)))) {
+        } else if ((o != OWNER_QUEUES && !token_gone(lan, o)) || (seen[i / 8] & (1u << (i % 8)))) {
             left++;
             continue;
         } else {
@@ -527,6 +551,11 @@ int glan_lan_reap(struct glan_lan *lan)
     int n = reap_locked(lan);
     reclaim_locked(lan);
     ctl_unlock(lan);
+    /* What recovery and reclaim put back went to our cache: onto the stack
+     * with it, where every thread can take it. */
+    struct journal *me = jr_mine(lan);
+    if (me->cache_n)
+        pool_spill(lan, me, (uint32_t)me->cache_n);
     return n;
 }
 
@@ -537,6 +566,13 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static _Atomic int no_autoreap;
+
+void glan_failpoint_no_autoreap(int on)
+{
+    atomic_store(&no_autoreap, on);
 }
 
 /* Anyone in the process table who died?  Without ctl: a cheap look first. */
@@ -576,7 +612,8 @@ static void *base_main(void *arg)
         uint64_t now = mono_ms();
         if (now - last >= 100) {
             last = now;
-            if (anyone_dead(lan) || atomic_load(&lan->r->suspects))
+            if (!atomic_load_explicit(&no_autoreap, memory_order_relaxed) &&
+                (anyone_dead(lan) || atomic_load(&lan->r->suspects)))
                 glan_lan_reap(lan);
         }
         uint32_t idle = 0;

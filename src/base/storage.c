@@ -89,12 +89,17 @@ int slot_release(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t
      * putter died between this CAS and its record. */
     j->unref = gen << 32 | idx;
     atomic_signal_fence(memory_order_seq_cst);
-    if ((uint32_t)w == OWNER_FREE || owner_is_freeing((uint32_t)w) ||
-        !atomic_compare_exchange_strong_explicit(&lan->slots[idx].owner, &w,
-                                                 gen << 32 | OWNER_FREEING(jidx),
-                                                 memory_order_relaxed, memory_order_relaxed)) {
-        j->unref = HAND_NONE;
-        return 0;
+    for (;;) {
+        /* Freed or taken by someone else: not ours to put back.  Another
+         * change (the sender handing the buffer to the queues) is retried. */
+        if ((uint32_t)w == OWNER_FREE || owner_is_freeing((uint32_t)w) || w >> 32 != gen) {
+            j->unref = HAND_NONE;
+            return 0;
+        }
+        if (atomic_compare_exchange_weak_explicit(&lan->slots[idx].owner, &w,
+                                                  gen << 32 | OWNER_FREEING(jidx),
+                                                  memory_order_relaxed, memory_order_relaxed))
+            break;
     }
     fail_point(FP_FREE_CLAIM);
     cache_put(lan, j, idx, gen);
@@ -132,8 +137,8 @@ int token_live(struct glan_lan *lan, uint32_t token)
 void slot_suspect(struct glan_lan *lan, uint32_t idx, uint64_t gen)
 {
     struct slot_hdr *s = &lan->slots[idx];
-    uint32_t want = (uint32_t)gen + 1;
-    if (atomic_exchange(&s->suspect, want) != want)
+    /* A mark left from an older generation is replaced, not counted twice. */
+    if (atomic_exchange(&s->suspect, (uint32_t)gen + 1) == 0)
         atomic_fetch_add(&lan->r->suspects, 1);
 }
 

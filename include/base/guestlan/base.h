@@ -308,6 +308,7 @@ struct glan_lan_stats {
     uint64_t queued;         /* copies waiting in all wait queues now */
     uint32_t buffers_in_use; /* base storage buffers held now */
     uint32_t ports, addrs, groups;
+    uint32_t processes;     /* attached, and dead ones not yet recovered */
     uint32_t suspects;      /* buffers of dead processes not yet reclaimed */
     uint64_t region_errors; /* bad values this process found in the shared region */
 };

@@ -20,6 +20,10 @@ const char *glan_failpoint_name(int i);
  * reaches point name.  0, or -1 when there is no such point. */
 int glan_failpoint_arm(const char *name, unsigned skip);
 void glan_failpoint_disarm(void);
+/* on nonzero: this process's base threads stop looking for dead processes
+ * every 100 ms (glan_lan_reap and the ctl mutex still recover them), so
+ * that a test can choose which process recovers whom. */
+void glan_failpoint_no_autoreap(int on);
 
 #ifdef __cplusplus
 }
