@@ -47,6 +47,8 @@ static int host_mem(void *h, uint64_t addr, void *buf, size_t len, unsigned key,
 {
     struct sg_host *s = h;
     int write = (how & GLAN_OSA_MEM_WRITE) != 0;
+    if (s->on_mem)
+        s->on_mem(s->on_mem_arg, addr, len, how);
     if (addr > s->size || len > s->size - addr) {
         __atomic_fetch_add(&s->mem_faults, 1, __ATOMIC_RELAXED);
         return -EFAULT;
@@ -89,9 +91,9 @@ static void host_interrupt(void *h, unsigned slot, int thin)
 {
     struct sg_host *s = h;
     (void)slot;
-    s->interrupts++;
+    __atomic_fetch_add(&s->interrupts, 1, __ATOMIC_RELAXED);
     if (thin)
-        s->thin_interrupts++;
+        __atomic_fetch_add(&s->thin_interrupts, 1, __ATOMIC_RELAXED);
 }
 
 static void host_ccw_end(void *h, unsigned slot, uint8_t unitstat, uint32_t residual)

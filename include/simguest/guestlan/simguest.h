@@ -55,6 +55,11 @@ struct sg_host {
      * runs it.  resumes_asked counts the requests. */
     int resume_asked;
     unsigned resumes_asked;
+    /* Optional: called at the start of every host->mem with its arguments,
+     * in the device's thread, so a test can play a guest that rewrites its
+     * storage while the device walks it. */
+    void (*on_mem)(void *arg, uint64_t addr, size_t len, unsigned how);
+    void *on_mem_arg;
     int verbose;
     /* The guest's time of day (ns since the Unix epoch): the device reads it
      * for every datagram sent (host op clock), and glan_sg_recv stamps what
@@ -132,6 +137,10 @@ int glan_sg_ulp_enable(struct simguest *g, uint8_t prot);
 int glan_sg_ulp_setup(struct simguest *g);
 int glan_sg_establish(struct simguest *g);
 int glan_sg_activate(struct simguest *g);
+/* ESTABLISH and ACTIVATE QUEUES again over the queues glan_sg_establish set
+ * up (no new storage), as a driver does after a halt or clear of its data
+ * subchannel; the caller resets its SLSBs and out_next/in_next first. */
+int glan_sg_requeue(struct simguest *g);
 int glan_sg_dm_act(struct simguest *g);
 /* Send an IPA command; reply copied into reply (may be NULL).  Returns the
  * IPA return code, or -1 when no proper reply came. */
