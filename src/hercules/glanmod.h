@@ -34,6 +34,7 @@ struct group {
     /* Interruptions that could not be queued at once (host.c, irq_lock). */
     uint64_t irq_deferred; /* how many went to the helper thread (atomic) */
     int irq_want[GLAN_HERC_SLOTS];
+    int resume_want; /* the model asked for a resume of its output walk */
     int irq_listed;
     struct group *irq_next;
 };
@@ -54,6 +55,10 @@ extern const struct glan_osa_host_ops glan_herc_host_ops;
 /* Forget the group's deferred interruptions; returns once the helper
  * thread no longer touches the group.  Before the group is freed. */
 void glan_herc_irq_forget(struct group *g);
+/* Run the model's resume of the interface's output walk (the seam's
+ * resume), counted as a call into the model like any other (hdtglan.c);
+ * nothing when the interface is going away.  From the helper thread. */
+void glan_herc_resume(struct group *g);
 /* Stop the helper thread (module unload). */
 void glan_herc_irq_shutdown(void);
 

@@ -335,6 +335,15 @@ static void model_leave(struct group *g)
     pthread_mutex_unlock(&g->lock);
 }
 
+void glan_herc_resume(struct group *g)
+{
+    if (!group_enter(g))
+        return;
+    if (glan_herc_model->resume)
+        glan_herc_model->resume(g->model_ctx);
+    model_leave(g);
+}
+
 void glan_herc_iface_describe(struct glan_herc_iface *ifc, char *buf, size_t len)
 {
     struct group *g = (struct group *)(void *)((char *)ifc - offsetof(struct group, ifc));

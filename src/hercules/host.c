@@ -11,7 +11,9 @@
  *              without ever waiting for a lock the caller might hold;
  *   ccw_end    wakes the device thread waiting in hdtglan.c for a pending
  *              CCW;
- *   log        the Hercules log.
+ *   log        the Hercules log;
+ *   resume     the output a SIGA left at the device's bound, walked by the
+ *              same helper thread as deferred interruptions.
  *
  * Why interrupt defers: the model raises a peer's interruption from the
  * sender's CPU thread, which holds its own device's lock inside SIGA.  Two
@@ -37,6 +39,58 @@
 
 /* ---- guest storage -------------------------------------------------------- */
 
+/*
+ * Ordering (docs/osa.md, "Ordering"; the pairs QRn/QAn are listed in
+ * src/osa/osa_int.h).  The device's end of each pair is done here, as the
+ * device asks through `how`: a store-release of an SLSB state or indicator
+ * byte after the buffer's data (QR1, QR2, QR5), a load-acquire of the SLSB
+ * before the buffer is read (QA3, QA4).  On x86 these cost nothing; on
+ * aarch64 they keep a guest CPU thread from seeing 0x82 before the data,
+ * and the device from reading a buffer older than the 0x62 it saw.
+ *
+ * The guest's end is the guest's own instructions, run by Hercules CPU
+ * threads, and Hyperion orders them in these places (read in its source):
+ *   - SIGA (qdio.c) takes the subchannel's device lock around the handler,
+ *     and the handler runs in the issuing CPU's thread: what that CPU
+ *     stored before SIGA (QR4, QR3) is in program order with the walk.
+ *   - Interlocked updates (CS, CSG, CDS...) go through cmpxchg4/8, which on
+ *     aarch64 are sequentially consistent __atomic compare-and-swap
+ *     (machdep.h), and serialising instructions (BCR 14/15, CS...) run
+ *     HARDWARE_SYNC, a full fence (OPTION_HARDWARE_SYNC_ALL): a guest that
+ *     changes SLSB states interlocked, as Linux's qdio does, or serialises,
+ *     gets its release (QR3, QR4) and acquire (QA1, QA2) from them.
+ *   - An interruption is queued under the interrupt lock (queue_pci below)
+ *     and taken by the CPU thread under that lock: a guest that looks at the
+ *     indicators and SLSBs in its interrupt handler has QA5 and QA1 from it.
+ * A guest that polls an SLSB with plain loads and reads the buffer without
+ * any of these has no acquire on a weakly ordered host: Hercules' plain
+ * loads are the host's plain loads.  That is outside what the device can
+ * order, and real guests do interlock their state changes.
+ */
+static void copy(BYTE *g, void *buf, size_t len, unsigned how)
+{
+    if (how & GLAN_OSA_MEM_WRITE) {
+        if (how & GLAN_OSA_MEM_RELEASE) {
+            if (len == 1) {
+                /* QR1, QR2, QR5: store-release of the state byte */
+                __atomic_store_n(g, *(const BYTE *)buf, __ATOMIC_RELEASE);
+                return;
+            }
+            __atomic_thread_fence(__ATOMIC_RELEASE);
+        }
+        memcpy(g, buf, len);
+        return;
+    }
+    if ((how & GLAN_OSA_MEM_ACQUIRE) && len == 1) {
+        /* QA3: load-acquire of the state byte */
+        *(BYTE *)buf = __atomic_load_n(g, __ATOMIC_ACQUIRE);
+        return;
+    }
+    memcpy(buf, g, len);
+    if (how & GLAN_OSA_MEM_ACQUIRE)
+        __atomic_thread_fence(__ATOMIC_ACQUIRE); /* QA4: the SLSB, then the buffers */
+}
+
 enum { FRAME = 4096 };
 
 /* May access key `key` (0..15) touch the 4K frame at abs?  Key 0 may touch
@@ -54,8 +108,9 @@ static int key_allows(DEVBLK *dev, U64 abs, unsigned key, int write)
     return !write && !(sk & STORKEY_FETCH);
 }
 
-static int host_mem(void *host, uint64_t addr, void *buf, size_t len, unsigned key, int write)
+static int host_mem(void *host, uint64_t addr, void *buf, size_t len, unsigned key, unsigned how)
 {
+    int write = (how & GLAN_OSA_MEM_WRITE) != 0;
     struct group *g = host;
     DEVBLK *dev = g->dev[0] ? g->dev[0] : g->dev[2];
     if (!dev)
@@ -73,10 +128,7 @@ static int host_mem(void *host, uint64_t addr, void *buf, size_t len, unsigned k
         if (f == last)
             break;
     }
-    if (write)
-        memcpy(dev->mainstor + addr, buf, len);
-    else
-        memcpy(buf, dev->mainstor + addr, len);
+    copy(dev->mainstor + addr, buf, len, how);
     BYTE bits = write ? (STORKEY_REF | STORKEY_CHANGE) : STORKEY_REF;
     for (U64 f = first;; f += FRAME) {
         ARCH_DEP(or_dev_4K_storage_key)(dev, f, bits);
@@ -156,8 +208,15 @@ static void *irq_helper(void *arg)
             want[s] = g->irq_want[s];
             g->irq_want[s] = 0;
         }
+        int resume = g->resume_want;
+        g->resume_want = 0;
         irq_busy = g;
         pthread_mutex_unlock(&irq_lock);
+        /* The output a SIGA left at its bound, walked here without any
+         * device lock; its interruptions come back through host_interrupt
+         * (tried, else deferred to this thread's next turn). */
+        if (resume)
+            glan_herc_resume(g);
         for (int s = 0; s < GLAN_HERC_SLOTS; s++) {
             DEVBLK *dev = g->dev[s];
             if (!want[s] || !dev || moot(dev))
@@ -178,6 +237,8 @@ static void *irq_helper(void *arg)
     return NULL;
 }
 
+/* Leave an interruption for slot, or (slot GLAN_HERC_SLOTS) a resume of
+ * the output walk, to the helper thread. */
 static void defer(struct group *g, unsigned slot)
 {
     pthread_mutex_lock(&irq_lock);
@@ -185,7 +246,10 @@ static void defer(struct group *g, unsigned slot)
         if (pthread_create(&irq_thread, NULL, irq_helper, NULL) == 0)
             irq_running = 1;
     }
-    g->irq_want[slot] = 1;
+    if (slot < GLAN_HERC_SLOTS)
+        g->irq_want[slot] = 1;
+    else
+        g->resume_want = 1;
     if (!g->irq_listed) {
         g->irq_listed = 1;
         g->irq_next = irq_head;
@@ -209,6 +273,14 @@ static void host_interrupt(void *host, unsigned slot, int thin)
     }
 }
 
+/* The model's SIGA stopped at its bound (osa.h, resume): called with the
+ * model's output lock held and Hyperion's device lock, so it only lists
+ * the group for the helper thread, which walks on holding neither. */
+static void host_resume(void *host)
+{
+    defer(host, GLAN_HERC_SLOTS);
+}
+
 void glan_herc_irq_forget(struct group *g)
 {
     pthread_mutex_lock(&irq_lock);
@@ -219,6 +291,7 @@ void glan_herc_irq_forget(struct group *g)
         }
     }
     g->irq_listed = 0;
+    g->resume_want = 0;
     while (irq_busy == g)
         pthread_cond_wait(&irq_idle, &irq_lock);
     pthread_mutex_unlock(&irq_lock);
@@ -261,4 +334,5 @@ const struct glan_osa_host_ops glan_herc_host_ops = {
     .interrupt = host_interrupt,
     .ccw_end = host_ccw_end,
     .log = host_log,
+    .resume = host_resume,
 };

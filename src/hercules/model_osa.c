@@ -78,6 +78,11 @@ static int osa_siga_s(void *ctx, uint32_t oqmask, uint32_t iqmask)
     return glan_osa_siga_s(ctx, oqmask, iqmask);
 }
 
+static int osa_resume(void *ctx)
+{
+    return glan_osa_resume(ctx);
+}
+
 static void osa_ssqd(void *ctx, unsigned slot, uint16_t sch, uint8_t out[32])
 {
     glan_osa_ssqd(ctx, slot, sch, out);
@@ -115,6 +120,7 @@ const struct glan_herc_model glan_herc_osa_model = {
     .siga_w = osa_siga_w,
     .siga_r = osa_siga_r,
     .siga_s = osa_siga_s,
+    .resume = osa_resume,
     .ssqd = osa_ssqd,
     .set_indicators = osa_set_indicators,
     .describe = osa_describe,

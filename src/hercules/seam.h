@@ -89,6 +89,9 @@ struct glan_herc_model {
     /* CHSC 0x21: 0, or a negative errno when an indicator cannot be set. */
     int (*set_indicators)(void *ctx, uint64_t alsi, unsigned alsi_key, uint64_t dsci,
                           unsigned dsci_key);
+    /* Go on with the output walk a SIGA left at its bound, from a thread
+     * holding no device lock (host op resume asked for it).  NULL: none. */
+    int (*resume)(void *ctx);
     /* One line of state for devlist and glan query ("IDX active, queues
      * active, in 12 out 9").  NULL: none. */
     void (*describe)(void *ctx, unsigned slot, char *buf, size_t len);

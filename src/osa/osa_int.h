@@ -37,6 +37,34 @@
  * registry calls (the base never calls back into ctl-holding code) and
  * `out` around glan_port_tx_* (which may run peers' deliver, taking only
  * their own `in`).
+ *
+ * Memory ordering with the guest (docs/osa.md, "Ordering").  Guest and
+ * device hand buffers to each other through the SLSB states, and the guest's
+ * CPUs may run on other host threads than the device (a peer's sender
+ * delivers into this guest; Hercules runs each CPU in a thread), on a weakly
+ * ordered host too.  Each hand-over is a release at one end and an acquire
+ * at the other, labelled QRn at the release and QAn at the acquire, like the
+ * base's Rn/An (src/base/base_int.h).  The device's end goes through
+ * host->mem with GLAN_OSA_MEM_RELEASE / GLAN_OSA_MEM_ACQUIRE (osa.h); the
+ * guest's end is its own instructions, which the emulator orders
+ * (src/hercules/host.c says how Hercules does; the simulated guest's are in
+ * src/simguest/data.c).
+ *   QR1/QA1  input handed back: the device writes datagrams and element
+ *            lengths, then stores 0x82 (or 0x8F) releasing (in_close,
+ *            in_open's and in_write's error paths: set_state); the guest
+ *            reads the state acquiring, then the buffer.
+ *   QR2/QA2  output consumed: the device reads the buffer, then stores 0xA1
+ *            (or 0xAF) releasing (out_queue: set_state); the guest reads the
+ *            state acquiring, then reuses the buffer.
+ *   QR3/QA3  input given: the guest sets an SBAL up, then stores 0x41
+ *            releasing; the device reads the state acquiring (in_open:
+ *            slsb_read), then the SBAL.
+ *   QR4/QA4  output primed: the guest fills a buffer, then stores 0x62
+ *            releasing; the device reads the SLSB acquiring (out_queue:
+ *            slsb_read), then the SBAL and its data.
+ *   QR5/QA5  indicators: after QR1/QR2 the device stores the DSCI, then the
+ *            ALSI, each releasing (raise_irq); the guest reads the ALSI and
+ *            DSCI acquiring, then the SLSBs.
  */
 #ifndef GLAN_OSA_INT_H
 #define GLAN_OSA_INT_H
@@ -56,6 +84,12 @@
 #define OSA_MAX_GROUPS  128  /* multicast memberships per interface */
 #define OSA_MAX_OUTQ    32
 #define OSA_MAX_INQ     4
+/* How much one output walk (one SIGA, or one glan_osa_resume) takes under
+ * the output lock: it starts no new buffer once it has taken this many
+ * buffers, datagrams or bytes (docs/osa.md, "How much one SIGA does"). */
+#define OSA_WALK_BUFFERS 16
+#define OSA_WALK_PACKETS 1024
+#define OSA_WALK_BYTES   (1u << 20)
 
 enum slot_role { ROLE_NONE = 0, ROLE_READ, ROLE_WRITE, ROLE_DATA };
 
@@ -145,6 +179,8 @@ struct glan_osa {
     struct osa_queue oq[OSA_MAX_OUTQ];
 
     pthread_mutex_t out;
+    uint32_t out_owed;   /* queues a walk left at its bound (SIGA mask bits); out */
+    unsigned out_next_q; /* the queue the next walk starts at; out */
 
     pthread_mutex_t in;
     struct osa_in_open inb;

@@ -20,17 +20,36 @@
 
 static int gread(struct glan_osa *osa, uint64_t addr, void *buf, size_t len, unsigned key)
 {
-    return osa->ops->mem(osa->host, addr, buf, len, key, 0);
+    return osa->ops->mem(osa->host, addr, buf, len, key, GLAN_OSA_MEM_READ);
 }
 
 static int gwrite(struct glan_osa *osa, uint64_t addr, const void *buf, size_t len, unsigned key)
 {
-    return osa->ops->mem(osa->host, addr, (void *)buf, len, key, 1);
+    return osa->ops->mem(osa->host, addr, (void *)buf, len, key, GLAN_OSA_MEM_WRITE);
 }
 
+/* Read n SLSB states of q from buffer i on, acquiring (QA3, QA4 in
+ * osa_int.h): what the guest wrote into a buffer before it stored the state
+ * is seen by every read of the buffer after this.  A refusal is counted. */
+static int slsb_read(struct glan_osa *osa, const struct osa_queue *q, unsigned i, uint8_t *st,
+                     size_t n)
+{
+    int rc = osa->ops->mem(osa->host, q->slsb + i, st, n, q->slsb_key, GLAN_OSA_MEM_ACQUIRE);
+    if (rc < 0)
+        OSA_INC(osa, slsb_refused);
+    return rc;
+}
+
+/* Store buffer i's state, releasing (QR1, QR2 in osa_int.h): every read and
+ * write of the buffer before this is done before the guest can see the
+ * state.  A refusal is counted. */
 static int set_state(struct glan_osa *osa, const struct osa_queue *q, unsigned i, uint8_t st)
 {
-    return gwrite(osa, q->slsb + i, &st, 1, q->slsb_key);
+    int rc = osa->ops->mem(osa->host, q->slsb + i, &st, 1, q->slsb_key,
+                           GLAN_OSA_MEM_WRITE | GLAN_OSA_MEM_RELEASE);
+    if (rc < 0)
+        OSA_INC(osa, slsb_refused);
+    return rc;
 }
 
 /* ---- interrupts -------------------------------------------------------------- */
@@ -49,8 +68,13 @@ static void raise_irq(struct glan_osa *osa)
     if (thin) {
         /* DSCI first: the guest's handler runs only when the ALSI is set,
          * then looks at every device's DSCI. */
+        /* QR5: release, pairs with QA5, the guest's look at the ALSI and
+         * DSCI before the SLSBs: the SLSB states stored before (QR1, QR2)
+         * are seen by whoever sees an indicator set. */
         static const uint8_t one = 0x01;
-        if (gwrite(osa, dsci, &one, 1, dk) < 0 || gwrite(osa, alsi, &one, 1, ak) < 0)
+        unsigned how = GLAN_OSA_MEM_WRITE | GLAN_OSA_MEM_RELEASE;
+        if (osa->ops->mem(osa->host, dsci, (void *)&one, 1, dk, how) < 0 ||
+            osa->ops->mem(osa->host, alsi, (void *)&one, 1, ak, how) < 0)
             osa_log(osa, "cannot store the interrupt indicators");
     }
     OSA_INC(osa, interrupts);
@@ -101,7 +125,7 @@ static int load_queue(struct glan_osa *osa, const uint8_t *desc, struct osa_queu
      * rewrites its SL later changes nothing. */
     if (gread(osa, q->slib, probe, 1, q->slib_key) < 0 ||
         gread(osa, q->sl, &sl, sizeof sl, q->sl_key) < 0 ||
-        gread(osa, q->slsb, probe, sizeof probe, q->slsb_key) < 0)
+        slsb_read(osa, q, 0, probe, sizeof probe) < 0)
         return -EFAULT;
     for (unsigned i = 0; i < QDIO_MAX_BUFFERS_PER_Q; i++)
         q->sbal[i] = be64(sl.sbal[i]);
@@ -148,6 +172,8 @@ int osa_queues_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf
         osa->qib_key = qkey;
         osa->inb.open = 0;
         osa->in_irq_owed = 0;
+        osa->out_owed = 0;
+        osa->out_next_q = 0;
         osa->qstate = QDIO_ESTABLISHED;
         osa->data_slot = (int)slot;
         osa->slot[slot].role = ROLE_DATA;
@@ -176,6 +202,7 @@ void osa_queues_stop(struct glan_osa *osa)
      * the guest reinitialises its queues before the next ESTABLISH. */
     osa->inb.open = 0;
     osa->in_irq_owed = 0;
+    osa->out_owed = 0;
     osa->qstate = QDIO_INACTIVE;
     osa->niq = osa->noq = 0;
     pthread_mutex_unlock(&osa->in);
@@ -210,7 +237,9 @@ static int in_open(struct glan_osa *osa)
     struct osa_in_open *b = &osa->inb;
     unsigned i = q->next;
     uint8_t st;
-    if (gread(osa, q->slsb + i, &st, 1, q->slsb_key) < 0 || st != SLSB_CU_INPUT_EMPTY)
+    /* QA3: acquire, pairs with QR3, the guest's store of 0x41 after it set
+     * the buffer's SBAL up: the SBAL read below is the one it handed over. */
+    if (slsb_read(osa, q, i, &st, 1) < 0 || st != SLSB_CU_INPUT_EMPTY)
         return -EAGAIN;
     memset(b, 0, sizeof *b);
     b->buf = i;
@@ -260,6 +289,9 @@ static void in_close(struct glan_osa *osa)
     } else {
         OSA_INC(osa, in_buffers);
     }
+    /* QR1: release, pairs with QA1, the guest's read of the state before it
+     * reads the buffer: the data (in_write) and the element lengths above
+     * are in guest storage before the guest can see 0x82. */
     set_state(osa, q, b->buf, st);
     q->next = qdio_next(b->buf);
     osa->in_irq_owed = 1;
@@ -431,10 +463,26 @@ static void inject(struct glan_osa *osa, const struct osa_frame *f)
 
 /* ---- output: SIGA-w walks the guest's primed buffers ------------------------------- */
 
+/* What one output walk (a SIGA, or a resume) has taken so far: the walk
+ * starts no new buffer once any of these reaches its OSA_WALK_* bound
+ * (osa_int.h; docs/osa.md, "How much one SIGA does"). */
+struct walk {
+    unsigned buffers;
+    unsigned packets;
+    uint64_t bytes;
+};
+
+static int walk_spent(const struct walk *w)
+{
+    return w->buffers >= OSA_WALK_BUFFERS || w->packets >= OSA_WALK_PACKETS ||
+           w->bytes >= OSA_WALK_BYTES;
+}
+
 /* A read position in one output SBAL. */
 struct cursor {
     struct glan_osa *osa;
     const struct sbal *sbal;
+    struct walk *walk;
     unsigned key;
     unsigned e;
     uint32_t off;
@@ -471,6 +519,7 @@ static int cur_read(struct cursor *c, uint8_t *dst, uint32_t n)
             dst += k;
         }
         c->off += k;
+        c->walk->bytes += k;
         n -= k;
     }
     return 0;
@@ -554,7 +603,8 @@ static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, e
 
 /* Process one primed output buffer; returns the SLSB state to give it and
  * sets *pci when the guest asked for an interrupt on completion. */
-static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i, int *pci)
+static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i, struct walk *w,
+                          int *pci)
 {
     struct sbal sbal;
     if (gread(osa, q->sbal[i], &sbal, sizeof sbal, q->sbal_key) < 0)
@@ -569,7 +619,7 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
         if (sbal.element[e].eflags & SBAL_EFLAGS_LAST_ENTRY)
             break;
     }
-    struct cursor c = {.osa = osa, .sbal = &sbal, .key = q->sbal_key};
+    struct cursor c = {.osa = osa, .sbal = &sbal, .walk = w, .key = q->sbal_key};
     /* Each packet consumes at least a 32-byte header, and a buffer holds at
      * most 16 x 64 KiB, so this loop ends; the bound makes that obvious. */
     for (unsigned n = 0; n < QDIO_MAX_ELEMENTS * 65536 / QETH_HDR_LEN; n++) {
@@ -584,6 +634,7 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
             break;
         }
         struct qeth_hdr_l3 hdr;
+        w->packets++;
         if (cur_read(&c, (uint8_t *)&hdr, QETH_HDR_LEN) < 0)
             break;
         uint32_t len = be16(hdr.length);
@@ -600,46 +651,87 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
     return SLSB_P_OUTPUT_ERROR;
 }
 
-/* Walk queue qn from where we stopped through every primed buffer.  Caller
- * holds out.  Returns nonzero when an interrupt was asked for. */
-static int out_queue(struct glan_osa *osa, unsigned qn)
+/* Walk queue qn from where we stopped through its primed buffers, until
+ * the walk w is spent.  Caller holds out.  Sets *pci when an interrupt was
+ * asked for; returns 1 when the walk stopped at its bound with a primed
+ * buffer left, 0 when the queue has none left (or its SLSB is unreadable:
+ * counted, and nothing the device can mark). */
+static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci)
 {
     struct osa_queue *q = &osa->oq[qn];
     uint8_t slsb[QDIO_MAX_BUFFERS_PER_Q];
-    if (gread(osa, q->slsb, slsb, sizeof slsb, q->slsb_key) < 0)
+    /* QA4: acquire, pairs with QR4, the guest's store of 0x62 after it
+     * filled the buffer: the SBAL and data read below are what it primed. */
+    if (slsb_read(osa, q, 0, slsb, sizeof slsb) < 0)
         return 0;
-    int pci = 0;
     unsigned i = q->next;
+    int left = 0;
     for (unsigned n = 0; n < QDIO_MAX_BUFFERS_PER_Q && slsb[i] == SLSB_CU_OUTPUT_PRIMED; n++) {
+        if (walk_spent(w)) {
+            left = 1;
+            break;
+        }
         /* One output buffer's datagrams reach each peer in one drain pass:
          * packed into its input buffers, with one interrupt.  Per buffer,
          * not per SIGA, so a long walk never fills a peer's wait queue. */
         glan_port_batch_begin(osa->port);
-        uint8_t st = out_buffer(osa, q, i, &pci);
+        uint8_t st = out_buffer(osa, q, i, w, pci);
         glan_port_batch_end(osa->port);
         if (st == SLSB_P_OUTPUT_ERROR) {
             OSA_INC(osa, out_errors);
-            pci = 1; /* the guest learns of errors without waiting for a timer */
+            *pci = 1; /* the guest learns of errors without waiting for a timer */
         }
         OSA_INC(osa, out_buffers);
+        w->buffers++;
+        /* QR2: release, pairs with QA2, the guest's read of the state before
+         * it reuses the buffer: every read of this buffer above is done
+         * before the guest can see 0xA1 and write into it again. */
         set_state(osa, q, i, st);
         i = qdio_next(i);
     }
     q->next = i;
-    return pci;
+    return left;
 }
 
-static void outputs(struct glan_osa *osa, uint32_t mask)
+/* The output walk of a SIGA (mask: the queues it names) or of a resume
+ * (mask 0): the queues named and those a walk before left at its bound,
+ * round robin from the one cut short, within one walk's bound.  Returns 1
+ * when there were queues left from before. */
+static int outputs(struct glan_osa *osa, uint32_t mask)
 {
-    int irq = 0;
+    int irq = 0, owed = 0;
+    struct walk w = {0, 0, 0};
     pthread_mutex_lock(&osa->out);
-    if (osa->qstate == QDIO_ACTIVE)
-        for (unsigned qn = 0; qn < osa->noq; qn++)
-            if (mask & (0x80000000u >> qn))
-                irq |= out_queue(osa, qn);
+    if (osa->qstate == QDIO_ACTIVE && osa->noq) {
+        uint32_t valid = osa->noq >= 32 ? ~0u : ~(~0u >> osa->noq);
+        if (mask & ~valid)
+            OSA_INC(osa, siga_bad_queue);
+        owed = osa->out_owed != 0;
+        mask = (mask & valid) | osa->out_owed;
+        osa->out_owed = 0;
+        unsigned first = osa->out_next_q < osa->noq ? osa->out_next_q : 0;
+        for (unsigned k = 0; k < osa->noq; k++) {
+            unsigned qn = (first + k) % osa->noq;
+            if (!(mask & (0x80000000u >> qn)))
+                continue;
+            if (out_queue(osa, qn, &w, &irq)) {
+                if (!osa->out_owed)
+                    osa->out_next_q = qn;
+                osa->out_owed |= 0x80000000u >> qn;
+            }
+        }
+        /* Every queue named was looked at: one whose turn came after the
+         * bound was reached returned 1 at once if it had a primed buffer. */
+        if (osa->out_owed) {
+            OSA_INC(osa, out_bounded);
+            if (osa->ops->resume)
+                osa->ops->resume(osa->host);
+        }
+    }
     pthread_mutex_unlock(&osa->out);
     if (irq)
         raise_irq(osa);
+    return owed;
 }
 
 int glan_osa_siga_w(struct glan_osa *osa, uint32_t oqmask)
@@ -649,6 +741,16 @@ int glan_osa_siga_w(struct glan_osa *osa, uint32_t oqmask)
         return 1;
     outputs(osa, oqmask);
     return 0;
+}
+
+int glan_osa_resume(struct glan_osa *osa)
+{
+    if (osa->qstate != QDIO_ACTIVE)
+        return 0;
+    if (!outputs(osa, 0))
+        return 0;
+    OSA_INC(osa, out_resumed);
+    return 1;
 }
 
 int glan_osa_siga_r(struct glan_osa *osa, uint32_t iqmask)

@@ -331,9 +331,10 @@ int glan_sg_dm_act(struct simguest *g)
 
 /* ---- QDIO establish and activate ------------------------------------------------------ */
 
+static int equeue(struct simguest *g);
+
 int glan_sg_establish(struct simguest *g)
 {
-    unsigned key = g->qkeys >> 4;
     g->out_next = 0;
     g->in_next = 0;
     g->qib = glan_sg_alloc(g, 256, 4096);
@@ -362,6 +363,23 @@ int glan_sg_establish(struct simguest *g)
     static const uint8_t pcit[4] = {0xd7, 0xc3, 0xc9, 0xe3}; /* EBCDIC "PCIT" */
     memcpy(qib->parm, pcit, 4);
 
+    if (equeue(g) < 0)
+        return -1;
+    if (!(qib->ac & QIB_AC_OUTBOUND_PCI_SUPPORTED))
+        return -2;
+    if (g->use_thin) {
+        g->alsi = glan_sg_alloc(g, 8, 8);
+        g->dsci = glan_sg_alloc(g, 8, 8);
+        if (glan_osa_set_indicators(g->osa, g->alsi, 0, g->dsci, 0) < 0)
+            return -3;
+    }
+    return 0;
+}
+
+/* The ESTABLISH QUEUES CCW over the queues g has set up. */
+static int equeue(struct simguest *g)
+{
+    unsigned key = g->qkeys >> 4;
     uint8_t qdrb[4096];
     memset(qdrb, 0, sizeof qdrb);
     struct qdr *qdr = (struct qdr *)qdrb;
@@ -385,15 +403,14 @@ int glan_sg_establish(struct simguest *g)
     if (glan_sg_ccw(g, g->dt, CCW_CMD_EQUEUE, GLAN_OSA_CCW_SLI, qdrb, 4096, &io) != GLAN_OSA_DONE ||
         !ok_status(io.unitstat))
         return -1;
-    if (!(qib->ac & QIB_AC_OUTBOUND_PCI_SUPPORTED))
-        return -2;
-    if (g->use_thin) {
-        g->alsi = glan_sg_alloc(g, 8, 8);
-        g->dsci = glan_sg_alloc(g, 8, 8);
-        if (glan_osa_set_indicators(g->osa, g->alsi, 0, g->dsci, 0) < 0)
-            return -3;
-    }
     return 0;
+}
+
+int glan_sg_requeue(struct simguest *g)
+{
+    if (equeue(g) < 0)
+        return -1;
+    return glan_sg_activate(g) < 0 ? -2 : 0;
 }
 
 int glan_sg_activate(struct simguest *g)

@@ -44,7 +44,7 @@ int glan_sg_init_input(struct simguest *g)
     uint8_t *slsb = glan_sg_ptr(g, g->slsb[0]);
     for (unsigned i = 0; i < SG_IN_BUFS; i++) {
         init_in_sbal(g, i);
-        slsb_set(&slsb[i], SLSB_CU_INPUT_EMPTY);
+        slsb_set(&slsb[i], SLSB_CU_INPUT_EMPTY); /* QR3, as in glan_sg_recv */
     }
     g->in_next = 0;
     return glan_osa_siga_r(g->osa, 0x80000000u) == 0 ? 0 : -1;
@@ -108,10 +108,15 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
         pos = a;
     }
     s->element[e - 1].eflags |= SBAL_EFLAGS_LAST_ENTRY;
+    /* QR4: release, pairs with QA4 in the device's out_queue: the SBAL and
+     * data above are in storage before it can see 0x62. */
     slsb_set(&slsb[i], SLSB_CU_OUTPUT_PRIMED);
     g->out_next = qdio_next(i);
     if (glan_osa_siga_w(g->osa, 0x80000000u >> SG_TX_QUEUE) != 0)
         return -4;
+    glan_sg_pump(g);
+    /* QA2: acquire, pairs with QR2 in out_queue: once 0xA1 is seen the
+     * device is done reading the buffer. */
     return slsb_get(&slsb[i]);
 }
 
@@ -143,6 +148,8 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
     int got = 0, refilled = 0;
     for (unsigned n = 0; n < 128; n++) {
         unsigned i = g->in_next;
+        /* QA1: acquire, pairs with QR1 in the device's in_close: the
+         * datagrams and element lengths are there once 0x82 is seen. */
         uint8_t st = slsb_get(&slsb[i]);
         if (st != SLSB_P_INPUT_PRIMED && st != SLSB_P_INPUT_ERROR)
             break;
@@ -194,6 +201,7 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
         slsb_set(&slsb[i], SLSB_P_INPUT_NOT_INIT);
         unsigned j = qdio_add(i, SG_IN_BUFS);
         init_in_sbal(g, j);
+        /* QR3: release, pairs with QA3 in the device's in_open. */
         slsb_set(&slsb[j], SLSB_CU_INPUT_EMPTY);
         refilled = 1;
         g->in_next = qdio_next(i);

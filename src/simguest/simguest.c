@@ -20,27 +20,70 @@
 
 /* ---- the host vtable -------------------------------------------------------- */
 
-static int host_mem(void *h, uint64_t addr, void *buf, size_t len, unsigned key, int write)
+/* May access key `key` touch frame f?  The rule host.c applies for
+ * Hercules (docs/osa.md, "The host interface"): key 0, and keys 14 and 6
+ * (z/VM's and z/OS's TCP/IP), anything; a matching key anything; another
+ * key may fetch from a frame that is not fetch-protected. */
+static int key_allows(const struct sg_host *s, uint64_t f, unsigned key, int write)
+{
+    if (key == 0 || key == 14 || key == 6)
+        return 1;
+    if ((s->keys[f] & 15) == key)
+        return 1;
+    return !write && !(s->keys[f] & SG_KEY_FETCH);
+}
+
+/* Is [addr, addr+len) inside one of the guest's SLSBs? */
+static int is_slsb(const struct sg_host *s, uint64_t addr, size_t len)
+{
+    const struct simguest *g = (const struct simguest *)s; /* host is its first member */
+    for (unsigned q = 0; q < 1 + SG_OUT_QUEUES; q++)
+        if (g->slsb[q] && addr >= g->slsb[q] && addr + len <= g->slsb[q] + 128)
+            return 1;
+    return 0;
+}
+
+static int host_mem(void *h, uint64_t addr, void *buf, size_t len, unsigned key, unsigned how)
 {
     struct sg_host *s = h;
+    int write = (how & GLAN_OSA_MEM_WRITE) != 0;
+    if (s->on_mem)
+        s->on_mem(s->on_mem_arg, addr, len, how);
     if (addr > s->size || len > s->size - addr) {
-        s->mem_faults++;
+        __atomic_fetch_add(&s->mem_faults, 1, __ATOMIC_RELAXED);
         return -EFAULT;
     }
-    if (write && key != 0 && len) {
-        for (uint64_t f = addr / 4096; f <= (addr + len - 1) / 4096; f++)
-            if (s->keys[f] != key) {
-                s->mem_faults++;
-                return -EACCES;
+    for (uint64_t f = addr / 4096; len && f <= (addr + len - 1) / 4096; f++)
+        if (!key_allows(s, f, key & 15, write)) {
+            __atomic_fetch_add(&s->mem_faults, 1, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&s->key_faults, 1, __ATOMIC_RELAXED);
+            return -EACCES;
+        }
+    /* The device's end of the SLSB hand-overs (osa_int.h, QR1-QR5 and
+     * QA1-QA5): the same as host.c does for Hercules, since the guest's
+     * driver runs in other threads (a peer's sender delivers here). */
+    if (len && is_slsb(s, addr, len) &&
+        !(how & (write ? GLAN_OSA_MEM_RELEASE : GLAN_OSA_MEM_ACQUIRE)))
+        __atomic_fetch_add(&s->unordered, 1, __ATOMIC_RELAXED);
+    uint8_t *p = s->mem + addr;
+    if (write) {
+        if (how & GLAN_OSA_MEM_RELEASE) {
+            if (len == 1) {
+                __atomic_store_n(p, *(const uint8_t *)buf, __ATOMIC_RELEASE);
+                return 0;
             }
+            __atomic_thread_fence(__ATOMIC_RELEASE);
+        }
+        memcpy(p, buf, len);
+    } else {
+        if ((how & GLAN_OSA_MEM_ACQUIRE) && len == 1) {
+            *(uint8_t *)buf = __atomic_load_n(p, __ATOMIC_ACQUIRE);
+            return 0;
+        }
+        memcpy(buf, p, len);
+        if (how & GLAN_OSA_MEM_ACQUIRE)
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
     }
-    if (write)
-        memcpy(s->mem + addr, buf, len);
-    else
-        memcpy(buf, s->mem + addr, len);
-    /* Guest storage is shared with the thread driving the guest: order the
-     * copy against the SLSB accesses on either side, as the hardware does. */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     return 0;
 }
 
@@ -48,9 +91,9 @@ static void host_interrupt(void *h, unsigned slot, int thin)
 {
     struct sg_host *s = h;
     (void)slot;
-    s->interrupts++;
+    __atomic_fetch_add(&s->interrupts, 1, __ATOMIC_RELAXED);
     if (thin)
-        s->thin_interrupts++;
+        __atomic_fetch_add(&s->thin_interrupts, 1, __ATOMIC_RELAXED);
 }
 
 static void host_ccw_end(void *h, unsigned slot, uint8_t unitstat, uint32_t residual)
@@ -74,12 +117,31 @@ static uint64_t host_clock(void *h)
     return s->clock_ns;
 }
 
+/* The device stopped a SIGA at its bound: record it for glan_sg_pump. */
+static void host_resume(void *h)
+{
+    struct sg_host *s = h;
+    __atomic_store_n(&s->resume_asked, 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&s->resumes_asked, 1, __ATOMIC_RELAXED);
+}
+
+int glan_sg_pump(struct simguest *g)
+{
+    int n = 0;
+    while (__atomic_exchange_n(&g->host.resume_asked, 0, __ATOMIC_ACQ_REL)) {
+        glan_osa_resume(g->osa);
+        n++;
+    }
+    return n;
+}
+
 static const struct glan_osa_host_ops sg_ops = {
     .mem = host_mem,
     .interrupt = host_interrupt,
     .ccw_end = host_ccw_end,
     .log = host_log,
     .clock = host_clock,
+    .resume = host_resume,
 };
 
 /* ---- storage ------------------------------------------------------------------- */

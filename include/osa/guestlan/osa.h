@@ -50,25 +50,53 @@ enum {
 #define GLAN_OSA_SLOTS 3
 
 /*
+ * The `how` of host->mem: the direction, and the memory ordering of the
+ * access (docs/osa.md, "Ordering").  The device asks for ordering only on
+ * the SLSB bytes and interrupt indicators, whose states hand buffers
+ * between guest and device; data is copied plain in between.
+ */
+enum {
+    GLAN_OSA_MEM_READ = 0,  /* guest -> buf */
+    GLAN_OSA_MEM_WRITE = 1, /* buf -> guest */
+    /* A read that acquires: no later access of this thread to guest storage
+     * is performed before it (a load-acquire, or the copy then an acquire
+     * fence).  The device reads an SLSB state this way before it looks at
+     * the buffer the state hands it. */
+    GLAN_OSA_MEM_ACQUIRE = 2,
+    /* A write that releases: every earlier access of this thread to guest
+     * storage, read or write, is performed before it (a store-release, or a
+     * release fence then the copy).  The device stores an SLSB state or an
+     * indicator this way after the buffer's data it hands over. */
+    GLAN_OSA_MEM_RELEASE = 4,
+};
+
+/*
  * What the emulator provides.  Every member is called with none of the
  * device model's locks held unless stated, possibly from any thread.
  */
 struct glan_osa_host_ops {
     /*
      * The one way into guest storage.  Copies len bytes between absolute
-     * guest address addr and buf (write == 0: guest -> buf; write != 0:
-     * buf -> guest), checking every byte against the end of storage and the
-     * storage key with access key `key` (0..15) and setting the reference
-     * and change bits.  All or nothing: returns 0; -EFAULT when part of the
-     * range lies outside guest storage (addressing); -EACCES when the key
-     * forbids the access (protection).  The key rule is the host's, including
-     * the special cases real OSAs honour for z/VM (key 14) and z/OS (key 6)
-     * QDIO keys.  May be called from a different thread than the guest CPU
-     * that owns this device (a peer's sender thread), with another device's
-     * lock held by the emulator: must not block on this device's lock.
-     * Required.
+     * guest address addr and buf (how & GLAN_OSA_MEM_WRITE clear: guest ->
+     * buf; set: buf -> guest), checking every byte against the end of
+     * storage and the storage key of every 4K frame it touches with access
+     * key `key` (0..15): a store needs a matching key, a fetch a matching
+     * key or a frame that is not fetch-protected; key 0 may do anything.
+     * Sets the reference and change bits.  All or nothing: returns 0;
+     * -EFAULT when part of the range lies outside guest storage
+     * (addressing); -EACCES when the key forbids the access (protection),
+     * and then no byte has moved.  The key rule is the host's, including the
+     * special cases real OSAs honour for z/VM (key 14) and z/OS (key 6) QDIO
+     * keys.  `how` also carries the ordering the device needs against the
+     * guest's CPUs (GLAN_OSA_MEM_ACQUIRE / _RELEASE below, docs/osa.md
+     * "Ordering"): a host whose guest CPUs run on other threads of a weakly
+     * ordered machine must honour them; without either flag the copy is
+     * plain and may be reordered with the device's other accesses.  May be
+     * called from a different thread than the guest CPU that owns this
+     * device (a peer's sender thread), with another device's lock held by
+     * the emulator: must not block on this device's lock.  Required.
      */
-    int (*mem)(void *host, uint64_t addr, void *buf, size_t len, unsigned key, int write);
+    int (*mem)(void *host, uint64_t addr, void *buf, size_t len, unsigned key, unsigned how);
     /*
      * Present an interruption for the data subchannel `slot`: when thin is
      * nonzero, an adapter interruption (the device has already stored the
@@ -101,6 +129,18 @@ struct glan_osa_host_ops {
      * with the device's output lock held: must only read a clock.
      */
     uint64_t (*clock)(void *host);
+    /*
+     * Optional (NULL: what a SIGA left undone waits for the guest's next
+     * SIGA-w or SIGA-s).  One SIGA takes a bounded amount of output work
+     * (docs/osa.md, "How much one SIGA does"); when it stops with primed
+     * output buffers left, the device calls this so that the emulator calls
+     * glan_osa_resume() soon, from a thread that holds none of this
+     * device's locks nor the emulator's lock of the data subchannel (the
+     * one held around SIGA).  Called from the SIGA's thread with the
+     * device's output lock held: must only record the request and wake a
+     * helper.  Asking again before the resume ran may be folded into one.
+     */
+    void (*resume)(void *host);
 };
 
 struct glan_osa_config {
@@ -186,6 +226,11 @@ void glan_osa_reset(struct glan_osa *osa);
 int glan_osa_siga_w(struct glan_osa *osa, uint32_t oqmask);
 int glan_osa_siga_r(struct glan_osa *osa, uint32_t iqmask);
 int glan_osa_siga_s(struct glan_osa *osa, uint32_t oqmask, uint32_t iqmask);
+/* Go on with the output a SIGA left at its bound (host->resume asked for
+ * this), with the same bound; asks host->resume again when work is still
+ * left.  Returns 1 when it did, 0 when nothing was left or the queues are
+ * not active.  Any thread holding no lock of this device. */
+int glan_osa_resume(struct glan_osa *osa);
 
 /* CHSC 0x24 (store subchannel QDIO data): fill the 32-byte descriptor for
  * subchannel number sch of slot. */
@@ -217,6 +262,9 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
     X(siga_w, "SIGA-w instructions")                                                               \
     X(siga_r, "SIGA-r instructions")                                                               \
     X(siga_s, "SIGA-s instructions")                                                               \
+    X(siga_bad_queue, "SIGAs naming an output queue that was not established (ignored)")           \
+    X(out_bounded, "output walks stopped at the per-SIGA bound with buffers left")                 \
+    X(out_resumed, "output walks resumed after a bound (glan_osa_resume)")                         \
     X(out_buffers, "output SBALs processed")                                                       \
     X(out_packets, "datagrams taken from output SBALs")                                            \
     X(out_errors, "output SBALs ended in the error state (0xAF)")                                  \
@@ -226,6 +274,7 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
     X(in_packets, "datagrams put into input SBALs")                                                \
     X(in_errors, "input SBALs ended in the error state (0x8F)")                                    \
     X(in_too_big, "datagrams larger than an empty input buffer")                                   \
+    X(slsb_refused, "SLSB reads and stores guest storage refused (addressing, protection)")        \
     X(interrupts, "interruptions presented")
 
 /* Counters of device-level events (GLAN_OSA_COUNTERS), each a uint64_t. */

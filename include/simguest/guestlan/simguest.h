@@ -32,18 +32,34 @@
 #define SG_TX_QUEUE   2  /* Linux's default output queue for IP on OSD */
 #define SG_OUT_PAGES  16 /* guest pages per output buffer: 16 elements of 4 KiB */
 /* The largest datagram glan_sg_send puts in one buffer (header on its first page). */
-#define SG_MAX_SEND (SG_OUT_PAGES * 4096 - 32)
+#define SG_MAX_SEND  (SG_OUT_PAGES * 4096 - 32)
+#define SG_KEY_FETCH 0x10 /* in sg_host.keys[]: the frame is fetch-protected */
 
 /* The emulator side: guest storage and what the device reported. */
 struct sg_host {
     uint8_t *mem;
     size_t size;
-    uint8_t keys[SG_MEM_SIZE / 4096]; /* storage key per 4 KiB frame (0..15) */
-    int ended[GLAN_OSA_SLOTS];        /* ccw_end seen since last looked */
+    /* Storage key per 4 KiB frame: the key (0..15), | SG_KEY_FETCH when the
+     * frame is fetch-protected. */
+    uint8_t keys[SG_MEM_SIZE / 4096];
+    int ended[GLAN_OSA_SLOTS]; /* ccw_end seen since last looked */
     uint8_t end_status[GLAN_OSA_SLOTS];
     uint32_t end_residual[GLAN_OSA_SLOTS];
     unsigned interrupts, thin_interrupts;
-    unsigned mem_faults; /* accessor refusals */
+    unsigned mem_faults; /* accessor refusals (atomic: devices of other threads count too) */
+    unsigned key_faults; /* of which protection (-EACCES) */
+    /* SLSB accesses the device made without the ordering osa.h asks for
+     * (a read without GLAN_OSA_MEM_ACQUIRE, a store without _RELEASE). */
+    unsigned unordered;
+    /* The device asked for glan_osa_resume (host op resume); glan_sg_pump
+     * runs it.  resumes_asked counts the requests. */
+    int resume_asked;
+    unsigned resumes_asked;
+    /* Optional: called at the start of every host->mem with its arguments,
+     * in the device's thread, so a test can play a guest that rewrites its
+     * storage while the device walks it. */
+    void (*on_mem)(void *arg, uint64_t addr, size_t len, unsigned how);
+    void *on_mem_arg;
     int verbose;
     /* The guest's time of day (ns since the Unix epoch): the device reads it
      * for every datagram sent (host op clock), and glan_sg_recv stamps what
@@ -121,6 +137,10 @@ int glan_sg_ulp_enable(struct simguest *g, uint8_t prot);
 int glan_sg_ulp_setup(struct simguest *g);
 int glan_sg_establish(struct simguest *g);
 int glan_sg_activate(struct simguest *g);
+/* ESTABLISH and ACTIVATE QUEUES again over the queues glan_sg_establish set
+ * up (no new storage), as a driver does after a halt or clear of its data
+ * subchannel; the caller resets its SLSBs and out_next/in_next first. */
+int glan_sg_requeue(struct simguest *g);
 int glan_sg_dm_act(struct simguest *g);
 /* Send an IPA command; reply copied into reply (may be NULL).  Returns the
  * IPA return code, or -1 when no proper reply came. */
@@ -158,6 +178,9 @@ struct sg_pkt {
  * in its own element; else header and data share the first page), prime it,
  * SIGA-w.  Returns the SLSB state the adapter left (SG_SENT expected). */
 int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split);
+/* Run the resumes the device asked for (host op resume) until it asks no
+ * more; returns how many ran.  glan_sg_send does it after its SIGA-w. */
+int glan_sg_pump(struct simguest *g);
 /* Collect every datagram in primed input buffers, handing the buffers back
  * (0x41 + SIGA-r).  Returns how many; the first max are copied to out. */
 int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max);
