@@ -148,6 +148,10 @@ static int wait_streams(struct xrx *x, const uint32_t want[STREAMS])
             return 0;
         usleep(1000);
     }
+    for (int s = 0; s < STREAMS; s++)
+        if (atomic_load(&x->got[s]) < want[s])
+            fprintf(stderr, "pid %d: stream %d: %u of %u arrived in 20 s\n", (int)getpid(), s,
+                    (unsigned)atomic_load(&x->got[s]), (unsigned)want[s]);
     return -1;
 }
 
