@@ -34,7 +34,14 @@
  * terms TSan follows, at a speed only a test can afford (glan bench's qdio
  * path copies through here).
  */
-#if defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_THREAD__) /* GCC */
+#define SG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) /* clang */
+#define SG_TSAN 1
+#endif
+#endif
+#ifdef SG_TSAN
 static void copy_storage(uint8_t *mem, void *buf, size_t len, int write)
 {
     uint8_t *b = buf;
