@@ -21,6 +21,7 @@
  *   shm.c       the region's layout, shared segments, the process table,
  *               recovery after a crash, the base thread
  *   addr.c      addresses and datagram headers (pure functions)
+ *   refused.c   datagrams refused before base storage, shown to the monitor
  *
  * What several processes share is in one region (region.h); the ports'
  * callbacks and the base thread are per process (struct glan_lan below).
@@ -73,8 +74,9 @@
  *   S4  wake word: wake_proc's fence between the push and its read of the
  *       word; base_main's fence between clearing the word and its look at
  *       the queues (queue.c, shm.c).
- *   S5  monitor: monitor_show raises mon_users, then reads mon;
- *       glan_lan_set_monitor stores NULL, then reads mon_users (lan.c).
+ *   S5  monitor: monitor_show (and glan_port_show_refused, refused.c)
+ *       raises mon_users, then reads mon; glan_lan_set_monitor stores NULL,
+ *       then reads mon_users (lan.c).
  */
 #ifndef GLAN_BASE_INT_H
 #define GLAN_BASE_INT_H

@@ -233,8 +233,10 @@ enum glan_drop glan_port_send(struct glan_port *port, const void *data, size_t l
 {
     struct glan_txbuf tb;
     enum glan_drop why = glan_port_tx_begin(port, len, &tb);
-    if (why != GLAN_DROP_NONE)
+    if (why != GLAN_DROP_NONE) {
+        glan_port_show_refused(port, data, len, why, meta);
         return why;
+    }
     memcpy(tb.data, data, len);
     return glan_port_tx_commit(port, &tb, len, meta);
 }

@@ -14,6 +14,7 @@
  * docs/osa.md.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "osa_int.h"
@@ -541,14 +542,47 @@ static enum glan_cast cast_of(uint8_t flags)
     }
 }
 
+/* The timestamp and cast the base gets with a datagram of this device. */
+static struct glan_tx_meta tx_meta(struct glan_osa *osa, enum glan_cast cast)
+{
+    struct glan_tx_meta meta = {.cast = cast};
+    if (osa->ops->clock)
+        meta.ts_ns = osa->ops->clock(osa->host);
+    return meta;
+}
+
+/* The base refused the len bytes at the cursor (too big, no buffer; it
+ * counted them): pass over them, and when the LAN is monitored (a trace of
+ * dropped datagrams) show the monitor as much of them as it keeps, read out
+ * of guest storage.  Whether the buffer is good does not depend on being
+ * watched: bytes that cannot be read are passed over as when nobody
+ * watches, unshown.  -1 when the SBAL's chain is bad. */
+static int refuse_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast,
+                     enum glan_drop why)
+{
+    size_t keep = glan_port_monitored(osa->port);
+    if (keep > len)
+        keep = len;
+    uint8_t *copy = keep ? malloc(keep) : NULL;
+    struct cursor at = *c;
+    if (copy && cur_read(c, copy, (uint32_t)keep) == 0) {
+        struct glan_tx_meta meta = tx_meta(osa, cast);
+        glan_port_show_refused(osa->port, copy, keep, why, &meta);
+    }
+    free(copy);
+    *c = at;
+    return cur_read(c, NULL, len);
+}
+
 /* Copy len bytes at the cursor into base storage and send them.  -1 when the
  * guest storage could not be read. */
 static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast,
                    int check_ns)
 {
     struct glan_txbuf tb;
-    if (glan_port_tx_begin(osa->port, len, &tb) != GLAN_DROP_NONE)
-        return cur_read(c, NULL, len); /* counted by the base (too big, no buffer) */
+    enum glan_drop why = glan_port_tx_begin(osa->port, len, &tb);
+    if (why != GLAN_DROP_NONE)
+        return refuse_ip(osa, c, len, cast, why);
     if (cur_read(c, tb.data, len) < 0) {
         glan_port_tx_abort(osa->port, &tb);
         return -1;
@@ -560,9 +594,7 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         OSA_INC(osa, out_absorbed);
         return 0;
     }
-    struct glan_tx_meta meta = {.cast = cast};
-    if (osa->ops->clock)
-        meta.ts_ns = osa->ops->clock(osa->host);
+    struct glan_tx_meta meta = tx_meta(osa, cast);
     glan_port_tx_commit(osa->port, &tb, len, &meta);
     OSA_INC(osa, out_packets);
     return 0;

@@ -28,7 +28,10 @@ struct rx {
     atomic_int inside;
     atomic_int room; /* -1 unlimited */
     uint32_t next_seq[SENDERS_MAX];
-    uint64_t got, order_errors, overlap_errors;
+    /* Atomic: detach_during_traffic watches it from the test's thread while
+     * the sender's thread delivers. */
+    _Atomic uint64_t got;
+    uint64_t order_errors, overlap_errors;
 };
 
 static int rx_deliver(void *ctx, const struct glan_dgram *dg)

@@ -148,6 +148,16 @@ static int wait_streams(struct xrx *x, const uint32_t want[STREAMS])
             return 0;
         usleep(1000);
     }
+    for (int s = 0; s < STREAMS; s++)
+        if (atomic_load(&x->got[s]) < want[s])
+            fprintf(stderr, "pid %d: stream %d: %u of %u arrived in 20 s\n", (int)getpid(), s,
+                    (unsigned)atomic_load(&x->got[s]), (unsigned)want[s]);
+    struct glan_lan_stats st;
+    glan_lan_stats(glan_port_lan(x->port), &st);
+    char drops[256];
+    fprintf(stderr, "pid %d: LAN: sent %llu delivered %llu queued %llu dropped%s\n", (int)getpid(),
+            (unsigned long long)st.sent_packets, (unsigned long long)st.delivered,
+            (unsigned long long)st.queued, glan_drops_format(st.dropped, drops, sizeof drops));
     return -1;
 }
 

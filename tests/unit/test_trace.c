@@ -1,7 +1,10 @@
 /*
  * Unit tests of LAN traces (src/base/trace.c): what a trace file holds, read
  * back with our capture reader (capture.h), for each filter, and the
- * timestamps it keeps over their whole range.
+ * timestamps it keeps over their whole range; and datagrams refused before
+ * base storage (too_big, no_buffer: src/base/refused.c), which the monitor
+ * and a trace of dropped datagrams must see too, from glan_port_send and
+ * from a simulated guest's output buffer (the device's tx_begin path).
  */
 #include <check.h>
 #include <errno.h>
@@ -11,7 +14,10 @@
 #include <unistd.h>
 
 #include "guestlan/capture.h"
+#include "guestlan/osa_wire.h"
+#include "guestlan/simguest.h"
 #include "guestlan/trace.h"
+#include "osa_fixture.h"
 #include "testport.h"
 
 static struct glan_lan *lan;
@@ -122,6 +128,150 @@ START_TEST(filters)
     ck_assert_uint_eq(read_back(lens, 8), 5);
     ck_assert_uint_eq(lens[1], 96);
     ck_assert_uint_eq(lens[4], 64);
+}
+END_TEST
+
+/* ---- datagrams refused before base storage ---------------------------------- */
+
+enum { SMALL_BUFFERS = 4, SMALL_SIZE = 576 };
+
+/* A LAN of SMALL_BUFFERS buffers of SMALL_SIZE bytes. */
+static struct glan_lan *small_lan(void)
+{
+    char err[128];
+    struct glan_lan_config cfg = {
+        .name = "SMALL", .buffers = SMALL_BUFFERS, .buffer_size = SMALL_SIZE};
+    struct glan_lan *l = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_msg(l != NULL, "%s", err);
+    return l;
+}
+
+/* A monitor that records what it is shown. */
+struct seen {
+    unsigned n;
+    uint32_t len[8];
+    int16_t src[8];
+    uint8_t family[8];
+    uint64_t ts[8];
+    enum glan_drop verdict[8];
+};
+
+static void seen_fn(void *ctx, const struct glan_dgram *dg, enum glan_drop verdict)
+{
+    struct seen *s = ctx;
+    if (s->n < 8) {
+        s->len[s->n] = dg->len;
+        s->src[s->n] = dg->src;
+        s->family[s->n] = dg->family;
+        s->ts[s->n] = dg->ts_ns;
+        s->verdict[s->n] = verdict;
+    }
+    s->n++;
+}
+
+/* One datagram from C to D refused as too_big, one as no_buffer (every
+ * buffer reserved meanwhile), one delivered. */
+static void refused_traffic(struct testport *c, struct testport *d)
+{
+    ck_assert_int_eq(tp_send(c, "10.4.0.1", "10.4.0.2", SMALL_SIZE + 100, 1), GLAN_DROP_TOO_BIG);
+    struct glan_txbuf held[SMALL_BUFFERS];
+    for (int k = 0; k < SMALL_BUFFERS; k++)
+        ck_assert_int_eq(glan_port_tx_begin(d->port, 100, &held[k]), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(c, "10.4.0.1", "10.4.0.2", 300, 2), GLAN_DROP_NO_BUFFER);
+    for (int k = 0; k < SMALL_BUFFERS; k++)
+        glan_port_tx_abort(d->port, &held[k]);
+    ck_assert_int_eq(tp_send(c, "10.4.0.1", "10.4.0.2", 200, 3), GLAN_DROP_NONE);
+}
+
+START_TEST(refused_shown_with_reason)
+{
+    struct glan_lan *l = small_lan();
+    struct testport c, d;
+    static const char *const ca[] = {"10.4.0.1", NULL};
+    static const char *const da[] = {"10.4.0.2", NULL};
+    tp_attach(&c, l, "C", ca);
+    tp_attach(&d, l, "D", da);
+    ck_assert_uint_eq(glan_port_monitored(c.port), 0);
+    struct seen s = {0};
+    ck_assert_int_eq(glan_lan_set_monitor(l, seen_fn, &s), 0);
+    ck_assert_uint_eq(glan_port_monitored(c.port), SMALL_SIZE);
+    refused_traffic(&c, &d);
+    glan_lan_set_monitor(l, NULL, NULL);
+    ck_assert_uint_eq(s.n, 3);
+    /* too_big: shown cut to the LAN's buffer size */
+    ck_assert_int_eq(s.verdict[0], GLAN_DROP_TOO_BIG);
+    ck_assert_uint_eq(s.len[0], SMALL_SIZE);
+    ck_assert_int_eq(s.verdict[1], GLAN_DROP_NO_BUFFER);
+    ck_assert_uint_eq(s.len[1], 300);
+    ck_assert_int_eq(s.verdict[2], GLAN_DROP_NONE);
+    ck_assert_uint_eq(s.len[2], 200);
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(s.src[k], glan_port_index(c.port));
+        ck_assert_uint_eq(s.family[k], GLAN_AF_INET);
+        ck_assert_uint_ne(s.ts[k], 0);
+    }
+    /* Shown once, counted once: the books still balance. */
+    struct glan_port_stats ps;
+    ck_assert_int_eq(glan_port_stats(c.port, &ps), 0);
+    ck_assert_uint_eq(ps.dropped[GLAN_DROP_TOO_BIG], 1);
+    ck_assert_uint_eq(ps.dropped[GLAN_DROP_NO_BUFFER], 1);
+    tp_check_balance(l);
+
+    /* A trace of dropped datagrams holds the two refused ones and nothing
+     * else, the too_big one cut to the buffer size. */
+    char err[256];
+    struct glan_trace_config cfg = {.path = path, .port = -1, .dropped_only = 1};
+    struct glan_trace *t = glan_trace_start(l, &cfg, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    refused_traffic(&c, &d);
+    ck_assert_int_eq(glan_trace_stop(t, err, sizeof err), 0);
+    uint32_t lens[8];
+    ck_assert_uint_eq(read_back(lens, 8), 2);
+    ck_assert_uint_eq(lens[0], SMALL_SIZE);
+    ck_assert_uint_eq(lens[1], 300);
+    glan_port_detach(c.port);
+    glan_port_detach(d.port);
+    glan_lan_destroy(l);
+}
+END_TEST
+
+/* The device's path: a simulated guest's output buffer holds a datagram the
+ * base refuses (glan_port_tx_begin in src/osa/qdio.c); a trace of dropped
+ * datagrams holds it, read out of guest storage. */
+START_TEST(refused_from_guest_storage)
+{
+    struct glan_lan *l = small_lan();
+    struct simguest *ga, *gb;
+    static const char *const aa[] = {"10.5.0.1", NULL};
+    static const char *const ba[] = {"10.5.0.2", NULL};
+    osa_fixture_pair(l, aa, ba, &ga, &gb);
+    char err[256];
+    struct glan_trace_config cfg = {.path = path, .port = -1, .dropped_only = 1};
+    struct glan_trace *t = glan_trace_start(l, &cfg, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    static uint8_t big[SMALL_SIZE + 1000];
+    tp_build(big, sizeof big, "10.5.0.1", "10.5.0.2", 7);
+    struct sg_pkt p = {.data = big, .len = sizeof big};
+    /* split: the header in an element of its own, the datagram over
+     * several, as the device gathers it */
+    ck_assert_int_eq(glan_sg_send(ga, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_trace_stop(t, err, sizeof err), 0);
+    const uint8_t *data;
+    size_t len;
+    uint64_t ts;
+    struct glan_pcap_reader *r = glan_pcap_reader_open(path, err, sizeof err);
+    ck_assert_msg(r != NULL, "%s", err);
+    ck_assert_int_eq(glan_pcap_reader_next(r, &data, &len, &ts), 1);
+    ck_assert_uint_eq(len, SMALL_SIZE);
+    ck_assert_mem_eq(data, big, SMALL_SIZE);
+    ck_assert_int_eq(glan_pcap_reader_next(r, &data, &len, &ts), 0);
+    glan_pcap_reader_close(r);
+    struct glan_lan_stats st;
+    glan_lan_stats(l, &st);
+    ck_assert_uint_eq(st.dropped[GLAN_DROP_TOO_BIG], 1);
+    glan_sg_destroy(ga);
+    glan_sg_destroy(gb);
+    glan_lan_destroy(l);
 }
 END_TEST
 
@@ -254,6 +404,8 @@ Suite *trace_suite(void)
     tcase_add_test(tc, one_at_a_time_and_bad_file);
     tcase_add_test(tc, timestamps_classic);
     tcase_add_test(tc, timestamps_pcapng);
+    tcase_add_test(tc, refused_shown_with_reason);
+    tcase_add_test(tc, refused_from_guest_storage);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -238,7 +238,9 @@ struct glan_txbuf {
     uint32_t slot; /* private */
 };
 /* Reserve len bytes.  GLAN_DROP_NONE, or TOO_BIG / NO_BUFFER (counted as a
- * sent and dropped datagram). */
+ * sent and dropped datagram).  A refused datagram is not shown to the LAN's
+ * monitor: the caller, who still has its bytes, shows it with
+ * glan_port_show_refused (glan_port_send does so itself). */
 enum glan_drop glan_port_tx_begin(struct glan_port *port, size_t len, struct glan_txbuf *tb);
 /* Forward what was written (len may shrink to used bytes).  As glan_port_send. */
 enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb, size_t len,
@@ -246,6 +248,26 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
 /* Give the buffer back unsent (the device failed reading guest storage and
  * counts that itself); nothing is counted here. */
 void glan_port_tx_abort(struct glan_port *port, struct glan_txbuf *tb);
+
+/*
+ * A datagram glan_port_tx_begin refused (why: GLAN_DROP_TOO_BIG or
+ * GLAN_DROP_NO_BUFFER, already counted) has no base buffer for the monitor
+ * to see, so its sender shows it from its own bytes: data holds the first
+ * len bytes of the datagram, meta is what it would have passed to
+ * glan_port_tx_commit (NULL: none; without a timestamp the datagram is
+ * stamped now).  The monitor sees it once, in this thread, with verdict
+ * why, and at most glan_port_monitored(port) bytes of it: a record of a
+ * too_big datagram is cut to the LAN's buffer size (a trace may cut it
+ * further to its snaplen).  Nothing happens when no monitor is set.
+ *
+ * glan_port_monitored: 0 when the LAN has no monitor, else how many bytes
+ * of a refused datagram the monitor would be shown (the LAN's buffer size).
+ * A hint, read without a lock: a sender that gathers a datagram from
+ * elsewhere (guest storage) reads that many bytes only when it is not 0.
+ */
+size_t glan_port_monitored(const struct glan_port *port);
+void glan_port_show_refused(struct glan_port *port, const void *data, size_t len,
+                            enum glan_drop why, const struct glan_tx_meta *meta);
 
 /* ---- the registry ---------------------------------------------------------- */
 
@@ -273,7 +295,11 @@ int glan_lan_lookup(struct glan_lan *lan, const struct glan_addr *addr);
  * senders at once: the callee serialises itself, must not block for long and
  * must not call into the base.  dg->data is valid during the call only.
  * Datagrams refused before they reached base storage (too_big, no_buffer)
- * are not shown; their counters are.
+ * are shown too, from the sender's bytes (glan_port_show_refused): a
+ * too_big one cut to the LAN's buffer size.  The verdict is the datagram's
+ * when it entered: a copy dropped later at its receiver (queue_full,
+ * port_down, port_error, port_gone), after the monitor saw the datagram
+ * forwarded, is counted but not shown again.
  */
 typedef void (*glan_monitor_fn)(void *ctx, const struct glan_dgram *dg, enum glan_drop verdict);
 
