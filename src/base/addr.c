@@ -84,6 +84,7 @@ static const char *const drop_names[GLAN_DROP_COUNT] = {
     [GLAN_DROP_PORT_DOWN] = "port_down",
     [GLAN_DROP_PORT_ERROR] = "port_error",
     [GLAN_DROP_PORT_GONE] = "port_gone",
+    [GLAN_DROP_EXPIRED] = "expired",
 };
 
 const char *glan_drop_name(enum glan_drop d)

@@ -36,6 +36,8 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg)
         cfg->buffer_size = 9216;
     if (!cfg->queue_len)
         cfg->queue_len = 256;
+    if (!cfg->stuck_ms)
+        cfg->stuck_ms = 2000;
 }
 
 int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
@@ -53,6 +55,8 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
         what = "buffer_size must be 576 to 65535";
     else if (c->queue_len < 2 || c->queue_len > 65536 || (c->queue_len & (c->queue_len - 1)))
         what = "queue_len must be a power of two from 2 to 65536";
+    else if (c->stuck_ms > 3600000)
+        what = "stuck_ms must be at most 3600000 (an hour)";
     else if ((uint64_t)c->buffers * c->buffer_size > (1ull << 34))
         what = "base storage (buffers x buffer_size) must be at most 16 GiB";
     if (what && err && errlen)

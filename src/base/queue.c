@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base_int.h"
@@ -158,6 +159,8 @@ void queue_reset(struct glan_lan *lan, int p)
     atomic_store(&ps->enq_pos, 0);
     atomic_store(&ps->deq_pos, 0);
     atomic_store(&ps->cur, CUR_NONE);
+    atomic_store(&ps->over_since, 0);
+    atomic_store(&ps->stuck, 0);
 }
 
 /* ---- delivery ------------------------------------------------------------------ */
@@ -289,6 +292,65 @@ static void wake_proc(struct glan_lan *lan, uint32_t owner)
         syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/* ---- fair shares of base storage --------------------------------------------- */
+
+/*
+ * No port may hold more than its share of base storage: a copy is queued
+ * for a port that already has SHARE_FLOOR copies waiting only while it has
+ * fewer waiting than there are buffers on the free stack (a dynamic
+ * threshold: n ports that stop taking input hold at most about
+ * buffers / (n + 1) each, and as many stay free for everyone else).  A copy
+ * over the share is dropped `queue_full`.  A port that has taken nothing
+ * for stuck_ms while senders found it over its share (or its ring full) is
+ * stuck: what waits for it is dropped `expired`, and so is every copy for it
+ * until the port is kicked (its guest gave input buffers back) or takes a
+ * copy.  A merely slow receiver moves deq_pos, which restarts the clock.
+ */
+#define SHARE_FLOOR 16
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Drop everything that waits for stuck port p, if its drain turn is free
+ * (the copies' fates need no callback, so any process may). */
+static void expire_queue(struct glan_lan *lan, struct journal *j, int p)
+{
+    struct port_shared *ps = &lan->ports[p];
+    uint32_t free_turn = 0;
+    if (!atomic_compare_exchange_strong(&ps->drain, &free_turn, lan->token))
+        return;
+    uint64_t cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
+    if (cur != CUR_NONE && !(cur & CUR_COUNTED) && (cur & CUR_SLOT) < lan->r->buffers)
+        settle(lan, j, p, (uint32_t)(cur & CUR_SLOT), GLAN_DROP_EXPIRED);
+    uint32_t slot;
+    while ((slot = queue_pop(lan, p)) != NONE)
+        settle(lan, j, p, slot, GLAN_DROP_EXPIRED);
+    /* S1: seq_cst, as drain gives the turn back */
+    atomic_store(&ps->drain, 0);
+}
+
+/* A copy for port p finds it over its share; deq is its dequeue position.
+ * Returns why the copy is dropped. */
+static enum glan_drop over_share(struct glan_lan *lan, struct journal *j, int p, uint64_t deq)
+{
+    struct port_shared *ps = &lan->ports[p];
+    uint64_t now = mono_ms(), w = atomic_load_explicit(&ps->over_since, memory_order_relaxed);
+    if (w == 0 || (w & 0xffffff) != (deq & 0xffffff)) {
+        /* First time, or it took something since: the clock starts now. */
+        atomic_compare_exchange_strong(&ps->over_since, &w, now << 24 | (deq & 0xffffff));
+        return GLAN_DROP_QUEUE_FULL;
+    }
+    if (now - (w >> 24) < lan->r->stuck_ms)
+        return GLAN_DROP_QUEUE_FULL;
+    atomic_store(&ps->stuck, 1);
+    expire_queue(lan, j, p);
+    return GLAN_DROP_EXPIRED;
+}
+
 void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, int p, uint32_t slot)
 {
     if (p < 0 || (uint32_t)p >= lan->r->max_ports) {
@@ -307,8 +369,20 @@ void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, in
         sender_drop(lan, j, slot, -1, GLAN_DROP_PORT_GONE);
         return;
     }
-    if (queue_push(lan, p, slot) < 0) {
-        sender_drop(lan, j, slot, p, GLAN_DROP_QUEUE_FULL);
+    if (atomic_load_explicit(&ps->stuck, memory_order_relaxed)) {
+        sender_drop(lan, j, slot, p, GLAN_DROP_EXPIRED);
+        if (!queue_empty(lan, p))
+            expire_queue(lan, j, p);
+        atomic_fetch_sub(pin, 1);
+        return;
+    }
+    uint64_t deq = atomic_load_explicit(&ps->deq_pos, memory_order_relaxed);
+    uint64_t enq = atomic_load_explicit(&ps->enq_pos, memory_order_relaxed);
+    uint64_t waiting = enq > deq ? enq - deq : 0;
+    if ((waiting >= SHARE_FLOOR &&
+         waiting >= __atomic_load_n(&lan->r->pool_top, __ATOMIC_RELAXED)) ||
+        queue_push(lan, p, slot) < 0) {
+        sender_drop(lan, j, slot, p, over_share(lan, j, p, deq));
     } else {
         fail_point(FP_PUSHED);
         uint32_t owner = atomic_load_explicit(&ps->owner, memory_order_relaxed);
@@ -350,6 +424,10 @@ void glan_port_batch_end(struct glan_port *port)
 void glan_port_kick(struct glan_port *port)
 {
     struct glan_lan *lan = port->lan;
+    struct port_shared *ps = &lan->ports[port->idx];
+    /* Its guest gave input buffers back: no longer stuck (fair shares). */
+    if (atomic_load_explicit(&ps->stuck, memory_order_relaxed))
+        atomic_store(&ps->stuck, 0);
     /* S3: seq_cst, the kicker's side: bump, then try the turn */
     atomic_fetch_add(&lan->ports[port->idx].kick_gen, 1);
     drain(lan, port->idx);

@@ -90,6 +90,11 @@ struct port_shared {
     _Atomic uint64_t cur;                 /* copy the drainer holds (refused ones included) */
     _Atomic uint64_t enq_pos, deq_pos;
     _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
+    /* Fair share (queue.c): when senders first found the queue over its
+     * share (ms << 24 | deq_pos's low 24 bits), and whether the port is
+     * stuck (copies for it are dropped, `expired`, until it is kicked). */
+    _Atomic uint64_t over_since;
+    _Atomic uint32_t stuck;
 };
 _Static_assert(sizeof(struct port_shared) == 3 * 128,
                "a port entry is three aligned pairs of lines");
@@ -192,7 +197,7 @@ struct region {
     uint32_t sz_region, sz_port, sz_cell, sz_slot, sz_entry, sz_proc, sz_mutex, max_procs;
     uint64_t total;
     char name[32];
-    uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len;
+    uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len, stuck_ms;
     uint32_t addr_cap; /* registry table size, a power of two */
     uint32_t shared;
     uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,

@@ -65,6 +65,7 @@ enum glan_drop {
     GLAN_DROP_PORT_DOWN,    /* receiver not accepting (interface not started) */
     GLAN_DROP_PORT_ERROR,   /* receiver failed to take it (device or uplink error) */
     GLAN_DROP_PORT_GONE,    /* receiver detached while the copy waited */
+    GLAN_DROP_EXPIRED,      /* receiver took no input for stuck_ms (glan_lan_config) */
     GLAN_DROP_COUNT
 };
 
@@ -101,6 +102,7 @@ struct glan_lan_config {
     uint32_t buffers;     /* base storage buffers, default 2048 */
     uint32_t buffer_size; /* largest datagram, default 9216, 576..65535 */
     uint32_t queue_len;   /* per-port wait queue, default 256, a power of two */
+    uint32_t stuck_ms;    /* a receiver that takes nothing this long is stuck, default 2000 */
 };
 
 /* Fill in the defaults for every zero field. */
