@@ -79,10 +79,33 @@ def sbal(elems):
 
 p1 = l3hdr(6, 68) + udp4([10, 1, 0, 1], [10, 1, 0, 2], 40)
 p2 = l3hdr(4, 68) + udp4([10, 1, 0, 1], [224, 0, 0, 1], 40)
+p3 = l3hdr(6, 68) + udp4([10, 1, 0, 1], [10, 1, 0, 9], 40)  # to the uplink-less void
+arp_frame = b"\xff" * 6 + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x06" \
+    + struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + bytes([2, 0, 0, 0, 0, 1, 10, 1, 0, 1]) + bytes(6) \
+    + bytes([10, 1, 0, 7])
+arp_pt = l3hdr(0x15, len(arp_frame)) + arp_frame  # passthrough, broadcast
+
+
+def obuf(q, elems, data, siga=True, gap=False):
+    """One output buffer of fuzz_osa_sbal: queue q, its SBAL, its pages."""
+    return bytes([q | (8 if siga else 0) | (4 if gap else 0)]) + sbal(elems) \
+        + struct.pack(">H", len(data)) + data
+
+
+tiny_in = sbal([(0, 0, 64)] * 7 + [(0x40, 4096, 4096)])
 seeds["osa_sbal"] = {
-    "one": sbal([(0x40, 0, len(p1))]) + p1,
-    "packed": sbal([(0x00, 0, len(p1)), (0x40, 4096, len(p2))]) + p1 + bytes(4096 - len(p1)) + p2,
-    "split": sbal([(0x04, 0, 32), (0x4C, 32, len(p1) - 32)]) + p1,
+    "one": b"\x00" + obuf(2, [(0x40, 0, len(p1))], p1),
+    "packed": b"\x00" + obuf(2, [(0x00, 0, len(p1)), (0x40, 4096, len(p2))], p1 + bytes(4096 - len(p1)) + p2),
+    "split": b"\x00" + obuf(2, [(0x04, 0, 32), (0x4C, 32, len(p1) - 32)], p1),
+    "queues": b"\x01" + obuf(0, [(0x40, 0, len(p1))], p1, siga=False)
+    + obuf(1, [(0x40, 0, len(p2))], p2, siga=False) + obuf(2, [(0x40, 0, len(p3))], p3, siga=False)
+    + obuf(3, [(0x40, 0, len(p1))], p1),
+    "chain": b"\x02" + b"".join(obuf(2, [(0x00, 0, len(p1)), (0x40, len(p1), len(p1))], p1 + p1,
+                                      siga=(k % 4 == 3)) for k in range(24)),
+    "gap": b"\x00" + obuf(2, [(0x40, 0, len(p1))], p1, siga=False) + obuf(2, [(0x40, 0, len(p1))], p1, siga=False, gap=True)
+    + obuf(2, [(0x40, 0, len(p1))], p1),
+    "b-input": b"\x04" + tiny_in + obuf(2, [(0x00, 0, len(p1)), (0x40, 4096, len(p2))], p1 + bytes(4096 - len(p1)) + p2),
+    "passthru-arp": b"\x00" + obuf(2, [(0x40, 0, len(arp_pt))], arp_pt),
 }
 
 
