@@ -190,10 +190,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(buf);
         glan_l2_stats(l2, &after);
         check_rx(&after);
-        if (!refuse_every &&
-            handed != after.tx_ip + after.held_now + after.hold_dropped +
-                          after.unresolved_dropped + after.cache_full_dropped +
-                          after.malformed_dropped)
+        if (!refuse_every && handed != after.tx_ip + after.held_now + after.hold_dropped +
+                                           after.unresolved_dropped + after.cache_full_dropped +
+                                           after.malformed_dropped)
             __builtin_trap();
     }
     glan_l2_destroy(l2);

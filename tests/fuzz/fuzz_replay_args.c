@@ -71,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             for (size_t i = 0; i < rp.nsends; i++) {
                 int s = rp.sends[i].src;
-                if (s < -1 || s >= (int)rp.nports || (s == -1 && !rp.uplink) || !rp.sends[i].file[0])
+                if (s < -1 || s >= (int)rp.nports || (s == -1 && !rp.uplink) ||
+                    !rp.sends[i].file[0])
                     __builtin_trap();
             }
             if (rp.uplink_dev && replay_parse_real_uplink(&rp) == 0 && !rp.spec.release)
