@@ -82,7 +82,7 @@ p2 = l3hdr(4, 68) + udp4([10, 1, 0, 1], [224, 0, 0, 1], 40)
 p3 = l3hdr(6, 68) + udp4([10, 1, 0, 1], [10, 1, 0, 9], 40)  # to the uplink-less void
 arp_frame = b"\xff" * 6 + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x06" \
     + struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + bytes([2, 0, 0, 0, 0, 1, 10, 1, 0, 1]) + bytes(6) \
-    + bytes([10, 1, 0, 7])
+    + bytes([10, 1, 0, 2])
 arp_pt = l3hdr(0x15, len(arp_frame)) + arp_frame  # passthrough, broadcast
 
 
@@ -229,6 +229,12 @@ seeds["l2_input"] = {
     "ip-in": b"\x40" + step(0, eth(LAN_MAC, PEER_MAC, 0x0800, v4 + bytes(18)))
     + step(0, eth(LAN_MAC, PEER_MAC, 0x86DD, v6)) + step(0, eth(LAN_MAC, PEER_MAC, 0x88CC, bytes(40))),
 }
+
+# A solicitation for B's address, passed through by A: the device answers it.
+ns_frame = eth(bytes([0x33, 0x33, 0xFF, 0, 0, 2]), bytes([2, 0, 0, 0, 0, 1]), 0x86DD,
+               nd(135, a6(1), bytes([0xFF, 2] + [0] * 9 + [1, 0xFF, 0, 0, 2]), a6(2), bytes([2, 0, 0, 0, 0, 1])))
+ns_pt = l3hdr(0x10 | 4, len(ns_frame)) + ns_frame
+seeds["osa_sbal"]["passthru-ns"] = b"\x00" + obuf(2, [(0x40, 0, len(ns_pt))], ns_pt)
 
 # ---- uplink specs (fuzz_uplink_spec) and glan replay's command line ----
 
