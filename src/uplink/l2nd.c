@@ -166,7 +166,8 @@ void l2_arp_input(struct glan_l2 *l2, const uint8_t *a, size_t len, uint64_t now
 void l2_nd_input(struct glan_l2 *l2, const uint8_t *ip, const uint8_t *m, size_t mlen,
                  const uint8_t *eth_src, uint64_t now)
 {
-    if (ip[7] != 255 || m[1] != 0 || mlen < 24 || icmp6_sum(ip, mlen) != 0) {
+    /* The length first: a message of one byte (its type) ends before its code. */
+    if (mlen < 24 || ip[7] != 255 || m[1] != 0 || icmp6_sum(ip, mlen) != 0) {
         l2->st.rx_malformed++;
         return;
     }

@@ -1,11 +1,28 @@
 /*
- * libFuzzer target: the output walk (SBAL, SBALE chains, layer-3 headers,
- * passthrough frames) and, through the base, the peer's input packing.
- * Two simulated guests are brought up once; each input is one SBAL (256
- * bytes) and the pages it points into.  Element addresses are taken
- * relative to the buffer's pages unless bit 0x80 of the element's reserved
- * byte asks for the raw address, so that most inputs reach real data and
- * some reach outside the guest.  The buffer must end 0xA1 or 0xAF.
+ * libFuzzer target: the data path of the OSA device model (src/osa/qdio.c):
+ * the output walk over every output queue (SBALs, SBALE chains, layer-3
+ * headers, passthrough frames) and, through the base, the peer's input
+ * packing into input buffers the peer gives back or not.  Two simulated
+ * guests, A (sender) and B, are brought up once.  An input is
+ *
+ *   byte 0    flags: 0x01 SIGA-s (with A's input queue) instead of SIGA-w;
+ *             0x02 B takes its input only at the end of the input, so that
+ *             it may run full and the base holds what waits; 0x04 B's next
+ *             input SBAL is replaced by the 256 bytes after this byte
+ *             (element addresses taken relative to that buffer's pages unless
+ *             bit 0x80 of an element's reserved byte asks for the raw
+ *             address; restored at the end when the device did not use it)
+ *   then      up to 40 output buffers, each: a byte (bits 0-1 the output
+ *             queue; 0x04 not primed: a gap the device must stop at; 0x08
+ *             SIGA after this buffer), an SBAL (256 bytes; element
+ *             addresses relative to the buffer's own 4 pages, as above) and
+ *             a big-endian 16-bit length of data for those pages.
+ *
+ * At the end the gaps are primed and every queue is driven once more.
+ * Checked after each SIGA: every buffer primed on a queue the SIGA named,
+ * up to the first gap, is handed back empty (0xA1) or in error (0xAF);
+ * everything after a gap and on queues it did not name is still primed;
+ * and at the end no buffer is left primed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,43 +35,161 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+enum {
+    NQ = SG_OUT_QUEUES,
+    SPANS = 8,
+    SPAN = 4 * 4096,
+    MAXBUF = 40,
+    F_SIGA_S = 0x01,
+    F_B_LATE = 0x02,
+    F_B_SBAL = 0x04,
+    R_GAP = 0x04,
+    R_SIGA = 0x08,
+};
+
 static struct glan_lan *lan;
 static struct simguest *a, *b;
 static struct sg_rx rx[64];
+static uint64_t spans;
+/* Per output queue: the first buffer the device has not handed back yet,
+ * and the next one this target fills; they differ by at most MAXBUF. */
+static unsigned done[NQ], fill[NQ];
+static uint8_t primed[NQ][QDIO_MAX_BUFFERS_PER_Q]; /* by us, since done */
+
+static void setup(void)
+{
+    struct glan_lan_config cfg = {.name = "fuzz"};
+    char err[128];
+    lan = glan_lan_create(&cfg, err, sizeof err);
+    a = glan_sg_create(lan, "0600", 0x0600);
+    b = glan_sg_create(lan, "0700", 0x0700);
+    static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
+    static const char *const ba[] = {"10.1.0.2", "fd00::2", NULL};
+    if (!a || !b || glan_sg_bringup(a, aa) || glan_sg_bringup(b, ba))
+        __builtin_trap();
+    spans = glan_sg_alloc(a, SPANS * SPAN, 4096);
+    if (!spans)
+        __builtin_trap();
+}
+
+static uint8_t *slsb_of(unsigned q)
+{
+    return glan_sg_ptr(a, a->slsb[1 + q]);
+}
+
+static uint8_t slsb_get(const uint8_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* Element addresses into [base, base + span) unless the element asks for
+ * the raw address. */
+static void place(struct sbal *s, uint64_t base, uint32_t span)
+{
+    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++)
+        if (!(s->element[e].res1 & 0x80))
+            put64(s->element[e].addr, base + be64(s->element[e].addr) % span);
+}
+
+/* SIGA for the queues in qmask (bit q: queue q), then the checks above. */
+static void siga(unsigned qmask, int siga_s)
+{
+    uint32_t mask = 0;
+    for (unsigned q = 0; q < NQ; q++)
+        if (qmask & (1u << q))
+            mask |= 0x80000000u >> q;
+    int rc = siga_s ? glan_osa_siga_s(a->osa, mask, 0x80000000u) : glan_osa_siga_w(a->osa, mask);
+    if (rc != 0)
+        __builtin_trap();
+    for (unsigned q = 0; q < NQ; q++) {
+        const uint8_t *slsb = slsb_of(q);
+        unsigned i = done[q];
+        if (qmask & (1u << q)) {
+            /* the walk: every primed buffer up to the first gap */
+            for (; i != fill[q] && primed[q][i]; i = qdio_next(i)) {
+                uint8_t st = slsb_get(&slsb[i]);
+                if (st != SLSB_P_OUTPUT_EMPTY && st != SLSB_P_OUTPUT_ERROR)
+                    __builtin_trap();
+                primed[q][i] = 0;
+            }
+            done[q] = i;
+        }
+        for (; i != fill[q]; i = qdio_next(i))
+            if (primed[q][i] && slsb_get(&slsb[i]) != SLSB_CU_OUTPUT_PRIMED)
+                __builtin_trap(); /* taken past a gap, or from a queue not named */
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!lan) {
-        struct glan_lan_config cfg = {.name = "fuzz"};
-        char err[128];
-        lan = glan_lan_create(&cfg, err, sizeof err);
-        a = glan_sg_create(lan, "0600", 0x0600);
-        b = glan_sg_create(lan, "0700", 0x0700);
-        static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
-        static const char *const ba[] = {"10.1.0.2", "fd00::2", NULL};
-        if (!a || !b || glan_sg_bringup(a, aa) || glan_sg_bringup(b, ba))
-            __builtin_trap();
+        setup();
+        done[SG_TX_QUEUE] = fill[SG_TX_QUEUE] = a->out_next;
     }
-    if (size < sizeof(struct sbal))
+    if (size < 1)
         return 0;
-    const uint32_t span = 4 * 4096;
-    unsigned i = a->out_next;
-    uint64_t page = a->out_pages + (uint64_t)i * span;
-    struct sbal *s = glan_sg_ptr(a, a->sbal[1 + SG_TX_QUEUE][i]);
-    memcpy(s, data, sizeof *s);
-    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++)
-        if (!(s->element[e].res1 & 0x80))
-            put64(s->element[e].addr, page + be64(s->element[e].addr) % span);
-    size_t n = size - sizeof *s;
-    memcpy(glan_sg_ptr(a, page), data + sizeof *s, n < span ? n : span);
-    uint8_t *slsb = glan_sg_ptr(a, a->slsb[1 + SG_TX_QUEUE]);
-    slsb[i] = SLSB_CU_OUTPUT_PRIMED;
-    a->out_next = qdio_next(i);
-    if (glan_osa_siga_w(a->osa, 0x80000000u >> SG_TX_QUEUE) != 0)
-        __builtin_trap();
-    if (slsb[i] != SLSB_P_OUTPUT_EMPTY && slsb[i] != SLSB_P_OUTPUT_ERROR)
-        __builtin_trap();
+    uint8_t flags = data[0];
+    size_t at = 1;
+
+    /* B's next input buffer as the input says. */
+    unsigned bslot = b->in_next;
+    struct sbal *bs = glan_sg_ptr(b, b->sbal[0][bslot]), bsaved = *bs;
+    const uint8_t *bslsb = glan_sg_ptr(b, b->slsb[0]);
+    int tweak = (flags & F_B_SBAL) && size - at >= sizeof(struct sbal);
+    if (tweak && slsb_get(&bslsb[bslot]) != SLSB_CU_INPUT_EMPTY)
+        tweak = 0; /* not the adapter's now: B itself reads it next */
+    if (tweak) {
+        memcpy(bs, data + at, sizeof *bs);
+        at += sizeof *bs;
+        place(bs, b->in_pages + (uint64_t)(bslot % SG_IN_BUFS) * 16 * 4096, 16 * 4096);
+    }
+
+    unsigned named = 0, nbuf = 0;
+    while (nbuf < MAXBUF && size - at >= 1 + sizeof(struct sbal) + 2) {
+        uint8_t r = data[at++];
+        unsigned q = r & 3, i = fill[q];
+        uint64_t span = spans + (uint64_t)(nbuf % SPANS) * SPAN;
+        struct sbal *s = glan_sg_ptr(a, a->sbal[1 + q][i]);
+        memcpy(s, data + at, sizeof *s);
+        at += sizeof *s;
+        place(s, span, SPAN);
+        size_t n = (size_t)data[at] << 8 | data[at + 1];
+        at += 2;
+        if (n > size - at)
+            n = size - at;
+        memcpy(glan_sg_ptr(a, span), data + at, n < SPAN ? n : SPAN);
+        at += n;
+        if (!(r & R_GAP)) {
+            __atomic_store_n(&slsb_of(q)[i], SLSB_CU_OUTPUT_PRIMED, __ATOMIC_RELEASE);
+            primed[q][i] = 1;
+        }
+        fill[q] = qdio_next(i);
+        named |= 1u << q;
+        nbuf++;
+        if (r & R_SIGA) {
+            siga(named, flags & F_SIGA_S);
+            named = 0;
+            if (!(flags & F_B_LATE))
+                glan_sg_recv(b, rx, 64);
+        }
+    }
+
+    /* The gaps primed now, every queue driven: nothing may stay primed. */
+    for (unsigned q = 0; q < NQ; q++)
+        for (unsigned i = done[q]; i != fill[q]; i = qdio_next(i))
+            if (!primed[q][i]) {
+                __atomic_store_n(&slsb_of(q)[i], SLSB_CU_OUTPUT_PRIMED, __ATOMIC_RELEASE);
+                primed[q][i] = 1;
+            }
+    siga((1u << NQ) - 1, 0);
+    for (unsigned q = 0; q < NQ; q++)
+        if (done[q] != fill[q])
+            __builtin_trap();
+
     glan_sg_recv(b, rx, 64);
-    glan_sg_recv(a, rx, 64);
+    glan_sg_recv(a, rx, 64); /* the device's own ARP/ND answers */
+    /* B's buffer as it was, when the device left it alone. */
+    if (tweak && slsb_get(&bslsb[bslot]) == SLSB_CU_INPUT_EMPTY)
+        *bs = bsaved;
     return 0;
 }

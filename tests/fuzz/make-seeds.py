@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Write the seed corpus of the OSA fuzz targets (tests/fuzz/corpus/).
+"""Write the seed corpus of the fuzz targets (tests/fuzz/corpus/).
 
 The control blocks are built from the layouts in include/osa/guestlan/osa_wire.h, as
-the simulated guest builds them; run from anywhere, rerun after a format
-change and commit the result."""
+the simulated guest builds them; the captures, frames and words from the
+formats each target's comment describes.  Run from anywhere, rerun after a
+format change and commit the result.  The capture corpus also holds a few
+real captures (tests/fuzz/corpus/capture/README), which this does not
+write."""
 import os
 import struct
 
@@ -76,10 +79,177 @@ def sbal(elems):
 
 p1 = l3hdr(6, 68) + udp4([10, 1, 0, 1], [10, 1, 0, 2], 40)
 p2 = l3hdr(4, 68) + udp4([10, 1, 0, 1], [224, 0, 0, 1], 40)
+p3 = l3hdr(6, 68) + udp4([10, 1, 0, 1], [10, 1, 0, 9], 40)  # to the uplink-less void
+arp_frame = b"\xff" * 6 + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x06" \
+    + struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + bytes([2, 0, 0, 0, 0, 1, 10, 1, 0, 1]) + bytes(6) \
+    + bytes([10, 1, 0, 2])
+arp_pt = l3hdr(0x15, len(arp_frame)) + arp_frame  # passthrough, broadcast
+
+
+def obuf(q, elems, data, siga=True, gap=False):
+    """One output buffer of fuzz_osa_sbal: queue q, its SBAL, its pages."""
+    return bytes([q | (8 if siga else 0) | (4 if gap else 0)]) + sbal(elems) \
+        + struct.pack(">H", len(data)) + data
+
+
+tiny_in = sbal([(0, 0, 64)] * 7 + [(0x40, 4096, 4096)])
 seeds["osa_sbal"] = {
-    "one": sbal([(0x40, 0, len(p1))]) + p1,
-    "packed": sbal([(0x00, 0, len(p1)), (0x40, 4096, len(p2))]) + p1 + bytes(4096 - len(p1)) + p2,
-    "split": sbal([(0x04, 0, 32), (0x4C, 32, len(p1) - 32)]) + p1,
+    "one": b"\x00" + obuf(2, [(0x40, 0, len(p1))], p1),
+    "packed": b"\x00" + obuf(2, [(0x00, 0, len(p1)), (0x40, 4096, len(p2))], p1 + bytes(4096 - len(p1)) + p2),
+    "split": b"\x00" + obuf(2, [(0x04, 0, 32), (0x4C, 32, len(p1) - 32)], p1),
+    "queues": b"\x01" + obuf(0, [(0x40, 0, len(p1))], p1, siga=False)
+    + obuf(1, [(0x40, 0, len(p2))], p2, siga=False) + obuf(2, [(0x40, 0, len(p3))], p3, siga=False)
+    + obuf(3, [(0x40, 0, len(p1))], p1),
+    "chain": b"\x02" + b"".join(obuf(2, [(0x00, 0, len(p1)), (0x40, len(p1), len(p1))], p1 + p1,
+                                      siga=(k % 4 == 3)) for k in range(24)),
+    "gap": b"\x00" + obuf(2, [(0x40, 0, len(p1))], p1, siga=False) + obuf(2, [(0x40, 0, len(p1))], p1, siga=False, gap=True)
+    + obuf(2, [(0x40, 0, len(p1))], p1),
+    "b-input": b"\x04" + tiny_in + obuf(2, [(0x00, 0, len(p1)), (0x40, 4096, len(p2))], p1 + bytes(4096 - len(p1)) + p2),
+    "passthru-arp": b"\x00" + obuf(2, [(0x40, 0, len(arp_pt))], arp_pt),
+}
+
+
+
+# ---- capture files (fuzz_capture) ----
+
+def pcap(linktype, records, nano=True):
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    out = struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 65535, linktype)
+    for i, r in enumerate(records):
+        out += struct.pack("<IIII", 1700000000 + i, 1000 * i, len(r), len(r)) + r
+    return out
+
+
+def ng_block(btype, body):
+    pad = body + bytes(-len(body) % 4)
+    n = 12 + len(pad)
+    return struct.pack("<II", btype, n) + pad + struct.pack("<I", n)
+
+
+def pcapng(linktype, records):
+    out = ng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    # if_tsresol 9: nanoseconds
+    out += ng_block(1, struct.pack("<HHI", linktype, 0, 65535) + struct.pack("<HHB3x", 9, 1, 9)
+                    + bytes(4))
+    for i, r in enumerate(records):
+        ts = 1700000000 * 10**9 + i
+        out += ng_block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(r), len(r)) + r)
+    return out
+
+
+def udp6(src_last, dst_last, n):
+    h = struct.pack(">IHBB", 0x60000000, 8 + n, 17, 64)
+    h += bytes([0xFD] + [0] * 14 + [src_last]) + bytes([0xFD] + [0] * 14 + [dst_last])
+    return h + struct.pack(">HHHH", 1234, 5678, 8 + n, 0) + b"\x42" * n
+
+
+LAN_MAC = bytes([0x02, 0x11, 0x22, 0x33, 0x44, 0x55])
+PEER_MAC = bytes([0x52, 0x54, 0x00, 0xAA, 0xBB, 0x01])
+v4 = udp4([10, 0, 0, 9], [10, 0, 0, 1], 8)
+v6 = udp6(9, 1, 8)
+
+
+def eth(dst, src, etype, payload, tags=()):
+    out = dst + src
+    for (tpid, vid) in tags:
+        out += struct.pack(">HH", tpid, vid)
+    return out + struct.pack(">H", etype) + payload
+
+
+arp_req = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + PEER_MAC + bytes([10, 0, 0, 9]) + bytes(6) \
+    + bytes([10, 0, 0, 1])
+sll = struct.pack(">HHH8sH", 0, 1, 6, PEER_MAC + bytes(2), 0x0800) + v4
+sll2 = struct.pack(">HHIHBB8s", 0x86DD, 0, 2, 1, 0, 6, PEER_MAC + bytes(2)) + v6
+seeds["capture"] = {
+    "eth-vlan-qinq": pcap(1, [eth(LAN_MAC, PEER_MAC, 0x0800, v4 + bytes(20)),
+                             eth(LAN_MAC, PEER_MAC, 0x86DD, v6, [(0x8100, 5)]),
+                             eth(LAN_MAC, PEER_MAC, 0x0800, v4, [(0x88A8, 7), (0x8100, 5)]),
+                             eth(LAN_MAC, PEER_MAC, 0x0806, arp_req),
+                             eth(LAN_MAC, PEER_MAC, 0x8100, b"\x00")], nano=False),
+    "sll": pcap(113, [sll, sll[:10]]),
+    "sll2": pcap(276, [sll2, sll2[:20]]),
+    "null": pcap(0, [struct.pack("<I", 2) + v4, struct.pack(">I", 30) + v6,
+                     struct.pack("<I", 7) + v4, b"\x02"]),
+    "raw": pcap(101, [v4, v6, b""]),
+    "ng-eth": pcapng(1, [eth(LAN_MAC, PEER_MAC, 0x0800, v4), eth(LAN_MAC, PEER_MAC, 0x86DD, v6)]),
+    "ng-raw": pcapng(101, [v4, v6]),
+}
+
+# ---- layer-2 frames (fuzz_l2_input) ----
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\x00"
+    s = sum(struct.unpack(">%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def nd(mtype, src, dst, target, lla):
+    m = bytes([mtype, 0, 0, 0]) + (b"\x60\x00\x00\x00" if mtype == 136 else bytes(4)) + target
+    if lla:
+        m += bytes([1 if mtype == 135 else 2, 1]) + lla
+    ip = struct.pack(">IHBB", 0x60000000, len(m), 58, 255) + src + dst
+    pseudo = src + dst + struct.pack(">IxxxB", len(m), 58)
+    c = csum(pseudo + m)
+    m = m[:2] + struct.pack(">H", c) + m[4:]
+    return ip + m
+
+
+def step(op, payload, quarters=0):
+    return bytes([op | quarters << 2]) + struct.pack(">H", len(payload)) + payload
+
+
+def a6(last, pfx=0xFD):
+    return bytes([pfx] + [0] * 14 + [last]) if pfx == 0xFD else bytes([0xFE, 0x80] + [0] * 13 + [last])
+
+
+solnode = bytes([0xFF, 2] + [0] * 9 + [1, 0xFF, 0, 0, 1])
+ns = eth(bytes([0x33, 0x33, 0xFF, 0, 0, 1]), PEER_MAC, 0x86DD, nd(135, a6(9), solnode, a6(1), PEER_MAC))
+na = eth(LAN_MAC, PEER_MAC, 0x86DD, nd(136, a6(9), a6(1), a6(9), PEER_MAC))
+arp_reply = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 2) + PEER_MAC + bytes([10, 0, 0, 9]) + LAN_MAC \
+    + bytes([10, 0, 0, 1])
+out4 = udp4([10, 0, 0, 1], [10, 0, 0, 9], 8)
+out6 = udp6(1, 9, 8)
+bcast = b"\xff" * 6
+seeds["l2_input"] = {
+    "arp": b"\x00" + step(0, eth(bcast, PEER_MAC, 0x0806, arp_req)),
+    "resolve4": b"\x00" + step(1, out4) + step(1, out4) + step(0, eth(LAN_MAC, PEER_MAC, 0x0806,
+                                                                         arp_reply))
+    + step(2, b"", 4) + step(2, b"", 63) + step(2, b"", 63) + step(1, out4),
+    "resolve6": b"\x00" + step(1, out6) + step(2, b"", 4) + step(0, na) + step(1, out6),
+    "ns": b"\x00" + step(0, ns) + step(3, a6(1)) + step(3, bytes([10, 0, 0, 1])),
+    "vlan": b"\x01" + step(0, eth(bcast, PEER_MAC, 0x0806, arp_req, [(0x8100, 5)]))
+    + step(0, eth(LAN_MAC, PEER_MAC, 0x0800, v4, [(0x8100, 5)]))
+    + step(0, eth(LAN_MAC, PEER_MAC, 0x0800, v4)),
+    "gateways": b"\x3e" + step(1, udp4([10, 0, 0, 1], [192, 0, 2, 1], 8)) + step(1, out4)
+    + step(1, udp4([10, 0, 0, 1], [10, 0, 0, 255], 8)) + step(1, udp4([10, 0, 0, 1], [224, 0, 0, 5], 8))
+    + step(2, b"", 4) + step(2, b"", 4) + step(2, b"", 4) + step(2, b"", 4),
+    "ip-in": b"\x40" + step(0, eth(LAN_MAC, PEER_MAC, 0x0800, v4 + bytes(18)))
+    + step(0, eth(LAN_MAC, PEER_MAC, 0x86DD, v6)) + step(0, eth(LAN_MAC, PEER_MAC, 0x88CC, bytes(40))),
+}
+
+# A solicitation for B's address, passed through by A: the device answers it.
+ns_frame = eth(bytes([0x33, 0x33, 0xFF, 0, 0, 2]), bytes([2, 0, 0, 0, 0, 1]), 0x86DD,
+               nd(135, a6(1), bytes([0xFF, 2] + [0] * 9 + [1, 0xFF, 0, 0, 2]), a6(2), bytes([2, 0, 0, 0, 0, 1])))
+ns_pt = l3hdr(0x10 | 4, len(ns_frame)) + ns_frame
+seeds["osa_sbal"]["passthru-ns"] = b"\x00" + obuf(2, [(0x40, 0, len(ns_pt))], ns_pt)
+
+# ---- uplink specs (fuzz_uplink_spec) and glan replay's command line ----
+
+seeds["uplink_spec"] = {
+    "tun": b"tun glantun0 mtu 1500",
+    "tap": b"tap glantap0 mtu 9000 mac 02:00:5e:10:00:01 vlan 5 gateway 10.0.0.254 "
+           b"gateway fd00::fe onlink 10.0.0.0/24 onlink fd00::/64",
+    "pcap": b"pcap eth0 mac 02-00-5E-10-00-01 vlan 4094 nopromisc buffer 4194304",
+    "bad": b"TAP x mac 03:00:00:00:00:00 vlan 0 onlink 10.0.0.0/33 mtu 0x44",
+}
+seeds["replay_args"] = {
+    "plain": b"--port\nA=10.0.0.1,fd00::1\n--port=B=10.0.0.2\n--group\nB=224.0.0.5\n"
+             b"--send\nA:in.pcap\n--out\nout",
+    "uplink": b"--port\nA=10.0.0.1\n--uplink\n--send\nuplink:in.pcap\n--send=A:x\n--out=d",
+    "tun": b"--port\nA=10.0.0.1\n--uplink\ntun:glan0,mtu=1500\n--through-qdio\n--send\nA:f\n--out\no",
 }
 
 for target, files in seeds.items():

@@ -679,6 +679,29 @@ START_TEST(malformed)
 }
 END_TEST
 
+/* An ICMPv6 message of one byte (the type of a solicitation, nothing after
+ * it) at the very end of a frame: malformed, and nothing past the frame is
+ * read (the frame is a block of its own size, for the sanitizer build). */
+START_TEST(nd_cut_to_its_type)
+{
+    uint8_t d[IPV6_HDR_LEN + 1];
+    struct glan_addr s = A("fd00::9"), t = A("ff02::1:ff00:1");
+    dg_ip(d, sizeof d, DG_ICMPV6, &s, &t, 0);
+    d[7] = 255;
+    d[IPV6_HDR_LEN] = 135;
+    uint8_t *f = malloc(ETH_HDR_LEN + sizeof d);
+    ck_assert_ptr_nonnull(f);
+    size_t n = dg_frame(f, lan_mac, peer_mac, ET_IPV6, 0, d, sizeof d);
+    ck_assert_uint_eq(n, ETH_HDR_LEN + sizeof d);
+    ck_assert_int_eq(input(f, n, 0, NULL), 0);
+    free(f);
+    struct glan_l2_stats st = stats();
+    ck_assert_uint_eq(st.rx_malformed, 1);
+    ck_assert_uint_eq(st.rx_nd, 0);
+    ck_assert_uint_eq(tx.n, 0);
+}
+END_TEST
+
 START_TEST(transmit_errors)
 {
     uint8_t d[64], f[128];
@@ -716,6 +739,7 @@ Suite *l2_suite(void)
     tcase_add_test(tc, vlan_tagging);
     tcase_add_test(tc, unwrap);
     tcase_add_test(tc, malformed);
+    tcase_add_test(tc, nd_cut_to_its_type);
     tcase_add_test(tc, transmit_errors);
     suite_add_tcase(s, tc);
     return s;
