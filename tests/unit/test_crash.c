@@ -550,7 +550,12 @@ Suite *crash_suite(void)
     tcase_add_test(tc, receiver_killed_before_sender_finished);
     tcase_add_test(tc, every_kill_point_first_hit);
     tcase_add_test(tc, every_kill_point_later_hit);
-    tcase_add_test(tc, random_kills_under_load);
     suite_add_tcase(s, tc);
+    /* Its own case, so that it can be run alone: CK_RUN_CASE=stress. */
+    TCase *st = tcase_create("stress");
+    tcase_add_unchecked_fixture(st, names_setup, names_teardown);
+    tcase_set_timeout(st, 900);
+    tcase_add_test(st, random_kills_under_load);
+    suite_add_tcase(s, st);
     return s;
 }
