@@ -542,6 +542,16 @@ START_TEST(killed_process_is_cleaned_up)
     glan_addr_parse("10.6.0.3", &a);
     ck_assert_int_eq(glan_lan_lookup(lan, &a), -1);
 
+    /* phase 2 starts once phase 1's backlog is delivered: its queues (of
+     * 8192 each) could otherwise still hold what phase 2's copies need
+     * room for, and phase 2 is to lose nothing. */
+    for (int ms = 0; ms < 20000; ms += 10) {
+        glan_lan_stats(lan, &st);
+        if (st.queued == 0)
+            break;
+        usleep(10 * 1000);
+    }
+    ck_assert_uint_eq(st.queued, 0);
     /* phase 2: the survivors still pass traffic, none lost */
     tell(gp[1], 2);
     hear(rp[0], 2);
