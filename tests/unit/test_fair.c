@@ -127,9 +127,6 @@ START_TEST(stuck_copies_expire_and_a_kick_revives)
     lanset_make(&s, 2, 50);
     traffic(&s, 600);
     struct glan_lan_stats st;
-    glan_lan_stats(s.lan, &st);
-    ck_assert_uint_gt(st.buffers_in_use, 0);
-    ck_assert_uint_eq(st.dropped[GLAN_DROP_EXPIRED], 0);
     usleep(120 * 1000);
     traffic(&s, 600);
     glan_lan_stats(s.lan, &st);
