@@ -238,6 +238,49 @@ static int proc_alive(const struct proc_entry *pe)
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+static void recover_proc(struct glan_lan *lan, int q);
+
+/*
+ * A joining process that finds no free entry: it recovers one dead process
+ * itself, under a token for that process's entry, and then takes the entry
+ * as its own.  (Without a token it has no journal, and recovery needs one.)
+ * Until the entry is its own, the entry names the dead process being
+ * recovered: if the joiner dies meanwhile, the next recoverer goes on, and
+ * reclaim gives back the joiner's journal, whose token no entry holds.
+ * Under ctl.  1 when the process has joined.
+ */
+static int adopt_dead(struct glan_lan *lan)
+{
+    struct region *r = lan->r;
+    if (!r->shared)
+        return 0;
+    for (int q = 0; q < MAX_PROCS; q++) {
+        struct proc_entry *pe = &r->procs[q];
+        uint32_t st = atomic_load(&pe->state);
+        if (st != PROC_DEAD && (st != PROC_ALIVE || proc_alive(pe)))
+            continue;
+        atomic_store(&pe->state, PROC_DEAD);
+        uint32_t epoch = atomic_fetch_add(&r->epoch, 1) + 1;
+        lan->token = (epoch & 0xffffffu) << 8 | (uint32_t)(q + 1);
+        lan->me = q;
+        struct journal *me = jr_mine(lan);
+        atomic_store(&r->ctl_holder, (uint32_t)(me - r->jr) + 1);
+        lan->recovering = 1;
+        recover_proc(lan, q); /* frees the entry last */
+        lan->recovering = 0;
+        char c;
+        atomic_store(&pe->pid, (int32_t)getpid());
+        atomic_store(&pe->start_time, proc_stat(getpid(), &c));
+        atomic_store(&pe->wake, 0);
+        for (uint32_t p = 0; p < r->max_ports; p++)
+            atomic_store(pin_of(lan, q, (int)p), 0);
+        atomic_store(&pe->token, lan->token);
+        atomic_store(&pe->state, PROC_ALIVE);
+        return 1;
+    }
+    return 0;
+}
+
 int proc_join(struct glan_lan *lan, char *err, size_t errlen)
 {
     struct region *r = lan->r;
@@ -263,6 +306,8 @@ int proc_join(struct glan_lan *lan, char *err, size_t errlen)
         }
         if (pass == 0 && lan->token)
             reap_locked(lan);
+        else if (pass == 0 && adopt_dead(lan))
+            return 0;
     }
     if (err && errlen)
         snprintf(err, errlen, "LAN %s already has %d processes attached", r->name, MAX_PROCS);
@@ -437,10 +482,21 @@ static int token_gone(struct glan_lan *lan, uint32_t t)
     return atomic_load(&pe->state) == PROC_FREE || atomic_load(&pe->token) != t;
 }
 
+/* A journal held by a token whose process is gone? */
+static int journals_orphaned(struct glan_lan *lan)
+{
+    for (uint32_t k = 0; k < MAX_JOURNALS; k++) {
+        uint32_t o = atomic_load_explicit(&lan->r->jr[k].owner, memory_order_relaxed);
+        if (o && token_gone(lan, o))
+            return 1;
+    }
+    return 0;
+}
+
 static void reclaim_locked(struct glan_lan *lan)
 {
     struct region *r = lan->r;
-    if (!atomic_load(&r->suspects))
+    if (!atomic_load(&r->suspects) && !journals_orphaned(lan))
         return;
     uint8_t *seen = calloc((r->buffers + 7) / 8, 1);
     uint64_t *was = calloc(r->buffers, sizeof *was);
@@ -458,8 +514,17 @@ static void reclaim_locked(struct glan_lan *lan)
     for (uint32_t k = 0; k < MAX_JOURNALS; k++) {
         struct journal *dj = &r->jr[k];
         uint32_t o = atomic_load(&dj->owner);
-        if (!o || !token_gone(lan, o) || dj->hand == HAND_NONE)
+        if (!o || !token_gone(lan, o))
             continue;
+        /* A journal whose process is recovered, or which no entry ever
+         * held (a joiner that died while it recovered another process):
+         * finish it (again: each step is idempotent), give it back when
+         * nothing is in hand. */
+        recover_journal(lan, dj);
+        if (dj->hand == HAND_NONE) {
+            atomic_store(&dj->owner, 0);
+            continue;
+        }
         uint32_t slot = (uint32_t)dj->hand;
         uint64_t gen = dj->hand >> 32;
         uint64_t lost = 0;
@@ -615,7 +680,7 @@ static void *base_main(void *arg)
         if (now - last >= 100) {
             last = now;
             if (!atomic_load_explicit(&no_autoreap, memory_order_relaxed) &&
-                (anyone_dead(lan) || atomic_load(&lan->r->suspects)))
+                (anyone_dead(lan) || atomic_load(&lan->r->suspects) || journals_orphaned(lan)))
                 glan_lan_reap(lan);
         }
         uint32_t idle = 0;

@@ -44,7 +44,7 @@ static void use_name(const char *tag)
 
 static void names_teardown(void)
 {
-    static const char *const tags[] = {"d1", "d2", "d3", "d4", "sweep", "stress", "sweep2"};
+    static const char *const tags[] = {"d1", "d2", "d3", "d4", "sweep", "stress", "sweep2", "full"};
     for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
         use_name(tags[i]);
 }
@@ -412,6 +412,51 @@ START_TEST(receiver_killed_before_sender_finished)
 }
 END_TEST
 
+/* Every process-table entry held by a process killed (some with a port
+ * attached), and nobody left to recover them: a new process still joins (it
+ * recovers one of the dead itself), and recovers the rest. */
+START_TEST(joins_a_table_full_of_dead)
+{
+    make_lan("full");
+    pid_t kids[64];
+    int rp[2];
+    ck_assert_int_eq(pipe(rp), 0);
+    for (int i = 0; i < 64; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0) {
+            char name[16], ip[32];
+            snprintf(name, sizeof name, "f%d", i);
+            snprintf(ip, sizeof ip, "10.5.%d.%d", i / 200, 1 + i % 200);
+            struct glan_lan *l = join_or_exit();
+            if (i < 8) /* the LAN has 16 ports */
+                port_or_exit(l, name, ip, &sink_ops);
+            char c = 'r';
+            if (write(rp[1], &c, 1) != 1)
+                _exit(30);
+            for (;;)
+                pause();
+        }
+        char c;
+        ck_assert_int_eq(read(rp[0], &c, 1), 1);
+    }
+    for (int i = 0; i < 64; i++) {
+        kill(kids[i], SIGKILL);
+        wait_status(kids[i]);
+    }
+    pid_t late = fork();
+    ck_assert_int_ge(late, 0);
+    if (late == 0) {
+        struct glan_lan *l = join_or_exit();
+        glan_lan_destroy(l);
+        _exit(0);
+    }
+    int st = wait_status(late);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "late joiner status %#x", st);
+    check_whole("a table full of dead");
+}
+END_TEST
+
 /* ---- every kill point ------------------------------------------------------------ */
 
 /* Each point, with the victim killed at a random later point of its own:
@@ -566,6 +611,7 @@ Suite *crash_suite(void)
     tcase_add_test(tc, killed_freeing_a_port);
     tcase_add_test(tc, killed_while_recovering);
     tcase_add_test(tc, receiver_killed_before_sender_finished);
+    tcase_add_test(tc, joins_a_table_full_of_dead);
     tcase_add_test(tc, every_kill_point_first_hit);
     tcase_add_test(tc, every_kill_point_later_hit);
     suite_add_tcase(s, tc);
