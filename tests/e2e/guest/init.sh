@@ -290,7 +290,7 @@ if [ -n "${glan_offline:-}" ]; then
 fi
 # Every interface's counters, in both namespaces: NETDEV NS IF ...
 netdev() {
-    $2 cat /proc/net/dev | sed -n "s/^ *\([a-z0-9]*\): *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *[0-9]* *[0-9]* *[0-9]* *[0-9]* *\([0-9]*\) *\([0-9]*\) .*/@@ NETDEV $1 \1 rx_bytes=\2 rx_packets=\3 rx_errs=\4 rx_drop=\5 tx_bytes=\6 tx_packets=\7/p"
+    $2 cat /proc/net/dev | sed -n "s/^ *\([a-z0-9]*\): *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) *[0-9]* *[0-9]* *[0-9]* *[0-9]* *\([0-9]*\) *\([0-9]*\) *\([0-9]*\) .*/@@ NETDEV $1 \1 rx_bytes=\2 rx_packets=\3 rx_errs=\4 rx_drop=\5 tx_bytes=\6 tx_packets=\7 tx_errs=\8/p"
 }
 netdev root ""
 [ -n "$NSPID" ] && netdev ns "nsenter -t $NSPID -n"
