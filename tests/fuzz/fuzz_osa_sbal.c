@@ -101,6 +101,10 @@ static void siga(unsigned qmask, int siga_s)
     int rc = siga_s ? glan_osa_siga_s(a->osa, mask, 0x80000000u) : glan_osa_siga_w(a->osa, mask);
     if (rc != 0)
         __builtin_trap();
+    /* One SIGA takes a bounded number of buffers (docs/osa.md, "How much
+     * one SIGA does") and asks the host to resume the rest: do what the
+     * emulator's helper thread does, until nothing is owed. */
+    glan_sg_pump(a);
     for (unsigned q = 0; q < NQ; q++) {
         const uint8_t *slsb = slsb_of(q);
         unsigned i = done[q];
