@@ -219,6 +219,13 @@ static int deliver_queue(struct glan_lan *lan, struct journal *j, int p, int *to
         uint32_t slot = cur != CUR_NONE ? (uint32_t)(cur & CUR_SLOT) : queue_pop(lan, p);
         if (slot == NONE)
             return 0;
+        if (slot >= lan->r->buffers) {
+            /* cur is in the region: a slot out of range was written there
+             * by someone else; nothing to follow or give back */
+            region_error(lan);
+            atomic_store_explicit(&ps->cur, CUR_NONE, memory_order_release);
+            continue;
+        }
         const struct slot_hdr *s = &lan->slots[slot];
         uint32_t len = s->len;
         if (len > bufsize) {
@@ -435,14 +442,24 @@ void glan_port_kick(struct glan_port *port)
 
 /* ---- closing a port --------------------------------------------------------------- */
 
-/* A dead process's pins would never go, so now and then look for the dead. */
+/* A dead process's pins would never go, so now and then look for the dead.
+ * A pin of a process entry nobody holds (any but ours in a private LAN) was
+ * written into the region by someone else: counted and cleared. */
 void wait_pins(struct glan_lan *lan, int p, int locked)
 {
     for (unsigned spins = 1;; spins++) {
-        uint32_t sum = 0;
+        uint64_t sum = 0;
         /* S2: seq_cst, the closer's side: the port is CLOSING already */
-        for (int q = 0; q < MAX_PROCS; q++)
-            sum += atomic_load(pin_of(lan, q, p));
+        for (int q = 0; q < MAX_PROCS; q++) {
+            uint32_t v = atomic_load(pin_of(lan, q, p));
+            if (v && q != lan->me &&
+                (!lan->r->shared || atomic_load(&lan->r->procs[q].state) == PROC_FREE)) {
+                region_error(lan);
+                atomic_compare_exchange_strong(pin_of(lan, q, p), &v, 0);
+                continue;
+            }
+            sum += v;
+        }
         if (!sum)
             return;
         if (lan->r->shared && spins % 4096 == 0) {
