@@ -263,6 +263,12 @@ void drain(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
+    if (!lp->ops) {
+        /* The region says we own p, but no port of ours is attached there:
+         * someone else wrote its owner word.  Nothing to deliver to. */
+        region_error(lan);
+        return;
+    }
     struct journal *j = jr_mine(lan);
     for (;;) {
         uint32_t free_turn = 0;

@@ -92,7 +92,7 @@ static uint32_t seq_read_begin(struct glan_lan *lan)
          * a shared LAN): taking ctl repairs the registry then.  Writers hold
          * ctl, so a count still odd under it was written into the region by
          * someone else: counted, and repaired the same way. */
-        if (++spins % 4096 == 0) {
+        if (++spins % 256 == 0) {
             ctl_lock(lan);
             if (atomic_load(&lan->r->reg_seq) & 1) {
                 region_error(lan);
