@@ -60,7 +60,10 @@ static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
     struct qcell *cells = port_cells(lan, p);
     uint64_t mask = lan->r->queue_len - 1;
     uint64_t pos = atomic_load_explicit(&ps->enq_pos, memory_order_relaxed);
-    for (;;) {
+    /* At most a lap of cells can be full or consumed past a lagging
+     * enq_pos: moving it on more than twice round means the cells or the
+     * positions were written by someone else. */
+    for (uint64_t moved = 0;;) {
         struct qcell *c = &cells[pos & mask];
         /* A3: acquire, pairs with R3 in queue_pop: the consumer's release
          * of this cell */
@@ -78,8 +81,13 @@ static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
         } else if (dif >= 0) {
             /* enq_pos lags behind a cell somebody filled: move it on */
             if (atomic_compare_exchange_weak_explicit(&ps->enq_pos, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+                                                      memory_order_relaxed, memory_order_relaxed)) {
                 pos++;
+                if (++moved > 2 * (mask + 1)) {
+                    region_error(lan);
+                    return -ENOBUFS;
+                }
+            }
         } else {
             return -ENOBUFS; /* the cell still holds the previous lap */
         }
