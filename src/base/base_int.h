@@ -218,6 +218,19 @@ int token_live(struct glan_lan *lan, uint32_t token);
  * reclaim pass frees it once nothing can reach it.  Under ctl. */
 void slot_suspect(struct glan_lan *lan, uint32_t idx, uint64_t gen);
 
+/* The uplink's port index, or -1.  Another index out of range was written
+ * into the region by someone else: counted, and put back to none. */
+static inline int uplink_of(struct glan_lan *lan)
+{
+    int u = atomic_load(&lan->r->uplink);
+    if (u < -1 || (u >= 0 && (uint32_t)u >= lan->r->max_ports)) {
+        region_error(lan);
+        atomic_compare_exchange_strong(&lan->r->uplink, &u, -1);
+        return -1;
+    }
+    return u;
+}
+
 static inline uint64_t *reach_of(struct glan_lan *lan, uint32_t slot)
 {
     return lan->reach + (size_t)slot * lan->r->reach_words;
@@ -240,6 +253,9 @@ unsigned reg_group_members(struct glan_lan *lan, const struct glan_addr *g, int 
 void reg_forget_port(struct glan_lan *lan, int p);
 /* A holder of ctl died inside: rebuild the registry if it was writing it. */
 void reg_repair(struct glan_lan *lan);
+/* The tables' counts are out of range (written by someone else): count it
+ * and rebuild the registry.  Under ctl; ctl_lock calls it. */
+void reg_check(struct glan_lan *lan);
 
 /* ---- queue.c: the port queues ---------------------------------------------------- */
 

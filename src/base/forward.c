@@ -44,7 +44,7 @@ static unsigned fan_targets(struct glan_lan *lan, int src, enum glan_cast cast,
         return n;
     }
     n = reg_group_members(lan, d, src, map);
-    int uplink = atomic_load(&lan->r->uplink);
+    int uplink = uplink_of(lan);
     if (uplink >= 0 && uplink != src && lan->ports[src].kind == GLAN_PORT_GUEST)
         n += map_add(map, (uint32_t)uplink);
     return n;
@@ -77,7 +77,7 @@ enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot,
         if (dst < 0) {
             if (lan->ports[src].kind == GLAN_PORT_UPLINK)
                 return drop_whole(lan, j, slot, GLAN_DROP_UNKNOWN_DEST);
-            dst = atomic_load(&lan->r->uplink);
+            dst = uplink_of(lan);
             if (dst < 0)
                 return drop_whole(lan, j, slot, GLAN_DROP_NO_UPLINK);
         }

@@ -304,6 +304,12 @@ void pool_spill(struct glan_lan *lan, struct journal *j, uint32_t k)
     struct region *r = lan->r;
     pool_lock(lan, j);
     uint64_t top = r->pool_top, n = j->cache_n;
+    if (top > r->buffers || n > JR_CACHE) {
+        /* as in pool_refill: out of range, taken as empty */
+        region_error(lan);
+        top = top > r->buffers ? 0 : top;
+        n = n > JR_CACHE ? 0 : n;
+    }
     if (k > n)
         k = (uint32_t)n;
     if (top + k > r->buffers) {

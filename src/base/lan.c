@@ -139,7 +139,7 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         return -EINVAL;
     int rc = -ENOSPC;
     ctl_lock(lan);
-    if (info->kind == GLAN_PORT_UPLINK && atomic_load(&lan->r->uplink) >= 0) {
+    if (info->kind == GLAN_PORT_UPLINK && uplink_of(lan) >= 0) {
         rc = -EEXIST;
         goto out;
     }

@@ -60,7 +60,10 @@ static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
     struct qcell *cells = port_cells(lan, p);
     uint64_t mask = lan->r->queue_len - 1;
     uint64_t pos = atomic_load_explicit(&ps->enq_pos, memory_order_relaxed);
-    for (;;) {
+    /* At most a lap of cells can be full or consumed past a lagging
+     * enq_pos: moving it on more than twice round means the cells or the
+     * positions were written by someone else. */
+    for (uint64_t moved = 0;;) {
         struct qcell *c = &cells[pos & mask];
         /* A3: acquire, pairs with R3 in queue_pop: the consumer's release
          * of this cell */
@@ -78,8 +81,13 @@ static int queue_push(struct glan_lan *lan, int p, uint32_t slot)
         } else if (dif >= 0) {
             /* enq_pos lags behind a cell somebody filled: move it on */
             if (atomic_compare_exchange_weak_explicit(&ps->enq_pos, &pos, pos + 1,
-                                                      memory_order_relaxed, memory_order_relaxed))
+                                                      memory_order_relaxed, memory_order_relaxed)) {
                 pos++;
+                if (++moved > 2 * (mask + 1)) {
+                    region_error(lan);
+                    return -ENOBUFS;
+                }
+            }
         } else {
             return -ENOBUFS; /* the cell still holds the previous lap */
         }
@@ -219,6 +227,13 @@ static int deliver_queue(struct glan_lan *lan, struct journal *j, int p, int *to
         uint32_t slot = cur != CUR_NONE ? (uint32_t)(cur & CUR_SLOT) : queue_pop(lan, p);
         if (slot == NONE)
             return 0;
+        if (slot >= lan->r->buffers) {
+            /* cur is in the region: a slot out of range was written there
+             * by someone else; nothing to follow or give back */
+            region_error(lan);
+            atomic_store_explicit(&ps->cur, CUR_NONE, memory_order_release);
+            continue;
+        }
         const struct slot_hdr *s = &lan->slots[slot];
         uint32_t len = s->len;
         if (len > bufsize) {
@@ -256,6 +271,12 @@ void drain(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
+    if (!lp->ops) {
+        /* The region says we own p, but no port of ours is attached there:
+         * someone else wrote its owner word.  Nothing to deliver to. */
+        region_error(lan);
+        return;
+    }
     struct journal *j = jr_mine(lan);
     for (;;) {
         uint32_t free_turn = 0;
@@ -435,14 +456,24 @@ void glan_port_kick(struct glan_port *port)
 
 /* ---- closing a port --------------------------------------------------------------- */
 
-/* A dead process's pins would never go, so now and then look for the dead. */
+/* A dead process's pins would never go, so now and then look for the dead.
+ * A pin of a process entry nobody holds (any but ours in a private LAN) was
+ * written into the region by someone else: counted and cleared. */
 void wait_pins(struct glan_lan *lan, int p, int locked)
 {
     for (unsigned spins = 1;; spins++) {
-        uint32_t sum = 0;
+        uint64_t sum = 0;
         /* S2: seq_cst, the closer's side: the port is CLOSING already */
-        for (int q = 0; q < MAX_PROCS; q++)
-            sum += atomic_load(pin_of(lan, q, p));
+        for (int q = 0; q < MAX_PROCS; q++) {
+            uint32_t v = atomic_load(pin_of(lan, q, p));
+            if (v && q != lan->me &&
+                (!lan->r->shared || atomic_load(&lan->r->procs[q].state) == PROC_FREE)) {
+                region_error(lan);
+                atomic_compare_exchange_strong(pin_of(lan, q, p), &v, 0);
+                continue;
+            }
+            sum += v;
+        }
         if (!sum)
             return;
         if (lan->r->shared && spins % 4096 == 0) {

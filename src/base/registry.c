@@ -89,9 +89,15 @@ static uint32_t seq_read_begin(struct glan_lan *lan)
     /* A5: acquire, pairs with R5 in seq_write_end; the entries are whole */
     while ((s = atomic_load_explicit(&lan->r->reg_seq, memory_order_acquire)) & 1) {
         /* A writer that stays this long may have died holding ctl (only in
-         * a shared LAN): taking ctl repairs the registry then. */
-        if (lan->r->shared && ++spins % 4096 == 0) {
+         * a shared LAN): taking ctl repairs the registry then.  Writers hold
+         * ctl, so a count still odd under it was written into the region by
+         * someone else: counted, and repaired the same way. */
+        if (++spins % 256 == 0) {
             ctl_lock(lan);
+            if (atomic_load(&lan->r->reg_seq) & 1) {
+                region_error(lan);
+                reg_repair(lan);
+            }
             ctl_unlock(lan);
         }
         sched_yield();
@@ -149,18 +155,26 @@ int glan_lan_lookup(struct glan_lan *lan, const struct glan_addr *a)
         uint32_t i = reg_find(lan, a);
         port = i == NONE ? -1 : entry_port(&lan->addrs[i]);
     } while (seq_read_retry(lan, s));
+    if (port >= 0 && (uint32_t)port >= lan->r->max_ports) {
+        region_error(lan); /* not a port of this LAN */
+        port = -1;
+    }
     return port;
 }
 
 /* The entry a new address a goes to: the first empty one of its probe run.
- * Under ctl; the caller checked that a is not there and there is room. */
+ * Under ctl; the caller checked that a is not there and there is room by
+ * n_addrs.  NONE when the table is full all the same (n_addrs was written
+ * by someone else; counted). */
 static uint32_t reg_free_entry(struct glan_lan *lan, const struct glan_addr *a)
 {
     uint32_t mask = lan->r->addr_cap - 1;
     uint32_t i = addr_hash(a) & mask;
-    while (atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed) & META_USED)
-        i = (i + 1) & mask;
-    return i;
+    for (uint32_t k = 0; k <= mask; k++, i = (i + 1) & mask)
+        if (!(atomic_load_explicit(&lan->addrs[i].meta, memory_order_relaxed) & META_USED))
+            return i;
+    region_error(lan);
+    return NONE;
 }
 
 /* Remove entry i by shifting later entries of its probe run back (no
@@ -168,7 +182,9 @@ static uint32_t reg_free_entry(struct glan_lan *lan, const struct glan_addr *a)
 static void reg_remove_at(struct glan_lan *lan, uint32_t i)
 {
     uint32_t mask = lan->r->addr_cap - 1, j = i;
-    for (;;) {
+    /* at most once round: a table with no empty entry was filled by
+     * someone else */
+    for (uint32_t k = 0; k < mask; k++) {
         j = (j + 1) & mask;
         struct reg_entry *e = &lan->addrs[j];
         if (!(atomic_load_explicit(&e->meta, memory_order_relaxed) & META_USED))
@@ -184,7 +200,8 @@ static void reg_remove_at(struct glan_lan *lan, uint32_t i)
         }
     }
     atomic_store_explicit(&lan->addrs[i].meta, 0, memory_order_relaxed);
-    lan->r->n_addrs--;
+    if (lan->r->n_addrs)
+        lan->r->n_addrs--;
 }
 
 static int port_active(const struct glan_port *port)
@@ -197,7 +214,7 @@ static int port_active(const struct glan_port *port)
  * detach returns. */
 static void notify_uplink(struct glan_lan *lan, const struct glan_addr *a, int registered)
 {
-    int u = atomic_load(&lan->r->uplink);
+    int u = uplink_of(lan);
     if (u < 0 || atomic_load(&lan->ports[u].owner) != lan->token)
         return;
     _Atomic uint32_t *pin = pin_of(lan, lan->me, u);
@@ -222,8 +239,9 @@ int glan_addr_register(struct glan_port *port, const struct glan_addr *a)
         rc = entry_port(&lan->addrs[i]) == port->idx ? 0 : -EADDRINUSE;
     } else if (lan->r->n_addrs >= lan->r->max_addrs) {
         rc = -ENOSPC;
+    } else if ((i = reg_free_entry(lan, a)) == NONE) {
+        rc = -ENOSPC;
     } else {
-        i = reg_free_entry(lan, a);
         seq_write_begin(lan);
         entry_set(&lan->addrs[i], a, port->idx);
         lan->r->n_addrs++;
@@ -381,7 +399,10 @@ static void repair_addrs(struct glan_lan *lan)
     for (uint32_t k = 0; k < n; k++) {
         if (reg_find(lan, &tmp[k]) != NONE || r->n_addrs >= r->max_addrs)
             continue;
-        entry_set(&lan->addrs[reg_free_entry(lan, &tmp[k])], &tmp[k], own[k]);
+        uint32_t i = reg_free_entry(lan, &tmp[k]);
+        if (i == NONE)
+            break;
+        entry_set(&lan->addrs[i], &tmp[k], own[k]);
         r->n_addrs++;
     }
     free(tmp);
@@ -409,6 +430,18 @@ static void repair_groups(struct glan_lan *lan)
     for (uint32_t i = kept; i < r->max_groups; i++)
         atomic_store_explicit(&lan->groups[i].meta, 0, memory_order_relaxed);
     r->n_groups = kept;
+}
+
+void reg_check(struct glan_lan *lan)
+{
+    struct region *r = lan->r;
+    if (r->n_addrs <= r->max_addrs && r->n_groups <= r->max_groups)
+        return;
+    region_error(lan);
+    seq_write_begin(lan);
+    repair_addrs(lan);
+    repair_groups(lan);
+    seq_write_end(lan);
 }
 
 void reg_repair(struct glan_lan *lan)

@@ -601,6 +601,7 @@ void ctl_lock(struct glan_lan *lan)
         }
     }
     atomic_store(&r->ctl_holder, me ? (uint32_t)(me - r->jr) + 1 : 0);
+    reg_check(lan);
     fail_point(FP_CTL_LOCKED);
 }
 

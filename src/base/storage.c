@@ -39,7 +39,7 @@ static uint32_t slot_alloc(struct glan_lan *lan, struct journal *j)
                 return NONE;
             continue;
         }
-        uint32_t idx = j->cache[n - 1];
+        uint32_t idx = n <= JR_CACHE ? j->cache[n - 1] : NONE;
         if (n > JR_CACHE || idx >= r->buffers) {
             /* Not one of ours: drop the entry, never follow it. */
             region_error(lan);

@@ -252,6 +252,38 @@ seeds["replay_args"] = {
     "tun": b"--port\nA=10.0.0.1\n--uplink\ntun:glan0,mtu=1500\n--through-qdio\n--send\nA:f\n--out\no",
 }
 
+
+# fuzz_region: steps of one byte (low nibble the operation, high nibble the
+# port) and their arguments; 0x0c mutates: area, offset (4 bytes, big
+# endian), length - 1, the bytes (tests/fuzz/fuzz_region.c).
+def rsend(frm, b, half_len):
+    return bytes([0x00, frm, b, half_len])
+
+
+def rmut(area, off, val):
+    return bytes([0x0C, area]) + struct.pack(">I", off) + bytes([len(val) - 1]) + val
+
+
+seeds["region"] = {
+    "traffic": rsend(0, 0, 10) + rsend(1, 1, 20) + rsend(2, 2, 30) + rsend(0, 3, 40)
+               + rsend(3, 3, 5) + bytes([0x09, 0x0A]),
+    "refuse-kick": bytes([0x17, 1]) + rsend(0, 8, 10) * 10 + bytes([0x16, 0x17, 0])
+                   + rsend(2, 1, 3) + bytes([0x09]),
+    "batch-detach": bytes([0x05, 3]) + rsend(0, 1, 1) + rsend(0, 2, 1) + rsend(0, 0, 1)
+                    + rsend(0, 3, 1) + bytes([0x18, 0x28]) + rsend(1, 1, 1) + bytes([0x0A, 0x09]),
+    "txbuf": bytes([0x03, 0, 0, 10, 0x04, 1, 8, 200, 0x04, 3, 1, 0, 0x09]),
+    "mut-cell": rsend(0, 8, 10) + bytes([0x17, 1]) + rsend(0, 8, 10)
+                + rmut(6, 8 * 8 * 1, b"\xff\xff\x7f") + bytes([0x17, 0, 0x16, 0x09]),
+    "mut-slot-len": bytes([0x17, 1]) + rsend(0, 8, 10) + rmut(8, 24, b"\xff\xff\x00\x00")
+                    + bytes([0x17, 0, 0x16, 0x09, 0x18]),
+    "mut-stack": rmut(9, 0, b"\xff\xff\xff\x00") + rmut(0, 8, b"\xff" * 8) + rsend(0, 1, 1) * 4
+                 + bytes([0x09]),
+    "mut-journal": rsend(0, 0, 1) + rmut(2, 4, b"\x03") + rmut(2, 8, b"\xff\xff\xff\xff")
+                   + rsend(1, 1, 1) + bytes([0x0A, 0x09]),
+    "mut-procs": rmut(1, 0, b"\x02") + bytes([0x0A]) + rsend(0, 1, 1) + bytes([0x09]),
+    "mut-uplink": rmut(0, 0x20, b"\x07\x00\x00\x00") + rsend(0, 3, 1) + bytes([0x09]),
+}
+
 for target, files in seeds.items():
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)
