@@ -197,7 +197,7 @@ void region_config(const struct region *r, struct glan_lan_config *out)
 
 /* Start time (field 22 of /proc/PID/stat) and state letter of pid; 0 when
  * it cannot be read (no such process, or no /proc). */
-static uint64_t proc_stat(pid_t pid, char *state)
+static uint64_t proc_stat(pid_t pid, char *state, long *threads)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -216,9 +216,12 @@ static uint64_t proc_stat(pid_t pid, char *state)
     if (!tok)
         return 0;
     *state = tok[0];
-    for (int field = 4; field <= 22; field++)
+    for (int field = 4; field <= 22; field++) {
         if (!(tok = strtok_r(NULL, " ", &save)))
             return 0;
+        if (field == 20)
+            *threads = strtol(tok, NULL, 10);
+    }
     return strtoull(tok, NULL, 10);
 }
 
@@ -231,9 +234,13 @@ static int proc_alive(const struct proc_entry *pe)
     if (pid <= 0)
         return 0; /* a segment that says so; recovery treats it as dead */
     if (start) {
+        /* A process killed with several threads shows its first thread a
+         * zombie while the others may still run for a moment: it is dead
+         * only once they are gone too (one thread left: the zombie). */
         char st = 0;
-        uint64_t t = proc_stat(pid, &st);
-        return t == start && st != 'Z' && st != 'X';
+        long threads = 0;
+        uint64_t t = proc_stat(pid, &st, &threads);
+        return t == start && ((st != 'Z' && st != 'X') || threads > 1);
     }
     return kill(pid, 0) == 0 || errno == EPERM;
 }
@@ -270,7 +277,8 @@ static int adopt_dead(struct glan_lan *lan)
         lan->recovering = 0;
         char c;
         atomic_store(&pe->pid, (int32_t)getpid());
-        atomic_store(&pe->start_time, proc_stat(getpid(), &c));
+        long nthr;
+        atomic_store(&pe->start_time, proc_stat(getpid(), &c, &nthr));
         atomic_store(&pe->wake, 0);
         for (uint32_t p = 0; p < r->max_ports; p++)
             atomic_store(pin_of(lan, q, (int)p), 0);
@@ -292,8 +300,9 @@ int proc_join(struct glan_lan *lan, char *err, size_t errlen)
             uint32_t epoch = atomic_fetch_add(&r->epoch, 1) + 1;
             uint32_t token = (epoch & 0xffffffu) << 8 | (uint32_t)(i + 1);
             char st;
+            long nthr;
             atomic_store(&pe->pid, (int32_t)getpid());
-            atomic_store(&pe->start_time, r->shared ? proc_stat(getpid(), &st) : 0);
+            atomic_store(&pe->start_time, r->shared ? proc_stat(getpid(), &st, &nthr) : 0);
             atomic_store(&pe->wake, 0);
             for (uint32_t p = 0; p < r->max_ports; p++)
                 atomic_store(pin_of(lan, i, (int)p), 0);
@@ -556,20 +565,34 @@ static void reclaim_locked(struct glan_lan *lan)
     for (uint32_t i = 0; i < r->buffers; i++) {
         struct slot_hdr *s = &lan->slots[i];
         uint32_t sus = atomic_load(&s->suspect);
-        if (!sus)
+        /* Judged on the owner word as it is now: a mark is stale once the
+         * buffer is free or taken again (another generation). */
+        uint64_t now = atomic_load(&s->owner), w = was[i];
+        uint32_t o = (uint32_t)now;
+        if (sus && ((uint32_t)(now >> 32) + 1 != sus || o == OWNER_FREE || owner_is_freeing(o))) {
+            if (atomic_compare_exchange_strong(&s->suspect, &sus, 0))
+                atomic_fetch_sub(&r->suspects, 1);
+            sus = 0;
+        }
+        if (o == OWNER_FREE || owner_is_freeing(o))
             continue;
-        uint64_t w = was[i];
-        uint32_t o = (uint32_t)w;
-        if ((uint32_t)(w >> 32) + 1 != sus || o == OWNER_FREE || owner_is_freeing(o)) {
-            /* Freed, or taken again, since it was marked. */
-        } else if ((o != OWNER_QUEUES && !token_gone(lan, o)) || (seen[i / 8] & (1u << (i % 8)))) {
+        /* Not free: garbage if no attached process holds it (its owner is
+         * the queues, or a process already recovered) and no queue cell or
+         * drainer can reach it, the word unchanged since before the scan.
+         * Every buffer, marked or not: whatever window a death left open,
+         * a buffer nothing can reach is never kept. */
+        if (now != w || (o != OWNER_QUEUES && !token_gone(lan, o)) ||
+            (seen[i / 8] & (1u << (i % 8)))) {
+            if (sus)
+                left++; /* held, reachable or changing: the next pass */
+            continue;
+        }
+        if (!slot_release(lan, me, i, w)) {
             left++;
             continue;
-        } else {
-            slot_release(lan, me, i, w);
-            fail_point(FP_RECLAIM_FREE);
         }
-        if (atomic_exchange(&s->suspect, 0))
+        fail_point(FP_RECLAIM_FREE);
+        if (sus && atomic_compare_exchange_strong(&s->suspect, &sus, 0))
             atomic_fetch_sub(&r->suspects, 1);
     }
     (void)left;
