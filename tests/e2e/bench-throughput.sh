@@ -181,6 +181,13 @@ def cases(marks):
 rows, notes, ok = [], [], True
 
 
+def pct(v):
+    try:
+        return f"{float(v):.0f}"
+    except ValueError:
+        return "-"
+
+
 def add(layout, name, c, lo):
     global ok
     if c is None:
@@ -195,7 +202,7 @@ def add(layout, name, c, lo):
     drops = ("none" if not c["drops"] else " ".join(f"{k}={v}" for k, v in c["drops"].items())) \
         if c["drops"] is not None else ("-" if name.startswith("lo") else "no query")
     rows.append((layout, name, c["mtu"], mbs, ratio, c["retr"] or "-", drops,
-                 f"{c['cpu_host'] or '-'}/{c['cpu_remote'] or '-'}"))
+                 f"{pct(c['cpu_host'])}/{pct(c['cpu_remote'])}"))
 
 
 for layout in layouts:
@@ -234,7 +241,7 @@ for layout in layouts:
             add("two processes", n + " B->A", cb.get(n), lo)
 
 head = ("layout", "case", "MTU", "MB/s", "x lo", "retr", "LAN drops during the test",
-        "CPU% snd/rcv")
+        "CPU % snd/rcv")
 w = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
 print(f"iperf3 TCP, {secs} s per test; MB/s = 10^6 bytes/s at the receiver; x lo = ratio "
       "to the loopback of the same boot (two processes: B's)")

@@ -159,8 +159,9 @@ maxmtu() {
 
 # ethk WHERE IF PHASE: what ethtool -k shows, but the features fixed off
 ethk() {
+    # (brackets as parentheses: the console shows "[" and "]" as " " and "!")
     at "$1" ethtool -k "$2" 2>&1 | sed -n '2,$p' | grep -v 'off \[fixed\]' |
-        sed "s/^[[:space:]]*/@@ ETHK $2 $3 /"
+        sed "s/^[[:space:]]*/@@ ETHK $2 $3 /; s/\[/(/g; s/\]/)/g"
 }
 
 # offload WHERE IF: ethtool -K turns on every offload the device lets it
