@@ -42,6 +42,20 @@ need_guest() {
     fi
 }
 
+# The throughput benchmark's guest (build-initramfs.sh --bench: iperf3 and
+# ethtool, guest/bench-init.sh as /init) in $GLAN_BENCH_GUEST_DIR (default
+# ./e2e-guest-bench), built there when missing or older than its sources;
+# sets `guest`.
+need_bench_guest() {
+    guest=${GLAN_BENCH_GUEST_DIR:-$PWD/e2e-guest-bench}
+    if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/bench-init.sh" -nt "$guest/initrd.img" ] ||
+        [ "$here/guest/lib.sh" -nt "$guest/initrd.img" ] ||
+        [ "$here/build-initramfs.sh" -nt "$guest/initrd.img" ] ||
+        [ "$here/../../samples/guest-setup.sh" -nt "$guest/initrd.img" ]; then
+        sh "$here/build-initramfs.sh" --bench "$guest" || exit $?
+    fi
+}
+
 # A network namespace of the test's own, NAME followed by this shell's pid,
 # deleted when the script exits; sets `ns`.  Exits 77 when none can be made.
 make_netns() {

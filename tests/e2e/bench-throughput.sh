@@ -1,0 +1,264 @@
+#!/bin/sh
+# Throughput with real guests: iperf3 TCP between Debian s390x guests under
+# SDL Hyperion, over GLAN and, for the limit, over the guest's own loopback
+# (issue 11).  Run by hand; not part of CTest or tests/run.sh.
+#
+# Two layouts, each in its own boot(s):
+#   single  one Hercules process, one guest with two GLAN interfaces on
+#           LAN1 (0600 10.1.1.2 in the guest's first network namespace,
+#           0610 10.1.1.3 moved into a second one, so the traffic really
+#           crosses the LAN); in that one boot: iperf3 over the loopback
+#           (lo), over GLAN at the guest's defaults (MTU 1492, no ethtool),
+#           over GLAN tuned (both interfaces at the largest MTU the device
+#           takes, every offload `ethtool -K` can turn on), the loopback
+#           again (lo-after: how much the guest's speed drifted in the boot)
+#   xproc   two Hercules processes on one shared LAN (as tests/e2e/xproc.sh),
+#           a guest each with one interface: A (0600, 10.1.9.1) measures its
+#           loopback and then serves; B (0700, 10.1.9.2), started then,
+#           measures its loopback, then sends to A at the defaults and tuned
+#           (both guests tune their side between the two tests)
+# Every GLAN test is bracketed by `glan query LAN1` on the Hercules console
+# (guest markers CASE and IPERF, tests/e2e/guest/bench-init.sh); the table
+# gives the LAN's drops by reason during the test.  MB/s is 10^6 bytes per
+# second at the receiver (iperf3's sum_received); "x lo" the ratio to the
+# loopback measured in the same boot (xproc: the faster of A's and B's,
+# each taken while the other guest was idle or not yet started); retr the
+# sender's TCP retransmissions (iperf3's sum_sent.retransmits).  Absolute
+# rates on a shared machine vary by 2x between runs: compare ratios.
+#
+# usage: bench-throughput.sh [RUNDIR]
+# Environment: HERCULES_SOURCE_DIR/HERCULES_PREFIX (or the per-user default,
+# tests/find-hyperion.sh), GLAN_MODULE_DIR (folder of hdtglan.so; default
+# build/src/hercules of this checkout when there), GLAN_BENCH_GUEST_DIR (the
+# guest, built there by build-initramfs.sh --bench when missing),
+# BENCH_SECS (seconds per iperf3 test, default 10), BENCH_LAYOUTS
+# ("single xproc", the default, or one of them).
+# Exit 0 when every test ran, 1 when one failed, 77 skipped (what is missing).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+run=${1:-${GLAN_RUN_DIR:-$PWD/e2e-run}/bench-throughput}
+secs=${BENCH_SECS:-10}
+layouts=${BENCH_LAYOUTS:-single xproc}
+
+. "$top/tests/find-hyperion.sh"
+if [ -z "${HERCULES_PREFIX:-}" ]; then
+    echo "skipped: $hyperion_why"
+    exit 77
+fi
+if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
+    GLAN_MODULE_DIR=$top/build/src/hercules
+fi
+export HERCULES_PREFIX GLAN_MODULE_DIR
+. "$here/lib.sh"
+need_hercules
+need_module
+need_bench_guest
+
+mkdir -p "$run"
+run=$(cd "$run" && pwd)
+shm=glanbt$$
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    rm -f "/dev/shm/$shm"
+}
+trap cleanup EXIT
+
+boot() {
+    who=$1 limit=$2
+    shift 2
+    rm -rf "${run:?}/$who"
+    python3 "$here/boot.py" --guest "$guest" --run "$run/$who" --timeout "$limit" "$@" \
+        >"$run/$who.json" 2>&1
+}
+# the time one guest needs: its boot, 4 tests with their start-up, tuning
+limit=$((420 + 8 * secs))
+
+rc=0
+for layout in $layouts; do
+    t0=$(date +%s)
+    case $layout in
+    single)
+        boot single $limit --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
+            --params "bench_role=single glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns bench_dst=10.1.1.3 bench_secs=$secs" \
+            --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
+            --expect USERSPACE --expect 'IF~ ok' --expect DONE || rc=1
+        ;;
+    xproc)
+        boot a $((limit + 300)) --cfg "glan define LAN1 shared $shm" --dev "0600.3 GLAN LAN1" \
+            --params "bench_role=server glan_ifs=0.0.0600/10.1.9.1/24 bench_secs=$secs bench_wait=$limit" \
+            --on "SERVED=glan query LAN1" \
+            --expect USERSPACE --expect 'IF~ ok' --expect DONE &
+        pa=$!
+        pids="$pids $pa"
+        # B once A has measured its loopback and listens (two guests
+        # booting at once on a small machine would spoil A's loopback).
+        waited=0
+        while ! grep -q '@@ SERVE ' "$run/a/console.log" 2>/dev/null && kill -0 $pa 2>/dev/null &&
+            [ $waited -lt $limit ]; do
+            sleep 1
+            waited=$((waited + 1))
+        done
+        echo "bench-throughput: xproc: starting B after ${waited}s"
+        boot b $limit --cfg "glan define LAN1 shared $shm" --dev "0700.3 GLAN LAN1" \
+            --params "bench_role=client glan_ifs=0.0.0700/10.1.9.2/24 bench_peer=10.1.9.1 bench_secs=$secs" \
+            --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
+            --expect USERSPACE --expect 'IF~ ok' --expect DONE &
+        pb=$!
+        pids="$pids $pb"
+        wait $pb || rc=1
+        wait $pa || rc=1
+        pids=
+        ;;
+    *)
+        echo "bench-throughput: unknown layout '$layout' (single, xproc)"
+        exit 2
+        ;;
+    esac
+    echo "bench-throughput: $layout done in $(($(date +%s) - t0)) s"
+done
+
+python3 - "$run" "$secs" $layouts <<'EOF' || rc=1
+import json, os, re, sys
+
+run, secs, layouts = sys.argv[1], sys.argv[2], sys.argv[3:]
+MARK = re.compile(r"@@ (\S+) ?(.*?)(?: t=[0-9.]+)?$")
+
+
+def kv(text):
+    return dict(re.findall(r"(\w+)=(\S*)", text))
+
+
+def read(who):
+    """The guest's markers and, for each, the LAN-wide drops by reason in
+    the glan query that followed it."""
+    log = os.path.join(run, who, "console.log")
+    summ = os.path.join(run, who, "summary.json")
+    if not os.path.exists(log):
+        return None, [], f"no console log ({os.path.join(run, who + '.json')})"
+    marks, last = [], None
+    for line in open(log, encoding="latin-1"):
+        m = MARK.search(line)
+        if m and "HHC01603I" not in line:
+            last = {"mark": m.group(1), "text": m.group(2), "drops": None}
+            marks.append(last)
+            continue
+        m = re.search(r"HHC04720I   Dropped:(.*)$", line)  # the LAN's line, not a port's
+        if m and last is not None and last["drops"] is None:
+            last["drops"] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
+    s = json.load(open(summ)) if os.path.exists(summ) else None
+    why = "" if s and s["ok"] else (f"missing {s['missing']}" if s else "no summary")
+    return s, marks, why
+
+
+def cases(marks):
+    """NAME -> dict: the IPERF figures, MTU, drops during the test."""
+    out, before = {}, {}
+    for m in marks:
+        name = m["text"].split()[0] if m["text"] else ""
+        if m["mark"] == "CASE":
+            before[name] = m
+        elif m["mark"] == "IPERF":
+            d = kv(m["text"])
+            c = {"rc": d.get("rc"), "retr": d.get("retr", ""), "cpu_host": d.get("cpu_host", ""),
+                 "cpu_remote": d.get("cpu_remote", ""), "err": m["text"].partition("err=")[2]}
+            try:
+                c["mbs"] = int(d["rcvd_bytes"]) / float(d["rcvd_s"]) / 1e6
+            except (KeyError, ValueError, ZeroDivisionError):
+                c["mbs"] = None
+            c["mtu"] = kv(before[name]["text"]).get("mtu", "?") if name in before else "?"
+            b, a = (before.get(name) or {}).get("drops"), m["drops"]
+            if b is not None and a is not None:
+                c["drops"] = {k: a.get(k, 0) - b.get(k, 0) for k in sorted(set(a) | set(b))
+                              if a.get(k, 0) != b.get(k, 0)}
+            else:
+                c["drops"] = None
+            out[name] = c
+    return out
+
+
+rows, notes, ok = [], [], True
+
+
+def pct(v):
+    try:
+        return f"{float(v):.0f}"
+    except ValueError:
+        return "-"
+
+
+def add(layout, name, c, lo):
+    global ok
+    if c is None:
+        ok = False
+        rows.append((layout, name, "-", "not run", "-", "-", "-", "-"))
+        return
+    if c["mbs"] is None or c["rc"] != "0":
+        ok = False
+        notes.append(f"{layout} {name}: iperf3 rc={c['rc']} {c['err']}")
+    mbs = f"{c['mbs']:.1f}" if c["mbs"] is not None else "-"
+    ratio = f"{c['mbs'] / lo:.2f}" if c["mbs"] is not None and lo else "-"
+    drops = ("none" if not c["drops"] else " ".join(f"{k}={v}" for k, v in c["drops"].items())) \
+        if c["drops"] is not None else ("-" if name.startswith("lo") else "no query")
+    rows.append((layout, name, c["mtu"], mbs, ratio, c["retr"] or "-", drops,
+                 f"{pct(c['cpu_host'])}/{pct(c['cpu_remote'])}"))
+
+
+for layout in layouts:
+    guests = ["single"] if layout == "single" else ["a", "b"]
+    got = {}
+    for who in guests:
+        s, marks, why = read(who)
+        if why:
+            ok = False
+            notes.append(f"{layout} guest {who}: {why}")
+        got[who] = (s, marks, cases(marks))
+        for m in marks:
+            if m["mark"] in ("VERSION", "MTU", "ETHSET", "SERVED") or (
+                    m["mark"] == "IF" and " ok" not in m["text"]):
+                notes.append(f"{layout} {who}: {m['mark']} {m['text']}")
+        eth = {}
+        for m in marks:
+            if m["mark"] == "ETHK":
+                f = m["text"].split(None, 2)
+                if len(f) == 3:
+                    eth.setdefault((f[0], f[1]), []).append(f[2].replace(": ", "="))
+        for (ifn, phase), feats in eth.items():
+            notes.append(f"{layout} {who}: ethtool -k {ifn} {phase} (all but fixed off): "
+                         + ", ".join(feats))
+    if layout == "single":
+        cs = got["single"][2]
+        lo = (cs.get("lo") or {}).get("mbs")
+        for n in ("lo", "glan-default", "glan-tuned", "lo-after"):
+            add("one guest", n, cs.get(n), lo)
+    else:
+        ca, cb = got["a"][2], got["b"][2]
+        # the faster of the two guests' loopbacks: the stricter reference
+        los = [x for x in ((ca.get("lo") or {}).get("mbs"), (cb.get("lo") or {}).get("mbs")) if x]
+        lo = max(los) if los else None
+        add("two processes", "lo (A)", ca.get("lo"), lo)
+        add("two processes", "lo (B)", cb.get("lo"), lo)
+        for n in ("glan-default", "glan-tuned"):
+            add("two processes", n + " B->A", cb.get(n), lo)
+
+head = ("layout", "case", "MTU", "MB/s", "x lo", "retr", "LAN drops during the test",
+        "CPU % snd/rcv")
+w = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
+print(f"iperf3 TCP, {secs} s per test; MB/s = 10^6 bytes/s at the receiver; x lo = ratio "
+      "to the loopback of the same boot (two processes: the faster of A's and B's)")
+for r in [head] + rows:
+    print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(r)).rstrip())
+for n in notes:
+    print("  " + n)
+json.dump({"secs": secs, "rows": rows, "notes": notes},
+          open(os.path.join(run, "bench.json"), "w"), indent=1)
+print("| " + " | ".join(head) + " |")
+print("|" + "---|" * len(head))
+for r in rows:
+    print("| " + " | ".join(str(v) for v in r) + " |")
+sys.exit(0 if ok else 1)
+EOF
+echo "run: $run (console logs: $run/*/console.log)"
+exit $rc

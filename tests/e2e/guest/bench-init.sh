@@ -1,0 +1,245 @@
+#!/bin/busybox sh
+# /init of the throughput benchmark's guest (tests/e2e/bench-throughput.sh):
+# the e2e test guest plus Debian's iperf3 and ethtool
+# (tests/e2e/build-initramfs.sh --bench).  It brings up its GLAN
+# interfaces with samples/guest-setup.sh, runs iperf3 TCP tests of
+# bench_secs seconds over the loopback and over GLAN, at the guest's
+# defaults and tuned (the largest MTU the device accepts, every offload
+# ethtool can turn on), and reports each as an "@@ " marker line for
+# tests/e2e/boot.py, then powers off.
+#
+# Kernel parameters (environment variables of init):
+#   bench_role   single: two interfaces (glan_ifs, the second with "/ns" in
+#                a network namespace of its own); iperf3 server in that
+#                namespace, client in the first; cases lo, glan-default,
+#                glan-tuned, lo-after
+#                server: one interface; lo, then an iperf3 server for one
+#                test at the defaults and one tuned (the peer's cases)
+#                client: one interface; waits for bench_peer, lo, then
+#                glan-default and glan-tuned against bench_peer
+#   glan_ifs     DEVNO/ADDR/PREFIX[/ns],... as tests/e2e/guest/init.sh
+#   bench_dst    the address the single guest's client sends to (the "ns" one)
+#   bench_peer   the server's address (client role)
+#   bench_secs   seconds per iperf3 test (default 10)
+#   bench_wait   seconds to wait for the peer (default 300)
+# Markers: USERSPACE, VERSION (iperf3 --version, ethtool --version), IF,
+# CASE NAME (a test starts; the host queries the LAN), IPERF NAME rc=...
+# sent_bytes= sent_s= retr= rcvd_bytes= rcvd_s= cpu_host= cpu_remote=
+# (the test's end, from iperf3 --json; the host queries the LAN again),
+# MTU IF max=N, ETHK IF before|after FEATURE STATE (ethtool -k, every
+# feature but those fixed off), ETHSET IF FEATURE ok|fail, SERVE (the
+# server's listener is up), SERVED NAME, UP, DONE.
+
+. /guest-lib.sh
+export PATH=/usr/bin:/sbin:/bin
+
+mark USERSPACE kernel=$(uname -r)
+load_qeth
+mark VERSION "$(iperf3 --version 2>&1 | head -n 1)" / "$(ethtool --version 2>&1 | head -n 1)"
+ip link set lo up
+secs=${bench_secs:-10}
+
+finish() {
+    mark DONE
+    sleep 1
+    poweroff -f
+}
+
+NSPID=
+# up DEVNO ADDR/PREFIX NS: as tests/e2e/guest/init.sh does it
+up() {
+    devno=$1 addr=$2 ns=$3
+    if ! ifn=$(sh /guest-setup.sh online "$devno" 2>/tmp/err); then
+        mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err)"
+        return 1
+    fi
+    run=
+    if [ "$ns" = ns ]; then
+        if [ -z "$NSPID" ]; then
+            unshare -n sleep 1000000 &
+            NSPID=$!
+            sleep 0.2
+            nsenter -t $NSPID -n ip link set lo up
+        fi
+        ip link set "$ifn" name "n${devno##*.}"
+        ifn=n${devno##*.}
+        ip link set "$ifn" netns $NSPID
+        run="nsenter -t $NSPID -n"
+    fi
+    if ! $run sh /guest-setup.sh address "$ifn" "$addr" 2>/tmp/err; then
+        mark IF "$devno" "$ifn" "$addr" fail "address: $(cat /tmp/err)"
+        return 1
+    fi
+    mark IF "$devno" "$ifn" "$addr" ok ns=${ns:-root}
+    echo "$ifn ${ns:-root}" >>/tmp/ifs
+}
+
+for spec in $(echo "${glan_ifs:-}" | tr ',' ' '); do
+    IFS=/ read -r devno a p ns <<EOF
+$spec
+EOF
+    up "$devno" "$a/$p" "$ns" || finish
+done
+
+# at WHERE CMD...: run CMD in the first namespace (root) or the "ns" one
+at() {
+    w=$1
+    shift
+    if [ "$w" = ns ]; then nsenter -t $NSPID -n "$@"; else "$@"; fi
+}
+
+# jget JSON KEY: the value of "KEY": in a flat JSON object's text
+jget() { echo "$1" | tr ',' '\n' | sed -n "s/^\"$2\":\"*\([^\"]*\)\"*$/\1/p" | head -n 1; }
+
+# report NAME RC TRIES: the IPERF marker from iperf3 --json's output in
+# /tmp/ip.json (its "end" section: sum_sent is the sender's view, with
+# TCP's retransmissions, sum_received the receiver's).
+report() {
+    s=$(tr -d ' \n\t' </tmp/ip.json)
+    end=$(echo "$s" | sed -n 's/.*"end":{"streams"/{"streams"/p')
+    sent=$(echo "$end" | sed -n 's/.*"sum_sent":{\([^}]*\)}.*/\1/p')
+    rcvd=$(echo "$end" | sed -n 's/.*"sum_received":{\([^}]*\)}.*/\1/p')
+    cpu=$(echo "$end" | sed -n 's/.*"cpu_utilization_percent":{\([^}]*\)}.*/\1/p')
+    err=$(tr -d '\n\t' </tmp/ip.json | sed -n 's/.*"error":[[:space:]]*"\([^"]*\)".*/\1/p')
+    mark IPERF "$1" rc=$2 tries=$3 sent_bytes=$(jget "$sent" bytes) sent_s=$(jget "$sent" seconds) \
+        retr=$(jget "$sent" retransmits) rcvd_bytes=$(jget "$rcvd" bytes) \
+        rcvd_s=$(jget "$rcvd" seconds) cpu_host=$(jget "$cpu" host_total) \
+        cpu_remote=$(jget "$cpu" remote_total) err="$err$(head -c 200 /tmp/ip.err | tr '\n' ' ')"
+}
+
+# iperf NAME SERVER DST: one TCP test of $secs s from the first namespace
+# to DST, with a one-off iperf3 server in SERVER (root, ns, or "remote":
+# another guest's, retried while it refuses)
+iperf() {
+    name=$1 where=$2 dst=$3
+    dev=$(ip route get "$dst" | sed -n 's/.* dev \([^ ]*\).*/\1/p' | head -n 1)
+    mark CASE "$name" dst=$dst dev=$dev mtu=$(cat /sys/class/net/$dev/mtu 2>/dev/null)
+    sleep 1 # the host's glan query before the test
+    spid=
+    if [ "$where" != remote ]; then
+        at "$where" iperf3 -s -1 >/tmp/srv.out 2>&1 &
+        spid=$!
+        sleep 1
+    fi
+    n=0
+    while :; do
+        n=$((n + 1))
+        timeout $((secs + 60)) iperf3 -c "$dst" -t "$secs" --json >/tmp/ip.json 2>/tmp/ip.err
+        rc=$?
+        if [ $rc -ne 0 ] && [ "$where" = remote ] && [ $n -lt 30 ] &&
+            grep -q 'unable to connect\|Connection refused' /tmp/ip.json /tmp/ip.err; then
+            sleep 2
+            continue
+        fi
+        break
+    done
+    if [ -n "$spid" ]; then
+        (sleep 10 && kill $spid) 2>/dev/null &
+        wpid=$!
+        wait $spid
+        kill $wpid 2>/dev/null
+    fi
+    report "$name" $rc $n
+    sleep 1 # the host's glan query after the test
+}
+
+# maxmtu WHERE IF: the largest MTU the interface takes (binary search
+# between what it has and 65536); sets it and marks it
+maxmtu() {
+    w=$1 ifn=$2
+    lo=$(at "$w" ip -o link show "$ifn" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+    hi=65536
+    while [ $((hi - lo)) -gt 1 ]; do
+        mid=$(((lo + hi) / 2))
+        if at "$w" ip link set dev "$ifn" mtu $mid 2>/dev/null; then lo=$mid; else hi=$mid; fi
+    done
+    at "$w" ip link set dev "$ifn" mtu $lo
+    mark MTU "$ifn" max=$lo now=$(at "$w" ip -o link show "$ifn" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+}
+
+# ethk WHERE IF PHASE: what ethtool -k shows, but the features fixed off
+ethk() {
+    # (brackets as parentheses: the console shows "[" and "]" as " " and "!")
+    at "$1" ethtool -k "$2" 2>&1 | sed -n '2,$p' | grep -v 'off \[fixed\]' |
+        sed "s/^[[:space:]]*/@@ ETHK $2 $3 /; s/\[/(/g; s/\]/)/g"
+}
+
+# offload WHERE IF: ethtool -K turns on every offload the device lets it
+# (every feature ethtool -k shows off and not fixed), one at a time; the
+# legacy names ethtool -k prints are given to -K by their short names.
+# Not offloads, and left alone: loopback, rx-fcs, rx-all.
+offload() {
+    w=$1 ifn=$2
+    ethk "$w" "$ifn" before
+    for f in $(at "$w" ethtool -k "$ifn" | sed -n 's/^[[:space:]]*\([a-z0-9-]*\): off$/\1/p'); do
+        case $f in
+        loopback | rx-fcs | rx-all) continue ;;
+        rx-checksumming) k=rx ;;
+        tx-checksumming) k=tx ;;
+        scatter-gather) k=sg ;;
+        tcp-segmentation-offload) k=tso ;;
+        generic-segmentation-offload) k=gso ;;
+        generic-receive-offload) k=gro ;;
+        large-receive-offload) k=lro ;;
+        udp-fragmentation-offload) k=ufo ;;
+        rx-vlan-offload) k=rxvlan ;;
+        tx-vlan-offload) k=txvlan ;;
+        ntuple-filters) k=ntuple ;;
+        receive-hashing) k=rxhash ;;
+        *) k=$f ;;
+        esac
+        if at "$w" ethtool -K "$ifn" "$k" on >/tmp/eth.err 2>&1; then
+            mark ETHSET "$ifn" "$f" ok
+        else
+            mark ETHSET "$ifn" "$f" fail "$(head -c 120 /tmp/eth.err | tr '\n' ' ')"
+        fi
+    done
+    ethk "$w" "$ifn" after
+}
+
+# tune: every interface to its largest MTU, every offload on
+tune() {
+    while read -r ifn w; do
+        maxmtu "$w" "$ifn"
+        offload "$w" "$ifn"
+    done </tmp/ifs
+}
+
+case ${bench_role:-single} in
+single)
+    iperf lo root 127.0.0.1
+    iperf glan-default ns "${bench_dst:-10.1.1.3}"
+    tune
+    iperf glan-tuned ns "${bench_dst:-10.1.1.3}"
+    iperf lo-after root 127.0.0.1
+    ;;
+server)
+    iperf lo root 127.0.0.1
+    for name in glan-default glan-tuned; do
+        [ $name = glan-tuned ] && tune
+        timeout "${bench_wait:-300}" iperf3 -s -1 >/tmp/srv.out 2>&1 &
+        spid=$!
+        sleep 1
+        mark SERVE "$name"
+        wait $spid
+        mark SERVED "$name" rc=$? "$(tail -n 3 /tmp/srv.out | tr -s ' \n' ' ')"
+    done
+    ;;
+client)
+    peer=${bench_peer:?}
+    t=0
+    until ping -c 1 -W 1 "$peer" >/dev/null 2>&1; do
+        t=$((t + 1))
+        [ $t -lt "${bench_wait:-300}" ] || break
+    done
+    mark UP "$peer" after=$t
+    iperf lo root 127.0.0.1
+    iperf glan-default remote "$peer"
+    tune
+    # the server tunes its side once the first test has ended: iperf
+    # retries while its listener is not back
+    sleep 3
+    iperf glan-tuned remote "$peer"
+    ;;
+esac
+finish
