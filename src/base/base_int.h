@@ -60,6 +60,10 @@
  *   R8/A8  slot_unref's acq_rel: each holder releases its reads of the
  *          buffer, the last one acquires them all before it frees it
  *          (storage.c).
+ *   R9/A9  a record's stores (word_store, journal.h) publish what the
+ *          thread wrote before, e.g. a port's callbacks before its state
+ *          goes active, to the seq_cst loads of the state (base_main,
+ *          enqueue, drain).
  * And the pairs where each side writes one word and then reads the other's
  * (Dekker), with sequentially consistent operations so that one side always
  * sees the other:

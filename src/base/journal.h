@@ -118,13 +118,17 @@ static inline void rec_put32(struct rec *rc, const void *addr, uint32_t val)
     rec_put(rc, addr, 4, val);
 }
 
-/* A word of the region, stored the way a record stores it. */
+/* A word of the region, stored the way a record stores it.  R9: release,
+ * pairs with the acquire (or seq_cst) loads of the words records write:
+ * whoever sees a record's store sees what its thread did before it (a port
+ * made active is seen with its callbacks set, A9 in base_main, enqueue and
+ * drain's loads of the port state). */
 static inline void word_store(void *addr, uint32_t size, uint64_t val)
 {
     if (size == 8)
-        __atomic_store_n((uint64_t *)addr, val, __ATOMIC_RELAXED);
+        __atomic_store_n((uint64_t *)addr, val, __ATOMIC_RELEASE);
     else
-        __atomic_store_n((uint32_t *)addr, (uint32_t)val, __ATOMIC_RELAXED);
+        __atomic_store_n((uint32_t *)addr, (uint32_t)val, __ATOMIC_RELEASE);
 }
 
 /* Make the record happen; at is the kill point between the commit and the

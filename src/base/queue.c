@@ -271,18 +271,21 @@ void drain(struct glan_lan *lan, int p)
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
-    if (!lp->ops) {
-        /* The region says we own p, but no port of ours is attached there:
-         * someone else wrote its owner word.  Nothing to deliver to. */
-        region_error(lan);
-        return;
-    }
     struct journal *j = jr_mine(lan);
     for (;;) {
         uint32_t free_turn = 0;
         /* S1: seq_cst, the sender's side: tried after its push */
         if (!atomic_compare_exchange_strong(&ps->drain, &free_turn, lan->token))
             return;
+        if (!lp->ops) {
+            /* The region says we own p, but no port of ours is attached
+             * there: someone else wrote its owner word.  Nothing to deliver
+             * to.  (Read holding the turn: a detach holds it for good
+             * before it clears the callbacks.) */
+            region_error(lan);
+            atomic_store(&ps->drain, 0);
+            return;
+        }
         uint32_t kick = atomic_load(&ps->kick_gen);
         int took = 0, blocked = deliver_queue(lan, j, p, &took);
         if (took && lp->ops->flush)
