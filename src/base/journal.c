@@ -264,9 +264,17 @@ void pool_unlock(struct glan_lan *lan)
     pthread_mutex_unlock(&lan->r->pool);
 }
 
-static uint32_t *stack_of(struct glan_lan *lan)
+/* The stack's top and j's cache length, under the pool mutex.  Values out
+ * of range (a segment written wrong) are counted and taken as empty. */
+static void pool_read(struct glan_lan *lan, struct journal *j, uint64_t *top, uint64_t *n)
 {
-    return lan->stack;
+    *top = lan->r->pool_top;
+    *n = j->cache_n;
+    if (*top > lan->r->buffers || *n > JR_CACHE) {
+        region_error(lan);
+        *top = *top > lan->r->buffers ? 0 : *top;
+        *n = *n > JR_CACHE ? 0 : *n;
+    }
 }
 
 /* Move up to want free buffers from the stack into j's cache; how many. */
@@ -274,12 +282,8 @@ uint32_t pool_refill(struct glan_lan *lan, struct journal *j, uint32_t want)
 {
     struct region *r = lan->r;
     pool_lock(lan, j);
-    uint64_t top = r->pool_top, n = j->cache_n;
-    if (top > r->buffers || n > JR_CACHE) {
-        region_error(lan);
-        top = top > r->buffers ? 0 : top;
-        n = n > JR_CACHE ? 0 : n;
-    }
+    uint64_t top, n;
+    pool_read(lan, j, &top, &n);
     uint32_t k = want;
     if (k > top)
         k = (uint32_t)top;
@@ -287,7 +291,7 @@ uint32_t pool_refill(struct glan_lan *lan, struct journal *j, uint32_t want)
         k = (uint32_t)(JR_CACHE - n);
     if (k) {
         /* Past cache_n: nobody reads these until the record says so. */
-        memcpy(&j->cache[n], &stack_of(lan)[top - k], k * sizeof(uint32_t));
+        memcpy(&j->cache[n], &lan->stack[top - k], k * sizeof(uint32_t));
         struct rec rc;
         rec_init(&rc, r, j);
         rec_put64(&rc, &r->pool_top, top - k);
@@ -303,13 +307,8 @@ void pool_spill(struct glan_lan *lan, struct journal *j, uint32_t k)
 {
     struct region *r = lan->r;
     pool_lock(lan, j);
-    uint64_t top = r->pool_top, n = j->cache_n;
-    if (top > r->buffers || n > JR_CACHE) {
-        /* as in pool_refill: out of range, taken as empty */
-        region_error(lan);
-        top = top > r->buffers ? 0 : top;
-        n = n > JR_CACHE ? 0 : n;
-    }
+    uint64_t top, n;
+    pool_read(lan, j, &top, &n);
     if (k > n)
         k = (uint32_t)n;
     if (top + k > r->buffers) {
@@ -318,7 +317,7 @@ void pool_spill(struct glan_lan *lan, struct journal *j, uint32_t k)
         region_error(lan);
         k = (uint32_t)(r->buffers - top);
     }
-    memcpy(&stack_of(lan)[top], &j->cache[n - k], k * sizeof(uint32_t));
+    memcpy(&lan->stack[top], &j->cache[n - k], k * sizeof(uint32_t));
     struct rec rc;
     rec_init(&rc, r, j);
     rec_put64(&rc, &r->pool_top, top + k);
@@ -337,7 +336,7 @@ void pool_push_locked(struct glan_lan *lan, struct rec *rc, uint32_t slot)
         region_error(lan);
         return;
     }
-    stack_of(lan)[top] = slot;
+    lan->stack[top] = slot;
     rec_put64(rc, &r->pool_top, top + 1);
 }
 

@@ -247,6 +247,26 @@ static int proc_alive(const struct proc_entry *pe)
 
 static void recover_proc(struct glan_lan *lan, int q);
 
+/* Make entry q ours under token: pid and start time, no wake-up pending, no
+ * pins, then the token and, last, the state (until then the entry counts
+ * as it was).  Under ctl. */
+static void proc_take(struct glan_lan *lan, int q, uint32_t token)
+{
+    struct region *r = lan->r;
+    struct proc_entry *pe = &r->procs[q];
+    char st;
+    long nthr;
+    atomic_store(&pe->pid, (int32_t)getpid());
+    atomic_store(&pe->start_time, r->shared ? proc_stat(getpid(), &st, &nthr) : 0);
+    atomic_store(&pe->wake, 0);
+    for (uint32_t p = 0; p < r->max_ports; p++)
+        atomic_store(pin_of(lan, q, (int)p), 0);
+    atomic_store(&pe->token, token);
+    atomic_store(&pe->state, PROC_ALIVE);
+    lan->me = q;
+    lan->token = token;
+}
+
 /*
  * A joining process that finds no free entry: it recovers one dead process
  * itself, under a token for that process's entry, and then takes the entry
@@ -275,15 +295,7 @@ static int adopt_dead(struct glan_lan *lan)
         lan->recovering = 1;
         recover_proc(lan, q); /* frees the entry last */
         lan->recovering = 0;
-        char c;
-        atomic_store(&pe->pid, (int32_t)getpid());
-        long nthr;
-        atomic_store(&pe->start_time, proc_stat(getpid(), &c, &nthr));
-        atomic_store(&pe->wake, 0);
-        for (uint32_t p = 0; p < r->max_ports; p++)
-            atomic_store(pin_of(lan, q, (int)p), 0);
-        atomic_store(&pe->token, lan->token);
-        atomic_store(&pe->state, PROC_ALIVE);
+        proc_take(lan, q, lan->token);
         return 1;
     }
     return 0;
@@ -299,18 +311,7 @@ int proc_join(struct glan_lan *lan, char *err, size_t errlen)
                 continue;
             uint32_t epoch = atomic_fetch_add(&r->epoch, 1) + 1;
             uint32_t token = (epoch & 0xffffffu) << 8 | (uint32_t)(i + 1);
-            char st;
-            long nthr;
-            atomic_store(&pe->pid, (int32_t)getpid());
-            atomic_store(&pe->start_time, r->shared ? proc_stat(getpid(), &st, &nthr) : 0);
-            atomic_store(&pe->wake, 0);
-            for (uint32_t p = 0; p < r->max_ports; p++)
-                atomic_store(pin_of(lan, i, (int)p), 0);
-            atomic_store(&pe->token, token);
-            /* The entry counts from here: until now it was free. */
-            atomic_store(&pe->state, PROC_ALIVE);
-            lan->me = i;
-            lan->token = token;
+            proc_take(lan, i, token);
             return 0;
         }
         if (pass == 0 && lan->token)
