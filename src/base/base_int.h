@@ -112,8 +112,18 @@ struct monitor {
     void *ctx;
 };
 
+/* One size class of base storage, as this process addresses it: slot
+ * numbers first .. first + n - 1, n buffers of size bytes, stride apart from
+ * data on.  Worked out from the region's configuration when the LAN is
+ * bound (lan_bind), which an attacher checked first. */
+struct cls {
+    uint32_t first, n, size, stride;
+    uint8_t *data;
+};
+
 struct glan_lan {
     struct region *r;
+    struct cls cls[NCLASS];
     struct port_shared *ports;
     struct reg_entry *addrs, *groups;
     struct qcell *cells;
@@ -141,13 +151,29 @@ struct glan_lan {
 struct layout {
     uint32_t cap;
     uint32_t reach_words;
+    uint32_t first[NCLASS], stride[NCLASS]; /* each class's first slot, bytes per buffer */
+    uint64_t data[NCLASS];                  /* each class's buffers, from off_data */
     uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
         off_data, total;
 };
 
+/* The size class of buffer idx (< buffers): by range, the small ones
+ * first. */
+static inline int class_of(const struct glan_lan *lan, uint32_t idx)
+{
+    return idx < lan->cls[1].first ? 0 : idx < lan->cls[2].first ? 1 : 2;
+}
+
 static inline uint8_t *slot_data(struct glan_lan *lan, uint32_t idx)
 {
-    return lan->data + (size_t)idx * lan->r->buffer_size;
+    const struct cls *k = &lan->cls[class_of(lan, idx)];
+    return k->data + (size_t)(idx - k->first) * k->stride;
+}
+
+/* Bytes buffer idx holds at most. */
+static inline uint32_t slot_size(const struct glan_lan *lan, uint32_t idx)
+{
+    return lan->cls[class_of(lan, idx)].size;
 }
 
 /* The pins are kept by port, a row of MAX_PROCS counters each (256 bytes,
@@ -193,13 +219,18 @@ void lan_list(struct glan_lan *lan);
 void lan_unlist(struct glan_lan *lan);
 void pool_lock(struct glan_lan *lan, struct journal *j);
 void pool_unlock(struct glan_lan *lan);
-uint32_t pool_refill(struct glan_lan *lan, struct journal *j, uint32_t want);
-void pool_spill(struct glan_lan *lan, struct journal *j, uint32_t k);
+/* Class k's free stack: up to want buffers into j's cache of that class
+ * (how many), and the last n of that cache back. */
+uint32_t pool_refill(struct glan_lan *lan, struct journal *j, int k, uint32_t want);
+void pool_spill(struct glan_lan *lan, struct journal *j, int k, uint32_t n);
+/* Every cache of j back onto the stacks. */
+void pool_spill_all(struct glan_lan *lan, struct journal *j);
 struct rec;
 void pool_push_locked(struct glan_lan *lan, struct rec *rc, uint32_t slot);
 struct ledger;
 void ledger_sum(struct glan_lan *lan, struct ledger *out);
-uint64_t free_buffers(struct glan_lan *lan);
+/* Free buffers of class k: on its stack and in every journal's cache. */
+uint64_t free_buffers(struct glan_lan *lan, int k);
 
 /* A value read from the region was out of range: counted, and refused or
  * repaired by the caller. */
@@ -303,6 +334,9 @@ void monitor_show(struct glan_lan *lan, uint32_t slot, enum glan_drop why);
 /* ---- shm.c: layout, processes, recovery, the base thread ------------------------ */
 
 void layout_of(const struct glan_lan_config *cfg, struct layout *l);
+/* Class k's count and size, from a configuration with its defaults filled in. */
+uint32_t cfg_class_n(const struct glan_lan_config *cfg, int k);
+uint32_t cfg_class_size(const struct glan_lan_config *cfg, int k);
 /* The process-local half of a LAN of max_ports ports, not yet bound. */
 struct glan_lan *lan_new(uint32_t max_ports);
 /* Point lan at the region in mem. */

@@ -157,9 +157,10 @@ static struct journal *claim(struct glan_lan *lan)
                 j->hand = HAND_NONE;
                 j->unref = HAND_NONE;
                 j->fwd_n = j->fwd_dropped = 0;
-                if (atomic_load(&j->n_redo) || j->cache_n) {
+                if (atomic_load(&j->n_redo) || j->cache_n[0] || j->cache_n[1] || j->cache_n[2]) {
                     atomic_store(&j->n_redo, 0);
-                    j->cache_n = 0;
+                    for (int k = 0; k < NCLASS; k++)
+                        j->cache_n[k] = 0;
                     region_error(lan);
                 }
                 return j;
@@ -212,8 +213,7 @@ void jr_forget_lan(struct glan_lan *lan)
 
 void jr_release(struct glan_lan *lan, struct journal *j)
 {
-    if (j->cache_n)
-        pool_spill(lan, j, (uint32_t)j->cache_n);
+    pool_spill_all(lan, j);
     atomic_store(&j->owner, 0);
 }
 
@@ -264,80 +264,93 @@ void pool_unlock(struct glan_lan *lan)
     pthread_mutex_unlock(&lan->r->pool);
 }
 
-/* The stack's top and j's cache length, under the pool mutex.  Values out
- * of range (a segment written wrong) are counted and taken as empty. */
-static void pool_read(struct glan_lan *lan, struct journal *j, uint64_t *top, uint64_t *n)
+/* Class k's stack top and j's cache length of that class, under the pool
+ * mutex.  Values out of range (a segment written wrong) are counted and
+ * taken as empty. */
+static void pool_read(struct glan_lan *lan, struct journal *j, int k, uint64_t *top, uint64_t *n)
 {
-    *top = lan->r->pool_top;
-    *n = j->cache_n;
-    if (*top > lan->r->buffers || *n > JR_CACHE) {
+    *top = lan->r->pool_top[k];
+    *n = j->cache_n[k];
+    if (*top > lan->cls[k].n || *n > JR_CACHE) {
         region_error(lan);
-        *top = *top > lan->r->buffers ? 0 : *top;
+        *top = *top > lan->cls[k].n ? 0 : *top;
         *n = *n > JR_CACHE ? 0 : *n;
     }
 }
 
-/* Move up to want free buffers from the stack into j's cache; how many. */
-uint32_t pool_refill(struct glan_lan *lan, struct journal *j, uint32_t want)
+/* Move up to want free buffers from class k's stack into j's cache of that
+ * class; how many. */
+uint32_t pool_refill(struct glan_lan *lan, struct journal *j, int k, uint32_t want)
 {
     struct region *r = lan->r;
+    uint32_t *stack = lan->stack + lan->cls[k].first;
     pool_lock(lan, j);
     uint64_t top, n;
-    pool_read(lan, j, &top, &n);
-    uint32_t k = want;
-    if (k > top)
-        k = (uint32_t)top;
-    if (k > JR_CACHE - n)
-        k = (uint32_t)(JR_CACHE - n);
-    if (k) {
+    pool_read(lan, j, k, &top, &n);
+    uint32_t m = want;
+    if (m > top)
+        m = (uint32_t)top;
+    if (m > JR_CACHE - n)
+        m = (uint32_t)(JR_CACHE - n);
+    if (m) {
         /* Past cache_n: nobody reads these until the record says so. */
-        memcpy(&j->cache[n], &lan->stack[top - k], k * sizeof(uint32_t));
+        memcpy(&j->cache[k][n], &stack[top - m], m * sizeof(uint32_t));
         struct rec rc;
         rec_init(&rc, r, j);
-        rec_put64(&rc, &r->pool_top, top - k);
-        rec_put64(&rc, &j->cache_n, n + k);
+        rec_put64(&rc, &r->pool_top[k], top - m);
+        rec_put64(&rc, &j->cache_n[k], n + m);
         rec_commit(&rc, FP_REFILL);
     }
     pool_unlock(lan);
-    return k;
+    return m;
 }
 
-/* Move the last k buffers of j's cache onto the stack. */
-void pool_spill(struct glan_lan *lan, struct journal *j, uint32_t k)
+/* Move the last m buffers of j's cache of class k onto that class's stack. */
+void pool_spill(struct glan_lan *lan, struct journal *j, int k, uint32_t m)
 {
     struct region *r = lan->r;
+    uint32_t *stack = lan->stack + lan->cls[k].first;
     pool_lock(lan, j);
     uint64_t top, n;
-    pool_read(lan, j, &top, &n);
-    if (k > n)
-        k = (uint32_t)n;
-    if (top + k > r->buffers) {
-        /* More free buffers than the pool has: something wrote the segment
-         * that should not have.  Refuse, rather than write past the stack. */
+    pool_read(lan, j, k, &top, &n);
+    if (m > n)
+        m = (uint32_t)n;
+    if (top + m > lan->cls[k].n) {
+        /* More free buffers than the class has: something wrote the
+         * segment that should not have.  Refuse, rather than write past
+         * the stack. */
         region_error(lan);
-        k = (uint32_t)(r->buffers - top);
+        m = (uint32_t)(lan->cls[k].n - top);
     }
-    memcpy(&lan->stack[top], &j->cache[n - k], k * sizeof(uint32_t));
+    memcpy(&stack[top], &j->cache[k][n - m], m * sizeof(uint32_t));
     struct rec rc;
     rec_init(&rc, r, j);
-    rec_put64(&rc, &r->pool_top, top + k);
-    rec_put64(&rc, &j->cache_n, n - k);
+    rec_put64(&rc, &r->pool_top[k], top + m);
+    rec_put64(&rc, &j->cache_n[k], n - m);
     rec_commit(&rc, FP_SPILL);
     pool_unlock(lan);
 }
 
-/* Put one buffer that no cache holds straight onto the stack, with the
- * record's other stores (recovery and reclaim).  Under the pool mutex. */
+void pool_spill_all(struct glan_lan *lan, struct journal *j)
+{
+    for (int k = 0; k < NCLASS; k++)
+        if (j->cache_n[k])
+            pool_spill(lan, j, k, (uint32_t)j->cache_n[k]);
+}
+
+/* Put one buffer that no cache holds straight onto its class's stack, with
+ * the record's other stores (recovery and reclaim).  Under the pool mutex. */
 void pool_push_locked(struct glan_lan *lan, struct rec *rc, uint32_t slot)
 {
     struct region *r = lan->r;
-    uint64_t top = r->pool_top;
-    if (top >= r->buffers) {
+    int k = class_of(lan, slot);
+    uint64_t top = r->pool_top[k];
+    if (top >= lan->cls[k].n) {
         region_error(lan);
         return;
     }
-    lan->stack[top] = slot;
-    rec_put64(rc, &r->pool_top, top + 1);
+    lan->stack[lan->cls[k].first + top] = slot;
+    rec_put64(rc, &r->pool_top[k], top + 1);
 }
 
 /* ---- the ledgers --------------------------------------------------------------------- */
@@ -356,11 +369,11 @@ void ledger_sum(struct glan_lan *lan, struct ledger *out)
     }
 }
 
-/* Free buffers: on the stack and in every journal's cache. */
-uint64_t free_buffers(struct glan_lan *lan)
+/* Free buffers of class k: on its stack and in every journal's cache. */
+uint64_t free_buffers(struct glan_lan *lan, int k)
 {
-    uint64_t n = __atomic_load_n(&lan->r->pool_top, __ATOMIC_RELAXED);
+    uint64_t n = __atomic_load_n(&lan->r->pool_top[k], __ATOMIC_RELAXED);
     for (uint32_t i = 0; i < MAX_JOURNALS; i++)
-        n += __atomic_load_n(&lan->r->jr[i].cache_n, __ATOMIC_RELAXED);
+        n += __atomic_load_n(&lan->r->jr[i].cache_n[k], __ATOMIC_RELAXED);
     return n;
 }

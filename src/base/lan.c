@@ -30,10 +30,21 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg)
         cfg->max_addrs = 1024;
     if (!cfg->max_groups)
         cfg->max_groups = 1024;
+    /* A few MiB of small buffers for datagrams up to an Ethernet MTU, some
+     * for jumbo frames, and enough large ones for a TCP window or two at the
+     * largest MTU (docs/design.md, "Sizes and defaults"). */
     if (!cfg->buffers)
         cfg->buffers = 2048;
     if (!cfg->buffer_size)
-        cfg->buffer_size = 9216;
+        cfg->buffer_size = 2048;
+    if (!cfg->mid_buffers)
+        cfg->mid_buffers = 512;
+    if (!cfg->mid_size)
+        cfg->mid_size = cfg->buffer_size > 9216 ? cfg->buffer_size : 9216;
+    if (!cfg->big_buffers)
+        cfg->big_buffers = 128;
+    if (!cfg->big_size)
+        cfg->big_size = cfg->mid_size > 65535 ? cfg->mid_size : 65535;
     if (!cfg->queue_len)
         cfg->queue_len = 256;
     if (!cfg->stuck_ms)
@@ -49,19 +60,57 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
         what = "max_ports must be 2 to 1024";
     else if (c->max_addrs > (1u << 20) || c->max_groups > (1u << 20))
         what = "max_addrs and max_groups must be at most 1048576";
-    else if (c->buffers < 2 || c->buffers > (1u << 22))
-        what = "buffers must be 2 to 4194304";
-    else if (c->buffer_size < 576 || c->buffer_size > 65535)
-        what = "buffer_size must be 576 to 65535";
+    else if (c->buffers < 2 || c->buffers > (1u << 22) || c->mid_buffers > (1u << 22) ||
+             c->big_buffers > (1u << 22) ||
+             (uint64_t)c->buffers + c->mid_buffers + c->big_buffers > (1u << 22))
+        what = "buffers must be 2 to 4194304 (small, medium and large together at most 4194304)";
+    else if (c->mid_buffers < 1 || c->big_buffers < 1)
+        what = "medium and large buffers must be at least 1";
+    else if (c->buffer_size < 576 || c->buffer_size > 65535 || c->mid_size > 65535 ||
+             c->big_size > 65535)
+        what = "buffer sizes must be 576 to 65535";
+    else if (c->mid_size < c->buffer_size || c->big_size < c->mid_size)
+        what = "buffer sizes must grow: small <= medium <= large";
     else if (c->queue_len < 2 || c->queue_len > 65536 || (c->queue_len & (c->queue_len - 1)))
         what = "queue_len must be a power of two from 2 to 65536";
     else if (c->stuck_ms > 3600000)
         what = "stuck_ms must be at most 3600000 (an hour)";
-    else if ((uint64_t)c->buffers * c->buffer_size > (1ull << 34))
-        what = "base storage (buffers x buffer_size) must be at most 16 GiB";
+    else if ((uint64_t)c->buffers * c->buffer_size + (uint64_t)c->mid_buffers * c->mid_size +
+                 (uint64_t)c->big_buffers * c->big_size >
+             (1ull << 34))
+        what = "base storage (buffers x size, all classes) must be at most 16 GiB";
     if (what && err && errlen)
         snprintf(err, errlen, "%s", what);
     return what ? -EINVAL : 0;
+}
+
+uint32_t cfg_class_n(const struct glan_lan_config *cfg, int k)
+{
+    return k == 0 ? cfg->buffers : k == 1 ? cfg->mid_buffers : cfg->big_buffers;
+}
+
+uint32_t cfg_class_size(const struct glan_lan_config *cfg, int k)
+{
+    return k == 0 ? cfg->buffer_size : k == 1 ? cfg->mid_size : cfg->big_size;
+}
+
+uint32_t glan_lan_class_buffers(const struct glan_lan_config *cfg, int k)
+{
+    return k >= 0 && k < NCLASS ? cfg_class_n(cfg, k) : 0;
+}
+
+uint32_t glan_lan_class_size(const struct glan_lan_config *cfg, int k)
+{
+    return k >= 0 && k < NCLASS ? cfg_class_size(cfg, k) : 0;
+}
+
+uint64_t glan_lan_config_bytes(const struct glan_lan_config *in)
+{
+    struct glan_lan_config cfg = *in;
+    struct layout l;
+    glan_lan_config_defaults(&cfg);
+    layout_of(&cfg, &l);
+    return l.total;
 }
 
 int config_prepare(const struct glan_lan_config *in, struct glan_lan_config *cfg, struct layout *l,
@@ -275,10 +324,14 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
     for (uint32_t p = 0; p < r->max_ports; p++)
         if (atomic_load(&lan->ports[p].state) != PORT_FREE)
             o->queued += port_queued(lan, (int)p);
-    /* Free buffers are on the stack or in a journal's cache; the rest are
-     * held.  Read while buffers come and go, the sum is kept in range. */
-    uint64_t free_ = free_buffers(lan);
-    o->buffers_in_use = free_ >= r->buffers ? 0 : (uint32_t)(r->buffers - free_);
+    /* Free buffers are on their class's stack or in a journal's cache; the
+     * rest are held.  Read while buffers come and go, each sum is kept in
+     * range. */
+    for (int k = 0; k < NCLASS; k++) {
+        uint64_t free_ = free_buffers(lan, k), n = lan->cls[k].n;
+        o->class_in_use[k] = free_ >= n ? 0 : (uint32_t)(n - free_);
+        o->buffers_in_use += o->class_in_use[k];
+    }
     o->suspects = atomic_load(&r->suspects);
     for (int q = 0; q < MAX_PROCS; q++)
         if (atomic_load(&r->procs[q].state) != PROC_FREE)

@@ -220,7 +220,6 @@ static int deliver_queue(struct glan_lan *lan, struct journal *j, int p, int *to
 {
     struct port_shared *ps = &lan->ports[p];
     struct glan_port *lp = &lan->local[p];
-    uint32_t bufsize = lan->r->buffer_size;
     for (;;) {
         /* relaxed: only the turn holder writes cur */
         uint64_t cur = atomic_load_explicit(&ps->cur, memory_order_relaxed);
@@ -236,7 +235,7 @@ static int deliver_queue(struct glan_lan *lan, struct journal *j, int p, int *to
         }
         const struct slot_hdr *s = &lan->slots[slot];
         uint32_t len = s->len;
-        if (len > bufsize) {
+        if (len > slot_size(lan, slot)) {
             /* The header is in the region: a length past the buffer is
              * refused, never read. */
             region_error(lan);
@@ -321,9 +320,11 @@ static void wake_proc(struct glan_lan *lan, uint32_t owner)
 /*
  * No port may hold more than its share of base storage: a copy is queued
  * for a port that already has SHARE_FLOOR copies waiting only while it has
- * fewer waiting than there are buffers on the free stack (a dynamic
- * threshold: n ports that stop taking input hold at most about
- * buffers / (n + 1) each, and as many stay free for everyone else).  A copy
+ * fewer waiting than there are buffers on the free stack of the copy's size
+ * class (a dynamic threshold: n ports that stop taking input hold at most
+ * about buffers / (n + 1) of each class each, and as many stay free for
+ * everyone else; what waits counts copies of every class, so a port's
+ * copies of one class never exceed the share).  A copy
  * over the share is dropped `queue_full`.  A port that has taken nothing
  * for stuck_ms while senders found it over its share (or its ring full) is
  * stuck: what waits for it is dropped `expired`, and so is every copy for it
@@ -404,7 +405,7 @@ void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, in
     uint64_t enq = atomic_load_explicit(&ps->enq_pos, memory_order_relaxed);
     uint64_t waiting = enq > deq ? enq - deq : 0;
     if ((waiting >= SHARE_FLOOR &&
-         waiting >= __atomic_load_n(&lan->r->pool_top, __ATOMIC_RELAXED)) ||
+         waiting >= __atomic_load_n(&lan->r->pool_top[class_of(lan, slot)], __ATOMIC_RELAXED)) ||
         queue_push(lan, p, slot) < 0) {
         sender_drop(lan, j, slot, p, over_share(lan, j, p, deq));
     } else {

@@ -20,7 +20,7 @@ size_t glan_port_monitored(const struct glan_port *port)
      * looks again with the monitor pinned */
     if (!atomic_load_explicit(&lan->mon, memory_order_relaxed))
         return 0;
-    return lan->r->buffer_size;
+    return lan->cls[NCLASS - 1].size;
 }
 
 static uint64_t now_ns(void)

@@ -5,7 +5,8 @@
  * different addresses.  In order: this header (configuration, the ctl and
  * pool mutexes, the process table, the journals), the port table, the
  * registry, the group table, the wait-queue cells, the pin counters, the
- * buffer headers, the free-buffer stack, the reach bits and the buffer data.
+ * buffer headers, the free-buffer stacks, the reach bits and the buffer data
+ * (the small buffers', then the medium, then the large).
  *
  * Changing any struct here changes the layout: bump REGION_VERSION (an
  * attacher compares the version and the sizes of these structs, see
@@ -21,9 +22,12 @@
 
 #include "guestlan/base.h"
 
+/* Layout versions: 4 split the port entries by writer, 5 dropped the port
+ * counter, 6 added the journals, 7 the size classes of base storage. */
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 6u /* 4: port entries split by writer; 5: no port counter; 6: journals */
+#define REGION_VERSION 7u
+#define NCLASS         GLAN_BUF_CLASSES
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -132,8 +136,9 @@ struct slot_hdr {
  *            of its datagram is on a queue or dropped; fwd_n copies of it (0:
  *            not sent yet), fwd_dropped of them dropped by the thread itself.
  *   unref    the buffer whose reference it is giving back, while it does.
- *   cache    free buffers kept by the thread (owner word "free"), refilled
- *            from and spilled to the free stack under the pool mutex.
+ *   cache    free buffers kept by the thread (owner word "free"), one cache
+ *            per size class, refilled from and spilled to that class's free
+ *            stack under the pool mutex.
  *   ledger   this journal's share of the LAN totals, written by its holder
  *            only; the totals are the sum over all journals, and a journal
  *            keeps its ledger from holder to holder.
@@ -162,8 +167,8 @@ struct journal {
     uint64_t hand;
     uint32_t fwd_n, fwd_dropped;
     uint64_t unref;
-    uint64_t cache_n;
-    uint32_t cache[JR_CACHE];
+    uint64_t cache_n[NCLASS];
+    uint32_t cache[NCLASS][JR_CACHE];
     struct ledger l;
 };
 
@@ -197,21 +202,26 @@ struct region {
     uint32_t sz_region, sz_port, sz_cell, sz_slot, sz_entry, sz_proc, sz_mutex, max_procs;
     uint64_t total;
     char name[32];
-    uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len, stuck_ms;
+    uint32_t max_ports, max_addrs, max_groups, queue_len, stuck_ms;
+    /* Base storage: buffers in all, and per size class its count and size.
+     * Slot numbers are global, the classes' in order: small ones first. */
+    uint32_t buffers;
+    uint32_t cls_n[NCLASS], cls_size[NCLASS];
     uint32_t addr_cap; /* registry table size, a power of two */
     uint32_t shared;
     uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
         off_data;
-    uint32_t reach_words; /* 64-bit words of reach bits per buffer */
-    uint32_t cache_max;   /* buffers a journal's cache keeps at most */
+    uint32_t reach_words;       /* 64-bit words of reach bits per buffer */
+    uint32_t cache_max[NCLASS]; /* buffers a journal's cache of each class keeps at most */
     pthread_mutex_t ctl;
-    /* The free stack (off_stack, `buffers` slot numbers, pool_top of them
-     * free) is guarded by pool, robust in a shared LAN; pool_holder is the
-     * journal index + 1 of its holder, whose redo record the next locker
-     * does again if the holder died (journal.c). */
+    /* The free stacks (off_stack, `buffers` slot numbers: each class's
+     * stack in its own stretch, at the class's first slot number, pool_top[k]
+     * of them free) are guarded by pool, robust in a shared LAN; pool_holder
+     * is the journal index + 1 of its holder, whose redo record the next
+     * locker does again if the holder died (journal.c). */
     pthread_mutex_t pool;
     _Atomic uint32_t pool_holder, ctl_holder;
-    uint64_t pool_top;
+    uint64_t pool_top[NCLASS];
     _Atomic uint32_t reg_seq; /* odd while a registry writer is at work */
     uint32_t n_addrs, n_groups;
     _Atomic int32_t uplink;    /* index of the uplink port, or -1 */

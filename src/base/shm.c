@@ -57,14 +57,26 @@ void layout_of(const struct glan_lan_config *cfg, struct layout *l)
     l->off_pins = off;
     off = align128(off + (uint64_t)MAX_PROCS * cfg->max_ports * sizeof(uint32_t));
     l->off_slots = off;
-    off = align128(off + (uint64_t)cfg->buffers * sizeof(struct slot_hdr));
+    /* Slot numbers run through the classes in order; each class's buffers
+     * are 64-byte aligned, one after the other. */
+    uint32_t buffers = 0;
+    uint64_t data = 0;
+    for (int k = 0; k < NCLASS; k++) {
+        uint32_t n = cfg_class_n(cfg, k);
+        l->first[k] = buffers;
+        l->stride[k] = (cfg_class_size(cfg, k) + 63) & ~63u;
+        l->data[k] = data;
+        buffers += n;
+        data += (uint64_t)n * l->stride[k];
+    }
+    off = align128(off + (uint64_t)buffers * sizeof(struct slot_hdr));
     l->off_stack = off;
-    off = align128(off + (uint64_t)cfg->buffers * sizeof(uint32_t));
+    off = align128(off + (uint64_t)buffers * sizeof(uint32_t));
     l->reach_words = (cfg->max_ports + 63) / 64;
     l->off_reach = off;
-    off = align128(off + (uint64_t)cfg->buffers * l->reach_words * sizeof(uint64_t));
+    off = align128(off + (uint64_t)buffers * l->reach_words * sizeof(uint64_t));
     l->off_data = off;
-    l->total = align128(off + (uint64_t)cfg->buffers * cfg->buffer_size);
+    l->total = align128(off + data);
 }
 
 /* The layout words (region words 2..9) a process compares with its own. */
@@ -111,6 +123,17 @@ void lan_bind(struct glan_lan *lan, void *mem)
     lan->stack = (uint32_t *)(b + r->off_stack);
     lan->reach = (uint64_t *)(b + r->off_reach);
     lan->data = b + r->off_data;
+    struct glan_lan_config cfg;
+    struct layout l;
+    region_config(r, &cfg);
+    layout_of(&cfg, &l);
+    for (int k = 0; k < NCLASS; k++) {
+        lan->cls[k].first = l.first[k];
+        lan->cls[k].n = r->cls_n[k];
+        lan->cls[k].size = r->cls_size[k];
+        lan->cls[k].stride = l.stride[k];
+        lan->cls[k].data = lan->data + l.data[k];
+    }
 }
 
 int region_init(void *mem, const struct glan_lan_config *cfg, const struct layout *l, int shared)
@@ -125,8 +148,15 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     r->max_ports = cfg->max_ports;
     r->max_addrs = cfg->max_addrs;
     r->max_groups = cfg->max_groups;
-    r->buffers = cfg->buffers;
-    r->buffer_size = cfg->buffer_size;
+    r->buffers = 0;
+    for (int k = 0; k < NCLASS; k++) {
+        r->cls_n[k] = cfg_class_n(cfg, k);
+        r->cls_size[k] = cfg_class_size(cfg, k);
+        r->buffers += r->cls_n[k];
+        /* A journal's cache: a sixty-fourth of the class, at most JR_CACHE,
+         * so that the buffers caches keep stay few against the class. */
+        r->cache_max[k] = r->cls_n[k] / 64 < JR_CACHE ? r->cls_n[k] / 64 : JR_CACHE;
+    }
     r->queue_len = cfg->queue_len;
     r->stuck_ms = cfg->stuck_ms;
     r->addr_cap = l->cap;
@@ -141,9 +171,6 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     r->off_reach = l->off_reach;
     r->off_data = l->off_data;
     r->reach_words = l->reach_words;
-    /* A journal's cache: a sixty-fourth of the pool, at most JR_CACHE, so
-     * that the buffers caches keep stay few against the pool. */
-    r->cache_max = cfg->buffers / 64 < JR_CACHE ? cfg->buffers / 64 : JR_CACHE;
 
     pthread_mutexattr_t a;
     pthread_mutexattr_init(&a);
@@ -167,13 +194,16 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
         atomic_init(&tmp.ports[p].drain, DRAIN_CLOSED); /* free ports have no drain turn */
         atomic_init(&tmp.ports[p].cur, CUR_NONE);
     }
-    /* Every buffer starts on the free stack, the lowest on top, so buffers
-     * are handed out low first. */
-    for (uint32_t i = 0; i < cfg->buffers; i++) {
-        atomic_init(&tmp.slots[i].owner, OWNER_FREE);
-        tmp.stack[i] = cfg->buffers - 1 - i;
+    /* Every buffer starts on its class's free stack, the lowest on top, so
+     * buffers are handed out low first. */
+    for (int k = 0; k < NCLASS; k++) {
+        const struct cls *c = &tmp.cls[k];
+        for (uint32_t i = 0; i < c->n; i++) {
+            atomic_init(&tmp.slots[c->first + i].owner, OWNER_FREE);
+            tmp.stack[c->first + i] = c->first + c->n - 1 - i;
+        }
+        r->pool_top[k] = c->n;
     }
-    r->pool_top = cfg->buffers;
     for (uint32_t i = 0; i < MAX_JOURNALS; i++) {
         tmp.r->jr[i].hand = HAND_NONE;
         tmp.r->jr[i].unref = HAND_NONE;
@@ -187,8 +217,12 @@ void region_config(const struct region *r, struct glan_lan_config *out)
     out->max_ports = r->max_ports;
     out->max_addrs = r->max_addrs;
     out->max_groups = r->max_groups;
-    out->buffers = r->buffers;
-    out->buffer_size = r->buffer_size;
+    out->buffers = r->cls_n[0];
+    out->buffer_size = r->cls_size[0];
+    out->mid_buffers = r->cls_n[1];
+    out->mid_size = r->cls_size[1];
+    out->big_buffers = r->cls_n[2];
+    out->big_size = r->cls_size[2];
     out->queue_len = r->queue_len;
     out->stuck_ms = r->stuck_ms;
 }
@@ -382,8 +416,7 @@ static void recover_journal(struct glan_lan *lan, struct journal *dj)
     }
     pool_unlock(lan);
     fail_point(FP_RECOVER_JOURNAL);
-    if (dj->cache_n)
-        pool_spill(lan, dj, (uint32_t)dj->cache_n);
+    pool_spill_all(lan, dj);
     uint64_t h = dj->hand;
     if (h != HAND_NONE && (uint32_t)h < r->buffers)
         slot_suspect(lan, (uint32_t)h, h >> 32);
@@ -645,9 +678,7 @@ int glan_lan_reap(struct glan_lan *lan)
     ctl_unlock(lan);
     /* What recovery and reclaim put back went to our cache: onto the stack
      * with it, where every thread can take it. */
-    struct journal *me = jr_mine(lan);
-    if (me->cache_n)
-        pool_spill(lan, me, (uint32_t)me->cache_n);
+    pool_spill_all(lan, jr_mine(lan));
     return n;
 }
 
@@ -825,10 +856,12 @@ static int region_check(const struct region *r, uint64_t size, struct glan_lan_c
     }
     struct layout l;
     layout_of(cfg, &l);
-    if (l.cap != r->addr_cap || l.off_ports != r->off_ports || l.off_addrs != r->off_addrs ||
+    if ((uint64_t)r->cls_n[0] + r->cls_n[1] + r->cls_n[2] != r->buffers || l.cap != r->addr_cap ||
+        l.off_ports != r->off_ports || l.off_addrs != r->off_addrs ||
         l.off_groups != r->off_groups || l.off_cells != r->off_cells || l.off_pins != r->off_pins ||
         l.off_slots != r->off_slots || l.off_stack != r->off_stack || l.off_reach != r->off_reach ||
-        l.reach_words != r->reach_words || r->cache_max > JR_CACHE || l.off_data != r->off_data ||
+        l.reach_words != r->reach_words || r->cache_max[0] > JR_CACHE ||
+        r->cache_max[1] > JR_CACHE || r->cache_max[2] > JR_CACHE || l.off_data != r->off_data ||
         l.total != r->total || l.total > size || !r->shared) {
         snprintf(err, errlen, "incompatible layout: offsets or size differ");
         return -1;

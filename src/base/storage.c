@@ -16,9 +16,12 @@
 #include "count.h"
 
 /*
- * Base storage is one pool: a stack of free buffers under the pool mutex
- * (journal.c), from which each journal keeps a small cache of its own
- * (cache_max buffers at most, refilled and spilled in halves).  A thread
+ * Base storage is three size classes (small, medium, large), each a stack
+ * of free buffers under the pool mutex (journal.c), from which each journal
+ * keeps a small cache of its own per class (cache_max[k] buffers at most,
+ * refilled and spilled in halves).  A datagram takes a buffer of the
+ * smallest class it fits, or of the next larger class that has one free
+ * (glan_port_tx_begin).  A thread
  * takes from and gives back to its own cache with no lock and no atomic
  * read-modify-write: the cache is its alone, and each change is one record
  * (journal.h), so a kill at any instruction leaves every free buffer in
@@ -28,22 +31,23 @@
  * LAN).  The owner word says who holds a buffer, and it is what recovery
  * and reclaim go by (shm.c).
  */
-static uint32_t slot_alloc(struct glan_lan *lan, struct journal *j)
+static uint32_t slot_alloc(struct glan_lan *lan, struct journal *j, int k)
 {
     struct region *r = lan->r;
+    const struct cls *c = &lan->cls[k];
     for (;;) {
-        uint64_t n = j->cache_n;
+        uint64_t n = j->cache_n[k];
         if (n == 0) {
-            uint32_t want = r->cache_max / 2;
-            if (pool_refill(lan, j, want ? want : 1) == 0)
+            uint32_t want = r->cache_max[k] / 2;
+            if (pool_refill(lan, j, k, want ? want : 1) == 0)
                 return NONE;
             continue;
         }
-        uint32_t idx = n <= JR_CACHE ? j->cache[n - 1] : NONE;
-        if (n > JR_CACHE || idx >= r->buffers) {
-            /* Not one of ours: drop the entry, never follow it. */
+        uint32_t idx = n <= JR_CACHE ? j->cache[k][n - 1] : NONE;
+        if (n > JR_CACHE || idx - c->first >= c->n) {
+            /* Not one of this class: drop the entry, never follow it. */
             region_error(lan);
-            j->cache_n = n > JR_CACHE ? 0 : n - 1;
+            j->cache_n[k] = n > JR_CACHE ? 0 : n - 1;
             continue;
         }
         struct slot_hdr *s = &lan->slots[idx];
@@ -54,29 +58,37 @@ static uint32_t slot_alloc(struct glan_lan *lan, struct journal *j)
             __atomic_store_n(&reach[w], 0, __ATOMIC_RELAXED);
         struct rec rc;
         rec_init(&rc, r, j);
-        rec_put64(&rc, &j->cache_n, n - 1);
+        rec_put64(&rc, &j->cache_n[k], n - 1);
         rec_put64(&rc, &s->owner, gen << 32 | lan->token);
         rec_commit(&rc, FP_ALLOC);
         return idx;
     }
 }
 
-/* Put buffer idx (owner word now `freeing`, by us) into our cache. */
+/* Put buffer idx (owner word now `freeing`, by us) into our cache of its
+ * class. */
 static void cache_put(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t gen)
 {
     struct region *r = lan->r;
-    if (j->cache_n >= JR_CACHE)
-        pool_spill(lan, j, JR_CACHE / 2);
-    uint64_t n = j->cache_n;
-    j->cache[n] = idx; /* past cache_n until the record says so */
+    int k = class_of(lan, idx);
+    if (j->cache_n[k] >= JR_CACHE)
+        pool_spill(lan, j, k, JR_CACHE / 2);
+    uint64_t n = j->cache_n[k];
+    if (n >= JR_CACHE) {
+        /* The spill could not take any (a segment written wrong): start
+         * the cache again rather than write past it. */
+        region_error(lan);
+        n = 0;
+    }
+    j->cache[k][n] = idx; /* past cache_n until the record says so */
     struct rec rc;
     rec_init(&rc, r, j);
-    rec_put64(&rc, &j->cache_n, n + 1);
+    rec_put64(&rc, &j->cache_n[k], n + 1);
     rec_put64(&rc, &lan->slots[idx].owner, gen << 32 | OWNER_FREE);
     rec_put64(&rc, &j->unref, HAND_NONE);
     rec_commit(&rc, FP_FREED);
-    if (j->cache_n > r->cache_max)
-        pool_spill(lan, j, (uint32_t)(j->cache_n - r->cache_max / 2));
+    if (j->cache_n[k] > r->cache_max[k])
+        pool_spill(lan, j, k, (uint32_t)(j->cache_n[k] - r->cache_max[k] / 2));
 }
 
 int slot_release(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t w)
@@ -158,9 +170,15 @@ enum glan_drop glan_port_tx_begin(struct glan_port *port, size_t len, struct gla
     tb->data = NULL;
     tb->len = 0;
     struct journal *j = jr_mine(lan);
-    if (len > lan->r->buffer_size)
+    int k = 0;
+    while (k < NCLASS && len > lan->cls[k].size)
+        k++;
+    if (k == NCLASS)
         return count_refused(lan, j, port->idx, len, GLAN_DROP_TOO_BIG);
-    uint32_t slot = slot_alloc(lan, j);
+    /* The smallest class it fits; when that has none free, a larger one. */
+    uint32_t slot = NONE;
+    while (k < NCLASS && (slot = slot_alloc(lan, j, k)) == NONE)
+        k++;
     if (slot == NONE)
         return count_refused(lan, j, port->idx, len, GLAN_DROP_NO_BUFFER);
     tb->slot = slot;

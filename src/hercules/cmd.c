@@ -31,6 +31,7 @@
  * (uplinkspec.h), and after them. */
 static const char *const help_head[] = {
     "Format: \"glan define lan [shared name] [ports n] [buffers n] [bufsize n]\"",
+    "                         \"[midbuffers n] [midsize n] [bigbuffers n] [bigsize n]\"",
     "                         \"[queue n] [addrs n] [groups n] [uplink UPLINK]\"",
     "        \"glan uplink lan UPLINK\"",
     "        \"glan uplink lan none\"",
@@ -45,8 +46,11 @@ static const char *const help_head[] = {
     "sizes when it does not exist yet.",
     "",
     "  define   defines a LAN: ports (with the uplink, default 64), base",
-    "           storage buffers (default 2048) of bufsize bytes (default",
-    "           9216), the wait queue of each port (a power of two,",
+    "           storage in three sizes: small buffers (default 2048) of",
+    "           bufsize bytes (default 2048), medium ones (default 512)",
+    "           of midsize bytes (default 9216) and large ones (default",
+    "           128) of bigsize bytes (default 65535, the largest",
+    "           datagram); the wait queue of each port (a power of two,",
     "           default 256), registered addresses and multicast groups",
     "           (default 1024 each).  Define a LAN before the device",
     "           statements that use it to choose its sizes.",
@@ -308,6 +312,12 @@ static void shm_info_of(struct glan_herc_lan *l, void *arg)
     glan_lan_get_config(l->lan, &si->cfg);
 }
 
+/* The memory a LAN of this configuration takes, in MiB, rounded up. */
+static unsigned mib(const struct glan_lan_config *cfg)
+{
+    return (unsigned)((glan_lan_config_bytes(cfg) + (1u << 20) - 1) >> 20);
+}
+
 static int cmd_define(int argc, char *argv[])
 {
     if (argc < 3)
@@ -320,6 +330,10 @@ static int cmd_define(int argc, char *argv[])
         {"ports", offsetof(struct glan_lan_config, max_ports)},
         {"buffers", offsetof(struct glan_lan_config, buffers)},
         {"bufsize", offsetof(struct glan_lan_config, buffer_size)},
+        {"midbuffers", offsetof(struct glan_lan_config, mid_buffers)},
+        {"midsize", offsetof(struct glan_lan_config, mid_size)},
+        {"bigbuffers", offsetof(struct glan_lan_config, big_buffers)},
+        {"bigsize", offsetof(struct glan_lan_config, big_size)},
         {"queue", offsetof(struct glan_lan_config, queue_len)},
         {"addrs", offsetof(struct glan_lan_config, max_addrs)},
         {"groups", offsetof(struct glan_lan_config, max_groups)},
@@ -366,10 +380,13 @@ static int cmd_define(int argc, char *argv[])
     if (shm) {
         struct shm_info si = {.name = name};
         glan_herc_lan_foreach(name, shm_info_of, &si);
-        WRMSG(HHC04716, "I", name, si.shm, attached ? "attached to" : "created", si.cfg.max_ports,
-              si.cfg.buffers, si.cfg.buffer_size, si.cfg.queue_len);
+        struct glan_lan_config *c = &si.cfg;
+        WRMSG(HHC04716, "I", name, si.shm, attached ? "attached to" : "created", c->max_ports,
+              c->buffers, c->buffer_size, c->mid_buffers, c->mid_size, c->big_buffers, c->big_size,
+              mib(c), c->queue_len);
     } else {
-        WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.queue_len);
+        WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.mid_buffers,
+              cfg.mid_size, cfg.big_buffers, cfg.big_size, mib(&cfg), cfg.queue_len);
     }
     /* A statement that fails leaves no LAN half defined behind it. */
     if (uplink_at && set_uplink(name, &ua) < 0) {
@@ -656,8 +673,10 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     } else {
         line("  Trace: off");
     }
-    line("  Base storage: %u of %u buffers of %u bytes in use, port queues of %u", s.buffers_in_use,
-         c.buffers, c.buffer_size, c.queue_len);
+    line("  Base storage in use: small %u of %u (%u bytes), medium %u of %u (%u bytes), large %u "
+         "of %u (%u bytes); port queues of %u",
+         s.class_in_use[0], c.buffers, c.buffer_size, s.class_in_use[1], c.mid_buffers, c.mid_size,
+         s.class_in_use[2], c.big_buffers, c.big_size, c.queue_len);
     line("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
          ", queued %" PRIu64,
          s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued);

@@ -75,10 +75,15 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
         osa->cfg.out_queues = 4;
     struct glan_lan_config lc;
     glan_lan_get_config(lan, &lc);
-    if (!osa->cfg.mtu)
-        osa->cfg.mtu = 9000;
-    if (osa->cfg.mtu > lc.buffer_size)
-        osa->cfg.mtu = (uint16_t)lc.buffer_size;
+    /* The largest MTU the guest may set (Linux's qeth takes the ULP ENABLE
+     * figure as the interface's max_mtu for an OSA, and starts a layer-3
+     * interface at 1492): what the LAN's largest buffers hold, and no more
+     * than 57344, which 16 elements of 4 KiB carry with the header (the
+     * input buffers qeth gives an OSA). */
+    if (!osa->cfg.mtu || osa->cfg.mtu > GLAN_OSA_MAX_MTU)
+        osa->cfg.mtu = GLAN_OSA_MAX_MTU;
+    if (osa->cfg.mtu > lc.big_size)
+        osa->cfg.mtu = (uint16_t)lc.big_size;
     osa->data_slot = -1;
     pthread_mutex_init(&osa->ctl, NULL);
     pthread_mutex_init(&osa->out, NULL);

@@ -184,8 +184,10 @@ static void query(struct glan_lan *lan, struct glan_uplink *up, struct guest *g,
     printf("glan query %s\n", c.name);
     printf("LAN %s: ports %u of %u, addresses %u of %u, groups %u of %u\n", c.name, s.ports,
            c.max_ports, s.addrs, c.max_addrs, s.groups, c.max_groups);
-    printf("  Base storage: %u of %u buffers of %u bytes in use, port queues of %u\n",
-           s.buffers_in_use, c.buffers, c.buffer_size, c.queue_len);
+    printf("  Base storage in use: small %u of %u (%u bytes), medium %u of %u (%u bytes), large %u "
+           "of %u (%u bytes); port queues of %u\n",
+           s.class_in_use[0], c.buffers, c.buffer_size, s.class_in_use[1], c.mid_buffers,
+           c.mid_size, s.class_in_use[2], c.big_buffers, c.big_size, c.queue_len);
     glan_drops_format(s.dropped, buf, sizeof buf);
     printf("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
            ", queued %" PRIu64 "\n  Dropped:%s\n",

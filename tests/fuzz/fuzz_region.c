@@ -8,16 +8,14 @@
  * checks what it reads, counts bad values in glan_lan_stats().region_errors
  * and refuses or repairs them; this target holds it to that.
  *
- * Each input makes a private LAN (8 ports, 64 buffers of 576 bytes, queues
- * of 8), attaches three guests (each an address, two of them a group) and an
- * uplink, then runs the input as steps: an operation of the API (sends of
- * every cast between the ports, tx_begin with commit or abort, batches,
- * kicks, receivers that refuse for a while, detach and reattach, stats,
- * reap), or a mutation: fuzz bytes written at a fuzz-chosen offset of one of
- * the region's tables.  At the end every port is detached and the LAN
- * destroyed.  Beyond AddressSanitizer and UBSan it checks that every
- * datagram delivered lies inside one buffer of base storage and is no longer
- * than a buffer, and libFuzzer's -timeout catches a wait that never ends.
+ * Each input makes a private LAN (8 ports, 64 buffers of 576 bytes, 8 of
+ * 1024 and 4 of 2048, queues of 8), attaches three guests (each an address, two of them a group)
+ * and an uplink, then runs the input as steps: an operation of the API (sends of every cast between
+ * the ports, tx_begin with commit or abort, batches, kicks, receivers that refuse for a while,
+ * detach and reattach, stats, reap), or a mutation: fuzz bytes written at a fuzz-chosen offset of
+ * one of the region's tables.  At the end every port is detached and the LAN destroyed.  Beyond
+ * AddressSanitizer and UBSan it checks that every datagram delivered lies inside one buffer of base
+ * storage and is no longer than a buffer, and libFuzzer's -timeout catches a wait that never ends.
  *
  * The region's address comes from struct glan_lan (base_int.h; this target
  * alone gets src/base on its include path, as a test of the base's insides,
@@ -68,11 +66,16 @@ static int deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct fport *f = ctx;
     struct glan_lan *lan = cur_lan;
-    const uint8_t *lo = lan->data;
-    const uint8_t *hi = lo + (size_t)lan->r->buffers * lan->r->buffer_size;
-    /* a datagram lies in one buffer of base storage */
-    if (dg->len > lan->r->buffer_size || dg->data < lo || dg->data + dg->len > hi ||
-        (size_t)(dg->data - lo) % lan->r->buffer_size + dg->len > lan->r->buffer_size)
+    /* a datagram lies in one buffer of base storage, of one size class */
+    int in_one = 0;
+    for (int k = 0; k < NCLASS; k++) {
+        const struct cls *c = &lan->cls[k];
+        const uint8_t *lo = c->data, *hi = lo + (size_t)c->n * c->stride;
+        if (dg->data >= lo && dg->data < hi && dg->len <= c->size &&
+            (size_t)(dg->data - lo) % c->stride + dg->len <= c->size)
+            in_one = 1;
+    }
+    if (!in_one)
         __builtin_trap();
     volatile uint8_t sink = dg->len ? dg->data[0] ^ dg->data[dg->len - 1] : 0;
     (void)sink;
@@ -262,7 +265,7 @@ static void send_one(struct in *in, int op)
     if (!fp[from].port)
         return;
     uint8_t b = byte(in);
-    size_t len = 20 + (size_t)byte(in) * 2;
+    size_t len = 20 + (size_t)byte(in) * 8; /* every size class, and too big */
     struct glan_addr dst;
     switch (b % 5) {
     case 0: /* unicast to a guest */
@@ -281,7 +284,7 @@ static void send_one(struct in *in, int op)
         addr4(&dst, 10, 0, 0, 2);
         break;
     }
-    uint8_t buf[700];
+    uint8_t buf[2100];
     if (len > sizeof buf)
         len = sizeof buf;
     len = make_dgram(buf, len, &dst, from);
@@ -311,6 +314,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .max_groups = 16,
         .buffers = 64,
         .buffer_size = 576,
+        .mid_buffers = 8,
+        .mid_size = 1024,
+        .big_buffers = 4,
+        .big_size = 2048,
         .queue_len = 8,
     };
     char err[256];

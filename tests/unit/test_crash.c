@@ -57,8 +57,17 @@ static void make_lan(const char *tag)
     use_name(tag);
     /* The child under test is to be the one that recovers the victim. */
     glan_failpoint_no_autoreap(1);
-    struct glan_lan_config cfg = {
-        .name = "CRASH", .max_ports = 16, .buffers = 512, .buffer_size = 576, .queue_len = 64};
+    /* Three size classes, all in use: datagrams of every class, and small
+     * ones that take a larger buffer when theirs run out. */
+    struct glan_lan_config cfg = {.name = "CRASH",
+                                  .max_ports = 16,
+                                  .buffers = 512,
+                                  .buffer_size = 576,
+                                  .mid_buffers = 64,
+                                  .mid_size = 1024,
+                                  .big_buffers = 16,
+                                  .big_size = 2048,
+                                  .queue_len = 64};
     char err[200];
     struct glan_lan *lan = glan_lan_create_shared(&cfg, shm_name, err, sizeof err);
     ck_assert_msg(lan != NULL, "%s", err);
@@ -119,7 +128,7 @@ static struct glan_port *port_or_exit(struct glan_lan *lan, const char *name, co
 static void send_one(struct glan_port *p, const char *src, const char *dst, size_t len,
                      uint32_t tag)
 {
-    uint8_t buf[576];
+    uint8_t buf[2048];
     if (tp_build_quiet(buf, len, src, dst, tag) != len)
         _exit(20);
     glan_port_send(p, buf, len, NULL);
@@ -135,8 +144,10 @@ static void round_of(struct glan_port *p, const char *me, const char *own, uint3
     send_one(p, me, "255.255.255.255", 90, tag);
     send_one(p, me, "239.1.1.1", 80, tag);
     send_one(p, me, "10.9.77.77", 70, tag);
+    send_one(p, me, "10.9.0.1", 900, tag);  /* a medium buffer */
+    send_one(p, me, "10.9.0.1", 2000, tag); /* a large one */
     uint8_t big[64] = {0};
-    glan_port_send(p, big, 600, NULL); /* too big: refused */
+    glan_port_send(p, big, 4000, NULL); /* too big: refused */
     struct glan_txbuf tb;
     if (glan_port_tx_begin(p, 100, &tb) == GLAN_DROP_NONE)
         glan_port_tx_abort(p, &tb);
@@ -301,16 +312,18 @@ static void check_whole(const char *what)
     struct glan_port_info info = {.name = "check", .kind = GLAN_PORT_GUEST};
     struct glan_port *p;
     ck_assert_int_eq(glan_port_attach(lan, &info, &sink_ops, NULL, &p), 0);
-    struct glan_txbuf *tb = calloc(cfg.buffers + 1, sizeof *tb);
+    /* (small datagrams: when the small class is empty they take the larger
+     * classes' buffers) */
+    uint32_t all = cfg.buffers + cfg.mid_buffers + cfg.big_buffers;
+    struct glan_txbuf *tb = calloc(all + 1, sizeof *tb);
     uint32_t got = 0;
-    while (got <= cfg.buffers && glan_port_tx_begin(p, 64, &tb[got]) == GLAN_DROP_NONE)
+    while (got <= all && glan_port_tx_begin(p, 64, &tb[got]) == GLAN_DROP_NONE)
         got++;
     for (uint32_t i = 0; i < got; i++)
         glan_port_tx_abort(p, &tb[i]);
     free(tb);
     glan_port_detach(p);
-    ck_assert_msg(got == cfg.buffers, "%s: %u of %u buffers could be taken", what, got,
-                  cfg.buffers);
+    ck_assert_msg(got == all, "%s: %u of %u buffers could be taken", what, got, all);
     glan_lan_destroy(lan);
 }
 
@@ -513,7 +526,8 @@ static void *stress_sender(void *v)
     char dst[32];
     for (uint32_t i = 0;; i++) {
         snprintf(dst, sizeof dst, "10.8.%u.%u", (i / 2) % 4, 1 + i % 2);
-        send_one(a->p, a->me, dst, 80 + i % 200, i);
+        /* one in four of medium or large size */
+        send_one(a->p, a->me, dst, i % 4 == 3 ? 600 + (i * 37) % 1448 : 80 + i % 200, i);
         if (i % 16 == 0)
             send_one(a->p, a->me, "255.255.255.255", 90, i);
         if (i % 16 == 8)

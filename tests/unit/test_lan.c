@@ -19,8 +19,14 @@ static struct testport A, B, C, U;
 static struct glan_lan *make_lan(uint32_t buffers, uint32_t queue_len, uint32_t max_addrs)
 {
     char err[128] = "";
-    struct glan_lan_config cfg = {
-        .name = "LAN1", .buffers = buffers, .queue_len = queue_len, .max_addrs = max_addrs};
+    /* buffers small ones, and one medium and one large: a bounded pool of
+     * buffers + 2 (the default when buffers is 0). */
+    struct glan_lan_config cfg = {.name = "LAN1",
+                                  .buffers = buffers,
+                                  .mid_buffers = buffers ? 1 : 0,
+                                  .big_buffers = buffers ? 1 : 0,
+                                  .queue_len = queue_len,
+                                  .max_addrs = max_addrs};
     struct glan_lan *l = glan_lan_create(&cfg, err, sizeof err);
     ck_assert_msg(l != NULL, "create: %s", err);
     return l;
@@ -259,7 +265,7 @@ START_TEST(malformed_and_too_big)
     uint8_t junk[64] = {0x45, 0, 0, 200}; /* says 200 bytes, has 64 */
     ck_assert_int_eq(glan_port_send(A.port, junk, sizeof junk, NULL), GLAN_DROP_MALFORMED);
     ck_assert_int_eq(glan_port_send(A.port, junk, 0, NULL), GLAN_DROP_MALFORMED);
-    static uint8_t big[9300];
+    static uint8_t big[65536];
     ck_assert_int_eq(glan_port_send(A.port, big, sizeof big, NULL), GLAN_DROP_TOO_BIG);
     ck_assert_uint_eq(dropped(&A, GLAN_DROP_MALFORMED), 2);
     ck_assert_uint_eq(dropped(&A, GLAN_DROP_TOO_BIG), 1);
@@ -322,39 +328,43 @@ END_TEST
 
 START_TEST(base_storage_is_bounded)
 {
-    remake_lan(4, 64, 0);
+    remake_lan(4, 64, 0); /* 4 small, 1 medium, 1 large */
     tp_attach(&A, lan, "A", a_addrs);
     tp_attach(&B, lan, "B", b_addrs);
     B.room = 0;
-    for (uint32_t i = 0; i < 6; i++)
+    for (uint32_t i = 0; i < 8; i++)
         tp_send(&A, "10.0.0.1", "10.0.0.2", 64, i);
     ck_assert_uint_eq(dropped(&A, GLAN_DROP_NO_BUFFER), 2);
     struct glan_lan_stats st;
     glan_lan_stats(lan, &st);
-    ck_assert_uint_eq(st.buffers_in_use, 4);
-    ck_assert_uint_eq(st.queued, 4);
+    ck_assert_uint_eq(st.buffers_in_use, 6);
+    ck_assert_uint_eq(st.class_in_use[0], 4);
+    ck_assert_uint_eq(st.class_in_use[1], 1);
+    ck_assert_uint_eq(st.class_in_use[2], 1);
+    ck_assert_uint_eq(st.queued, 6);
 }
 END_TEST
 
 /* Buffers taken, or given back, by another thread. */
+#define POOL 6 /* remake_lan(4, ...): 4 small, 1 medium, 1 large */
 struct taker {
     struct glan_port *port;
-    struct glan_txbuf tb[4];
-    int give_back; /* 0: take all four; 1: give all four back */
-    enum glan_drop why[5];
+    struct glan_txbuf tb[POOL];
+    int give_back; /* 0: take all six; 1: give all six back */
+    enum glan_drop why[POOL + 1];
 };
 
 static void *taker_run(void *arg)
 {
     struct taker *t = arg;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < POOL; i++)
         if (t->give_back)
             glan_port_tx_abort(t->port, &t->tb[i]);
         else
             t->why[i] = glan_port_tx_begin(t->port, 64, &t->tb[i]);
     if (!t->give_back) {
         struct glan_txbuf extra;
-        t->why[4] = glan_port_tx_begin(t->port, 64, &extra);
+        t->why[POOL] = glan_port_tx_begin(t->port, 64, &extra);
     }
     return NULL;
 }
@@ -378,20 +388,20 @@ START_TEST(base_storage_is_one_pool_across_threads)
     struct taker t = {.port = A.port};
     for (int round = 0; round < 3; round++) {
         /* taken here, given back by a thread that then ends */
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < POOL; i++)
             ck_assert_int_eq(glan_port_tx_begin(A.port, 64, &t.tb[i]), GLAN_DROP_NONE);
         struct glan_txbuf extra;
         ck_assert_int_eq(glan_port_tx_begin(A.port, 64, &extra), GLAN_DROP_NO_BUFFER);
         taker_in_thread(&t, 1);
         /* taken by another thread, given back here */
         taker_in_thread(&t, 0);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < POOL; i++)
             ck_assert_int_eq(t.why[i], GLAN_DROP_NONE);
-        ck_assert_int_eq(t.why[4], GLAN_DROP_NO_BUFFER);
+        ck_assert_int_eq(t.why[POOL], GLAN_DROP_NO_BUFFER);
         struct glan_lan_stats st;
         glan_lan_stats(lan, &st);
-        ck_assert_uint_eq(st.buffers_in_use, 4);
-        for (int i = 0; i < 4; i++)
+        ck_assert_uint_eq(st.buffers_in_use, POOL);
+        for (int i = 0; i < POOL; i++)
             glan_port_tx_abort(A.port, &t.tb[i]);
         glan_lan_stats(lan, &st);
         ck_assert_uint_eq(st.buffers_in_use, 0);
@@ -401,6 +411,102 @@ START_TEST(base_storage_is_one_pool_across_threads)
     for (uint32_t i = 0; i < 8; i++)
         ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 64, i), GLAN_DROP_NONE);
     ck_assert_uint_eq(B.n, 8);
+}
+END_TEST
+
+/* The size classes: a datagram takes the smallest class it fits. */
+static void class_use(uint32_t use[GLAN_BUF_CLASSES])
+{
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    memcpy(use, st.class_in_use, sizeof st.class_in_use);
+    ck_assert_uint_eq(st.buffers_in_use, use[0] + use[1] + use[2]);
+}
+
+START_TEST(size_class_smallest_that_fits)
+{
+    B.room = 0; /* every copy stays in its buffer, queued */
+    uint32_t use[GLAN_BUF_CLASSES];
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 100, 0), GLAN_DROP_NONE);
+    class_use(use);
+    ck_assert_uint_eq(use[0], 1); /* 100 bytes: not a large buffer */
+    ck_assert_uint_eq(use[1] + use[2], 0);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 2048, 1), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 2049, 2), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 9216, 3), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 9217, 4), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 57344, 5), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 65535, 6), GLAN_DROP_NONE);
+    class_use(use);
+    ck_assert_uint_eq(use[0], 2);
+    ck_assert_uint_eq(use[1], 2);
+    ck_assert_uint_eq(use[2], 3);
+    B.room = -1;
+    glan_port_kick(B.port);
+    ck_assert_uint_eq(B.n, 7);
+    static const uint32_t lens[] = {100, 2048, 2049, 9216, 9217, 57344, 65535};
+    for (uint32_t i = 0; i < 7; i++) {
+        ck_assert_uint_eq(B.tags[i], i);
+        ck_assert_uint_eq(B.lens[i], lens[i]);
+    }
+    class_use(use);
+    ck_assert_uint_eq(use[0] + use[1] + use[2], 0);
+    tp_check_balance(lan);
+}
+END_TEST
+
+/* A class with none free: a datagram takes a larger class, never a smaller
+ * one; with the large class empty a large datagram is dropped no_buffer,
+ * counted, and the books balance. */
+START_TEST(size_class_exhausted)
+{
+    char err[128] = "";
+    struct glan_lan_config cfg = {
+        .name = "CLS", .buffers = 4, .mid_buffers = 2, .big_buffers = 3, .queue_len = 64};
+    remake_lan(0, 0, 0);
+    glan_lan_destroy(lan);
+    lan = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_msg(lan != NULL, "create: %s", err);
+    tp_attach(&A, lan, "A", a_addrs);
+    tp_attach(&B, lan, "B", b_addrs);
+    B.room = 0;
+    uint32_t use[GLAN_BUF_CLASSES];
+    /* three large datagrams fill the large class; the fourth is dropped */
+    for (uint32_t i = 0; i < 3; i++)
+        ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 30000, i), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 30000, 3), GLAN_DROP_NO_BUFFER);
+    ck_assert_uint_eq(dropped(&A, GLAN_DROP_NO_BUFFER), 1);
+    /* small and medium ones still go */
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 100, 4), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 5000, 5), GLAN_DROP_NONE);
+    class_use(use);
+    ck_assert_uint_eq(use[0], 1);
+    ck_assert_uint_eq(use[1], 1);
+    ck_assert_uint_eq(use[2], 3);
+    /* small ones fill the small class, then take the medium one left */
+    for (uint32_t i = 6; i < 9; i++)
+        ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 100, i), GLAN_DROP_NONE);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 100, 9), GLAN_DROP_NONE);
+    class_use(use);
+    ck_assert_uint_eq(use[0], 4);
+    ck_assert_uint_eq(use[1], 2);
+    ck_assert_int_eq(tp_send(&A, "10.0.0.1", "10.0.0.2", 100, 10), GLAN_DROP_NO_BUFFER);
+    ck_assert_uint_eq(dropped(&A, GLAN_DROP_NO_BUFFER), 2);
+    tp_check_balance(lan);
+    /* too big for the largest class: too_big, not no_buffer */
+    static uint8_t huge[65536];
+    ck_assert_int_eq(glan_port_send(A.port, huge, sizeof huge, NULL), GLAN_DROP_TOO_BIG);
+    B.room = -1;
+    glan_port_kick(B.port);
+    ck_assert_uint_eq(B.n, 9);
+    class_use(use);
+    ck_assert_uint_eq(use[0] + use[1] + use[2], 0);
+    tp_check_balance(lan);
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.dropped[GLAN_DROP_NO_BUFFER], 2);
+    ck_assert_uint_eq(st.dropped[GLAN_DROP_TOO_BIG], 1);
+    ck_assert_uint_eq(st.delivered, 9);
 }
 END_TEST
 
@@ -513,6 +619,9 @@ START_TEST(config_validation)
         {.name = "L", .queue_len = 3},
         {.name = "L", .buffer_size = 100},
         {.name = "L", .buffers = 1},
+        {.name = "L", .buffer_size = 4096, .mid_size = 2048},
+        {.name = "L", .big_size = 65536},
+        {.name = "L", .buffers = 1u << 22, .mid_buffers = 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = 0;
@@ -522,8 +631,18 @@ START_TEST(config_validation)
     struct glan_lan_config cfg;
     glan_lan_get_config(lan, &cfg);
     ck_assert_str_eq(cfg.name, "LAN1");
-    ck_assert_uint_eq(cfg.buffer_size, 9216);
+    ck_assert_uint_eq(cfg.buffers, 2048);
+    ck_assert_uint_eq(cfg.buffer_size, 2048);
+    ck_assert_uint_eq(cfg.mid_buffers, 512);
+    ck_assert_uint_eq(cfg.mid_size, 9216);
+    ck_assert_uint_eq(cfg.big_buffers, 128);
+    ck_assert_uint_eq(cfg.big_size, 65535);
     ck_assert_str_eq(glan_lan_name(lan), "LAN1");
+    /* A class size left 0 is at least the class below. */
+    struct glan_lan_config up = {.name = "L", .buffer_size = 16384};
+    glan_lan_config_defaults(&up);
+    ck_assert_uint_eq(up.mid_size, 16384);
+    ck_assert_uint_eq(up.big_size, 65535);
 }
 END_TEST
 
@@ -692,6 +811,8 @@ Suite *lan_suite(void)
     tcase_add_test(tc, wait_queue_is_bounded);
     tcase_add_test(tc, base_storage_is_bounded);
     tcase_add_test(tc, base_storage_is_one_pool_across_threads);
+    tcase_add_test(tc, size_class_smallest_that_fits);
+    tcase_add_test(tc, size_class_exhausted);
     tcase_add_test(tc, detach_drops_what_waits);
     tcase_add_test(tc, lan_totals_survive_detach);
     tcase_add_test(tc, receiver_errors_are_counted);

@@ -135,12 +135,18 @@ END_TEST
 
 enum { SMALL_BUFFERS = 4, SMALL_SIZE = 576 };
 
-/* A LAN of SMALL_BUFFERS buffers of SMALL_SIZE bytes. */
+/* A LAN of SMALL_BUFFERS buffers of SMALL_SIZE bytes (in all three
+ * classes). */
 static struct glan_lan *small_lan(void)
 {
     char err[128];
-    struct glan_lan_config cfg = {
-        .name = "SMALL", .buffers = SMALL_BUFFERS, .buffer_size = SMALL_SIZE};
+    struct glan_lan_config cfg = {.name = "SMALL",
+                                  .buffers = SMALL_BUFFERS - 2,
+                                  .buffer_size = SMALL_SIZE,
+                                  .mid_buffers = 1,
+                                  .mid_size = SMALL_SIZE,
+                                  .big_buffers = 1,
+                                  .big_size = SMALL_SIZE};
     struct glan_lan *l = glan_lan_create(&cfg, err, sizeof err);
     ck_assert_msg(l != NULL, "%s", err);
     return l;

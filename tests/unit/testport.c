@@ -79,7 +79,7 @@ size_t tp_build_quiet(uint8_t *buf, size_t len, const char *src, const char *dst
 enum glan_drop tp_send(struct testport *tp, const char *src, const char *dst, size_t len,
                        uint32_t tag)
 {
-    uint8_t buf[9216];
+    static _Thread_local uint8_t buf[65535];
     ck_assert_uint_le(len, sizeof buf);
     tp_build(buf, len, src, dst, tag);
     return glan_port_send(tp->port, buf, len, NULL);

@@ -93,17 +93,37 @@ struct glan_dgram {
 struct glan_lan;
 struct glan_port;
 
-/* Sizes are fixed when the LAN is defined; zero means the default. */
+/* Base storage comes in three size classes, small, medium and large, each
+ * a number of buffers of one size: a datagram takes a buffer of the smallest
+ * class it fits, or of a larger class when that one has none free
+ * (docs/design.md, "Sizes and defaults").  The large class's size is the
+ * largest datagram the LAN carries. */
+#define GLAN_BUF_CLASSES 3
+
+/* Sizes are fixed when the LAN is defined; zero means the default.  A class
+ * size left zero is at least the size of the class below it. */
 struct glan_lan_config {
     const char *name;     /* 1..31 characters */
     uint32_t max_ports;   /* default 64, at most 1024 (uplink included) */
     uint32_t max_addrs;   /* registered unicast addresses, default 1024 */
     uint32_t max_groups;  /* multicast memberships, default 1024 */
-    uint32_t buffers;     /* base storage buffers, default 2048 */
-    uint32_t buffer_size; /* largest datagram, default 9216, 576..65535 */
+    uint32_t buffers;     /* small buffers, default 2048 */
+    uint32_t buffer_size; /* bytes in a small buffer, default 2048, 576..65535 */
     uint32_t queue_len;   /* per-port wait queue, default 256, a power of two */
     uint32_t stuck_ms;    /* a receiver that takes nothing this long is stuck, default 2000 */
+    uint32_t mid_buffers; /* medium buffers, default 512 */
+    uint32_t mid_size;    /* bytes in a medium buffer, default 9216 */
+    uint32_t big_buffers; /* large buffers, default 128 */
+    uint32_t big_size;    /* bytes in a large buffer (the largest datagram), default 65535 */
 };
+
+/* Class k's count and size in cfg (k 0 small, 1 medium, 2 large). */
+uint32_t glan_lan_class_buffers(const struct glan_lan_config *cfg, int k);
+uint32_t glan_lan_class_size(const struct glan_lan_config *cfg, int k);
+/* The bytes of base storage a LAN of this configuration (defaults filled in)
+ * takes: buffers, their headers and free stacks, and every other table of
+ * the region (docs/design.md, "Sizes and defaults"). */
+uint64_t glan_lan_config_bytes(const struct glan_lan_config *cfg);
 
 /* Fill in the defaults for every zero field. */
 void glan_lan_config_defaults(struct glan_lan_config *cfg);
@@ -333,8 +353,9 @@ struct glan_lan_stats {
     uint64_t sent_packets, sent_bytes;
     uint64_t fanout, delivered;
     uint64_t dropped[GLAN_DROP_COUNT];
-    uint64_t queued;         /* copies waiting in all wait queues now */
-    uint32_t buffers_in_use; /* base storage buffers held now */
+    uint64_t queued;                         /* copies waiting in all wait queues now */
+    uint32_t buffers_in_use;                 /* base storage buffers held now, all classes */
+    uint32_t class_in_use[GLAN_BUF_CLASSES]; /* of which small, medium, large */
     uint32_t ports, addrs, groups;
     uint32_t processes;     /* attached, and dead ones not yet recovered */
     uint32_t suspects;      /* buffers of dead processes not yet reclaimed */

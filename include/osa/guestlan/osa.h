@@ -143,12 +143,18 @@ struct glan_osa_host_ops {
     void (*resume)(void *host);
 };
 
+/* The largest MTU the device offers: a datagram and its 32-byte header in a
+ * 64 KiB input buffer of 16 elements of 4 KiB, as Linux's qeth sets one up
+ * for an OSA, with room to spare.  Never more than the LAN's largest
+ * buffer holds. */
+#define GLAN_OSA_MAX_MTU 57344
+
 struct glan_osa_config {
     const char *name;                /* port name in the LAN, 1..31 chars ("0600") */
     uint16_t devnum[GLAN_OSA_SLOTS]; /* device numbers of the three subchannels */
     uint8_t chpid;                   /* reported in RCD */
     uint8_t mac[6];                  /* all zero: derived from the port index */
-    uint16_t mtu;                    /* in ULP ENABLE; 0: 9000; never above the LAN's buffer size */
+    uint16_t mtu;                    /* in ULP ENABLE; 0: the largest (GLAN_OSA_MAX_MTU) */
     uint8_t out_queues;              /* reported in SSQD; 0: 4 */
 };
 
