@@ -44,7 +44,7 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg)
     if (!cfg->big_buffers)
         cfg->big_buffers = 128;
     if (!cfg->big_size)
-        cfg->big_size = cfg->mid_size > 65535 ? cfg->mid_size : 65535;
+        cfg->big_size = cfg->mid_size > 57344 ? cfg->mid_size : 57344;
     if (!cfg->queue_len)
         cfg->queue_len = 256;
     if (!cfg->stuck_ms)

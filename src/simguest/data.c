@@ -181,8 +181,12 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
                 while (have < len) {
                     uint32_t room = be32(s->element[e].length) - off;
                     uint32_t k = len - have < room ? len - have : room;
-                    if (rx && have + k <= sizeof rx->data)
-                        memcpy(rx->data + have, glan_sg_ptr(g, be64(s->element[e].addr) + off), k);
+                    const uint8_t *src = glan_sg_ptr(g, be64(s->element[e].addr) + off);
+                    if (rx && have < sizeof rx->data)
+                        memcpy(rx->data + have, src,
+                               k < sizeof rx->data - have ? k : sizeof rx->data - have);
+                    if (rx && rx->big && len <= rx->big_cap)
+                        memcpy(rx->big + have, src, k);
                     have += k;
                     off += k;
                     if (have < len && next_element(s, &e, &off) < 0) {

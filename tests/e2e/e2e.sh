@@ -22,6 +22,11 @@
 #                  again
 #   glan-uplink    the guest pings the host and the host the guest through a
 #                  LAN's TUN uplink, in a network namespace the test creates
+#   glan-large-mtu the guest's two GLAN interfaces (one in a namespace) at
+#                  MTU 57344, the largest the device offers (57345 refused):
+#                  pings of 57344-byte datagrams both ways and 16 MiB over
+#                  TCP checked by SHA-256, none of it fragmented; the LAN's
+#                  datagrams average well above a medium buffer
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
 # hdtglan.so), GLAN_GUEST_DIR (built guest; built there when missing, from
 # the .debs in GLAN_GUEST_CACHE), GLAN_RUN_DIR (logs, default ./e2e-run).
@@ -151,6 +156,43 @@ glan-uplink)
         --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tun 'glantun0' attached" \
         --expect-log "HHC04720I   Uplink: tun 'glantun0' mtu 1500, open" \
         --expect-log "HHC04720I     Addresses: 10\.1\.2\.2 "
+    ;;
+glan-large-mtu)
+    need_module
+    need_guest
+    # Large frames: qeth takes the MTU the device reports in ULP ENABLE as
+    # the interface's largest; the guest sets both interfaces to it and the
+    # next byte is refused.  Pings of 57316 data bytes (57344-byte
+    # datagrams, each over 15 or 16 storage-block elements both ways) and
+    # 16 MiB over TCP (segments of up to 57304 bytes) go through the LAN's
+    # large buffers; the guest fragments nothing (IpFragCreates=0 in both
+    # namespaces after the transfer).
+    python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
+        --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
+        --params "glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns glan_mtu=57344 glan_ping=10.1.1.3 glan_ping_ns=10.1.1.2 glan_ping_size=57316 glan_count=3 glan_tcp=16 glan_hold=1" \
+        --on "DONE=glan query LAN1" \
+        --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
+        --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
+        --expect 'MTU~^0\.0\.0600 \S+ 57344 ok above=refused' \
+        --expect 'MTU~^0\.0\.0610 \S+ 57344 ok above=refused' \
+        --expect 'PING~^root 10\.1\.1\.3 tx=3 rx=3 ' --expect 'PING~^ns 10\.1\.1\.2 tx=3 rx=3 ' \
+        --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' \
+        --expect 'SNMP~^root after_tcp_to=10\.1\.1\.3 .*IpFragCreates=0( |$)' \
+        --expect 'SNMP~^ns after_tcp_to=10\.1\.1\.3 .*IpFragCreates=0( |$)' \
+        --expect DONE --expect-log "HHC04720I   Base storage in use: small 0 of 2048" ||
+        exit 1
+    # The LAN's totals after DONE: bytes per datagram far above what a
+    # medium buffer (9216) holds, so the transfer went in large frames.
+    exec python3 - "$run/console.log" <<'PYEOF'
+import re, sys
+sent = [m for m in re.finditer(r"HHC04720I   Sent (\d+) packets (\d+) bytes",
+                               open(sys.argv[1], encoding="latin-1").read())]
+if not sent:
+    sys.exit("FAIL: no glan query of LAN1 after DONE")
+pk, by = int(sent[-1].group(1)), int(sent[-1].group(2))
+print(f"LAN1 sent {pk} datagrams, {by} bytes: {by / max(pk, 1):.0f} bytes each")
+sys.exit(0 if pk and by / pk > 9216 else "FAIL: the datagrams were not large")
+PYEOF
     ;;
 glan-tap-bridge)
     need_module

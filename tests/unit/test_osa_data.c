@@ -257,6 +257,137 @@ START_TEST(receiver_out_of_buffers)
 }
 END_TEST
 
+/* ---- large datagrams: up to 57344 bytes, over 16 elements ------------------------- */
+
+static uint8_t big_rx[2][65536];
+
+/* Elements of a's output buffer i up to LAST_ENTRY. */
+static unsigned out_elements(struct simguest *g, unsigned i)
+{
+    const struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
+    unsigned e = 0;
+    while (e < QDIO_MAX_ELEMENTS && !(s->element[e].eflags & SBAL_EFLAGS_LAST_ENTRY))
+        e++;
+    return e + 1;
+}
+
+START_TEST(large_datagram_16_elements_out)
+{
+    /* 57344 bytes, the largest MTU the device offers: with the header in an
+     * element of its own (as qeth does when the skb has no headroom) the
+     * data takes 15 elements of a page each, 16 in all; without, 15. */
+    static uint8_t d[57344];
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 57344 - 28, 0x5a);
+    ck_assert_uint_eq(n, 57344);
+    for (int i = 0; i < 200; i++)
+        d[28 + i] = (uint8_t)i; /* not all one byte: the order of the pieces shows */
+    for (int split = 1; split >= 0; split--) {
+        struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+        unsigned at = a->out_next;
+        ck_assert_int_eq(glan_sg_send(a, &p, 1, split), SLSB_P_OUTPUT_EMPTY);
+        ck_assert_uint_eq(out_elements(a, at), split ? 16 : 15);
+        rx[0].big = big_rx[0];
+        rx[0].big_cap = sizeof big_rx[0];
+        ck_assert_int_eq(glan_sg_recv(b, rx, 1), 1);
+        ck_assert_uint_eq(rx[0].len, 57344);
+        ck_assert_mem_eq(big_rx[0], d, n);
+        rx[0].big = NULL;
+    }
+    /* IPv6, b to a */
+    n = glan_sg_udp6(d, "fd00::2", "fd00::1", 57344 - 48, 0x6b);
+    struct sg_pkt p6 = {.flags = QETH_CAST_UNICAST | QETH_HDR_IPV6, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(glan_sg_send(b, &p6, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    rx[0].big = big_rx[0];
+    rx[0].big_cap = sizeof big_rx[0];
+    ck_assert_int_eq(glan_sg_recv(a, rx, 1), 1);
+    ck_assert_mem_eq(big_rx[0], d, n);
+    rx[0].big = NULL;
+    /* In the large class, and given back. */
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.class_in_use[2], 0);
+    ck_assert_uint_eq(st.delivered, 3);
+}
+END_TEST
+
+START_TEST(large_datagram_16_elements_in)
+{
+    /* b's 16 input buffers filled by one large datagram each; then an
+     * 8000-byte one and a 57344-byte one wait in the base, and go into one
+     * input buffer together when b gives buffers back: the large one starts
+     * in element 1 and ends in element 15, the buffer's last. */
+    static uint8_t d[57344], s8[8000];
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 57344 - 28, 0x77);
+    for (int i = 0; i < 4096; i++)
+        d[28 + i * 13] = (uint8_t)(i * 7);
+    size_t n8 = glan_sg_udp4(s8, "10.1.0.1", "10.1.0.2", 8000 - 28, 0x88);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    struct sg_pkt p8 = {.flags = QETH_CAST_UNICAST, .data = s8, .len = (uint32_t)n8};
+    for (int i = 0; i < SG_IN_BUFS; i++)
+        ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p8, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    struct glan_port_stats ps;
+    glan_port_stats(glan_osa_port(b->osa), &ps);
+    ck_assert_uint_eq(ps.queued, 2);
+    /* The first 16: one buffer each. */
+    ck_assert_int_eq(glan_sg_recv(b, rx, SG_IN_BUFS), SG_IN_BUFS);
+    for (int i = 0; i < SG_IN_BUFS; i++) {
+        ck_assert_uint_eq(rx[i].len, n);
+        ck_assert_mem_eq(rx[i].data, d, sizeof rx[i].data); /* its first bytes */
+    }
+    /* The two that waited, in buffer in_next, before the guest takes it. */
+    const struct sbal *sb = glan_sg_ptr(b, b->sbal[0][b->in_next]);
+    ck_assert_uint_eq(be32(sb->element[0].length), 4096);
+    ck_assert_int_eq(sb->element[14].eflags & SBAL_EFLAGS_LAST_ENTRY, 0);
+    ck_assert_int_ne(sb->element[15].eflags & SBAL_EFLAGS_LAST_ENTRY, 0);
+    ck_assert_uint_eq(be32(sb->element[15].length), 2 * 32 + n8 + n - 15 * 4096);
+    for (int k = 0; k < 2; k++) {
+        rx[k].big = big_rx[k];
+        rx[k].big_cap = sizeof big_rx[k];
+    }
+    ck_assert_int_eq(glan_sg_recv(b, rx, 2), 2);
+    ck_assert_uint_eq(rx[0].len, n8);
+    ck_assert_mem_eq(big_rx[0], s8, n8);
+    ck_assert_uint_eq(rx[1].len, n);
+    ck_assert_mem_eq(big_rx[1], d, n);
+    rx[0].big = rx[1].big = NULL;
+    glan_port_stats(glan_osa_port(a->osa), &ps);
+    ck_assert_uint_eq(ps.delivered, SG_IN_BUFS + 2);
+}
+END_TEST
+
+START_TEST(large_datagram_over_the_limit)
+{
+    /* One byte over 57344 (the device's MTU and the default LAN's largest
+     * buffer): dropped too_big, counted on the sender and the LAN. */
+    static uint8_t d[57345];
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 57345 - 28, 0x99);
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 1), 0);
+    struct glan_port_stats ps;
+    glan_port_stats(glan_osa_port(a->osa), &ps);
+    ck_assert_uint_eq(ps.dropped[GLAN_DROP_TOO_BIG], 1);
+    ck_assert_uint_eq(ps.sent_packets, 1);
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.dropped[GLAN_DROP_TOO_BIG], 1);
+    ck_assert_uint_eq(st.sent_packets + st.fanout,
+                      st.delivered + st.dropped[GLAN_DROP_TOO_BIG] + st.queued);
+    /* and the next one, at the limit, goes */
+    n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 57344 - 28, 0x99);
+    p.len = (uint32_t)n;
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    rx[0].big = big_rx[0];
+    rx[0].big_cap = sizeof big_rx[0];
+    ck_assert_int_eq(glan_sg_recv(b, rx, 1), 1);
+    ck_assert_uint_eq(rx[0].len, n);
+    ck_assert_mem_eq(big_rx[0], d, n);
+    rx[0].big = NULL;
+}
+END_TEST
+
 START_TEST(halt_mid_traffic)
 {
     uint8_t d[2000];
@@ -556,6 +687,9 @@ Suite *osa_data_suite(void)
     tcase_add_test(tc, broadcast_and_multicast);
     tcase_add_test(tc, receiver_out_of_buffers);
     tcase_add_test(tc, halt_mid_traffic);
+    tcase_add_test(tc, large_datagram_16_elements_out);
+    tcase_add_test(tc, large_datagram_16_elements_in);
+    tcase_add_test(tc, large_datagram_over_the_limit);
     tcase_add_test(tc, two_senders_hammer_each_other);
     tcase_add_test(tc, guest_and_uplink);
     tcase_add_test(tc, pci_request_siga_s_and_plain_pci);

@@ -114,7 +114,7 @@ struct glan_lan_config {
     uint32_t mid_buffers; /* medium buffers, default 512 */
     uint32_t mid_size;    /* bytes in a medium buffer, default 9216 */
     uint32_t big_buffers; /* large buffers, default 128 */
-    uint32_t big_size;    /* bytes in a large buffer (the largest datagram), default 65535 */
+    uint32_t big_size;    /* bytes in a large buffer (the largest datagram), default 57344 */
 };
 
 /* Class k's count and size in cfg (k 0 small, 1 medium, 2 large). */

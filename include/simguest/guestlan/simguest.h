@@ -70,8 +70,13 @@ struct sg_host {
 struct sg_rx {
     uint8_t flags;
     uint16_t len;
-    uint64_t ts_ns; /* the guest's clock when it took the datagram */
-    uint8_t data[9216 + 64];
+    uint64_t ts_ns;          /* the guest's clock when it took the datagram */
+    uint8_t data[9216 + 64]; /* its first bytes */
+    /* Set by the caller, or NULL: room for a whole datagram of up to big_cap
+     * bytes (a large one, up to 16 elements of the input buffer); a
+     * datagram that fits is copied there whole too. */
+    uint8_t *big;
+    uint32_t big_cap;
 };
 
 struct simguest {

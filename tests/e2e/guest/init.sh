@@ -13,6 +13,10 @@
 #   glan_ping  comma-separated addresses to ping from the first namespace
 #   glan_ping_ns  addresses to ping from the "ns" interface's namespace
 #   glan_count pings per target (default 5)
+#   glan_ping_size  data bytes per ping (ping -s; default busybox's 56)
+#   glan_mtu   MTU to set on every interface once it is up (marker MTU DEVNO
+#              IF MTU ok|fail above=refused|taken: whether MTU + 1 is refused,
+#              i.e. whether MTU is the largest the device offers)
 #   glan_ping_late, glan_ping_late_ns  the same, after the TCP transfers (and
 #              after a glan_cycle), marker PINGLATE
 #   glan_route    routes in the first namespace, comma-separated NET/PREFIX@GW
@@ -38,7 +42,7 @@
 #   glan_cycle DEVNO: take that interface offline and online again while
 #              the first TCP transfer runs, glan_cycle_after seconds into it
 #              (default 2; markers CYCLE DEVNO offline|online ok|fail)
-# Markers: USERSPACE, MODULE, IF, ADDR, ADDR2, ROUTE, PING, PINGLATE, TCP, SNMP, FLOOD,
+# Markers: USERSPACE, MODULE, IF, MTU, ADDR, ADDR2, ROUTE, PING, PINGLATE, TCP, SNMP, FLOOD,
 # READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
@@ -106,6 +110,17 @@ up() {
     fi
     mark IF "$devno" "$ifn" "$addr" ok ns=${ns:-root} card=$(cat $g/card_type | tr ' ' _)
     echo "$ifn ${ns:-root}" >"/tmp/if.$devno"
+    if [ -n "${glan_mtu:-}" ]; then
+        ok=fail above=taken
+        $run ip link set dev "$ifn" mtu "$glan_mtu" 2>/tmp/err &&
+            [ "$($run ip -o link show dev "$ifn" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')" = "$glan_mtu" ] &&
+            ok=ok
+        if ! $run ip link set dev "$ifn" mtu $((glan_mtu + 1)) 2>/dev/null; then
+            above=refused
+        fi
+        $run ip link set dev "$ifn" mtu "$glan_mtu" 2>/dev/null
+        mark MTU "$devno" "$ifn" "$glan_mtu" $ok above=$above
+    fi
 }
 
 for spec in $(echo "${glan_ifs:-}" | tr ',' ' '); do
@@ -158,7 +173,7 @@ ping_one() {
     [ "$1" = ns ] && run="nsenter -t $NSPID -n"
     v=
     case $2 in *:*) v=-6 ;; esac
-    out=$($run ping $v -c "${glan_count:-5}" -W 2 "$2" 2>&1)
+    out=$($run ping $v -c "${glan_count:-5}" ${glan_ping_size:+-s $glan_ping_size} -W 2 "$2" 2>&1)
     tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
     rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
     rtt=$(echo "$out" | sed -n 's/^round-trip min\/avg\/max = \(.*\) ms/\1/p')
@@ -249,7 +264,7 @@ snmp() {
         fi
         $run cat /proc/net/snmp | awk -v w=$where '
             $1 == "Ip:" && !ih { split($0, p); ih = 1; next }
-            $1 == "Ip:" { for (i = 2; i <= NF; i++) if (p[i] ~ /^(InReceives|InHdrErrors|InAddrErrors|InDiscards|InDelivers)$/) t = t " Ip" p[i] "=" $i }
+            $1 == "Ip:" { for (i = 2; i <= NF; i++) if (p[i] ~ /^(InReceives|InHdrErrors|InAddrErrors|InDiscards|InDelivers|FragCreates|ReasmReqds)$/) t = t " Ip" p[i] "=" $i }
             $1 == "Tcp:" && !th { split($0, h); th = 1; next }
             $1 == "Tcp:" { for (i = 2; i <= NF; i++) if (h[i] ~ /^(ActiveOpens|AttemptFails|InSegs|OutSegs|RetransSegs|InErrs|InCsumErrors)$/) t = t " " h[i] "=" $i }
             $1 == "Udp:" && !uh { split($0, u); uh = 1; next }
