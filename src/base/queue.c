@@ -490,6 +490,18 @@ int wait_for_room(struct glan_lan *lan, struct glan_port *from, int p)
     if (atomic_load(&ps->state) != PORT_ACTIVE ||
         atomic_load_explicit(&ps->stuck, memory_order_relaxed) || !no_room(lan, ps, h, &deq, &enq))
         return 0;
+    if (from->batching && map_has(from->pending, (uint32_t)p)) {
+        /* Our own batch filled it: deliver that part of the batch now, as
+         * glan_port_batch_end would, and look again. */
+        from->pending[p / 64] &= ~(1ull << (p % 64));
+        _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
+        atomic_fetch_add(pin, 1);
+        if (atomic_load(&ps->state) == PORT_ACTIVE)
+            drain(lan, p);
+        atomic_fetch_sub(pin, 1);
+        if (!no_room(lan, ps, h, &deq, &enq))
+            return 0;
+    }
     if (clock_stuck(lan, jr_mine(lan), p, deq, enq))
         return 0;
     struct port_shared *me = &lan->ports[from->idx];
