@@ -21,10 +21,11 @@
 
 #include "guestlan/base.h"
 
-#define NONE           UINT32_MAX
-#define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 7u /* 4: port entries split by writer; 5: no port counter; 6: journals; 7: waits */
-#define MAX_PROCS      GLAN_SHM_MAX_PROCS
+#define NONE         UINT32_MAX
+#define REGION_MAGIC 0x474c414eu /* "GLAN" */
+#define REGION_VERSION                                                                             \
+    7u /* 4: port entries split by writer; 5: no port counter; 6: journals; 7: waits */
+#define MAX_PROCS GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
 enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
@@ -33,7 +34,7 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
  * never the same for two attachments, so a dead holder is told from a live
  * one that reused its table entry. */
 #define TOKEN_PROC(t) ((int)((t)&0xffu) - 1)
-#define DRAIN_CLOSED  UINT32_MAX /* drain word of a free port: nobody may drain */
+#define DRAIN_CLOSED  UINT32_MAX  /* drain word of a free port: nobody may drain */
 #define WAIT_RELEASED 0x80000000u /* wait_on: released, our base thread calls unblocked */
 
 /* Slot owner word: generation << 32 | owner.  The owner is a process token
