@@ -81,6 +81,10 @@
  *   S5  monitor: monitor_show (and glan_port_show_refused, refused.c)
  *       raises mon_users, then reads mon; glan_lan_set_monitor stores NULL,
  *       then reads mon_users (lan.c).
+ *   S6  waiting for room: wait_for_room stores the sender's wait_on and the
+ *       receiver's waited, then looks at the queue's positions again; a
+ *       drainer moves deq_pos, then (a fence) reads waited (release_waiters)
+ *       (queue.c).
  */
 #ifndef GLAN_BASE_INT_H
 #define GLAN_BASE_INT_H
@@ -104,6 +108,10 @@ struct glan_port {
     /* Batching (owner's sending thread only): receivers to drain at the end. */
     int batching;
     uint64_t pending[MAX_PORTS_WORDS];
+    /* Back-pressure (queue.c): when glan_port_tx_try last told the port to
+     * wait (CLOCK_MONOTONIC ns), 0 when it is not waiting; read by the base
+     * thread for the bound. */
+    _Atomic uint64_t wait_since;
 };
 
 /* The monitor: process-local, swapped under `users` so removal can wait. */
@@ -278,6 +286,11 @@ static inline uint64_t *reach_of(struct glan_lan *lan, uint32_t slot)
 enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
                        const struct glan_tx_meta *meta);
 
+/* The port a datagram of port's (len bytes at data) would go to if it is
+ * unicast, as forward decides; -1 when it is not unicast or goes nowhere. */
+int unicast_dest(struct glan_port *port, const uint8_t *data, size_t len,
+                 const struct glan_tx_meta *meta);
+
 /* ---- registry.c: the registry ---------------------------------------------------- */
 
 /* The ports that joined group g, but not port except, added to map (cleared
@@ -316,6 +329,14 @@ void take_turn(struct glan_lan *lan, struct port_shared *ps);
 void sweep_port(struct glan_lan *lan, int p);
 /* Set the bit in seen of every buffer a wait-queue cell or a drainer holds. */
 void queue_mark_held(struct glan_lan *lan, uint8_t *seen);
+/* Back-pressure: 1 when a sender that can wait (from) must wait for room
+ * at port p for a copy of size class k (it is now marked waiting; its
+ * unblocked op will be called),
+ * else 0 (p has room, is stuck or gone). */
+int wait_for_room(struct glan_lan *lan, struct glan_port *from, int p, int k);
+/* The base thread's part: call unblocked for our ports a receiver in
+ * another process released, and for those that waited stuck_ms. */
+void waits_tick(struct glan_lan *lan);
 
 /* ---- lan.c: LANs, ports, the monitor (counting: count.h) --------------------- */
 
@@ -356,6 +377,10 @@ int reap_locked(struct glan_lan *lan);
 /* Leave a shared LAN: our ports, the base thread, our process entry, the
  * mapping.  lan itself is the caller's to free. */
 void shm_leave(struct glan_lan *lan);
+/* Start the base thread (a private LAN's only for the bound on waits, when
+ * a port that can wait attaches), and stop it.  0 or a negative errno. */
+int base_start(struct glan_lan *lan, char *err, size_t errlen);
+void base_stop(struct glan_lan *lan);
 
 #pragma GCC visibility pop
 

@@ -50,6 +50,22 @@ static unsigned fan_targets(struct glan_lan *lan, int src, enum glan_cast cast,
     return n;
 }
 
+int unicast_dest(struct glan_port *port, const uint8_t *data, size_t len,
+                 const struct glan_tx_meta *meta)
+{
+    struct glan_lan *lan = port->lan;
+    struct glan_addr d;
+    if (glan_dgram_dest(data, len, &d) < 0)
+        return -1;
+    enum glan_cast cast = meta && meta->cast != GLAN_CAST_AUTO ? meta->cast : classify(&d);
+    if (cast != GLAN_CAST_UNICAST)
+        return -1;
+    int dst = glan_lan_lookup(lan, &d);
+    if (dst < 0 && lan->ports[port->idx].kind == GLAN_PORT_GUEST)
+        dst = uplink_of(lan);
+    return dst;
+}
+
 static enum glan_drop drop_whole(struct glan_lan *lan, struct journal *j, uint32_t slot,
                                  enum glan_drop why)
 {

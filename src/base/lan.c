@@ -157,6 +157,7 @@ void glan_lan_destroy(struct glan_lan *lan)
     if (!lan)
         return;
     if (!lan->map_size) {
+        base_stop(lan);
         lan_unlist(lan);
         jr_forget_lan(lan);
         pthread_mutex_destroy(&lan->r->ctl);
@@ -188,6 +189,11 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         return -EINVAL;
     int rc = -ENOSPC;
     ctl_lock(lan);
+    /* A port that can wait needs the bound on its waits: a private LAN's
+     * base thread starts with the first such port. */
+    if (ops->unblocked && !lan->has_base && (rc = base_start(lan, NULL, 0)) < 0)
+        goto out;
+    rc = -ENOSPC;
     if (info->kind == GLAN_PORT_UPLINK && uplink_of(lan) >= 0) {
         rc = -EEXIST;
         goto out;
@@ -203,6 +209,10 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         atomic_store_explicit(&ps->recv_packets, 0, memory_order_relaxed);
         atomic_store_explicit(&ps->recv_bytes, 0, memory_order_relaxed);
         atomic_store_explicit(&ps->recv_dropped, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->wait_on, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->waits, 0, memory_order_relaxed);
+        atomic_store_explicit(&ps->wait_ns, 0, memory_order_relaxed);
+        atomic_store_explicit(&lan->local[p].wait_since, 0, memory_order_relaxed);
         queue_reset(lan, (int)p);
         ps->owner_pid = (int32_t)getpid();
         lan->local[p].ops = ops;
@@ -302,6 +312,8 @@ static void read_port(struct glan_lan *lan, int p, struct glan_port_stats *o)
     o->recv_bytes = ld(&ps->recv_bytes);
     o->recv_dropped = ld(&ps->recv_dropped);
     o->queued = port_queued(lan, p);
+    o->waits = ld(&ps->waits);
+    o->wait_ns = ld(&ps->wait_ns);
 }
 
 int glan_port_stats(const struct glan_port *port, struct glan_port_stats *out)

@@ -17,6 +17,7 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,7 +170,10 @@ void queue_reset(struct glan_lan *lan, int p)
     atomic_store(&ps->cur, CUR_NONE);
     atomic_store(&ps->over_since, 0);
     atomic_store(&ps->stuck, 0);
+    atomic_store(&ps->waited, 0);
 }
+
+static void release_waiters(struct glan_lan *lan, int p, int all);
 
 /* ---- delivery ------------------------------------------------------------------ */
 
@@ -286,12 +290,16 @@ void drain(struct glan_lan *lan, int p)
             return;
         }
         uint32_t kick = atomic_load(&ps->kick_gen);
+        uint64_t deq = atomic_load_explicit(&ps->deq_pos, memory_order_relaxed);
         int took = 0, blocked = deliver_queue(lan, j, p, &took);
         if (took && lp->ops->flush)
             lp->ops->flush(lp->ctx);
+        int moved = atomic_load_explicit(&ps->deq_pos, memory_order_relaxed) != deq;
         /* S1, S3: seq_cst, the drainer's side: give the turn back, then look
          * at the queue (or at the kicks when the port had no room) */
         atomic_store(&ps->drain, 0);
+        if (moved)
+            release_waiters(lan, p, 0);
         if (blocked ? atomic_load(&ps->kick_gen) == kick : queue_empty(lan, p))
             return;
     }
@@ -324,12 +332,17 @@ static void wake_proc(struct glan_lan *lan, uint32_t owner)
  * class (a dynamic threshold: n ports that stop taking input hold at most
  * about buffers / (n + 1) of each class each, and as many stay free for
  * everyone else; what waits counts copies of every class, so a port's
- * copies of one class never exceed the share).  A copy
- * over the share is dropped `queue_full`.  A port that has taken nothing
- * for stuck_ms while senders found it over its share (or its ring full) is
- * stuck: what waits for it is dropped `expired`, and so is every copy for it
- * until the port is kicked (its guest gave input buffers back) or takes a
- * copy.  A merely slow receiver moves deq_pos, which restarts the clock.
+ * copies of one class never exceed the share).  A sender that can wait
+ * (glan_port_tx_try) waits for room instead of having its copy dropped;
+ * any other copy over the share is dropped `queue_full`.
+ *
+ * The clock (over_since) starts when a sender first finds the port without
+ * room, and remembers enq_pos then.  A port that has not taken every copy
+ * that waited then within stuck_ms is stuck: some copy has waited for it
+ * longer than stuck_ms.  What waits for it is dropped `expired`, and so is
+ * every copy for it, nobody waits for it, until the port is kicked (its
+ * guest gave input buffers back).  A slow receiver that keeps taking what
+ * it was given within stuck_ms is never stuck, however often it is full.
  */
 #define SHARE_FLOOR 16
 
@@ -338,6 +351,13 @@ static uint64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* Drop everything that waits for stuck port p, if its drain turn is free
@@ -356,24 +376,218 @@ static void expire_queue(struct glan_lan *lan, struct journal *j, int p)
         settle(lan, j, p, slot, GLAN_DROP_EXPIRED);
     /* S1: seq_cst, as drain gives the turn back */
     atomic_store(&ps->drain, 0);
+    release_waiters(lan, p, 1);
 }
 
-/* A copy for port p finds it over its share; deq is its dequeue position.
- * Returns why the copy is dropped. */
-static enum glan_drop over_share(struct glan_lan *lan, struct journal *j, int p, uint64_t deq)
+/* Port p was found without room (deq, enq: its positions then): 1 when it
+ * is stuck by the clock (it is marked so, and what waits for it expires). */
+static int clock_stuck(struct glan_lan *lan, struct journal *j, int p, uint64_t deq, uint64_t enq)
 {
     struct port_shared *ps = &lan->ports[p];
-    uint64_t now = mono_ms(), w = atomic_load_explicit(&ps->over_since, memory_order_relaxed);
-    if (w == 0 || (w & 0xffffff) != (deq & 0xffffff)) {
-        /* First time, or it took something since: the clock starts now. */
-        atomic_compare_exchange_strong(&ps->over_since, &w, now << 24 | (deq & 0xffffff));
-        return GLAN_DROP_QUEUE_FULL;
+    uint32_t now = (uint32_t)mono_ms() | 1; /* 0 is "not running" */
+    uint64_t w = atomic_load_explicit(&ps->over_since, memory_order_relaxed);
+    if (w == 0 || (int32_t)((uint32_t)deq - (uint32_t)w) >= 0) {
+        /* Not running, or it has taken all that waited when it started:
+         * the clock starts now. */
+        atomic_compare_exchange_strong(&ps->over_since, &w, (uint64_t)now << 32 | (uint32_t)enq);
+        return 0;
     }
-    if (now - (w >> 24) < lan->r->stuck_ms)
-        return GLAN_DROP_QUEUE_FULL;
+    if (now - (uint32_t)(w >> 32) < lan->r->stuck_ms)
+        return 0;
     atomic_store(&ps->stuck, 1);
     expire_queue(lan, j, p);
-    return GLAN_DROP_EXPIRED;
+    return 1;
+}
+
+/* A copy for port p finds it over its share; deq, enq its positions.
+ * Returns why the copy is dropped. */
+static enum glan_drop over_share(struct glan_lan *lan, struct journal *j, int p, uint64_t deq,
+                                 uint64_t enq)
+{
+    return clock_stuck(lan, j, p, deq, enq) ? GLAN_DROP_EXPIRED : GLAN_DROP_QUEUE_FULL;
+}
+
+/* ---- back-pressure: senders that wait for room ------------------------------------ */
+
+/*
+ * A sender that can wait (glan_port_tx_try) is told to wait when its
+ * receiver has fewer than queue_len / 8 free cells (kept for the senders
+ * that cannot wait and for the few that passed the check at once) or is
+ * over its fair share.  It marks itself (its wait_on names the receiver)
+ * and the receiver (waited), then looks again (S6).  The receiver's drainer
+ * releases the waiters once it took copies and the queue is at most three
+ * quarters full; a receiver that goes stuck or away releases them too.
+ * The release of a waiter in our process calls its unblocked op; one in
+ * another process is marked WAIT_RELEASED and its base thread woken, which
+ * calls it.  Every wait is also ended by the waiter's base thread after
+ * stuck_ms (waits_tick): no lost wake-up, no dead process and no stuck
+ * receiver holds a sender longer than that.
+ */
+
+/* Has port p fewer than h free cells, or is it over its share of size
+ * class k (k < 0: of the class with the most free buffers)? */
+static int no_room(struct glan_lan *lan, struct port_shared *ps, uint64_t h, int k,
+                   uint64_t *deq, uint64_t *enq)
+{
+    *deq = atomic_load(&ps->deq_pos);
+    *enq = atomic_load(&ps->enq_pos);
+    uint64_t waiting = *enq > *deq ? *enq - *deq : 0;
+    if (waiting + h >= lan->r->queue_len)
+        return 1;
+    if (waiting < SHARE_FLOOR)
+        return 0;
+    uint64_t top = 0;
+    for (int c = 0; c < NCLASS; c++) {
+        uint64_t t = __atomic_load_n(&lan->r->pool_top[c], __ATOMIC_RELAXED);
+        if (c == k || (k < 0 && t > top))
+            top = t;
+    }
+    return waiting + h >= top;
+}
+
+/* Call port s's unblocked op, if it is (still) one of ours and attached. */
+static void call_unblocked(struct glan_lan *lan, int s)
+{
+    _Atomic uint32_t *pin = pin_of(lan, lan->me, s);
+    /* S2: pinned like a sender, so that detach waits for us */
+    atomic_fetch_add(pin, 1);
+    struct glan_port *lp = &lan->local[s];
+    if (atomic_load(&lan->ports[s].state) == PORT_ACTIVE &&
+        atomic_load_explicit(&lan->ports[s].owner, memory_order_relaxed) == lan->token && lp->ops &&
+        lp->ops->unblocked)
+        lp->ops->unblocked(lp->ctx);
+    atomic_fetch_sub(pin, 1);
+}
+
+/* End the wait of port s on port p (wait_on held p + 1). */
+static void release_one(struct glan_lan *lan, int s, int p)
+{
+    struct port_shared *ss = &lan->ports[s];
+    uint32_t w = (uint32_t)p + 1;
+    uint32_t owner = atomic_load_explicit(&ss->owner, memory_order_relaxed);
+    if (owner == lan->token) {
+        if (atomic_compare_exchange_strong(&ss->wait_on, &w, 0))
+            call_unblocked(lan, s);
+    } else if (atomic_compare_exchange_strong(&ss->wait_on, &w, WAIT_RELEASED)) {
+        wake_proc(lan, owner);
+    }
+}
+
+/* Port p took copies (all: it went stuck or away): end the waits for it,
+ * unless (not all) it is still more than three quarters full. */
+static void release_waiters(struct glan_lan *lan, int p, int all)
+{
+    struct port_shared *ps = &lan->ports[p];
+    /* S6: the drainer's side: deq_pos moved, then the look at waited */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (!atomic_load_explicit(&ps->waited, memory_order_relaxed))
+        return;
+    uint64_t deq, enq;
+    if (!all && no_room(lan, ps, lan->r->queue_len / 4, -1, &deq, &enq))
+        return;
+    if (!atomic_exchange(&ps->waited, 0))
+        return;
+    for (uint32_t s = 0; s < lan->r->max_ports; s++)
+        if (atomic_load_explicit(&lan->ports[s].wait_on, memory_order_relaxed) == (uint32_t)p + 1)
+            release_one(lan, (int)s, p);
+}
+
+static int wait_xproc(void)
+{
+    static _Atomic int on = -1;
+    int v = atomic_load_explicit(&on, memory_order_relaxed);
+    if (v < 0) {
+        const char *e = getenv("GLAN_WAIT_XPROC");
+        v = e && e[0] == '1';
+        atomic_store_explicit(&on, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+int wait_for_room(struct glan_lan *lan, struct glan_port *from, int p, int k)
+{
+    if (p < 0 || (uint32_t)p >= lan->r->max_ports || p == from->idx)
+        return 0;
+    struct port_shared *ps = &lan->ports[p];
+    uint64_t h = lan->r->queue_len / 8, deq, enq;
+    /* A receiver in another process is waited for only where
+     * GLAN_WAIT_XPROC=1 (docs/design.md, "Waiting for room": real guests
+     * stalled with it). */
+    if (atomic_load_explicit(&ps->owner, memory_order_relaxed) != lan->token && !wait_xproc())
+        return 0;
+    if (atomic_load(&ps->state) != PORT_ACTIVE ||
+        atomic_load_explicit(&ps->stuck, memory_order_relaxed) || !no_room(lan, ps, h, k, &deq, &enq))
+        return 0;
+    if (from->batching && map_has(from->pending, (uint32_t)p)) {
+        /* Our own batch filled it: deliver that part of the batch now, as
+         * glan_port_batch_end would, and look again. */
+        from->pending[p / 64] &= ~(1ull << (p % 64));
+        _Atomic uint32_t *pin = pin_of(lan, lan->me, p);
+        atomic_fetch_add(pin, 1);
+        if (atomic_load(&ps->state) == PORT_ACTIVE)
+            drain(lan, p);
+        atomic_fetch_sub(pin, 1);
+        if (!no_room(lan, ps, h, k, &deq, &enq))
+            return 0;
+    }
+    if (clock_stuck(lan, jr_mine(lan), p, deq, enq))
+        return 0;
+    struct port_shared *me = &lan->ports[from->idx];
+    /* S6: the waiter's side: mark, then look again */
+    atomic_store(&me->wait_on, (uint32_t)p + 1);
+    atomic_exchange(&ps->waited, 1);
+    if (atomic_load(&ps->state) != PORT_ACTIVE || !no_room(lan, ps, h, k, &deq, &enq)) {
+        /* Room came meanwhile.  A drainer that released us already calls
+         * unblocked once more: harmless. */
+        atomic_store(&me->wait_on, 0);
+        return 0;
+    }
+    add(&me->waits, 1);
+    atomic_store_explicit(&from->wait_since, mono_ns(), memory_order_relaxed);
+    return 1;
+}
+
+/* The wait of port from (if it waited) is over: count how long it was. */
+static void wait_over(struct glan_lan *lan, struct glan_port *from)
+{
+    uint64_t since = atomic_exchange_explicit(&from->wait_since, 0, memory_order_relaxed);
+    if (since)
+        add(&lan->ports[from->idx].wait_ns, mono_ns() - since);
+}
+
+void waits_tick(struct glan_lan *lan)
+{
+    uint64_t now = 0;
+    for (uint32_t s = 0; s < lan->r->max_ports; s++) {
+        struct port_shared *ss = &lan->ports[s];
+        uint32_t w = atomic_load_explicit(&ss->wait_on, memory_order_relaxed);
+        if (!w || atomic_load_explicit(&ss->owner, memory_order_relaxed) != lan->token)
+            continue;
+        if (w != WAIT_RELEASED) {
+            /* Still waiting: only the bound ends it. */
+            uint64_t since = atomic_load_explicit(&lan->local[s].wait_since, memory_order_relaxed);
+            if (!now)
+                now = mono_ns();
+            if (since && now - since < (uint64_t)lan->r->stuck_ms * 1000000)
+                continue;
+        }
+        if (atomic_compare_exchange_strong(&ss->wait_on, &w, 0))
+            call_unblocked(lan, (int)s);
+    }
+}
+
+int glan_port_tx_try(struct glan_port *port, struct glan_txbuf *tb, size_t len,
+                     const struct glan_tx_meta *meta, enum glan_drop *why)
+{
+    struct glan_lan *lan = port->lan;
+    wait_over(lan, port);
+    int dst = -1;
+    if (tb->slot != NONE && port->ops && port->ops->unblocked)
+        dst = unicast_dest(port, tb->data, len < tb->len ? len : tb->len, meta);
+    if (dst >= 0 && wait_for_room(lan, port, dst, class_of(lan, tb->slot)))
+        return -EAGAIN;
+    *why = glan_port_tx_commit(port, tb, len, meta);
+    return 0;
 }
 
 void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, int p, uint32_t slot)
@@ -407,7 +621,7 @@ void enqueue(struct glan_lan *lan, struct journal *j, struct glan_port *from, in
     if ((waiting >= SHARE_FLOOR &&
          waiting >= __atomic_load_n(&lan->r->pool_top[class_of(lan, slot)], __ATOMIC_RELAXED)) ||
         queue_push(lan, p, slot) < 0) {
-        sender_drop(lan, j, slot, p, over_share(lan, j, p, deq));
+        sender_drop(lan, j, slot, p, over_share(lan, j, p, deq, enq));
     } else {
         fail_point(FP_PUSHED);
         uint32_t owner = atomic_load_explicit(&ps->owner, memory_order_relaxed);
@@ -541,6 +755,7 @@ void sweep_port(struct glan_lan *lan, int p)
     uint32_t slot;
     while ((slot = queue_pop(lan, p)) != NONE)
         settle(lan, j, p, slot, GLAN_DROP_PORT_GONE);
+    release_waiters(lan, p, 1);
 }
 
 /* Cells first, then cur: a copy moves from a cell to cur (set before the

@@ -23,7 +23,8 @@
 #include "guestlan/base.h"
 
 /* Layout versions: 4 split the port entries by writer, 5 dropped the port
- * counter, 6 added the journals, 7 the size classes of base storage. */
+ * counter, 6 added the journals, 7 the size classes of base storage and
+ * the waits for room. */
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
 #define REGION_VERSION 7u
@@ -37,7 +38,8 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
  * never the same for two attachments, so a dead holder is told from a live
  * one that reused its table entry. */
 #define TOKEN_PROC(t) ((int)((t)&0xffu) - 1)
-#define DRAIN_CLOSED  UINT32_MAX /* drain word of a free port: nobody may drain */
+#define DRAIN_CLOSED  UINT32_MAX  /* drain word of a free port: nobody may drain */
+#define WAIT_RELEASED 0x80000000u /* wait_on: released, our base thread calls unblocked */
 
 /* Slot owner word: generation << 32 | owner.  The owner is a process token
  * while that process is filling or forwarding the buffer, OWNER_QUEUES once
@@ -88,17 +90,25 @@ struct port_shared {
     char name[32];
     _Atomic uint32_t owner; /* token of the process that attached it */
     int32_t owner_pid;      /* for queries */
+    /* Back-pressure (queue.c): the receiver this port's output waits for
+     * (index + 1; WAIT_RELEASED once a receiver in another process made
+     * room and woke our base thread; 0: none), and how often and how long
+     * it waited.  Written once per wait, not per datagram. */
+    _Atomic uint32_t wait_on;
+    _Atomic uint64_t waits, wait_ns;
     _Alignas(128) struct counters c;
     _Alignas(128) _Atomic uint32_t drain; /* token of the drain turn's holder, 0 when free */
     _Atomic uint32_t kick_gen;            /* bumped by glan_port_kick */
     _Atomic uint64_t cur;                 /* copy the drainer holds (refused ones included) */
     _Atomic uint64_t enq_pos, deq_pos;
     _Atomic uint64_t recv_packets, recv_bytes, recv_dropped;
-    /* Fair share (queue.c): when senders first found the queue over its
-     * share (ms << 24 | deq_pos's low 24 bits), and whether the port is
-     * stuck (copies for it are dropped, `expired`, until it is kicked). */
+    /* Fair share (queue.c): when senders first found the queue without
+     * room (ms << 32 | enq_pos's low 32 bits then), and whether the port is
+     * stuck (copies for it are dropped, `expired`, until it is kicked); set
+     * while a sender waits for room here (its wait_on names this port). */
     _Atomic uint64_t over_since;
     _Atomic uint32_t stuck;
+    _Atomic uint32_t waited;
 };
 _Static_assert(sizeof(struct port_shared) == 3 * 128,
                "a port entry is three aligned pairs of lines");

@@ -726,14 +726,16 @@ static void *base_main(void *arg)
         /* S4: see wake_proc (queue.c): clearing the word, then looking at
          * the queues */
         atomic_thread_fence(memory_order_seq_cst);
-        for (uint32_t p = 0; p < lan->r->max_ports; p++) {
+        /* A private LAN's base thread only bounds the waits (queue.c). */
+        for (uint32_t p = 0; lan->r->shared && p < lan->r->max_ports; p++) {
             struct port_shared *ps = &lan->ports[p];
             if (atomic_load_explicit(&ps->owner, memory_order_relaxed) == lan->token &&
                 atomic_load(&ps->state) == PORT_ACTIVE && !queue_empty(lan, (int)p))
                 drain(lan, (int)p);
         }
+        waits_tick(lan);
         uint64_t now = mono_ms();
-        if (now - last >= 100) {
+        if (lan->r->shared && now - last >= 100) {
             last = now;
             if (!atomic_load_explicit(&no_autoreap, memory_order_relaxed) &&
                 (anyone_dead(lan) || atomic_load(&lan->r->suspects) || journals_orphaned(lan)))
@@ -748,7 +750,7 @@ static void *base_main(void *arg)
     return NULL;
 }
 
-static int start_base(struct glan_lan *lan, char *err, size_t errlen)
+int base_start(struct glan_lan *lan, char *err, size_t errlen)
 {
     int rc = pthread_create(&lan->base, NULL, base_main, lan);
     if (rc) {
@@ -758,6 +760,18 @@ static int start_base(struct glan_lan *lan, char *err, size_t errlen)
     }
     lan->has_base = 1;
     return 0;
+}
+
+void base_stop(struct glan_lan *lan)
+{
+    if (!lan->has_base)
+        return;
+    atomic_store(&lan->stop, 1);
+    _Atomic uint32_t *w = &lan->r->procs[lan->me].wake;
+    if (atomic_exchange(w, 1) == 2)
+        syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
+    pthread_join(lan->base, NULL);
+    lan->has_base = 0;
 }
 
 /* ---- shared segments ------------------------------------------------------------ */
@@ -804,7 +818,7 @@ struct glan_lan *glan_lan_create_shared(const struct glan_lan_config *in, const 
     /* R7: release, pairs with A7 in region_check: an attacher that sees the
      * magic sees the whole layout */
     __atomic_store_n(&lan->r->magic, REGION_MAGIC, __ATOMIC_RELEASE);
-    if (start_base(lan, err, errlen) < 0)
+    if (base_start(lan, err, errlen) < 0)
         goto fail;
     return lan;
 fail:
@@ -937,7 +951,7 @@ struct glan_lan *glan_lan_attach_shared(const char *shm_name, char *err, size_t 
         snprintf(err, errlen, "%s: %s", shm_name, why);
         goto fail;
     }
-    if (start_base(lan, err, errlen) < 0) {
+    if (base_start(lan, err, errlen) < 0) {
         ctl_lock(lan);
         proc_free(lan, &lan->r->procs[lan->me]);
         ctl_unlock(lan);
@@ -971,13 +985,7 @@ void shm_leave(struct glan_lan *lan)
         if (atomic_load(&lan->ports[p].state) == PORT_ACTIVE &&
             atomic_load(&lan->ports[p].owner) == lan->token)
             glan_port_detach(&lan->local[p]);
-    if (lan->has_base) {
-        atomic_store(&lan->stop, 1);
-        _Atomic uint32_t *w = &lan->r->procs[lan->me].wake;
-        if (atomic_exchange(w, 1) == 2)
-            syscall(SYS_futex, w, FUTEX_WAKE, 1, NULL, NULL, 0);
-        pthread_join(lan->base, NULL);
-    }
+    base_stop(lan);
     /* Threads of ours that still name a journal of this LAN will not find
      * it listed any more; the journals go back now. */
     lan_unlist(lan);

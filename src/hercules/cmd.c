@@ -562,6 +562,8 @@ static void show_port(const struct glan_port_view *v, void *arg)
     line("    Dropped:%s", buf);
     line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
          s->recv_packets, s->recv_bytes, s->recv_dropped);
+    line("    Waited for a receiver's room %" PRIu64 " times, %" PRIu64 ".%03" PRIu64 " s in all",
+         s->waits, s->wait_ns / 1000000000u, s->wait_ns / 1000000u % 1000u);
     if (ifc && ifc->complete && ifc->model) {
         char dev[256];
         glan_herc_iface_describe(ifc, dev, sizeof dev);

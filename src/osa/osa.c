@@ -90,7 +90,8 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     pthread_mutex_init(&osa->in, NULL);
 
     struct glan_port_info info = {.name = osa->name, .kind = GLAN_PORT_GUEST};
-    int rc = glan_port_attach(lan, &info, &osa_port_ops, osa, &osa->port);
+    int rc = glan_port_attach(lan, &info, ops->resume ? &osa_port_ops_wait : &osa_port_ops, osa,
+                              &osa->port);
     if (rc < 0) {
         snprintf(err, errlen, "osa %s: cannot attach to LAN %s: %s", osa->name, glan_lan_name(lan),
                  strerror(-rc));

@@ -117,6 +117,12 @@ struct osa_queue {
     uint8_t slib_key, sl_key, sbal_key, slsb_key;
     uint64_t sbal[QDIO_MAX_BUFFERS_PER_Q];
     unsigned next; /* next buffer the adapter looks at */
+    /* Output: the walk stopped inside buffer next to wait for a receiver's
+     * room (back-pressure); it stays primed, and the walk goes on at the
+     * header at element part_e, offset part_off. */
+    int part;
+    unsigned part_e;
+    uint32_t part_off;
 };
 
 enum mpc_state {
@@ -181,6 +187,7 @@ struct glan_osa {
     pthread_mutex_t out;
     uint32_t out_owed;   /* queues a walk left at its bound (SIGA mask bits); out */
     unsigned out_next_q; /* the queue the next walk starts at; out */
+    uint32_t out_wait;   /* queues waiting for a receiver's room (SIGA mask bits); out */
 
     pthread_mutex_t in;
     struct osa_in_open inb;
@@ -221,7 +228,7 @@ void osa_queues_activate(struct glan_osa *osa);
  * Caller holds ctl. */
 void osa_queues_stop(struct glan_osa *osa);
 /* qdio.c: the port's callbacks for the base (deliver, flush). */
-extern const struct glan_port_ops osa_port_ops;
+extern const struct glan_port_ops osa_port_ops, osa_port_ops_wait;
 
 /* A frame the device makes on the guest's behalf, for the guest's input. */
 struct osa_frame {

@@ -174,6 +174,7 @@ int osa_queues_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf
         osa->inb.open = 0;
         osa->in_irq_owed = 0;
         osa->out_owed = 0;
+        osa->out_wait = 0;
         osa->out_next_q = 0;
         osa->qstate = QDIO_ESTABLISHED;
         osa->data_slot = (int)slot;
@@ -204,6 +205,7 @@ void osa_queues_stop(struct glan_osa *osa)
     osa->inb.open = 0;
     osa->in_irq_owed = 0;
     osa->out_owed = 0;
+    osa->out_wait = 0;
     osa->qstate = QDIO_INACTIVE;
     osa->niq = osa->noq = 0;
     pthread_mutex_unlock(&osa->in);
@@ -442,9 +444,25 @@ static void port_flush(void *ctx)
     in_unlock_irq(osa);
 }
 
+/* A receiver made room for an output walk that waited (or the wait reached
+ * its bound): the walk goes on in a resume.  Any thread, no lock of ours. */
+static void port_unblocked(void *ctx)
+{
+    struct glan_osa *osa = ctx;
+    osa->ops->resume(osa->host);
+}
+
 const struct glan_port_ops osa_port_ops = {
     .deliver = port_deliver,
     .flush = port_flush,
+};
+
+/* With a host that resumes output walks: the walk waits for a receiver's
+ * room instead of losing the datagram. */
+const struct glan_port_ops osa_port_ops_wait = {
+    .deliver = port_deliver,
+    .flush = port_flush,
+    .unblocked = port_unblocked,
 };
 
 /* A frame the device makes itself (an ARP or ND answer from neigh.c) goes
@@ -595,7 +613,13 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         return 0;
     }
     struct glan_tx_meta meta = tx_meta(osa, cast);
-    glan_port_tx_commit(osa->port, &tb, len, &meta);
+    enum glan_drop verdict;
+    if (glan_port_tx_try(osa->port, &tb, len, &meta, &verdict) == -EAGAIN) {
+        /* The receiver has no room: the datagram stays in the guest's
+         * buffer, read again when the walk goes on. */
+        glan_port_tx_abort(osa->port, &tb);
+        return 1;
+    }
     OSA_INC(osa, out_packets);
     return 0;
 }
@@ -633,8 +657,13 @@ static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, e
     return cur_read(c, NULL, rest);
 }
 
-/* Process one primed output buffer; returns the SLSB state to give it and
- * sets *pci when the guest asked for an interrupt on completion. */
+/* out_buffer's answer for a buffer it stopped in to wait for room. */
+#define OUT_WAIT 0
+
+/* Process one primed output buffer, from where a walk that waited stopped
+ * in it; returns the SLSB state to give it (or OUT_WAIT: it stays primed,
+ * q->part says where to go on) and sets *pci when the guest asked for an
+ * interrupt on completion. */
 static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i, struct walk *w,
                           int *pci)
 {
@@ -652,6 +681,13 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
             break;
     }
     struct cursor c = {.osa = osa, .sbal = &sbal, .walk = w, .key = q->sbal_key};
+    if (q->part) {
+        /* cur_settle refuses an element past the SBAL, and moves past an
+         * offset the (rewritten) SBAL no longer has */
+        c.e = q->part_e;
+        c.off = q->part_off;
+        q->part = 0;
+    }
     /* Each packet consumes at least a 32-byte header, and a buffer holds at
      * most 16 x 64 KiB, so this loop ends; the bound makes that obvious. */
     for (unsigned n = 0; n < QDIO_MAX_ELEMENTS * 65536 / QETH_HDR_LEN; n++) {
@@ -666,6 +702,8 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
             break;
         }
         struct qeth_hdr_l3 hdr;
+        unsigned he = c.e;
+        uint32_t hoff = c.off;
         w->packets++;
         if (cur_read(&c, (uint8_t *)&hdr, QETH_HDR_LEN) < 0)
             break;
@@ -677,6 +715,12 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
         enum glan_cast cast = cast_of(hdr.flags);
         int rc = hdr.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast)
                                                : send_ip(osa, &c, len, cast, 0);
+        if (rc > 0) {
+            q->part = 1;
+            q->part_e = he;
+            q->part_off = hoff;
+            return OUT_WAIT;
+        }
         if (rc < 0)
             break;
     }
@@ -686,8 +730,10 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
 /* Walk queue qn from where we stopped through its primed buffers, until
  * the walk w is spent.  Caller holds out.  Sets *pci when an interrupt was
  * asked for; returns 1 when the walk stopped at its bound with a primed
- * buffer left, 0 when the queue has none left (or its SLSB is unreadable:
- * counted, and nothing the device can mark). */
+ * buffer left, 2 when it stopped to wait for a receiver's room (the
+ * receiver's drainer or the base thread calls our unblocked op), 0 when
+ * the queue has none left (or its SLSB is unreadable: counted, and nothing
+ * the device can mark). */
 static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci)
 {
     struct osa_queue *q = &osa->oq[qn];
@@ -698,6 +744,8 @@ static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci
         return 0;
     unsigned i = q->next;
     int left = 0;
+    if (slsb[i] != SLSB_CU_OUTPUT_PRIMED)
+        q->part = 0; /* the guest took back the buffer we stopped in */
     for (unsigned n = 0; n < QDIO_MAX_BUFFERS_PER_Q && slsb[i] == SLSB_CU_OUTPUT_PRIMED; n++) {
         if (walk_spent(w)) {
             left = 1;
@@ -707,8 +755,18 @@ static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci
          * packed into its input buffers, with one interrupt.  Per buffer,
          * not per SIGA, so a long walk never fills a peer's wait queue. */
         glan_port_batch_begin(osa->port);
-        uint8_t st = out_buffer(osa, q, i, w, pci);
+        int bpci = 0;
+        uint8_t st = out_buffer(osa, q, i, w, &bpci);
         glan_port_batch_end(osa->port);
+        if (st == OUT_WAIT) {
+            /* In order, as the adapter takes them: nothing after this
+             * buffer goes before it. */
+            OSA_INC(osa, out_waits);
+            left = 2;
+            break;
+        }
+        if (bpci)
+            *pci = 1;
         if (st == SLSB_P_OUTPUT_ERROR) {
             OSA_INC(osa, out_errors);
             *pci = 1; /* the guest learns of errors without waiting for a timer */
@@ -726,9 +784,9 @@ static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci
 }
 
 /* The output walk of a SIGA (mask: the queues it names) or of a resume
- * (mask 0): the queues named and those a walk before left at its bound,
- * round robin from the one cut short, within one walk's bound.  Returns 1
- * when there were queues left from before. */
+ * (mask 0): the queues named and those a walk before left at its bound or
+ * waiting for room, round robin from the one cut short, within one walk's
+ * bound.  Returns 1 when there were queues left from before. */
 static int outputs(struct glan_osa *osa, uint32_t mask)
 {
     int irq = 0, owed = 0;
@@ -738,15 +796,19 @@ static int outputs(struct glan_osa *osa, uint32_t mask)
         uint32_t valid = osa->noq >= 32 ? ~0u : ~(~0u >> osa->noq);
         if (mask & ~valid)
             OSA_INC(osa, siga_bad_queue);
-        owed = osa->out_owed != 0;
-        mask = (mask & valid) | osa->out_owed;
+        owed = (osa->out_owed | osa->out_wait) != 0;
+        mask = (mask & valid) | osa->out_owed | osa->out_wait;
         osa->out_owed = 0;
+        osa->out_wait = 0;
         unsigned first = osa->out_next_q < osa->noq ? osa->out_next_q : 0;
         for (unsigned k = 0; k < osa->noq; k++) {
             unsigned qn = (first + k) % osa->noq;
             if (!(mask & (0x80000000u >> qn)))
                 continue;
-            if (out_queue(osa, qn, &w, &irq)) {
+            int left = out_queue(osa, qn, &w, &irq);
+            if (left == 2) {
+                osa->out_wait |= 0x80000000u >> qn;
+            } else if (left) {
                 if (!osa->out_owed)
                     osa->out_next_q = qn;
                 osa->out_owed |= 0x80000000u >> qn;

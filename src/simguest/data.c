@@ -56,6 +56,8 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
 {
     uint8_t *slsb = glan_sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
     unsigned i = g->out_next;
+    /* A walk that waited for a receiver's room may go on now. */
+    glan_sg_pump(g);
     if (slsb_get(&slsb[i]) == SLSB_CU_OUTPUT_PRIMED)
         return -1;
     struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);

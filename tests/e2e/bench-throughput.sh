@@ -19,7 +19,9 @@
 #           (both guests tune their side between the two tests)
 # Every GLAN test is bracketed by `glan query LAN1` on the Hercules console
 # (guest markers CASE and IPERF, tests/e2e/guest/bench-init.sh); the table
-# gives the LAN's drops by reason during the test.  MB/s is 10^6 bytes per
+# gives the LAN's drops by reason during the test, and how often and how
+# long senders waited for a receiver's room (back-pressure), summed over
+# the ports.  MB/s is 10^6 bytes per
 # second at the receiver (iperf3's sum_received); "x lo" the ratio to the
 # loopback measured in the same boot (xproc: the faster of A's and B's,
 # each taken while the other guest was idle or not yet started); retr the
@@ -142,9 +144,13 @@ def read(who):
     for line in open(log, encoding="latin-1"):
         m = MARK.search(line)
         if m and "HHC01603I" not in line:
-            last = {"mark": m.group(1), "text": m.group(2), "drops": None}
+            last = {"mark": m.group(1), "text": m.group(2), "drops": None, "waits": None}
             marks.append(last)
             continue
+        m = re.search(r"HHC04720I     Waited for a receiver's room (\d+) times, ([0-9.]+) s", line)
+        if m and last is not None:  # each port's line: summed over the LAN
+            w = last["waits"] or (0, 0.0)
+            last["waits"] = (w[0] + int(m.group(1)), w[1] + float(m.group(2)))
         m = re.search(r"HHC04720I   Dropped:(.*)$", line)  # the LAN's line, not a port's
         if m and last is not None and last["drops"] is None:
             last["drops"] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(1))}
@@ -175,6 +181,8 @@ def cases(marks):
                               if a.get(k, 0) != b.get(k, 0)}
             else:
                 c["drops"] = None
+            b, a = (before.get(name) or {}).get("waits"), m["waits"]
+            c["waits"] = f"{a[0] - b[0]} / {a[1] - b[1]:.1f} s" if a and b else "-"
             out[name] = c
     return out
 
@@ -193,7 +201,7 @@ def add(layout, name, c, lo):
     global ok
     if c is None:
         ok = False
-        rows.append((layout, name, "-", "not run", "-", "-", "-", "-"))
+        rows.append((layout, name, "-", "not run", "-", "-", "-", "-", "-"))
         return
     if c["mbs"] is None or c["rc"] != "0":
         ok = False
@@ -203,7 +211,7 @@ def add(layout, name, c, lo):
     drops = ("none" if not c["drops"] else " ".join(f"{k}={v}" for k, v in c["drops"].items())) \
         if c["drops"] is not None else ("-" if name.startswith("lo") else "no query")
     rows.append((layout, name, c["mtu"], mbs, ratio, c["retr"] or "-", drops,
-                 f"{pct(c['cpu_host'])}/{pct(c['cpu_remote'])}"))
+                 c.get("waits", "-"), f"{pct(c['cpu_host'])}/{pct(c['cpu_remote'])}"))
 
 
 for layout in layouts:
@@ -244,7 +252,7 @@ for layout in layouts:
             add("two processes", n + " B->A", cb.get(n), lo)
 
 head = ("layout", "case", "MTU", "MB/s", "x lo", "retr", "LAN drops during the test",
-        "CPU % snd/rcv")
+        "waits / time", "CPU % snd/rcv")
 w = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
 print(f"iperf3 TCP, {secs} s per test; MB/s = 10^6 bytes/s at the receiver; x lo = ratio "
       "to the loopback of the same boot (two processes: the faster of A's and B's)")

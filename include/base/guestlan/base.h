@@ -199,6 +199,14 @@ struct glan_port_ops {
      * Called in the registering thread with no base lock held, possibly
      * while another thread delivers to the port. */
     void (*addr_event)(void *ctx, const struct glan_addr *addr, int registered);
+    /* Optional (NULL: the port never waits).  For a sender that uses
+     * glan_port_tx_try: the receiver its output waits for made room, or the
+     * wait reached the LAN's stuck_ms: try again.  Called from any thread of
+     * the owning process (a drainer of the receiver, the base thread), with
+     * no base lock held, possibly inside another port's callbacks' caller:
+     * must only record the request and wake whoever retries, never call
+     * into the base.  A spurious call is harmless. */
+    void (*unblocked)(void *ctx);
 };
 
 struct glan_port_info {
@@ -270,6 +278,23 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
 /* Give the buffer back unsent (the device failed reading guest storage and
  * counts that itself); nothing is counted here. */
 void glan_port_tx_abort(struct glan_port *port, struct glan_txbuf *tb);
+
+/*
+ * Back-pressure (docs/design.md, "Waiting for room"): glan_port_tx_commit
+ * for a sender that can wait, because what it sends stays in its own
+ * storage until taken (a guest's output buffers), and whose port has the
+ * unblocked op.  When the datagram is unicast to a port (guest or uplink)
+ * whose wait queue has no room, or that is over its fair share of base
+ * storage, and that port is not stuck, nothing is sent or counted: -EAGAIN,
+ * tb is still reserved (give it back with glan_port_tx_abort, send it again
+ * later), and the port's unblocked op is called once the receiver made room
+ * or after the LAN's stuck_ms at most.  A receiver that has not taken what
+ * waited for it within stuck_ms is stuck: nobody waits for it, and its
+ * copies are dropped (`expired`).  Otherwise 0, with glan_port_tx_commit's
+ * verdict in *why.  Broadcast and multicast never wait.
+ */
+int glan_port_tx_try(struct glan_port *port, struct glan_txbuf *tb, size_t len,
+                     const struct glan_tx_meta *meta, enum glan_drop *why);
 
 /*
  * A datagram glan_port_tx_begin refused (why: GLAN_DROP_TOO_BIG or
@@ -347,6 +372,8 @@ struct glan_port_stats {
     uint64_t recv_packets, recv_bytes; /* delivered to this port */
     uint64_t recv_dropped;             /* copies for this port that were dropped */
     uint64_t queued;                   /* copies waiting for this port now */
+    uint64_t waits;                    /* times its output waited for a receiver's room */
+    uint64_t wait_ns;                  /* how long those waits lasted in all */
 };
 
 struct glan_lan_stats {

@@ -137,8 +137,12 @@ struct glan_osa_host_ops {
      * glan_osa_resume() soon, from a thread that holds none of this
      * device's locks nor the emulator's lock of the data subchannel (the
      * one held around SIGA).  Called from the SIGA's thread with the
-     * device's output lock held: must only record the request and wake a
-     * helper.  Asking again before the resume ran may be folded into one.
+     * device's output lock held, or from any other thread (a receiver that
+     * made room for a walk that waited, docs/osa.md "Back-pressure"),
+     * holding no lock of this device: must only record the request and
+     * wake a helper.  Asking again before the resume ran may be folded
+     * into one.  A device without it never waits for a receiver: what
+     * finds no room is dropped (queue_full) as the base drops it.
      */
     void (*resume)(void *host);
 };
@@ -276,6 +280,7 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
     X(out_errors, "output SBALs ended in the error state (0xAF)")                                  \
     X(out_bad_header, "unknown header id, bad length, header across elements")                     \
     X(out_absorbed, "passthrough frames answered or absorbed (ARP, ND, other)")                    \
+    X(out_waits, "output walks stopped for a receiver without room (back-pressure)")               \
     X(in_buffers, "input SBALs primed")                                                            \
     X(in_packets, "datagrams put into input SBALs")                                                \
     X(in_errors, "input SBALs ended in the error state (0x8F)")                                    \

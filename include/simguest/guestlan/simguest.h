@@ -181,7 +181,10 @@ struct sg_pkt {
 #define SG_SENT 0xa1 /* SLSB_P_OUTPUT_EMPTY of osa_wire.h; data.c checks they agree */
 /* Put n packets in the next output buffer of the TX queue (split: header
  * in its own element; else header and data share the first page), prime it,
- * SIGA-w.  Returns the SLSB state the adapter left (SG_SENT expected). */
+ * SIGA-w.  Returns the SLSB state the adapter left (SG_SENT expected;
+ * SLSB_CU_OUTPUT_PRIMED, 0x62, while the walk waits for a receiver's room),
+ * -1 when that buffer is still primed from before.  The resumes the device
+ * asked for run first and after the SIGA (glan_sg_pump). */
 int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split);
 /* Run the resumes the device asked for (host op resume) until it asks no
  * more; returns how many ran.  glan_sg_send does it after its SIGA-w. */
