@@ -426,8 +426,8 @@ static enum glan_drop over_share(struct glan_lan *lan, struct journal *j, int p,
 
 /* Has port p fewer than h free cells, or is it over its share of size
  * class k (k < 0: of the class with the most free buffers)? */
-static int no_room(struct glan_lan *lan, struct port_shared *ps, uint64_t h, int k,
-                   uint64_t *deq, uint64_t *enq)
+static int no_room(struct glan_lan *lan, struct port_shared *ps, uint64_t h, int k, uint64_t *deq,
+                   uint64_t *enq)
 {
     *deq = atomic_load(&ps->deq_pos);
     *enq = atomic_load(&ps->enq_pos);
@@ -516,7 +516,8 @@ int wait_for_room(struct glan_lan *lan, struct glan_port *from, int p, int k)
     if (atomic_load_explicit(&ps->owner, memory_order_relaxed) != lan->token && !wait_xproc())
         return 0;
     if (atomic_load(&ps->state) != PORT_ACTIVE ||
-        atomic_load_explicit(&ps->stuck, memory_order_relaxed) || !no_room(lan, ps, h, k, &deq, &enq))
+        atomic_load_explicit(&ps->stuck, memory_order_relaxed) ||
+        !no_room(lan, ps, h, k, &deq, &enq))
         return 0;
     if (from->batching && map_has(from->pending, (uint32_t)p)) {
         /* Our own batch filled it: deliver that part of the batch now, as
