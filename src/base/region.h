@@ -23,7 +23,8 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 6u /* 4: port entries split by writer; 5: no port counter; 6: journals */
+#define REGION_VERSION 7u /* 4: port entries split by writer; 5: no port counter; 6: journals;
+                           * 7: port MTU, path-MTU counters */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -63,6 +64,7 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
 struct counters {
     _Atomic uint64_t sent_packets, sent_bytes, fanout, delivered;
     _Atomic uint64_t dropped[GLAN_DROP_COUNT];
+    _Atomic uint64_t icmp_sent, icmp_limited, frags_sent; /* path MTU (pmtu.c) */
 };
 
 struct qcell {
@@ -84,6 +86,7 @@ struct port_shared {
     char name[32];
     _Atomic uint32_t owner; /* token of the process that attached it */
     int32_t owner_pid;      /* for queries */
+    _Atomic uint32_t mtu;   /* largest datagram it takes, 0: buffer_size (glan_port_set_mtu) */
     _Alignas(128) struct counters c;
     _Alignas(128) _Atomic uint32_t drain; /* token of the drain turn's holder, 0 when free */
     _Atomic uint32_t kick_gen;            /* bumped by glan_port_kick */
@@ -96,8 +99,8 @@ struct port_shared {
     _Atomic uint64_t over_since;
     _Atomic uint32_t stuck;
 };
-_Static_assert(sizeof(struct port_shared) == 3 * 128,
-               "a port entry is three aligned pairs of lines");
+_Static_assert(sizeof(struct port_shared) % 128 == 0,
+               "a port entry is aligned pairs of lines");
 
 /* Base storage buffer header.  refs counts the references to it (wait-queue
  * entries, a drainer's, the sender's while it forwards); the buffer is free
@@ -141,7 +144,7 @@ struct slot_hdr {
 #define REDO_MAX     8
 #define JR_CACHE     32
 #define MAX_JOURNALS 256
-#define LEDGER_WORDS (4 + GLAN_DROP_COUNT)
+#define LEDGER_WORDS (7 + GLAN_DROP_COUNT)
 #define HAND_NONE    UINT64_MAX
 
 struct redo_entry {
@@ -153,6 +156,7 @@ struct redo_entry {
 struct ledger {
     uint64_t sent_packets, sent_bytes, fanout, delivered;
     uint64_t dropped[GLAN_DROP_COUNT];
+    uint64_t icmp_sent, icmp_limited, frags_sent;
 };
 
 struct journal {
