@@ -84,7 +84,10 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     pthread_mutex_init(&osa->out, NULL);
     pthread_mutex_init(&osa->in, NULL);
 
-    struct glan_port_info info = {.name = osa->name, .kind = GLAN_PORT_GUEST};
+    /* The largest datagram the guest may send is the largest it takes: the
+     * MTU the device reports (ULP ENABLE), which the base holds larger
+     * datagrams for this port to (path MTU). */
+    struct glan_port_info info = {.name = osa->name, .kind = GLAN_PORT_GUEST, .mtu = osa->cfg.mtu};
     int rc = glan_port_attach(lan, &info, &osa_port_ops, osa, &osa->port);
     if (rc < 0) {
         snprintf(err, errlen, "osa %s: cannot attach to LAN %s: %s", osa->name, glan_lan_name(lan),
