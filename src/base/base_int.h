@@ -295,7 +295,8 @@ void pmtu_copy(struct glan_lan *lan, struct journal *j, uint32_t slot, size_t le
                uint32_t mtu, struct pmtu_job *job);
 /* Send what job says for port's datagram in slot, and give the job's
  * reference back.  After the datagram's own copies are placed. */
-void pmtu_run(struct glan_port *port, struct journal *j, uint32_t slot, struct pmtu_job *job);
+void pmtu_run(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
+              struct pmtu_job *job);
 /* The rate limit of port's answers, full. */
 void icmp_limit_init(struct glan_port *port, uint32_t burst, uint32_t per_sec);
 /* Builders (pure; out holds cap bytes, at least 68; orig is tot bytes of a

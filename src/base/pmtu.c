@@ -176,8 +176,8 @@ static int icmp_take(struct glan_port *port)
         if (credit < 1000)
             return 0; /* (the refill is kept for the next: no store needed) */
         uint64_t nw = (now > then ? now : then) << CREDIT_BITS | (credit - 1000);
-        if (atomic_compare_exchange_weak_explicit(&port->icmp_bucket, &w, nw,
-                                                  memory_order_relaxed, memory_order_relaxed))
+        if (atomic_compare_exchange_weak_explicit(&port->icmp_bucket, &w, nw, memory_order_relaxed,
+                                                  memory_order_relaxed))
             return 1;
     }
 }
@@ -201,16 +201,15 @@ size_t icmp4_frag_needed(uint8_t *out, size_t cap, const uint8_t *orig, size_t t
     memcpy(ip + 12, orig + 16, 4); /* from the original's destination */
     memcpy(ip + 16, orig + 12, 4); /* to its source */
     put16(ip + 10, glan_inet_csum(0, ip, IPV4_HDR_MIN));
-    icmp[0] = 3; /* destination unreachable */
-    icmp[1] = 4; /* fragmentation needed and DF set */
+    icmp[0] = 3;                                              /* destination unreachable */
+    icmp[1] = 4;                                              /* fragmentation needed and DF set */
     put16(icmp + 6, (uint16_t)(mtu > 0xffff ? 0xffff : mtu)); /* next-hop MTU (RFC 1191) */
     memcpy(icmp + ICMP_HDR, orig, quote);
     put16(icmp + 2, glan_inet_csum(0, icmp, ICMP_HDR + quote));
     return n;
 }
 
-size_t icmp6_packet_too_big(uint8_t *out, size_t cap, const uint8_t *orig, size_t tot,
-                            uint32_t mtu)
+size_t icmp6_packet_too_big(uint8_t *out, size_t cap, const uint8_t *orig, size_t tot, uint32_t mtu)
 {
     size_t quote = tot;
     if (quote > cap - IPV6_HDR_LEN - ICMP_HDR)
@@ -222,9 +221,9 @@ size_t icmp6_packet_too_big(uint8_t *out, size_t cap, const uint8_t *orig, size_
     put16(ip + 4, (uint16_t)plen);
     ip[6] = PROTO_ICMPV6;
     ip[7] = 64;
-    memcpy(ip + 8, orig + 24, 16);  /* from the original's destination */
-    memcpy(ip + 24, orig + 8, 16);  /* to its source */
-    icmp[0] = 2;                    /* packet too big */
+    memcpy(ip + 8, orig + 24, 16); /* from the original's destination */
+    memcpy(ip + 24, orig + 8, 16); /* to its source */
+    icmp[0] = 2;                   /* packet too big */
     put32(icmp + 4, mtu);
     memcpy(icmp + ICMP_HDR, orig, quote);
     /* The pseudo-header: both addresses, the upper-layer length, the next
@@ -294,7 +293,7 @@ size_t ipv4_fragment(uint8_t *out, const uint8_t *p, size_t tot, uint32_t mtu, s
     int last = left <= per;
     size_t n = last ? left : per;
     uint16_t ff = be16(p + 6);
-    uint16_t off = (uint16_t)((ff & 0x1fff) + *at / 8);
+    uint16_t off = (uint16_t)(((ff & 0x1fff) + *at / 8) & 0x1fff);
     uint16_t mf = last ? (ff & 0x2000) : 0x2000;
     memcpy(out, p, IPV4_HDR_MIN);
     if (*at)
@@ -422,7 +421,7 @@ static void send_fragments(struct glan_port *port, struct journal *j, const uint
     struct glan_lan *lan = port->lan;
     uint32_t mtu = atomic_load_explicit(&lan->ports[dst].mtu, memory_order_relaxed);
     if (!mtu || mtu > tot)
-        mtu = (uint32_t)tot; /* it grew meanwhile: the whole datagram, as one */
+        mtu = (uint32_t)tot;               /* it grew meanwhile: the whole datagram, as one */
     if (!ipv4_can_fragment(p, tot, mtu)) { /* it shrank meanwhile */
         count_made_refused(lan, j, port->idx, mtu, JOB_FRAG, GLAN_DROP_TOO_BIG_FOR_PATH);
         return;
@@ -439,11 +438,12 @@ static void send_fragments(struct glan_port *port, struct journal *j, const uint
     }
 }
 
-void pmtu_run(struct glan_port *port, struct journal *j, uint32_t slot, struct pmtu_job *job)
+void pmtu_run(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
+              struct pmtu_job *job)
 {
     struct glan_lan *lan = port->lan;
     const uint8_t *p = slot_data(lan, slot);
-    size_t tot = ip_datagram_length(p, lan->slots[slot].len);
+    size_t tot = ip_datagram_length(p, len);
     if (tot) {
         if (job->todo & JOB_ANSWER)
             send_answer(port, j, p, tot, job->mtu);

@@ -23,8 +23,7 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 7u /* 4: port entries split by writer; 5: no port counter; 6: journals;
-                           * 7: port MTU, path-MTU counters */
+#define REGION_VERSION 7u          /* 5: no port counter; 6: journals; 7: port MTU, path MTU */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -99,8 +98,7 @@ struct port_shared {
     _Atomic uint64_t over_since;
     _Atomic uint32_t stuck;
 };
-_Static_assert(sizeof(struct port_shared) % 128 == 0,
-               "a port entry is aligned pairs of lines");
+_Static_assert(sizeof(struct port_shared) == 4 * 128, "a port entry is aligned pairs of lines");
 
 /* Base storage buffer header.  refs counts the references to it (wait-queue
  * entries, a drainer's, the sender's while it forwards); the buffer is free

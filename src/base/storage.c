@@ -221,7 +221,7 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
         slot_unref(lan, j, slot);
     }
     if (job.todo)
-        pmtu_run(port, j, slot, &job);
+        pmtu_run(port, j, slot, len, &job);
     hand_over(lan, j, slot, mine);
     return why;
 }

@@ -527,8 +527,8 @@ static void show_port(const struct glan_port_view *v, void *arg)
     if (v->mtu)
         snprintf(mtu, sizeof mtu, ", mtu %u", v->mtu);
     line("  Port %d '%s' %s %s%s%s%s%s", v->index, v->name,
-         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, owner, state[0] ? ": " : "",
-         state, mtu);
+         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, owner, state[0] ? ": " : "", state,
+         mtu);
 
     struct glan_addr addrs[64];
     size_t n = glan_lan_port_addrs(w->l->lan, v->index, 1, addrs, 64);
@@ -671,8 +671,8 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     char buf[400];
     glan_drops_format(s.dropped, buf, sizeof buf);
     line("  Dropped:%s", buf);
-    line("  Path MTU: %" PRIu64 " ICMP answers sent, %" PRIu64 " held back by the rate limit, %" PRIu64
-         " fragments made",
+    line("  Path MTU: %" PRIu64 " ICMP answers sent, %" PRIu64
+         " held back by the rate limit, %" PRIu64 " fragments made",
          s.icmp_sent, s.icmp_limited, s.frags_sent);
     show_uplink(l);
     struct port_walk w = {.l = l};

@@ -181,13 +181,18 @@ glan-pmtu)
     ip -n "$far" link set lo up
     ip -n "$far" route add 10.1.4.0/24 via 10.1.5.1
     ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+    # glantun0 made beforehand, without IPv6, so that the host sends nothing
+    # into the LAN before the trace starts (the trace must hold every
+    # datagram the LAN counts); the uplink sets its MTU and brings it up.
+    ip -n "$ns" tuntap add dev glantun0 mode tun
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.glantun0.disable_ipv6=1
+    ip -n "$ns" addr add 10.1.4.1/24 dev glantun0
     ip netns exec "$far" python3 "$here/tcp-sink.py" 5001 "$run/sink.txt" 600 &
     sink=$!
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 500 --netns $ns \
         --cfg "glan define LAN1 ports 16 uplink tun glantun0 mtu 1400" --dev "0600.3 GLAN LAN1" \
-        --on "START=!$(wait_link_cmd $ns glantun0); ip -n $ns addr add 10.1.4.1/24 dev glantun0" \
         --on "START=glan trace LAN1 start $run/trace.pcap" \
-        --params "glan_ifs=0.0.0600/10.1.4.2/24 glan_mtu=9000 glan_route=10.1.5.0/24@10.1.4.1 glan_tcp=8 glan_tcp_host=10.1.5.2:5001 glan_tcp_timeout=300" \
+        --params "glan_ifs=0.0.0600/10.1.4.2/24 glan_mtu=9000 glan_route=10.1.5.0/24@10.1.4.1 glan_tcp=8 glan_tcp_host=10.1.5.2:5001 glan_tcp_timeout=300 glan_hold=3" \
         --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" --on "DONE=glan query LAN1" \
         --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.4\.2/24 ok' \
         --expect 'MTU~^0\.0\.0600 \S+ 9000 ok' --expect 'ROUTE~^root 10\.1\.5\.0/24@10\.1\.4\.1 ok' \

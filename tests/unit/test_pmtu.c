@@ -404,9 +404,8 @@ START_TEST(broadcast_copies)
     ck_assert_uint_eq(ps.dropped[GLAN_DROP_FRAGMENTED], 1);
     ck_assert_uint_eq(ps.dropped[GLAN_DROP_TOO_BIG_FOR_PATH], 1);
     ck_assert_uint_eq(ps.frags_sent, 3);
-    ck_assert_uint_eq(ps.sent_packets + ps.fanout,
-                      ps.delivered + ps.dropped[GLAN_DROP_FRAGMENTED] +
-                          ps.dropped[GLAN_DROP_TOO_BIG_FOR_PATH]);
+    ck_assert_uint_eq(ps.sent_packets + ps.fanout, ps.delivered + ps.dropped[GLAN_DROP_FRAGMENTED] +
+                                                       ps.dropped[GLAN_DROP_TOO_BIG_FOR_PATH]);
     glan_port_detach(B.port);
     keep_free(&B);
 }

@@ -66,10 +66,12 @@ enum glan_drop {
     GLAN_DROP_PORT_ERROR,   /* receiver failed to take it (device or uplink error) */
     GLAN_DROP_PORT_GONE,    /* receiver detached while the copy waited */
     GLAN_DROP_EXPIRED,      /* receiver took no input for stuck_ms (glan_lan_config) */
-    GLAN_DROP_TOO_BIG_FOR_PATH, /* larger than its receiver's MTU and not fragmented (path MTU,
-                                 * docs/design.md): its sender may get an ICMP answer */
-    GLAN_DROP_FRAGMENTED,       /* IPv4 without DF, larger than its receiver's MTU: replaced by
-                                 * fragments the base sent on (not a loss) */
+    /* Larger than its receiver's MTU and not fragmented (path MTU,
+     * docs/design.md): its sender may get an ICMP answer. */
+    GLAN_DROP_TOO_BIG_FOR_PATH,
+    /* IPv4 without DF larger than its receiver's MTU: replaced by fragments
+     * the base sent on (not a loss). */
+    GLAN_DROP_FRAGMENTED,
     GLAN_DROP_COUNT
 };
 
@@ -362,7 +364,8 @@ struct glan_lan_stats {
     uint64_t sent_packets, sent_bytes; /* the datagrams the base made included */
     uint64_t fanout, delivered;
     uint64_t dropped[GLAN_DROP_COUNT];
-    uint64_t icmp_sent, icmp_limited, frags_sent; /* as struct glan_port_stats, every port's */
+    /* as struct glan_port_stats, every port's */
+    uint64_t icmp_sent, icmp_limited, frags_sent;
     uint64_t queued;         /* copies waiting in all wait queues now */
     uint32_t buffers_in_use; /* base storage buffers held now */
     uint32_t ports, addrs, groups;
