@@ -85,6 +85,8 @@ static const char *const drop_names[GLAN_DROP_COUNT] = {
     [GLAN_DROP_PORT_ERROR] = "port_error",
     [GLAN_DROP_PORT_GONE] = "port_gone",
     [GLAN_DROP_EXPIRED] = "expired",
+    [GLAN_DROP_TOO_BIG_FOR_PATH] = "too_big_for_path",
+    [GLAN_DROP_FRAGMENTED] = "fragmented",
 };
 
 const char *glan_drop_name(enum glan_drop d)

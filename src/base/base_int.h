@@ -22,6 +22,8 @@
  *               recovery after a crash, the base thread
  *   addr.c      addresses and datagram headers (pure functions)
  *   refused.c   datagrams refused before base storage, shown to the monitor
+ *   pmtu.c      path MTU: datagrams too big for their receiver answered with
+ *               ICMP, or fragmented
  *
  * What several processes share is in one region (region.h); the ports'
  * callbacks and the base thread are per process (struct glan_lan below).
@@ -112,7 +114,25 @@ struct glan_port {
      * wait (CLOCK_MONOTONIC ns), 0 when it is not waiting; read by the base
      * thread for the bound. */
     _Atomic uint64_t wait_since;
+    /* The rate limit of the ICMP answers to its datagrams (pmtu.c). */
+    _Atomic uint64_t icmp_bucket;
+    _Atomic uint32_t icmp_burst, icmp_per_sec;
 };
+
+/* What forward leaves to glan_port_tx_commit once the datagram in hand has
+ * gone its ways (pmtu.c): an ICMP answer to its sender (mtu), fragments for
+ * the receivers in frag_to.  With todo set it holds a reference to the
+ * datagram's buffer, which pmtu_run gives back. */
+enum { JOB_ANSWER = 1, JOB_FRAG = 2 };
+struct pmtu_job {
+    unsigned todo; /* JOB_* */
+    uint32_t mtu;
+    uint64_t frag_to[MAX_PORTS_WORDS]; /* valid with JOB_FRAG */
+};
+
+/* A buffer's src for a datagram the base made (no port; out of any port
+ * range, so source_of finds none, and glan_dgram.src is -1). */
+#define SRC_BASE 0xffffu
 
 /* The monitor: process-local, swapped under `users` so removal can wait. */
 struct monitor {
@@ -249,6 +269,16 @@ static inline void region_error(struct glan_lan *lan)
 
 /* ---- storage.c: base storage ---------------------------------------------------- */
 
+/* Take a free buffer of at least len bytes (owner: us, one generation on),
+ * journalled in j: of the smallest size class it fits, or a larger one when
+ * that has none free; NONE when none is free (or len fits no class). */
+uint32_t slot_alloc_fit(struct glan_lan *lan, struct journal *j, size_t len);
+/* Send the datagram the base made in slot (len bytes of family, from
+ * slot_alloc) to port dst, for port from's datagram: stamped as the base's,
+ * counted sent and as kind (JOB_ANSWER: icmp_sent, JOB_FRAG: frags_sent),
+ * queued, shown to the monitor, and the buffer handed to the queues. */
+void base_send(struct glan_port *from, struct journal *j, uint32_t slot, size_t len, int dst,
+               uint8_t family, unsigned kind);
 /* Give one reference to slot back (the last frees it), journalled in j.  Every
  * copy delivered or dropped comes here. */
 void slot_unref(struct glan_lan *lan, struct journal *j, uint32_t idx);
@@ -284,7 +314,41 @@ static inline uint64_t *reach_of(struct glan_lan *lan, uint32_t slot)
 /* Send the datagram in slot (len bytes, its header stamped) from port to
  * wherever it goes.  Consumes the caller's reference to slot. */
 enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
-                       const struct glan_tx_meta *meta);
+                       const struct glan_tx_meta *meta, struct pmtu_job *job);
+
+/* ---- pmtu.c: path MTU --------------------------------------------------------------- */
+
+/* The size the datagram at data (len bytes as handed over) has on the wire:
+ * the one place that says so (what a receiver's MTU limits). */
+size_t wire_size(const uint8_t *data, size_t len, const struct glan_tx_meta *meta);
+/* Port p's MTU when the datagram is larger than it (on the wire), else 0. */
+uint32_t too_big_for(struct glan_lan *lan, int p, const uint8_t *data, size_t len,
+                     const struct glan_tx_meta *meta);
+/* The unicast datagram in our hand is too big for port dst (MTU mtu): its
+ * copy is dropped (fragmented or too_big_for_path, returned) and what is to
+ * be sent for it left in job. */
+enum glan_drop pmtu_unicast(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
+                            int dst, uint32_t mtu, struct pmtu_job *job);
+/* One copy of a broadcast or multicast datagram is too big for port p: the
+ * copy is dropped, with fragments for p left in job where IPv4 allows. */
+void pmtu_copy(struct glan_lan *lan, struct journal *j, uint32_t slot, size_t len, int p,
+               uint32_t mtu, struct pmtu_job *job);
+/* Send what job says for port's datagram in slot, and give the job's
+ * reference back.  After the datagram's own copies are placed. */
+void pmtu_run(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
+              struct pmtu_job *job);
+/* The rate limit of port's answers, full. */
+void icmp_limit_init(struct glan_port *port, uint32_t burst, uint32_t per_sec);
+/* Builders (pure; out holds cap bytes, at least 68; orig is tot bytes of a
+ * well-formed datagram): the ICMP "fragmentation needed" (IPv4) and ICMPv6
+ * "packet too big" answers to orig for MTU mtu, their lengths; whether the
+ * IPv4 datagram can be cut into fragments for mtu, and the next fragment
+ * from byte *at of its data (moved on), its length. */
+size_t icmp4_frag_needed(uint8_t *out, size_t cap, const uint8_t *orig, size_t tot, uint32_t mtu);
+size_t icmp6_packet_too_big(uint8_t *out, size_t cap, const uint8_t *orig, size_t tot,
+                            uint32_t mtu);
+int ipv4_can_fragment(const uint8_t *p, size_t tot, uint32_t mtu);
+size_t ipv4_fragment(uint8_t *out, const uint8_t *p, size_t tot, uint32_t mtu, size_t *at);
 
 /* The port a datagram of port's (len bytes at data) would go to if it is
  * unicast, as forward decides; -1 when it is not unicast or goes nowhere. */

@@ -66,6 +66,41 @@ static inline void count_sent(struct glan_lan *lan, struct journal *j, int src, 
     add(&ps->c.sent_bytes, len);
 }
 
+/* The base made a datagram (kind JOB_ANSWER or JOB_FRAG, pmtu.c) in slot,
+ * len bytes, for port src's datagram: sent in the LAN totals (it has no
+ * sending port), counted as an answer or a fragment on the LAN and on src,
+ * and slot is in our hand with one copy. */
+static inline void count_made(struct glan_lan *lan, struct journal *j, int src, uint32_t slot,
+                              size_t len, unsigned kind)
+{
+    struct rec rc;
+    rec_init(&rc, lan->r, j);
+    rec_add(&rc, &j->l.sent_packets, 1);
+    rec_add(&rc, &j->l.sent_bytes, len);
+    rec_add(&rc, kind == JOB_ANSWER ? &j->l.icmp_sent : &j->l.frags_sent, 1);
+    uint64_t gen = atomic_load_explicit(&lan->slots[slot].owner, memory_order_relaxed) >> 32;
+    rec_put64(&rc, &j->hand, gen << 32 | slot);
+    rec_put32(&rc, &j->fwd_n, 1);
+    rec_put32(&rc, &j->fwd_dropped, 0);
+    rec_commit(&rc, FP_SENT);
+    add(kind == JOB_ANSWER ? &lan->ports[src].c.icmp_sent : &lan->ports[src].c.frags_sent, 1);
+}
+
+/* A datagram the base would have made found no buffer (or no longer fits):
+ * made, sent and dropped, in the LAN totals; made on src. */
+static inline void count_made_refused(struct glan_lan *lan, struct journal *j, int src, size_t len,
+                                      unsigned kind, enum glan_drop why)
+{
+    struct rec rc;
+    rec_init(&rc, lan->r, j);
+    rec_add(&rc, &j->l.sent_packets, 1);
+    rec_add(&rc, &j->l.sent_bytes, len);
+    rec_add(&rc, kind == JOB_ANSWER ? &j->l.icmp_sent : &j->l.frags_sent, 1);
+    rec_add(&rc, &j->l.dropped[why], 1);
+    rec_commit(&rc, FP_REFUSED);
+    add(kind == JOB_ANSWER ? &lan->ports[src].c.icmp_sent : &lan->ports[src].c.frags_sent, 1);
+}
+
 /* The datagram in our hand makes extra copies beyond the first. */
 static inline void count_fanout(struct glan_lan *lan, struct journal *j, int src, unsigned extra)
 {

@@ -11,7 +11,8 @@
  *
  * Each copy goes on its receiver's wait queue (enqueue, queue.c); a datagram
  * with nowhere to go is dropped with its reason.  Who holds an address is
- * the registry's business (registry.c).
+ * the registry's business (registry.c).  A copy larger than its receiver's
+ * MTU is dropped and answered as a router answers it (pmtu.c).
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -74,7 +75,7 @@ static enum glan_drop drop_whole(struct glan_lan *lan, struct journal *j, uint32
 }
 
 enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
-                       const struct glan_tx_meta *meta)
+                       const struct glan_tx_meta *meta, struct pmtu_job *job)
 {
     struct glan_lan *lan = port->lan;
     int src = port->idx;
@@ -97,6 +98,9 @@ enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot,
             if (dst < 0)
                 return drop_whole(lan, j, slot, GLAN_DROP_NO_UPLINK);
         }
+        uint32_t mtu = too_big_for(lan, dst, slot_data(lan, slot), len, meta);
+        if (mtu)
+            return pmtu_unicast(port, j, slot, len, dst, mtu, job);
         enqueue(lan, j, port, dst, slot);
         return GLAN_DROP_NONE;
     }
@@ -110,7 +114,13 @@ enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot,
     atomic_fetch_add_explicit(&lan->slots[slot].refs, n - 1, memory_order_relaxed);
     count_fanout(lan, j, src, n - 1);
     for (uint32_t w = 0; w < MAX_PORTS_WORDS; w++)
-        for (uint64_t bits = map[w]; bits; bits &= bits - 1)
-            enqueue(lan, j, port, (int)(w * 64 + (uint32_t)__builtin_ctzll(bits)), slot);
+        for (uint64_t bits = map[w]; bits; bits &= bits - 1) {
+            int p = (int)(w * 64 + (uint32_t)__builtin_ctzll(bits));
+            uint32_t mtu = too_big_for(lan, p, slot_data(lan, slot), len, meta);
+            if (mtu)
+                pmtu_copy(lan, j, slot, len, p, mtu, job);
+            else
+                enqueue(lan, j, port, p, slot);
+        }
     return GLAN_DROP_NONE;
 }

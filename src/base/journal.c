@@ -366,6 +366,9 @@ void ledger_sum(struct glan_lan *lan, struct ledger *out)
         out->delivered += lget(&l->delivered);
         for (int k = 0; k < GLAN_DROP_COUNT; k++)
             out->dropped[k] += lget(&l->dropped[k]);
+        out->icmp_sent += lget(&l->icmp_sent);
+        out->icmp_limited += lget(&l->icmp_limited);
+        out->frags_sent += lget(&l->frags_sent);
     }
 }
 

@@ -181,6 +181,13 @@ void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out
 
 /* ---- ports ---------------------------------------------------------------------- */
 
+/* An MTU as the region keeps it: 0 (none but the buffer size), else at least
+ * 68, the least IPv4 must carry (RFC 791). */
+static uint32_t mtu_value(uint32_t mtu)
+{
+    return mtu && mtu < 68 ? 68 : mtu;
+}
+
 int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
                      const struct glan_port_ops *ops, void *ctx, struct glan_port **out)
 {
@@ -215,8 +222,10 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
         atomic_store_explicit(&lan->local[p].wait_since, 0, memory_order_relaxed);
         queue_reset(lan, (int)p);
         ps->owner_pid = (int32_t)getpid();
+        atomic_store_explicit(&ps->mtu, mtu_value(info->mtu), memory_order_relaxed);
         lan->local[p].ops = ops;
         lan->local[p].ctx = ctx;
+        icmp_limit_init(&lan->local[p], GLAN_ICMP_BURST, GLAN_ICMP_PER_SEC);
         /* One record: a kill leaves the entry free, or active and whole. */
         struct rec att;
         rec_init(&att, lan->r, jr_mine(lan));
@@ -291,6 +300,21 @@ struct glan_lan *glan_port_lan(const struct glan_port *port)
     return port->lan;
 }
 
+void glan_port_set_mtu(struct glan_port *port, uint32_t mtu)
+{
+    atomic_store_explicit(&port->lan->ports[port->idx].mtu, mtu_value(mtu), memory_order_relaxed);
+}
+
+uint32_t glan_port_mtu(const struct glan_port *port)
+{
+    return atomic_load_explicit(&port->lan->ports[port->idx].mtu, memory_order_relaxed);
+}
+
+void glan_port_set_icmp_limit(struct glan_port *port, uint32_t burst, uint32_t per_sec)
+{
+    icmp_limit_init(port, burst, per_sec);
+}
+
 /* ---- the books: reading ---------------------------------------------------------- */
 
 static uint64_t ld(const _Atomic uint64_t *c)
@@ -308,6 +332,9 @@ static void read_port(struct glan_lan *lan, int p, struct glan_port_stats *o)
     o->delivered = ld(&ps->c.delivered);
     for (int i = 0; i < GLAN_DROP_COUNT; i++)
         o->dropped[i] = ld(&ps->c.dropped[i]);
+    o->icmp_sent = ld(&ps->c.icmp_sent);
+    o->icmp_limited = ld(&ps->c.icmp_limited);
+    o->frags_sent = ld(&ps->c.frags_sent);
     o->recv_packets = ld(&ps->recv_packets);
     o->recv_bytes = ld(&ps->recv_bytes);
     o->recv_dropped = ld(&ps->recv_dropped);
@@ -333,6 +360,9 @@ void glan_lan_stats(struct glan_lan *lan, struct glan_lan_stats *o)
     o->fanout = l.fanout;
     o->delivered = l.delivered;
     memcpy(o->dropped, l.dropped, sizeof o->dropped);
+    o->icmp_sent = l.icmp_sent;
+    o->icmp_limited = l.icmp_limited;
+    o->frags_sent = l.frags_sent;
     for (uint32_t p = 0; p < r->max_ports; p++)
         if (atomic_load(&lan->ports[p].state) != PORT_FREE)
             o->queued += port_queued(lan, (int)p);
@@ -375,6 +405,7 @@ void glan_lan_foreach_port(struct glan_lan *lan,
         memcpy(v.name, ps->name, sizeof v.name);
         read_port(lan, (int)p, &v.stats);
         v.owner_pid = (pid_t)ps->owner_pid;
+        v.mtu = atomic_load_explicit(&ps->mtu, memory_order_relaxed);
         fn(&v, arg);
     }
 }

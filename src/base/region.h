@@ -24,10 +24,10 @@
 
 /* Layout versions: 4 split the port entries by writer, 5 dropped the port
  * counter, 6 added the journals, 7 the size classes of base storage and
- * the waits for room. */
+ * the waits for room, 8 the ports' MTUs and the path-MTU counters. */
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 7u
+#define REGION_VERSION 8u
 #define NCLASS         GLAN_BUF_CLASSES
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
@@ -69,6 +69,7 @@ enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
 struct counters {
     _Atomic uint64_t sent_packets, sent_bytes, fanout, delivered;
     _Atomic uint64_t dropped[GLAN_DROP_COUNT];
+    _Atomic uint64_t icmp_sent, icmp_limited, frags_sent; /* path MTU (pmtu.c) */
 };
 
 struct qcell {
@@ -96,6 +97,7 @@ struct port_shared {
      * it waited.  Written once per wait, not per datagram. */
     _Atomic uint32_t wait_on;
     _Atomic uint64_t waits, wait_ns;
+    _Atomic uint32_t mtu; /* largest datagram it takes, 0: buffer_size (glan_port_set_mtu) */
     _Alignas(128) struct counters c;
     _Alignas(128) _Atomic uint32_t drain; /* token of the drain turn's holder, 0 when free */
     _Atomic uint32_t kick_gen;            /* bumped by glan_port_kick */
@@ -110,8 +112,7 @@ struct port_shared {
     _Atomic uint32_t stuck;
     _Atomic uint32_t waited;
 };
-_Static_assert(sizeof(struct port_shared) == 3 * 128,
-               "a port entry is three aligned pairs of lines");
+_Static_assert(sizeof(struct port_shared) == 4 * 128, "a port entry is aligned pairs of lines");
 
 /* Base storage buffer header.  refs counts the references to it (wait-queue
  * entries, a drainer's, the sender's while it forwards); the buffer is free
@@ -156,7 +157,7 @@ struct slot_hdr {
 #define REDO_MAX     8
 #define JR_CACHE     32
 #define MAX_JOURNALS 256
-#define LEDGER_WORDS (4 + GLAN_DROP_COUNT)
+#define LEDGER_WORDS (7 + GLAN_DROP_COUNT)
 #define HAND_NONE    UINT64_MAX
 
 struct redo_entry {
@@ -168,6 +169,7 @@ struct redo_entry {
 struct ledger {
     uint64_t sent_packets, sent_bytes, fanout, delivered;
     uint64_t dropped[GLAN_DROP_COUNT];
+    uint64_t icmp_sent, icmp_limited, frags_sent;
 };
 
 struct journal {

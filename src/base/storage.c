@@ -65,6 +65,18 @@ static uint32_t slot_alloc(struct glan_lan *lan, struct journal *j, int k)
     }
 }
 
+uint32_t slot_alloc_fit(struct glan_lan *lan, struct journal *j, size_t len)
+{
+    /* The smallest class it fits; when that has none free, a larger one. */
+    int k = 0;
+    while (k < NCLASS && len > lan->cls[k].size)
+        k++;
+    uint32_t slot = NONE;
+    while (k < NCLASS && (slot = slot_alloc(lan, j, k)) == NONE)
+        k++;
+    return slot;
+}
+
 /* Put buffer idx (owner word now `freeing`, by us) into our cache of its
  * class. */
 static void cache_put(struct glan_lan *lan, struct journal *j, uint32_t idx, uint64_t gen)
@@ -170,15 +182,9 @@ enum glan_drop glan_port_tx_begin(struct glan_port *port, size_t len, struct gla
     tb->data = NULL;
     tb->len = 0;
     struct journal *j = jr_mine(lan);
-    int k = 0;
-    while (k < NCLASS && len > lan->cls[k].size)
-        k++;
-    if (k == NCLASS)
+    if (len > lan->cls[NCLASS - 1].size)
         return count_refused(lan, j, port->idx, len, GLAN_DROP_TOO_BIG);
-    /* The smallest class it fits; when that has none free, a larger one. */
-    uint32_t slot = NONE;
-    while (k < NCLASS && (slot = slot_alloc(lan, j, k)) == NONE)
-        k++;
+    uint32_t slot = slot_alloc_fit(lan, j, len);
     if (slot == NONE)
         return count_refused(lan, j, port->idx, len, GLAN_DROP_NO_BUFFER);
     tb->slot = slot;
@@ -187,8 +193,24 @@ enum glan_drop glan_port_tx_begin(struct glan_port *port, size_t len, struct gla
     return GLAN_DROP_NONE;
 }
 
-/* Stamp the buffer's header, forward it, show it to the monitor, and hand
- * the buffer to the queues. */
+/* Every copy of the datagram in slot is on its queue or counted: the
+ * datagram is out of our hands, and then the buffer belongs to the queues.
+ * A CAS, because the last copy may already have been delivered and the
+ * buffer freed or even reused (its generation then differs).  mine: its
+ * owner word when we took it. */
+static void hand_over(struct glan_lan *lan, struct journal *j, uint32_t slot, uint64_t mine)
+{
+    j->hand = HAND_NONE;
+    atomic_signal_fence(memory_order_seq_cst);
+    fail_point(FP_FWD_END);
+    if ((uint32_t)mine == lan->token)
+        atomic_compare_exchange_strong_explicit(&lan->slots[slot].owner, &mine,
+                                                (mine & ~(uint64_t)UINT32_MAX) | OWNER_QUEUES,
+                                                memory_order_relaxed, memory_order_relaxed);
+}
+
+/* Stamp the buffer's header, forward it, show it to the monitor, send what
+ * the path MTU asks for, and hand the buffer to the queues. */
 enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb, size_t len,
                                    const struct glan_tx_meta *meta)
 {
@@ -215,23 +237,40 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
     atomic_store_explicit(&s->refs, watched ? 2 : 1, memory_order_relaxed);
     uint64_t mine = atomic_load_explicit(&s->owner, memory_order_relaxed);
     fail_point(FP_TX_STAMPED);
-    enum glan_drop why = forward(port, j, slot, len, meta);
+    struct pmtu_job job;
+    job.todo = 0;
+    enum glan_drop why = forward(port, j, slot, len, meta, &job);
     if (watched) {
         monitor_show(lan, slot, why);
         slot_unref(lan, j, slot);
     }
-    /* Every copy is on its queue or counted: the datagram is out of our
-     * hands, and then the buffer belongs to the queues.  A CAS, because the
-     * last copy may already have been delivered and the buffer freed or
-     * even reused (its generation then differs). */
-    j->hand = HAND_NONE;
-    atomic_signal_fence(memory_order_seq_cst);
-    fail_point(FP_FWD_END);
-    if ((uint32_t)mine == lan->token)
-        atomic_compare_exchange_strong_explicit(&s->owner, &mine,
-                                                (mine & ~(uint64_t)UINT32_MAX) | OWNER_QUEUES,
-                                                memory_order_relaxed, memory_order_relaxed);
+    if (job.todo)
+        pmtu_run(port, j, slot, len, &job);
+    hand_over(lan, j, slot, mine);
     return why;
+}
+
+void base_send(struct glan_port *from, struct journal *j, uint32_t slot, size_t len, int dst,
+               uint8_t family, unsigned kind)
+{
+    struct glan_lan *lan = from->lan;
+    struct slot_hdr *s = &lan->slots[slot];
+    s->len = (uint32_t)len;
+    s->src = SRC_BASE;
+    s->src_gen = 0;
+    s->cast = GLAN_CAST_UNICAST;
+    s->family = family;
+    int watched = atomic_load_explicit(&lan->mon, memory_order_relaxed) != NULL;
+    s->ts_ns = watched ? now_ns() : 0;
+    atomic_store_explicit(&s->refs, watched ? 2 : 1, memory_order_relaxed);
+    uint64_t mine = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    count_made(lan, j, from->idx, slot, len, kind);
+    enqueue(lan, j, from, dst, slot);
+    if (watched) {
+        monitor_show(lan, slot, GLAN_DROP_NONE);
+        slot_unref(lan, j, slot);
+    }
+    hand_over(lan, j, slot, mine);
 }
 
 void glan_port_tx_abort(struct glan_port *port, struct glan_txbuf *tb)

@@ -40,7 +40,8 @@ int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)
     int rc = u->ops->open ? u->ops->open(u) : 0;
     if (rc < 0)
         return rc;
-    struct glan_port_info info = {.name = "uplink", .kind = GLAN_PORT_UPLINK};
+    struct glan_port_info info = {
+        .name = "uplink", .kind = GLAN_PORT_UPLINK, .mtu = glan_uplink_mtu(u)};
     rc = glan_port_attach(lan, &info, &uplink_port_ops, u, &u->port);
     if (rc < 0) {
         snprintf(u->err, sizeof u->err, "%s",
@@ -61,6 +62,21 @@ int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u)
         memcpy(u->err, msg, sizeof msg);
     }
     return rc;
+}
+
+void glan_uplink_set_mtu(struct glan_uplink *u, uint32_t mtu)
+{
+    __atomic_store_n(&u->mtu, mtu, __ATOMIC_RELAXED);
+    /* The port pointer is the attaching thread's; an implementation calls
+     * this from its own threads only while attached or in its open op. */
+    struct glan_port *port = __atomic_load_n(&u->port, __ATOMIC_ACQUIRE);
+    if (port)
+        glan_port_set_mtu(port, mtu);
+}
+
+uint32_t glan_uplink_mtu(const struct glan_uplink *u)
+{
+    return __atomic_load_n(&u->mtu, __ATOMIC_RELAXED);
 }
 
 void glan_uplink_detach(struct glan_uplink *u)

@@ -540,9 +540,12 @@ static void show_port(const struct glan_port_view *v, void *arg)
     if (w->l->shm[0])
         snprintf(owner, sizeof owner, " pid %ld%s", (long)v->owner_pid,
                  v->owner_pid == getpid() ? " (this process)" : "");
-    line("  Port %d '%s' %s %s%s%s%s", v->index, v->name,
-         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, owner, state[0] ? ": " : "",
-         state);
+    char mtu[24] = "";
+    if (v->mtu)
+        snprintf(mtu, sizeof mtu, ", mtu %u", v->mtu);
+    line("  Port %d '%s' %s %s%s%s%s%s", v->index, v->name,
+         v->kind == GLAN_PORT_UPLINK ? "uplink" : "guest", devs, owner, state[0] ? ": " : "", state,
+         mtu);
 
     struct glan_addr addrs[64];
     size_t n = glan_lan_port_addrs(w->l->lan, v->index, 1, addrs, 64);
@@ -560,6 +563,10 @@ static void show_port(const struct glan_port_view *v, void *arg)
          s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->queued);
     glan_drops_format(s->dropped, buf, sizeof buf);
     line("    Dropped:%s", buf);
+    if (s->icmp_sent || s->icmp_limited || s->frags_sent)
+        line("    Too big for their path: %" PRIu64 " ICMP answers, %" PRIu64
+             " held back by the rate limit, %" PRIu64 " fragments",
+             s->icmp_sent, s->icmp_limited, s->frags_sent);
     line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
          s->recv_packets, s->recv_bytes, s->recv_dropped);
     line("    Waited for a receiver's room %" PRIu64 " times, %" PRIu64 ".%03" PRIu64 " s in all",
@@ -685,6 +692,9 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     char buf[400];
     glan_drops_format(s.dropped, buf, sizeof buf);
     line("  Dropped:%s", buf);
+    line("  Path MTU: %" PRIu64 " ICMP answers sent, %" PRIu64
+         " held back by the rate limit, %" PRIu64 " fragments made",
+         s.icmp_sent, s.icmp_limited, s.frags_sent);
     show_uplink(l);
     struct port_walk w = {.l = l};
     glan_lan_foreach_port(l->lan, show_port, &w);

@@ -89,7 +89,10 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     pthread_mutex_init(&osa->out, NULL);
     pthread_mutex_init(&osa->in, NULL);
 
-    struct glan_port_info info = {.name = osa->name, .kind = GLAN_PORT_GUEST};
+    /* The largest datagram the guest may send is the largest it takes: the
+     * MTU the device reports (ULP ENABLE), which the base holds larger
+     * datagrams for this port to (path MTU). */
+    struct glan_port_info info = {.name = osa->name, .kind = GLAN_PORT_GUEST, .mtu = osa->cfg.mtu};
     int rc = glan_port_attach(lan, &info, ops->resume ? &osa_port_ops_wait : &osa_port_ops, osa,
                               &osa->port);
     if (rc < 0) {

@@ -142,11 +142,12 @@ static void show_port(const struct glan_port_view *v, void *arg)
         if (w->g[i].sg && glan_port_index(glan_osa_port(w->g[i].sg->osa)) == v->index)
             g = &w->g[i];
     if (g)
-        printf("  Port %d '%s' guest devices %04X %04X %04X: simulated guest %s\n", v->index,
-               v->name, g->sg->devnum[0], g->sg->devnum[1], g->sg->devnum[2], g->name);
+        printf("  Port %d '%s' guest devices %04X %04X %04X: simulated guest %s, mtu %u\n",
+               v->index, v->name, g->sg->devnum[0], g->sg->devnum[1], g->sg->devnum[2], g->name,
+               v->mtu);
     else
-        printf("  Port %d '%s' %s\n", v->index, v->name,
-               v->kind == GLAN_PORT_UPLINK ? "uplink (the uplink above)" : "guest");
+        printf("  Port %d '%s' %s, mtu %u\n", v->index, v->name,
+               v->kind == GLAN_PORT_UPLINK ? "uplink (the uplink above)" : "guest", v->mtu);
     struct glan_addr a[16];
     size_t n = glan_lan_port_addrs(w->lan, v->index, 1, a, 16);
     printf("    Addresses:");
@@ -192,6 +193,9 @@ static void query(struct glan_lan *lan, struct glan_uplink *up, struct guest *g,
     printf("  Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
            ", queued %" PRIu64 "\n  Dropped:%s\n",
            s.sent_packets, s.sent_bytes, s.fanout, s.delivered, s.queued, buf);
+    printf("  Path MTU: %" PRIu64 " ICMP answers sent, %" PRIu64
+           " held back by the rate limit, %" PRIu64 " fragments made\n",
+           s.icmp_sent, s.icmp_limited, s.frags_sent);
     struct glan_tun_status ts;
     struct glan_uplink_stats us = {0};
     if (up)

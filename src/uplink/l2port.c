@@ -205,7 +205,7 @@ static void l2_status(struct runner *r, struct glan_uplink_status *out)
         glan_l2_mac(k->l2, m);
         glan_l2_format_mac(m, mac, sizeof mac);
     }
-    snprintf(out->params, sizeof out->params, "mac %s", mac);
+    snprintf(out->params, sizeof out->params, "mtu %u mac %s", glan_uplink_mtu(&r->u), mac);
     out->facts[0].label = "Receive thread";
     snprintf(out->facts[0].text, sizeof out->facts[0].text,
              "woken %" PRIu64 " times with frames to read, %" PRIu64 " of them found none",

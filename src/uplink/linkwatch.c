@@ -55,6 +55,8 @@ int linkwatch_read(int fd, void (*fn)(void *arg, const struct link_event *ev), v
             for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen))
                 if (a->rta_type == IFLA_IFNAME)
                     ev.name = RTA_DATA(a);
+                else if (a->rta_type == IFLA_MTU && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+                    memcpy(&ev.mtu, RTA_DATA(a), sizeof(uint32_t));
             fn(arg, &ev);
         }
     }

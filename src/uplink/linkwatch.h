@@ -15,6 +15,7 @@ struct link_event {
     int index;        /* its interface index */
     unsigned flags;   /* IFF_UP etc. */
     const char *name; /* its name, NULL when the message had none */
+    unsigned mtu;     /* its MTU, 0 when the message had none */
 };
 
 /* A non-blocking socket receiving link messages, or -1 when the kernel will

@@ -238,6 +238,7 @@ struct glan_uplink *glan_pcaplive_create(const struct glan_pcaplive_config *cfg,
         return NULL;
     }
     l->ifname = name;
+    r->mtu_cfg = cfg->mtu;
     l->buffer_size = cfg->buffer_size;
     l->no_promisc = cfg->no_promisc;
     return &r->u;
@@ -264,6 +265,8 @@ static int pcap_option(void *config, const char *kw, const char *val, char *err,
         c->no_promisc = 1;
         return 1;
     }
+    if (!strcasecmp(kw, "mtu"))
+        return spec_mtu_option(&c->mtu, kw, val, err, errlen);
     if (strcasecmp(kw, "buffer") != 0)
         return spec_l2_option(&c->l2, kw, val, err, errlen);
     if (spec_number(val, 65536, 1u << 30, &v) < 0)
@@ -281,16 +284,17 @@ static struct glan_uplink *pcap_spec_create(const void *config, const char *ifna
 }
 
 static const char *const pcap_help[] = {
-    "    pcap ifname [mac m] [vlan n] [gateway a] [onlink a/len]",
+    "    pcap ifname [mtu n] [mac m] [vlan n] [gateway a] [onlink a/len]",
     "                [nopromisc] [buffer bytes]",
     "           a real Ethernet interface through libpcap (needs",
-    "           cap_net_raw,cap_net_admin); options as tap.",
+    "           cap_net_raw,cap_net_admin); options as tap, but mtu n",
+    "           leaves the interface alone: the path's MTU beyond it.",
     NULL,
 };
 
 const struct glan_uplink_kind uplink_kind_pcap = {
     .name = "pcap",
-    .usage = "pcap IF [mac M] [vlan N] [gateway A] [onlink A/LEN] [nopromisc] [buffer N]",
+    .usage = "pcap IF [mtu N] [mac M] [vlan N] [gateway A] [onlink A/LEN] [nopromisc] [buffer N]",
     .help = pcap_help,
     .config_size = sizeof(struct glan_pcaplive_config),
     .option = pcap_option,

@@ -97,6 +97,31 @@ int runner_write(struct runner *r, const uint8_t *unit, size_t len)
     return rc;
 }
 
+/* ---- the MTU ---------------------------------------------------------------------- */
+
+/* The interface's MTU, 0 when it cannot be read. */
+static uint32_t device_mtu(const char *name)
+{
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 0;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+    uint32_t mtu = ioctl(s, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0 ? (uint32_t)ifr.ifr_mtu : 0;
+    close(s);
+    return mtu;
+}
+
+/* The uplink's MTU after an open: the configured one, else the device's
+ * (which the device's open may have just set). */
+static void learn_mtu(struct runner *r)
+{
+    uint32_t mtu = r->mtu_cfg ? r->mtu_cfg : device_mtu(r->ifname);
+    if (mtu)
+        glan_uplink_set_mtu(&r->u, mtu);
+}
+
 /* ---- outages and reopens ---------------------------------------------------------- */
 
 /* The device went away or failed.  Only the first report of an outage counts.
@@ -174,6 +199,7 @@ static void try_recover(struct runner *r)
     if (rc < 0)
         return; /* the message says why; the next link message tries again */
     r->ifindex = (int)if_nametoindex(r->ifname);
+    learn_mtu(r);
     atomic_fetch_add(&r->recoveries, 1);
     atomic_store(&r->want_pollout, 0);
     atomic_store(&r->down, 0);
@@ -197,6 +223,9 @@ static void nl_event(void *arg, const struct link_event *ev)
     if (!ev->added && ev->index == r->ifindex) {
         if (!device_alive(r))
             mark_down(r);
+    } else if (ev->added && ev->index == r->ifindex && ev->mtu && !r->mtu_cfg &&
+               ev->mtu != glan_uplink_mtu(&r->u)) {
+        glan_uplink_set_mtu(&r->u, ev->mtu); /* `ip link set mtu` while we run */
     } else if (ev->added && atomic_load(&r->down) && usable(r, ev->index, ev->flags)) {
         r->retry_due = 2; /* now, once the batch is read */
     }
@@ -363,6 +392,7 @@ static int runner_open(struct glan_uplink *u)
     if (rc < 0)
         return rc;
     r->ifindex = (int)if_nametoindex(r->ifname);
+    learn_mtu(r);
     /* Without netlink the uplink works, but cannot notice a device return. */
     r->nl = linkwatch_open();
     r->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -18,7 +18,10 @@
  *     thread closes the dead device and opens it again under the runner's
  *     lock; a device still held by its maker (EBUSY) is retried every
  *     100 ms a bounded number of times;
- *   - the status op, which the device and the link fill in their parts of.
+ *   - the status op, which the device and the link fill in their parts of;
+ *   - the uplink's MTU (u->mtu, glan_uplink_set_mtu): r->mtu_cfg when
+ *     configured, else the device's, read at every open and followed in
+ *     the link messages (an `ip link set mtu` while the uplink runs).
  *
  * Between the base and the device sits a link layer: none for a layer-3
  * device (datagrams are written and read as they are, runner.c's own), or
@@ -173,6 +176,7 @@ struct runner {
     int nl;                   /* link watcher, -1 if unavailable */
     int timer;                /* the link's timer descriptor, -1 none */
     int started;              /* the start op ran (dev->ready applies to reopens) */
+    uint32_t mtu_cfg;         /* the network's MTU as configured, 0: the device's (u->mtu) */
     pthread_t rx;
     int rx_running;
     atomic_int stopping;

@@ -177,7 +177,7 @@ static int tun_write(struct runner *r, const uint8_t *unit, size_t len)
 static void tun_status(struct runner *r, struct glan_uplink_status *out)
 {
     struct tun *t = r->dev_state;
-    snprintf(out->params, sizeof out->params, "mtu %u", t->mtu);
+    snprintf(out->params, sizeof out->params, "mtu %u", glan_uplink_mtu(&r->u));
     out->created = t->created;
 }
 
@@ -249,7 +249,7 @@ int glan_tun_status(struct glan_uplink *u, struct glan_tun_status *out)
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&r->lock);
     snprintf(out->ifname, sizeof out->ifname, "%s", r->ifname);
-    out->mtu = t->mtu;
+    out->mtu = glan_uplink_mtu(u);
     out->open = r->fd >= 0;
     out->created = t->created;
     out->persistent = t->persistent;

@@ -10,7 +10,8 @@ pcap file `glan trace` wrote, and checks:
     rx_packets; bytes differ by exactly the 14-byte link header qeth_l3 puts
     in front of every datagram it counts (the base counts IP datagrams);
   * the base against itself: the LAN's sent + fanout equals delivered +
-    dropped + queued, and the LAN's sent is the sum of its ports' sent;
+    dropped + queued, and the LAN's sent is the sum of its ports' sent and
+    the datagrams the base made (its "Path MTU" answers and fragments);
   * with --trace FILE: tshark reads the file, it holds as many datagrams as
     the trace said it wrote, which is the LAN's "Sent" in the query taken
     while the trace ran (--trace-query MARK); with --pings A>B,... each
@@ -75,6 +76,11 @@ def parse_log(path):
         if rm:
             target.update(zip(("recv", "recv_bytes", "recv_dropped"), map(int, rm.groups())))
             continue
+        mm = re.match(r"Path MTU: (\d+) ICMP answers sent, \d+ held back by the rate limit, "
+                      r"(\d+) fragments made", t)
+        if mm:
+            cur["lan"]["made"] = int(mm.group(1)) + int(mm.group(2))
+            continue
         tm = re.match(r"Trace to '[^']*', filters:.*?; (\d+) written", t)
         if tm:
             cur["trace_written"] = int(tm.group(1))
@@ -123,8 +129,10 @@ def main():
           f"LAN: sent {lan.get('sent')} + fanout {lan.get('fanout')} == delivered "
           f"{lan.get('delivered')} + dropped {lan.get('dropped')} + queued {lan.get('queued')}")
     ports_sent = sum(p.get("sent", 0) for p in q["ports"])
-    check(lan.get("sent") == ports_sent,
-          f"LAN sent {lan.get('sent')} == sum of the ports' sent {ports_sent}")
+    made = lan.get("made", 0)
+    check(lan.get("sent") == ports_sent + made,
+          f"LAN sent {lan.get('sent')} == sum of the ports' sent {ports_sent} + made by the base "
+          f"{made}")
     compared = 0
     for p in q["ports"]:
         ifn = ifname.get(p["devno"] or "")

@@ -27,6 +27,11 @@
 #                  pings of 57344-byte datagrams both ways and 16 MiB over
 #                  TCP checked by SHA-256, none of it fragmented; the LAN's
 #                  datagrams average well above a medium buffer
+#   glan-pmtu      path MTU: the guest at MTU 9000 behind a TUN uplink of MTU
+#                  1400 sends 8 MiB over TCP to a host beyond it (a second
+#                  namespace, MTU 9000), checked by SHA-256; its first large
+#                  segments get the base's ICMP "fragmentation needed", which
+#                  glan query counts and the trace holds (tshark)
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
 # hdtglan.so), GLAN_GUEST_DIR (built guest; built there when missing, from
 # the .debs in GLAN_GUEST_CACHE), GLAN_RUN_DIR (logs, default ./e2e-run).
@@ -193,6 +198,67 @@ pk, by = int(sent[-1].group(1)), int(sent[-1].group(2))
 print(f"LAN1 sent {pk} datagrams, {by} bytes: {by / max(pk, 1):.0f} bytes each")
 sys.exit(0 if pk and by / pk > 9216 else "FAIL: the datagrams were not large")
 PYEOF
+glan-pmtu)
+    need_module
+    need_root tun "$case_: a TUN uplink of MTU 1400 in a network namespace"
+    need_guest
+    # Hercules and glantun0 (MTU 1400, set by the uplink's 'mtu 1400') in
+    # one namespace, which routes to a second one, the far host, over a
+    # veth pair of MTU 9000: the far host offers an MSS of 8960, so the
+    # guest's segments are too big for the uplink until the base's ICMP
+    # answer lowers the guest's path MTU to 1400.
+    make_netns glanpm
+    far=${ns}f
+    ip netns add "$far" || { echo "skipped: cannot create a second network namespace"; exit 77; }
+    sink=
+    trap 'kill $sink 2>/dev/null; ip netns del $ns 2>/dev/null; ip netns del $far 2>/dev/null' EXIT
+    mkdir -p "$run"
+    rm -f "$run/trace.pcap" "$run/sink.txt"
+    ip link add glpm0 netns "$ns" mtu 9000 type veth peer name glpm1 netns "$far" mtu 9000
+    ip -n "$ns" addr add 10.1.5.1/24 dev glpm0
+    ip -n "$ns" link set glpm0 up
+    ip -n "$far" addr add 10.1.5.2/24 dev glpm1
+    ip -n "$far" link set glpm1 up
+    ip -n "$far" link set lo up
+    ip -n "$far" route add 10.1.4.0/24 via 10.1.5.1
+    ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+    # glantun0 made beforehand, without IPv6, so that the host sends nothing
+    # into the LAN before the trace starts (the trace must hold every
+    # datagram the LAN counts); the uplink sets its MTU and brings it up.
+    ip -n "$ns" tuntap add dev glantun0 mode tun
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.glantun0.disable_ipv6=1
+    ip -n "$ns" addr add 10.1.4.1/24 dev glantun0
+    ip netns exec "$far" python3 "$here/tcp-sink.py" 5001 "$run/sink.txt" 600 &
+    sink=$!
+    python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 500 --netns $ns \
+        --cfg "glan define LAN1 ports 16 uplink tun glantun0 mtu 1400" --dev "0600.3 GLAN LAN1" \
+        --on "START=glan trace LAN1 start $run/trace.pcap" \
+        --params "glan_ifs=0.0.0600/10.1.4.2/24 glan_mtu=9000 glan_route=10.1.5.0/24@10.1.4.1 glan_tcp=8 glan_tcp_host=10.1.5.2:5001 glan_tcp_timeout=300 glan_hold=3" \
+        --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" --on "DONE=glan query LAN1" \
+        --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.4\.2/24 ok' \
+        --expect 'MTU~^0\.0\.0600 \S+ 9000 ok' --expect 'ROUTE~^root 10\.1\.5\.0/24@10\.1\.4\.1 ok' \
+        --expect 'TCPHOST~^10\.1\.5\.2 rc=0 bytes=8388608 ' --expect 'PMTU~in_dest_unreachs=[1-9]' --expect DONE \
+        --expect-log "HHC04720I   Uplink: tun 'glantun0' mtu 1400, open" \
+        --expect-log "HHC04720I   Port [0-9]+ 'uplink' uplink .*, mtu 1400" \
+        --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest .*, mtu 9000" \
+        --expect-log "HHC04720I   Path MTU: [1-9][0-9]* ICMP answers sent" \
+        --expect-log "HHC04720I     Too big for their path: [1-9][0-9]* ICMP answers" || exit 1
+    wait $sink || { echo "FAIL: the host's listener got no connection"; exit 1; }
+    got=$(cat "$run/sink.txt")
+    tx=$(sed -n 's/.*@@ TCPHOST 10\.1\.5\.2 .* tx=\([0-9a-f]*\) .*/\1/p' "$run/console.log" | tail -n 1)
+    if [ "$got" != "8388608 $tx" ]; then
+        echo "FAIL: the host got '$got', the guest sent 8388608 bytes of SHA-256 '$tx'"
+        exit 1
+    fi
+    echo "ok: 8 MiB arrived intact (SHA-256 $tx)"
+    # The answers in the trace: ICMP type 3 code 4 with the MTU, from the
+    # far host's address to the guest.
+    if command -v tshark >/dev/null; then
+        n=$(tshark -n -r "$run/trace.pcap" -Y 'icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1400 && ip.src == 10.1.5.2 && ip.dst == 10.1.4.2' 2>/dev/null | wc -l)
+        [ "$n" -ge 1 ] || { echo "FAIL: no ICMP fragmentation needed (MTU 1400) in the trace"; exit 1; }
+        echo "ok: the trace holds $n ICMP fragmentation-needed answers (tshark)"
+    fi
+    exec python3 "$here/check-counters.py" "$run" --trace "$run/trace.pcap"
     ;;
 glan-tap-bridge)
     need_module

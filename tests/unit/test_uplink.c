@@ -237,16 +237,19 @@ START_TEST(kinds_and_messages)
         0);
     ck_assert_str_eq(spec.what, "eth0 nopromisc vlan 7 buffer 65536 gateway 10.0.0.1");
     spec.release(spec.arg);
+    ck_assert_int_eq(parse("pcap eth0 mtu 1450", &spec, err, sizeof err), 0);
+    spec.release(spec.arg);
 
     refused("", "missing uplink kind: tun IF [mtu N] | tap IF [mtu N] [mac M] [vlan N] "
-                "[gateway A] [onlink A/LEN] | pcap IF [mac M] [vlan N] [gateway A] "
+                "[gateway A] [onlink A/LEN] | pcap IF [mtu N] [mac M] [vlan N] [gateway A] "
                 "[onlink A/LEN] [nopromisc] [buffer N]");
     refused("vde sw0", "unknown uplink kind 'vde' (known: tun, tap, pcap)");
     refused("tap", "uplink tap needs an interface name (1 to 15 characters)");
     refused("tun glan0 mtu", "option 'mtu' needs a number from 68 to 65535");
     refused("tun glan0 vlan 5", "unknown option 'vlan' for uplink tun (known: mtu)");
     refused("tap t0 nopromisc", "unknown option 'nopromisc' for uplink tap");
-    refused("pcap eth0 mtu 1500", "unknown option 'mtu' for uplink pcap");
+    refused("pcap eth0 mtu 67", "option 'mtu' needs a number from 68 to 65535");
+    refused("pcap eth0 speed 10", "unknown option 'speed' for uplink pcap");
     refused("tap t0 vlan 4095", "option 'vlan' needs a VLAN ID from 1 to 4094");
     refused("tap t0 mac 03:00:00:00:00:01",
             "option 'mac' needs a unicast MAC address (02:00:00:00:00:01)");
@@ -379,7 +382,8 @@ START_TEST(status_of_each_kind)
     ck_assert_str_eq(u->ops->kind, "tap");
     ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
     ck_assert_str_eq(st.kind, "tap");
-    ck_assert_str_eq(st.params, "mac ?"); /* the engine comes with the LAN */
+    ck_assert_str_eq(st.params, "mtu 0 mac ?"); /* none looked at yet; the engine comes with
+                                                 * the LAN */
     ck_assert_uint_eq(st.nfacts, 1);
     ck_assert_str_eq(st.facts[0].label, "Receive thread");
     ck_assert_str_eq(st.facts[0].text, "woken 0 times with frames to read, 0 of them found none");
@@ -391,6 +395,15 @@ START_TEST(status_of_each_kind)
     ck_assert_str_eq(u->ops->kind, "pcaplive");
     ck_assert_int_eq(glan_uplink_get_status(u, &st), 0);
     ck_assert_str_eq(st.kind, "pcap"); /* as specs and queries name it */
+    glan_uplink_destroy(u);
+    /* An MTU of the path beyond it: the uplink's, with the interface left
+     * alone. */
+    pc.mtu = 1450;
+    u = glan_pcaplive_create(&pc, err, sizeof err);
+    ck_assert_ptr_nonnull(u);
+    ck_assert_uint_eq(glan_uplink_mtu(u), 0); /* taken at open */
+    glan_uplink_set_mtu(u, 1450);
+    ck_assert_uint_eq(glan_uplink_mtu(u), 1450);
     glan_uplink_destroy(u);
 
     u = glan_pcapfile_create(NULL, "/nonexistent/out.pcap");

@@ -9,7 +9,12 @@
  * deleted under the uplink (guest-to-guest traffic must go on, traffic for
  * the network is counted as port_down) and recreated (the uplink must
  * reattach by itself).  A child that gives up root shows a persistent device
- * owned by a user needs no privileges at run time.
+ * owned by a user needs no privileges at run time.  Path MTU: the uplink
+ * has the device's MTU (1400) and follows a change; a guest's datagram
+ * larger than it gets the ICMP answer (IPv4 with DF, IPv6) or is
+ * fragmented (IPv4 without DF, reassembled and answered by the kernel);
+ * the host's datagram larger than a guest's MTU gets the ICMP answer,
+ * which the host's route cache shows.
  *
  * Exit 0 passed, 1 failed, 77 skipped (not root, no namespaces, no ip/ping).
  */
@@ -21,6 +26,7 @@
 #include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -257,6 +263,108 @@ static void guest_to_namespace(struct tun_test *t)
              (unsigned long long)t->u->stats.rx_packets);
 }
 
+/* An echo request of len bytes in all from src to dst (IPv4 with DF when
+ * df, or IPv6), its checksums filled in.  len. */
+static size_t big_echo(uint8_t *p, size_t len, const struct glan_addr *src,
+                       const struct glan_addr *dst, int df)
+{
+    int v4 = src->family == GLAN_AF_INET;
+    size_t hl = dg_ip(p, len, v4 ? DG_ICMP : DG_ICMPV6, src, dst, 0);
+    memset(p + hl, 0, len - hl);
+    p[hl] = v4 ? 8 : 128;
+    put16(p + hl + 4, 0x4d54);
+    put16(p + hl + 6, 1);
+    for (size_t i = hl + 8; i < len; i++)
+        p[i] = (uint8_t)i;
+    if (v4 && df)
+        p[6] = 0x40;
+    if (v4)
+        dg_ip_csum(p);
+    dg_l4_csum(p, len);
+    return len;
+}
+
+/* A counter of this namespace's /proc/net/snmp ("Ip", "ReasmOKs"), or
+ * UINT64_MAX. */
+static uint64_t snmp(const char *group, const char *field)
+{
+    FILE *f = fopen("/proc/net/snmp", "r");
+    char names[2048], values[2048], tag[32];
+    uint64_t v = UINT64_MAX;
+    snprintf(tag, sizeof tag, "%s:", group);
+    while (f && fgets(names, sizeof names, f) && fgets(values, sizeof values, f)) {
+        if (strncmp(names, tag, strlen(tag)) != 0)
+            continue;
+        char *sn, *sv, *n = strtok_r(names, " \n", &sn), *val = strtok_r(values, " \n", &sv);
+        for (; n && val; n = strtok_r(NULL, " \n", &sn), val = strtok_r(NULL, " \n", &sv))
+            if (!strcmp(n, field))
+                v = strtoull(val, NULL, 10);
+    }
+    if (f)
+        fclose(f);
+    return v;
+}
+
+/* The path MTU: the uplink's MTU, a guest's datagrams too big for it, the
+ * host's too big for a guest. */
+static void path_mtu(struct tun_test *t)
+{
+    struct ns_guest *ga = t->ga, *gb = t->gb;
+    ns_check(glan_uplink_mtu(t->u) == 1400 && glan_port_mtu(t->u->port) == 1400,
+             "the uplink's port has the device's MTU (%u)", glan_port_mtu(t->u->port));
+    ns_sh("ip link set dev %s mtu 1300", DEV);
+    for (int i = 0; i < 100 && glan_port_mtu(t->u->port) != 1300; i++)
+        ns_sleep_ms(20);
+    ns_check(glan_port_mtu(t->u->port) == 1300, "it follows 'ip link set mtu 1300' (%u)",
+             glan_port_mtu(t->u->port));
+    ns_sh("ip link set dev %s mtu 1400", DEV);
+    for (int i = 0; i < 100 && glan_port_mtu(t->u->port) != 1400; i++)
+        ns_sleep_ms(20);
+
+    uint8_t pkt[2000];
+    struct glan_port_stats before, after;
+    glan_port_stats(gb->port, &before);
+    unsigned other0 = ns_count(gb, &gb->other);
+    size_t len = big_echo(pkt, sizeof pkt, &gb->a4, &t->ns4, 1);
+    ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_TOO_BIG_FOR_PATH,
+             "guest 0700's 2000-byte ping with DF is too big for the uplink");
+    len = big_echo(pkt, sizeof pkt, &gb->a6, &t->ns6, 0);
+    ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_TOO_BIG_FOR_PATH,
+             "guest 0700's 2000-byte IPv6 ping is too big for the uplink");
+    glan_port_stats(gb->port, &after);
+    ns_check(after.icmp_sent == before.icmp_sent + 2 && ns_wait(gb, &gb->other, other0 + 2, 3000),
+             "guest 0700 got the two ICMP answers (icmp_sent %llu)",
+             (unsigned long long)after.icmp_sent);
+
+    uint64_t reasm0 = snmp("Ip", "ReasmOKs"), rep0 = ns_count(gb, &gb->rep4);
+    len = big_echo(pkt, sizeof pkt, &gb->a4, &t->ns4, 0);
+    ns_check(glan_port_send(gb->port, pkt, len, NULL) == GLAN_DROP_FRAGMENTED,
+             "guest 0700's 2000-byte ping without DF is fragmented");
+    ns_check(ns_wait(gb, &gb->rep4, (unsigned)rep0 + 1, 3000),
+             "the namespace reassembled it and answered");
+    ns_check(snmp("Ip", "ReasmOKs") == reasm0 + 1, "the kernel counted one reassembly");
+    glan_port_stats(gb->port, &after);
+    ns_check(after.frags_sent == before.frags_sent + 2, "two fragments made (%llu)",
+             (unsigned long long)(after.frags_sent - before.frags_sent));
+
+    /* The host's datagrams too big for guest 0600 (MTU 1280 here). */
+    struct glan_port_stats ua, ub;
+    glan_port_stats(t->u->port, &ub);
+    glan_port_set_mtu(ga->port, 1280);
+    ns_sh("ping -c 1 -W 1 -M do -s 1372 10.77.0.10 >/dev/null 2>&1");
+    ns_sh("ping -6 -c 1 -W 1 -M do -s 1352 fd00:77::10 >/dev/null 2>&1");
+    char out[512];
+    ns_capture(out, sizeof out, "ip route get 10.77.0.10; ip -6 route get fd00:77::10");
+    ns_check(strstr(out, "mtu 1280") && strstr(strstr(out, "mtu 1280") + 1, "mtu 1280"),
+             "the host learnt MTU 1280 for 10.77.0.10 and fd00:77::10");
+    glan_port_stats(t->u->port, &ua);
+    ns_check(ua.icmp_sent == ub.icmp_sent + 2 && ua.dropped[GLAN_DROP_TOO_BIG_FOR_PATH] ==
+                                                     ub.dropped[GLAN_DROP_TOO_BIG_FOR_PATH] + 2,
+             "the uplink's two datagrams dropped too_big_for_path and answered");
+    glan_port_set_mtu(ga->port, 0);
+    ns_sh("ip route flush cache; ip -6 route flush cache");
+}
+
 /* The kernel has no room: the base keeps the datagram, the uplink waits
  * for POLLOUT, kicks, and it goes out; nothing is lost. */
 static void write_refused_and_retried(struct tun_test *t)
@@ -395,6 +503,7 @@ int main(void)
         return 1;
     namespace_to_guests(&t);
     guest_to_namespace(&t);
+    path_mtu(&t);
     write_refused_and_retried(&t);
     device_down_and_up(&t);
     device_deleted_and_back(&t);

@@ -66,6 +66,12 @@ enum glan_drop {
     GLAN_DROP_PORT_ERROR,   /* receiver failed to take it (device or uplink error) */
     GLAN_DROP_PORT_GONE,    /* receiver detached while the copy waited */
     GLAN_DROP_EXPIRED,      /* receiver took no input for stuck_ms (glan_lan_config) */
+    /* Larger than its receiver's MTU and not fragmented (path MTU,
+     * docs/design.md): its sender may get an ICMP answer. */
+    GLAN_DROP_TOO_BIG_FOR_PATH,
+    /* IPv4 without DF larger than its receiver's MTU: replaced by fragments
+     * the base sent on (not a loss). */
+    GLAN_DROP_FRAGMENTED,
     GLAN_DROP_COUNT
 };
 
@@ -83,7 +89,8 @@ struct glan_dgram {
     uint32_t len;
     uint8_t cast;   /* enum glan_cast, never AUTO */
     uint8_t family; /* GLAN_AF_INET or GLAN_AF_INET6 */
-    int16_t src;    /* sending port's index */
+    int16_t src;    /* sending port's index; -1: made by the base (an ICMP answer, a
+                     * fragment: docs/design.md, "Path MTU") */
     uint64_t ts_ns; /* sender's timestamp (CLOCK_REALTIME ns); when it gave none, the time
                      * it entered the base if a monitor was set, else 0 */
 };
@@ -212,6 +219,11 @@ struct glan_port_ops {
 struct glan_port_info {
     const char *name; /* shown in queries: "0600", "uplink", ... (1..31 chars) */
     enum glan_port_kind kind;
+    /* The largest datagram the port takes, in bytes (its MTU: an uplink's
+     * network, the MTU an OSA device reported to its guest); 0: no limit
+     * but the LAN's buffer size.  A larger datagram for the port is answered
+     * as a router answers it (docs/design.md, "Path MTU"). */
+    uint32_t mtu;
 };
 
 /* Attach a port.  0 with *out set; -ENOSPC when the LAN is full, -EEXIST when
@@ -224,6 +236,21 @@ int glan_port_attach(struct glan_lan *lan, const struct glan_port_info *info,
 void glan_port_detach(struct glan_port *port);
 int glan_port_index(const struct glan_port *port);
 struct glan_lan *glan_port_lan(const struct glan_port *port);
+
+/* The port's MTU changed (an uplink's device was reopened or reconfigured):
+ * mtu as in struct glan_port_info (values below 68 but 0 count as 68).  Any
+ * thread, at any time while attached. */
+void glan_port_set_mtu(struct glan_port *port, uint32_t mtu);
+uint32_t glan_port_mtu(const struct glan_port *port);
+
+/* The rate limit of the ICMP answers the base sends this port for its
+ * datagrams that were too big for their path: a token bucket of burst
+ * answers, refilled with per_sec answers a second (per_sec 0: never
+ * refilled; burst 0: no answers).  Default GLAN_ICMP_BURST and
+ * GLAN_ICMP_PER_SEC.  The owner's threads only. */
+#define GLAN_ICMP_BURST   16
+#define GLAN_ICMP_PER_SEC 100
+void glan_port_set_icmp_limit(struct glan_port *port, uint32_t burst, uint32_t per_sec);
 
 /* Input room became available (the guest returned input buffers, the uplink
  * can write again): deliver what waits.  Never blocks; if another thread holds
@@ -374,12 +401,18 @@ struct glan_port_stats {
     uint64_t queued;                   /* copies waiting for this port now */
     uint64_t waits;                    /* times its output waited for a receiver's room */
     uint64_t wait_ns;                  /* how long those waits lasted in all */
+    /* Path MTU (docs/design.md): for this port's datagrams too big for
+     * their receiver, the ICMP errors the base sent back to it, those the
+     * rate limit held back, and the fragments the base made of them. */
+    uint64_t icmp_sent, icmp_limited, frags_sent;
 };
 
 struct glan_lan_stats {
-    uint64_t sent_packets, sent_bytes;
+    uint64_t sent_packets, sent_bytes; /* the datagrams the base made included */
     uint64_t fanout, delivered;
     uint64_t dropped[GLAN_DROP_COUNT];
+    /* as struct glan_port_stats, every port's */
+    uint64_t icmp_sent, icmp_limited, frags_sent;
     uint64_t queued;                         /* copies waiting in all wait queues now */
     uint32_t buffers_in_use;                 /* base storage buffers held now, all classes */
     uint32_t class_in_use[GLAN_BUF_CLASSES]; /* of which small, medium, large */
@@ -399,6 +432,7 @@ struct glan_port_view {
     char name[32];
     struct glan_port_stats stats;
     pid_t owner_pid; /* process that attached the port */
+    uint32_t mtu;    /* its MTU (struct glan_port_info), 0: the LAN's buffer size */
 };
 
 /* Call fn for each attached port, in index order.  fn must not attach or

@@ -142,6 +142,10 @@ struct glan_uplink {
     struct glan_port *port;         /* set while attached */
     struct glan_uplink_stats stats; /* kept by the implementation */
     char err[256];                  /* last error message */
+    /* The largest datagram the network takes (its MTU), 0: no limit but
+     * the LAN's buffer size.  Set with glan_uplink_set_mtu: configured, or
+     * read from the host device by the implementation's open. */
+    uint32_t mtu;
 };
 
 /* Add n to one of u->stats' counters; set one. */
@@ -159,7 +163,14 @@ void glan_uplink_get_stats(const struct glan_uplink *u, struct glan_uplink_stats
  * status op (or its own negative errno). */
 int glan_uplink_get_status(struct glan_uplink *u, struct glan_uplink_status *out);
 
-/* Open u, attach it to lan as its uplink port and start receiving.  0, or a
+/* The uplink's MTU is mtu (0: none): kept in u->mtu, and given to its port
+ * when attached (glan_port_set_mtu), so that the base answers datagrams too
+ * big for the network (docs/design.md, "Path MTU").  Any thread. */
+void glan_uplink_set_mtu(struct glan_uplink *u, uint32_t mtu);
+uint32_t glan_uplink_mtu(const struct glan_uplink *u);
+
+/* Open u, attach it to lan as its uplink port (with its MTU, u->mtu as the
+ * open op left it) and start receiving.  0, or a
  * negative errno with a message in u->err (-EEXIST: the LAN already has an
  * uplink). */
 int glan_uplink_attach(struct glan_lan *lan, struct glan_uplink *u);

@@ -41,6 +41,10 @@ struct glan_pcaplive_config {
      * already receives frames for the LAN's MAC, e.g. the LAN's MAC is the
      * interface's own, or the interface is promiscuous anyway). */
     int no_promisc;
+    /* Nonzero: the MTU of the network beyond the interface (68..65535), when
+     * it is smaller than the interface's own (a tunnel further on); zero:
+     * the interface's MTU.  The interface is left as it is. */
+    uint32_t mtu;
     /* The layer-2 engine: MAC, VLAN, gateways, cache sizes and timers. */
     struct glan_l2_config l2;
 };

@@ -33,8 +33,8 @@ struct glan_tap_config {
      * lets the kernel choose (tapN): always a creation. */
     const char *ifname;
     /* Nonzero: make the device's MTU this (68..65535; CAP_NET_ADMIN unless it
-     * already has it).  The LAN's datagrams larger than the MTU are still
-     * written: the host drops what its side cannot take. */
+     * already has it).  The device's MTU is the uplink's: the base answers
+     * larger datagrams with ICMP or fragments them (path MTU). */
     uint32_t mtu;
     /* Nonzero: bring the device up at open (CAP_NET_ADMIN unless it is up). */
     int up;

@@ -35,7 +35,9 @@ struct glan_tun_config {
      * NULL or "" lets the kernel choose a name (tunN): always a creation. */
     const char *ifname;
     /* Nonzero: make the device's MTU this at open (68..65535).  Setting it
-     * needs CAP_NET_ADMIN unless the device already has it.  Zero: leave it. */
+     * needs CAP_NET_ADMIN unless the device already has it.  Zero: leave it.
+     * The device's MTU is the uplink's (glan_uplink_mtu), followed while the
+     * uplink runs: the base answers larger datagrams (path MTU). */
     uint32_t mtu;
     /* Nonzero: bring the device up at open when it is down (CAP_NET_ADMIN
      * unless it is already up). */
@@ -61,7 +63,7 @@ void glan_tun_stop(struct glan_uplink *u);
 
 struct glan_tun_status {
     char ifname[16];      /* the device in use (empty before the first open) */
-    uint32_t mtu;         /* its MTU when last looked at */
+    uint32_t mtu;         /* its MTU, the uplink's (glan_uplink_mtu) */
     int open;             /* the uplink holds the device */
     int created;          /* the uplink created it: it goes when the uplink closes */
     int persistent;       /* it outlives the uplink (ip tuntap add) */

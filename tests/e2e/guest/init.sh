@@ -27,6 +27,13 @@
 #              "ns" namespace, checked by SHA-256; glan_tcp_timeout seconds
 #              per transfer (default 120)
 #              and prints both namespaces' TCP/UDP counters after each (SNMP)
+#   glan_mtu   MTU to set on every interface once it is up (marker MTU)
+#   glan_tcp_host ADDR:PORT  send glan_tcp MiB (default 4) over TCP (busybox
+#              nc) from the first namespace to a listener on the host side;
+#              marker TCPHOST ADDR rc=... bytes=... tx=SHA256 (the host
+#              compares what it got), then PMTU ADDR in_dest_unreachs=N (the
+#              ICMP destination-unreachable messages the guest took, path MTU
+#              answers among them)
 #   glan_flood COUNT/SIZE: back-to-back pings (ping -A) of SIZE bytes from the
 #              first namespace to each of glan_flood_to
 #   glan_dbf   entries of the qeth s390dbf areas printed when an interface
@@ -42,8 +49,8 @@
 #   glan_cycle DEVNO: take that interface offline and online again while
 #              the first TCP transfer runs, glan_cycle_after seconds into it
 #              (default 2; markers CYCLE DEVNO offline|online ok|fail)
-# Markers: USERSPACE, MODULE, IF, MTU, ADDR, ADDR2, ROUTE, PING, PINGLATE, TCP, SNMP, FLOOD,
-# READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
+# Markers: USERSPACE, MODULE, IF, MTU, ADDR, ADDR2, ROUTE, PING, PINGLATE, TCP, TCPHOST, PMTU,
+# SNMP, FLOOD, READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
 . /guest-lib.sh
@@ -288,6 +295,24 @@ if [ -n "$NSPID" ]; then
             port=$((port + 1))
         done
     fi
+fi
+
+# TCP from the first namespace to a listener on the host side (glan_tcp_host
+# ADDR:PORT): the host checks the SHA-256 of what it got against tx.
+if [ -n "${glan_tcp_host:-}" ]; then
+    dst=${glan_tcp_host%:*} port=${glan_tcp_host##*:} mib=${glan_tcp:-4}
+    dd if=/dev/urandom of=/tmp/tx bs=1048576 count="$mib" 2>/dev/null
+    txsum=$(sha256sum </tmp/tx | cut -d' ' -f1)
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    timeout "${glan_tcp_timeout:-120}" nc "$dst" "$port" </tmp/tx 2>/tmp/nc.err
+    rc=$?
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    mark TCPHOST "$dst" rc=$rc bytes=$((mib * 1048576)) t0=$t0 t1=$t1 tx=$txsum \
+        err="$(tr '\n' ' ' </tmp/nc.err)"
+    mark PMTU "$dst" "$(awk '$1 == "Icmp:" && !h { split($0, n); h = 1; next }
+        $1 == "Icmp:" { for (i = 2; i <= NF; i++) if (n[i] == "InDestUnreachs") print "in_dest_unreachs=" $i }' /proc/net/snmp)"
+    snmp after_tcp_host
+    rm -f /tmp/tx
 fi
 
 for t in $(echo "${glan_ping_late:-}" | tr ',' ' '); do ping_one root "$t" PINGLATE; done
