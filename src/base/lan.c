@@ -330,6 +330,8 @@ void monitor_show(struct glan_lan *lan, uint32_t slot, enum glan_drop why)
             .cast = s->cast ? s->cast : GLAN_CAST_UNICAST,
             .family = s->family,
             .src = (int16_t)s->src,
+            .offload = s->offload,
+            .mss = s->mss,
             .ts_ns = s->ts_ns,
         };
         m->fn(m->ctx, &dg, why);

@@ -23,7 +23,7 @@
 
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 6u /* 4: port entries split by writer; 5: no port counter; 6: journals */
+#define REGION_VERSION 7u /* 4: entries by writer; 5: no port counter; 6: journals; 7: offload */
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
@@ -113,7 +113,10 @@ struct slot_hdr {
     uint16_t src;
     uint16_t src_gen;
     uint8_t cast, family;
-    uint8_t pad[6];
+    uint8_t offload; /* GLAN_OFFLOAD_* */
+    uint8_t pad;
+    uint16_t mss;
+    uint8_t pad2[2];
     uint64_t ts_ns;
 };
 

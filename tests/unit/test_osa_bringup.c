@@ -235,6 +235,7 @@ START_TEST(ipa_errors)
     /* Unknown and layer-2 commands: "not supported", never silence. */
     ck_assert_int_eq(glan_sg_ipa(a, 0x21, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
     ck_assert_int_eq(glan_sg_ipa(a, 0xd1, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
+    /* TSO on a LAN whose buffers cannot hold 64 KiB is not offered. */
     ck_assert_int_eq(
         glan_sg_setassparms(a, IPA_PROT_IPV4, IPA_OUTBOUND_TSO, IPA_CMD_ASS_START, 0, 0),
         IPA_RC_NOTSUPP);
