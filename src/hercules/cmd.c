@@ -546,7 +546,7 @@ static void show_port(const struct glan_port_view *v, void *arg)
     line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
          s->recv_packets, s->recv_bytes, s->recv_dropped);
     if (ifc && ifc->complete && ifc->model) {
-        char dev[256];
+        char dev[448];
         glan_herc_iface_describe(ifc, dev, sizeof dev);
         if (dev[0])
             line("    Device: %s", dev);
@@ -583,6 +583,10 @@ static void show_uplink_dev(struct glan_uplink *u, void *arg)
          " errors",
          us.tx_packets, us.tx_bytes, us.tx_errors, us.rx_packets, us.rx_bytes, us.rx_skipped,
          us.rx_errors);
+    if (us.tx_tso)
+        line("    TSO datagrams of offloading guests cut for the network: %" PRIu64 " into %" PRIu64
+             " segments",
+             us.tx_tso, us.tx_segments);
     if (msg[0])
         line("    Last error: %s", msg);
 }

@@ -392,7 +392,7 @@ static const struct glan_uplink_ops rec_ops = {.kind = "rec", .send = rec_send};
 
 START_TEST(uplink_gets_segments)
 {
-    struct glan_lan_config cfg = {.name = "offl", .buffer_size = 65535};
+    struct glan_lan_config cfg = {.name = "offl", .buffers = 64, .buffer_size = 65535};
     char err[256];
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
     ck_assert_ptr_nonnull(lan);
@@ -437,7 +437,7 @@ static uint8_t big[GLAN_OFFLOAD_MAX + 64];
 
 static void osa_setup(void)
 {
-    struct glan_lan_config cfg = {.name = "osaoffl", .buffer_size = 65535};
+    struct glan_lan_config cfg = {.name = "osaoffl", .buffers = 256, .buffer_size = 65535};
     char err[256];
     olan = glan_lan_create(&cfg, err, sizeof err);
     ck_assert_msg(olan != NULL, "%s", err);
