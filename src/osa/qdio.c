@@ -651,6 +651,15 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         return -1;
     }
     if (off->flags) {
+        /* Linux zeroes the IPv4 total length of a TSO datagram
+         * (qeth_l3_fixup_headers): the adapter takes it from the header's
+         * length, as an IPv6 payload length of 0 would be. */
+        if ((off->flags & GLAN_OFFLOAD_TSO) && len >= 40 && tb.data[0] >> 4 == 4 &&
+            be16(tb.data + 2) == 0)
+            put16(tb.data + 2, (uint16_t)len);
+        else if ((off->flags & GLAN_OFFLOAD_TSO) && len >= 60 && tb.data[0] >> 4 == 6 &&
+                 be16(tb.data + 4) == 0)
+            put16(tb.data + 4, (uint16_t)(len - 40));
         /* The checksums are computed here, in the buffer the datagram
          * crosses the LAN in, so that every copy of it is complete; a TSO
          * datagram stays whole and is cut by whoever needs it cut. */

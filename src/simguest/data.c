@@ -101,6 +101,13 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
             return -2;
         memcpy(glan_sg_ptr(g, pos), hb, hl);
         memcpy(glan_sg_ptr(g, pos + hl), p[k].data, p[k].len);
+        if (p[k].mss && !(p[k].flags & QETH_HDR_PASSTHRU) && p[k].len >= 20) {
+            /* qeth_l3_fixup_headers: an IPv4 TSO datagram goes with its
+             * total length and header checksum zeroed */
+            uint8_t *ip = glan_sg_ptr(g, pos + hl);
+            put16(ip + 2, 0);
+            put16(ip + 10, 0);
+        }
         unsigned first = e;
         uint64_t a = pos, left = hl + p[k].len;
         if (split || proto) {
