@@ -20,6 +20,7 @@
 #include "addr.h"
 #include "base_int.h"
 #include "count.h"
+#include "guestlan/offload.h"
 
 static enum glan_cast classify(const struct glan_addr *d)
 {
@@ -83,6 +84,13 @@ enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot,
 
     struct glan_addr d;
     if (glan_dgram_dest(slot_data(lan, slot), len, &d) < 0)
+        return drop_whole(lan, j, slot, GLAN_DROP_MALFORMED);
+    /* A TSO datagram nobody could cut is refused here, once, rather than
+     * by each receiver (devices check before they send; this catches the
+     * other senders). */
+    if ((lan->slots[slot].offload & GLAN_OFFLOAD_TSO) &&
+        glan_offload_check(slot_data(lan, slot), len, GLAN_OFFLOAD_TSO, lan->slots[slot].mss) !=
+            GLAN_OFFLOAD_OK)
         return drop_whole(lan, j, slot, GLAN_DROP_MALFORMED);
     /* The sender may know better: an OSA header can say broadcast. */
     enum glan_cast cast = meta && meta->cast != GLAN_CAST_AUTO ? meta->cast : classify(&d);

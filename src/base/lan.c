@@ -32,7 +32,8 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg)
         cfg->max_groups = 1024;
     /* A few MiB of small buffers for datagrams up to an Ethernet MTU, some
      * for jumbo frames, and enough large ones for a TCP window or two at the
-     * largest MTU (docs/design.md, "Sizes and defaults"). */
+     * largest MTU; a large one holds 65535 bytes, the largest TSO datagram
+     * a guest builds, whole (docs/design.md, "Sizes and defaults"). */
     if (!cfg->buffers)
         cfg->buffers = 2048;
     if (!cfg->buffer_size)
@@ -44,7 +45,7 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg)
     if (!cfg->big_buffers)
         cfg->big_buffers = 128;
     if (!cfg->big_size)
-        cfg->big_size = cfg->mid_size > 57344 ? cfg->mid_size : 57344;
+        cfg->big_size = cfg->mid_size > 65535 ? cfg->mid_size : 65535;
     if (!cfg->queue_len)
         cfg->queue_len = 256;
     if (!cfg->stuck_ms)
@@ -426,6 +427,8 @@ void monitor_show(struct glan_lan *lan, uint32_t slot, enum glan_drop why)
             .cast = s->cast ? s->cast : GLAN_CAST_UNICAST,
             .family = s->family,
             .src = (int16_t)s->src,
+            .offload = s->offload,
+            .mss = s->mss,
             .ts_ns = s->ts_ns,
         };
         m->fn(m->ctx, &dg, why);

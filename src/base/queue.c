@@ -252,6 +252,8 @@ static int deliver_queue(struct glan_lan *lan, struct journal *j, int p, int *to
             .cast = s->cast,
             .family = s->family,
             .src = (int16_t)s->src,
+            .offload = s->offload,
+            .mss = s->mss,
             .ts_ns = s->ts_ns,
         };
         int rc = lp->ops->deliver(lp->ctx, &dg);

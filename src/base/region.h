@@ -24,10 +24,11 @@
 
 /* Layout versions: 4 split the port entries by writer, 5 dropped the port
  * counter, 6 added the journals, 7 the size classes of base storage and
- * the waits for room, 8 the ports' MTUs and the path-MTU counters. */
+ * the waits for room, 8 the ports' MTUs and the path-MTU counters, 9 a
+ * datagram's offload marks and MSS. */
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 8u
+#define REGION_VERSION 9u
 #define NCLASS         GLAN_BUF_CLASSES
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
@@ -128,7 +129,10 @@ struct slot_hdr {
     uint16_t src;
     uint16_t src_gen;
     uint8_t cast, family;
-    uint8_t pad[6];
+    uint8_t offload; /* GLAN_OFFLOAD_* */
+    uint8_t pad;
+    uint16_t mss;
+    uint8_t pad2[2];
     uint64_t ts_ns;
 };
 

@@ -230,6 +230,8 @@ enum glan_drop glan_port_tx_commit(struct glan_port *port, struct glan_txbuf *tb
     s->src_gen = (uint16_t)lan->ports[port->idx].gen;
     s->cast = 0; /* set once the header is read; a malformed one keeps 0 */
     s->family = 0;
+    s->offload = meta ? meta->offload : 0;
+    s->mss = meta && (meta->offload & GLAN_OFFLOAD_TSO) ? meta->mss : 0;
     /* relaxed: a hint; monitor_show pins and looks again */
     int watched = atomic_load_explicit(&lan->mon, memory_order_relaxed) != NULL;
     s->ts_ns = meta && meta->ts_ns ? meta->ts_ns : watched ? now_ns() : 0;

@@ -5,7 +5,9 @@
  * before taking it, so a trace of one port costs the others little.  The
  * capture writer (capture.h, the layer below the base) stores
  * glan_dgram.ts_ns exactly, or refuses a timestamp the file's format cannot
- * hold, which we count as lost.
+ * hold, which we count as lost.  A TSO datagram of an offloading guest is
+ * written as the segments it stands for (guestlan/offload.h), as a capture
+ * on the wire would show them.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 
 #include "guestlan/capture.h"
+#include "guestlan/offload.h"
 #include "guestlan/trace.h"
 
 struct glan_trace {
@@ -25,23 +28,33 @@ struct glan_trace {
     struct glan_pcap_writer *w;
     struct glan_trace_stats st;
     char err[256];
+    struct glan_offload_state off; /* under mu */
 };
+
+/* Write one datagram (or segment); under mu. */
+static int trace_write(void *ctx, const struct glan_dgram *dg)
+{
+    struct glan_trace *t = ctx;
+    uint32_t len = dg->len;
+    if (t->cfg.snaplen && len > t->cfg.snaplen)
+        len = t->cfg.snaplen;
+    if (glan_pcap_writer_write(t->w, dg->data, len, dg->ts_ns, t->err, sizeof t->err) < 0)
+        t->st.errors++;
+    else
+        t->st.written++;
+    return 0;
+}
 
 static void trace_see(void *ctx, const struct glan_dgram *dg, enum glan_drop verdict)
 {
     struct glan_trace *t = ctx;
     int keep = (t->cfg.port < 0 || dg->src == t->cfg.port) &&
                (!t->cfg.dropped_only || verdict != GLAN_DROP_NONE);
-    uint32_t len = dg->len;
-    if (t->cfg.snaplen && len > t->cfg.snaplen)
-        len = t->cfg.snaplen;
     pthread_mutex_lock(&t->mu);
     if (!keep)
         t->st.filtered++;
-    else if (glan_pcap_writer_write(t->w, dg->data, len, dg->ts_ns, t->err, sizeof t->err) < 0)
-        t->st.errors++;
-    else
-        t->st.written++;
+    else if (glan_offload_each(&t->off, dg, trace_write, t) < 0)
+        t->st.errors++; /* a TSO datagram that cannot be cut, or no memory to cut it */
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -84,6 +97,7 @@ int glan_trace_stop(struct glan_trace *t, char *err, size_t errlen)
         return 0;
     glan_lan_set_monitor(t->lan, NULL, NULL); /* returns once no sender is inside */
     int rc = glan_pcap_writer_close(t->w, err, errlen);
+    glan_offload_state_free(&t->off);
     if (rc == 0 && t->st.errors) {
         if (err && errlen)
             snprintf(err, errlen, "%s: %llu datagrams lost: %s", t->path,

@@ -11,10 +11,20 @@
 
 #include "guestlan/uplink.h"
 
-static int uplink_deliver(void *ctx, const struct glan_dgram *dg)
+static int uplink_send(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_uplink *u = ctx;
     return u->ops->send(u, dg);
+}
+
+/* What leaves toward the network is what a sender without offloads would
+ * have sent: a TSO datagram goes out as its segments. */
+static int uplink_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    struct glan_uplink *u = ctx;
+    if (!(dg->offload & GLAN_OFFLOAD_TSO))
+        return u->ops->send(u, dg);
+    return glan_offload_each(&u->off, dg, uplink_send, u);
 }
 
 static void uplink_addr_event(void *ctx, const struct glan_addr *addr, int registered)
@@ -89,6 +99,7 @@ void glan_uplink_detach(struct glan_uplink *u)
         u->ops->stop(u);
     glan_port_detach(u->port);
     u->port = NULL;
+    glan_offload_state_free(&u->off);
     if (u->ops->close)
         u->ops->close(u);
 }
@@ -113,6 +124,8 @@ void glan_uplink_get_stats(const struct glan_uplink *u, struct glan_uplink_stats
         .rx_bytes = __atomic_load_n(&s->rx_bytes, __ATOMIC_RELAXED),
         .rx_skipped = __atomic_load_n(&s->rx_skipped, __ATOMIC_RELAXED),
         .rx_errors = __atomic_load_n(&s->rx_errors, __ATOMIC_RELAXED),
+        .tx_tso = __atomic_load_n(&u->off.tso, __ATOMIC_RELAXED),
+        .tx_segments = __atomic_load_n(&u->off.segments, __ATOMIC_RELAXED),
     };
 }
 

@@ -572,7 +572,7 @@ static void show_port(const struct glan_port_view *v, void *arg)
     line("    Waited for a receiver's room %" PRIu64 " times, %" PRIu64 ".%03" PRIu64 " s in all",
          s->waits, s->wait_ns / 1000000000u, s->wait_ns / 1000000u % 1000u);
     if (ifc && ifc->complete && ifc->model) {
-        char dev[256];
+        char dev[448];
         glan_herc_iface_describe(ifc, dev, sizeof dev);
         if (dev[0])
             line("    Device: %s", dev);
@@ -609,6 +609,10 @@ static void show_uplink_dev(struct glan_uplink *u, void *arg)
          " errors",
          us.tx_packets, us.tx_bytes, us.tx_errors, us.rx_packets, us.rx_bytes, us.rx_skipped,
          us.rx_errors);
+    if (us.tx_tso)
+        line("    TSO datagrams of offloading guests cut for the network: %" PRIu64 " into %" PRIu64
+             " segments",
+             us.tx_tso, us.tx_segments);
     if (msg[0])
         line("    Last error: %s", msg);
 }

@@ -99,11 +99,22 @@ static void osa_describe(void *ctx, unsigned slot, char *buf, size_t len)
     struct glan_osa_stats s;
     (void)slot;
     glan_osa_get_stats(ctx, &s);
-    snprintf(buf, len, "ccws %llu uc %llu siga w/r %llu/%llu out %llu in %llu irq %llu",
-             (unsigned long long)s.ccws, (unsigned long long)s.unit_checks,
-             (unsigned long long)s.siga_w, (unsigned long long)s.siga_r,
-             (unsigned long long)s.out_packets, (unsigned long long)s.in_packets,
-             (unsigned long long)s.interrupts);
+    int n = snprintf(buf, len, "ccws %llu uc %llu siga w/r %llu/%llu out %llu in %llu irq %llu",
+                     (unsigned long long)s.ccws, (unsigned long long)s.unit_checks,
+                     (unsigned long long)s.siga_w, (unsigned long long)s.siga_r,
+                     (unsigned long long)s.out_packets, (unsigned long long)s.in_packets,
+                     (unsigned long long)s.interrupts);
+    /* The offloads, once the guest used one (docs/osa.md, "Offloads"). */
+    if (n >= 0 && (size_t)n < len &&
+        (s.out_csum || s.out_tso || s.out_offload_bad || s.in_csum_verified || s.in_tso_whole ||
+         s.in_tso_cut || s.in_offload_bad))
+        snprintf(buf + n, len - (size_t)n,
+                 "; offload out csum %llu tso %llu refused %llu, in verified %llu tso whole %llu"
+                 " cut %llu into %llu segments",
+                 (unsigned long long)s.out_csum, (unsigned long long)s.out_tso,
+                 (unsigned long long)s.out_offload_bad, (unsigned long long)s.in_csum_verified,
+                 (unsigned long long)s.in_tso_whole, (unsigned long long)s.in_tso_cut,
+                 (unsigned long long)s.in_tso_segments);
 }
 
 const struct glan_herc_model glan_herc_osa_model = {

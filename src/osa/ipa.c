@@ -17,15 +17,46 @@
 #include "guestlan/osa_mpc.h"
 #include "osa_int.h"
 
-/* What we advertise for IPv4 and IPv6 alike.  No checksum or TSO offload:
- * guests then send complete, checksummed datagrams (docs/osa.md, "IPA
- * replies"). */
+/* What we advertise for IPv4 and IPv6 alike, then the offloads of each
+ * (docs/osa.md, "Offloads"): inbound and outbound checksumming, and TSO when
+ * the LAN's buffers hold the largest datagram (ipa_supported).  Linux asks
+ * for the IPv6 checksum assists by their _V6 bits in the IPv6 answer, then
+ * starts them as IPA_INBOUND/OUTBOUND_CHECKSUM on protocol 6. */
 #define IPA_SUPPORTED                                                                              \
     (IPA_ARP_PROCESSING | IPA_FILTERING | IPA_IPV6 | IPA_MULTICASTING | IPA_SETADAPTERPARMS |      \
      IPA_PASSTHRU)
+#define IPA_OFFLOAD4 (IPA_INBOUND_CHECKSUM | IPA_OUTBOUND_CHECKSUM)
+#define IPA_OFFLOAD6 (IPA_INBOUND_CHECKSUM_V6 | IPA_OUTBOUND_CHECKSUM_V6)
+/* The checksums the device completes (qeth_ipa_caps.supported). */
+#define CSUM_CAPS (IPA_CHECKSUM_IP_HDR | IPA_CHECKSUM_UDP | IPA_CHECKSUM_TCP | IPA_CHECKSUM_LP2LP)
+/* TSO needs large base buffers that hold the largest datagram Linux builds
+ * (61440 bytes of data in 15 elements, and its headers). */
+#define TSO_MIN_BUFFER 65535u
 #define SETADP_SUPPORTED                                                                           \
     (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
      IPA_SETADP_QUERY_CARD_INFO)
+
+/* The assists advertised for protocol prot (4, 6; anything else as 4). */
+static uint32_t ipa_supported(const struct glan_osa *osa, int prot)
+{
+    struct glan_lan_config cfg;
+    glan_lan_get_config(glan_port_lan(osa->port), &cfg);
+    uint32_t tso = cfg.big_size >= TSO_MIN_BUFFER ? IPA_OUTBOUND_TSO : 0;
+    return IPA_SUPPORTED | tso | (prot == IPA_PROT_IPV6 ? IPA_OFFLOAD6 : IPA_OFFLOAD4);
+}
+
+/* May SETASSPARMS of protocol prot name this assist? */
+static int assist_known(const struct glan_osa *osa, int prot, uint32_t assist)
+{
+    uint32_t sup = ipa_supported(osa, prot);
+    if (prot == IPA_PROT_IPV6) {
+        if (sup & IPA_INBOUND_CHECKSUM_V6)
+            sup |= IPA_INBOUND_CHECKSUM;
+        if (sup & IPA_OUTBOUND_CHECKSUM_V6)
+            sup |= IPA_OUTBOUND_CHECKSUM;
+    }
+    return assist && !(assist & (assist - 1)) && (assist & sup);
+}
 
 static int addr_from(struct glan_addr *a, int prot, const uint8_t *p)
 {
@@ -115,28 +146,75 @@ void osa_ipa_down(struct glan_osa *osa)
     osa->lan_started = 0;
     osa->ipa4_enabled = 0;
     osa->ipa6_enabled = 0;
+    atomic_store_explicit(&osa->rx_csum, 0, memory_order_relaxed);
 }
 
-static uint16_t setassparms(struct glan_osa *osa, int prot, uint8_t *d, uint32_t room)
+/* The eight bytes of data a checksum or TSO assist answers with: the reply
+ * grows to hold them (Linux's requests for START carry none). */
+static struct ipa_caps *caps_reply(uint8_t *b, uint32_t data_off, uint32_t *len)
 {
-    if (room < sizeof(struct ipa_setassparms_hdr))
+    struct ipa_setassparms_hdr *h = (struct ipa_setassparms_hdr *)(b + data_off);
+    uint32_t need = data_off + (uint32_t)(sizeof *h + sizeof(struct ipa_caps));
+    if (*len < need)
+        *len = need; /* b is zero past what the guest sent, and OSA_REPLY_MAX long */
+    put16(h->length, 8 + sizeof(struct ipa_caps));
+    return (struct ipa_caps *)(h + 1);
+}
+
+/* START and ENABLE of the checksum and TSO assists answer what Linux checks
+ * (qeth_set_csum_on, qeth_set_tso_on): the capabilities supported and, for
+ * ENABLE, those now enabled. */
+static void offload_reply(struct glan_osa *osa, uint32_t assist, uint16_t cmd, uint8_t *b,
+                          uint32_t data_off, uint32_t *len)
+{
+    struct ipa_caps *c = caps_reply(b, data_off, len);
+    if (assist == IPA_OUTBOUND_TSO) {
+        if (cmd == IPA_CMD_ASS_START) {
+            /* {mss, supported}: the largest segment the interface's MTU
+             * allows; Linux shows it, the device cuts at any MSS. */
+            uint32_t mtu = osa->cfg.mtu > 40 ? osa->cfg.mtu : 9000;
+            put32(c->supported, mtu - 40);
+            put32(c->enabled, IPA_LARGE_SEND_TCP);
+        } else {
+            uint32_t want = be32(c->enabled);
+            put32(c->supported, IPA_LARGE_SEND_TCP);
+            put32(c->enabled, want & IPA_LARGE_SEND_TCP);
+        }
+        return;
+    }
+    uint32_t want = cmd == IPA_CMD_ASS_ENABLE ? be32(c->supported) : 0;
+    put32(c->supported, CSUM_CAPS);
+    put32(c->enabled, want & CSUM_CAPS);
+}
+
+static uint16_t setassparms(struct glan_osa *osa, int prot, uint8_t *b, uint32_t data_off,
+                            uint32_t *len)
+{
+    if (*len < data_off + sizeof(struct ipa_setassparms_hdr))
         return IPA_RC_INVALID_FORMAT;
-    struct ipa_setassparms_hdr *h = (struct ipa_setassparms_hdr *)d;
+    struct ipa_setassparms_hdr *h = (struct ipa_setassparms_hdr *)(b + data_off);
     uint32_t assist = be32(h->assist_no);
     uint16_t cmd = be16(h->command_code);
     uint32_t *enabled = prot == IPA_PROT_IPV6 ? &osa->ipa6_enabled : &osa->ipa4_enabled;
     uint16_t sub = IPA_RC_SUCCESS;
-    if (!assist || (assist & (assist - 1)) || !(assist & IPA_SUPPORTED))
+    int offload = assist == IPA_INBOUND_CHECKSUM || assist == IPA_OUTBOUND_CHECKSUM ||
+                  assist == IPA_OUTBOUND_TSO;
+    if (!assist_known(osa, prot, assist))
         return IPA_RC_NOTSUPP;
     switch (cmd) {
     case IPA_CMD_ASS_START:
         *enabled |= assist;
+        if (offload)
+            offload_reply(osa, assist, cmd, b, data_off, len);
         break;
     case IPA_CMD_ASS_STOP:
         *enabled &= ~assist;
         break;
     case IPA_CMD_ASS_CONFIGURE: /* also ARP SET_NO_ENTRIES */
+        break;
     case IPA_CMD_ASS_ENABLE:
+        if (offload)
+            offload_reply(osa, assist, cmd, b, data_off, len);
         break;
     case IPA_CMD_ASS_ARP_ADD_ENTRY:
     case IPA_CMD_ASS_ARP_REMOVE_ENTRY:
@@ -146,6 +224,13 @@ static uint16_t setassparms(struct glan_osa *osa, int prot, uint8_t *d, uint32_t
     default:
         sub = IPA_RC_UNSUPPORTED_SUBCMD;
         break;
+    }
+    if (assist == IPA_INBOUND_CHECKSUM) {
+        /* The data path reads which families get "checksums verified". */
+        unsigned bit = prot == IPA_PROT_IPV6 ? OSA_RX_CSUM6 : OSA_RX_CSUM4;
+        unsigned v = atomic_load_explicit(&osa->rx_csum, memory_order_relaxed);
+        v = *enabled & IPA_INBOUND_CHECKSUM ? v | bit : v & ~bit;
+        atomic_store_explicit(&osa->rx_csum, v, memory_order_relaxed);
     }
     put16(h->return_code, sub);
     return sub;
@@ -253,7 +338,7 @@ static uint16_t run(struct glan_osa *osa, struct ipa_hdr *h, uint8_t *b, uint32_
             return IPA_RC_INVALID_FORMAT;
         return IPA_RC_SUCCESS;
     case IPA_CMD_SETASSPARMS:
-        return setassparms(osa, prot, d, room);
+        return setassparms(osa, prot, b, data_off, rlen);
     case IPA_CMD_SETADAPTERPARMS:
         return setadapterparms(osa, b, data_off, rlen);
     case IPA_CMD_SETIP:
@@ -304,7 +389,7 @@ uint32_t osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_
         osa_log(osa, "IPA command %02x not supported", h->command);
     }
     put16(h->return_code, rc);
-    put32(h->ipa_supported, IPA_SUPPORTED);
+    put32(h->ipa_supported, ipa_supported(osa, prot));
     put32(h->ipa_enabled, prot == IPA_PROT_IPV6 ? osa->ipa6_enabled : osa->ipa4_enabled);
     osa_mpc_finalize(b, rlen);
     return rlen;

@@ -122,6 +122,7 @@ void glan_osa_destroy(struct glan_osa *osa)
     pthread_mutex_destroy(&osa->ctl);
     pthread_mutex_destroy(&osa->out);
     pthread_mutex_destroy(&osa->in);
+    glan_offload_state_free(&osa->off);
     free(osa);
 }
 
@@ -702,4 +703,8 @@ void glan_osa_get_stats(struct glan_osa *osa, struct glan_osa_stats *o)
 #define LOAD(name, comment) o->name = atomic_load_explicit(&osa->st.name, memory_order_relaxed);
     GLAN_OSA_COUNTERS(LOAD)
 #undef LOAD
+    /* The cutting of TSO datagrams for our input counts in its own state. */
+    o->in_tso_cut = __atomic_load_n(&osa->off.tso, __ATOMIC_RELAXED);
+    o->in_tso_segments = __atomic_load_n(&osa->off.segments, __ATOMIC_RELAXED);
+    o->in_offload_bad = __atomic_load_n(&osa->off.bad, __ATOMIC_RELAXED);
 }

@@ -75,6 +75,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "guestlan/offload.h"
 #include "guestlan/osa.h"
 #include "guestlan/osa_wire.h"
 
@@ -90,6 +91,8 @@
 #define OSA_WALK_BUFFERS 16
 #define OSA_WALK_PACKETS 1024
 #define OSA_WALK_BYTES   (1u << 20)
+
+enum { OSA_RX_CSUM4 = 1, OSA_RX_CSUM6 = 2 };
 
 enum slot_role { ROLE_NONE = 0, ROLE_READ, ROLE_WRITE, ROLE_DATA };
 
@@ -169,6 +172,9 @@ struct glan_osa {
     _Atomic int lan_started; /* read by the data path without ctl */
     int ctl_started;         /* the controller was told the interface started */
     uint32_t ipa4_enabled, ipa6_enabled;
+    /* The families whose inbound checksumming the guest started
+     * (OSA_RX_CSUM4/6): written under ctl, read by the data path. */
+    _Atomic unsigned rx_csum;
     uint8_t routing4, routing6;
     struct glan_addr addrs[OSA_MAX_ADDRS];
     unsigned naddrs;
@@ -191,7 +197,8 @@ struct glan_osa {
 
     pthread_mutex_t in;
     struct osa_in_open inb;
-    int in_irq_owed; /* buffers primed since the last interrupt */
+    struct glan_offload_state off; /* cutting TSO datagrams for this input */
+    int in_irq_owed;               /* buffers primed since the last interrupt */
     uint64_t alsi, dsci;
     uint8_t alsi_key, dsci_key;
     int thin; /* indicators registered */

@@ -368,9 +368,10 @@ bad:
 }
 
 /* Put one datagram into the input queue.  Caller holds in.  0, -EAGAIN (no
- * free buffer), -EMSGSIZE (larger than an empty buffer), -EIO. */
-static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
-                  uint32_t len)
+ * free buffer), -EMSGSIZE (larger than an empty buffer: counted in
+ * in_too_big unless the caller has another way, `trial`), -EIO. */
+static int in_put_try(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
+                      uint32_t len, int trial)
 {
     /* Bounded: every turn either fills, closes a buffer with data, or moves
      * past a bad buffer; there are 128 buffers. */
@@ -390,13 +391,20 @@ static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uin
             return rc;
         }
         if (!osa->inb.packets) {
-            OSA_INC(osa, in_too_big);
+            if (!trial)
+                OSA_INC(osa, in_too_big);
             osa->inb.open = 0;
             return -EMSGSIZE;
         }
         in_close(osa);
     }
     return -EIO;
+}
+
+static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
+                  uint32_t len)
+{
+    return in_put_try(osa, hdr, data, len, 0);
 }
 
 /* Let go of in (held by the caller), then raise the interrupt owed for the
@@ -408,6 +416,52 @@ static void in_unlock_irq(struct glan_osa *osa)
     pthread_mutex_unlock(&osa->in);
     if (irq)
         raise_irq(osa);
+}
+
+/* One segment of a TSO datagram into the input (glan_offload_each). */
+struct seg_put {
+    struct glan_osa *osa;
+    struct qeth_hdr_l3 hdr;
+};
+
+static int put_segment(void *ctx, const struct glan_dgram *seg)
+{
+    struct seg_put *sp = ctx;
+    put16(sp->hdr.length, (uint16_t)seg->len);
+    return in_put(sp->osa, &sp->hdr, seg->data, seg->len);
+}
+
+/* A datagram whose sender's device computed its checksums (GLAN_OFFLOAD_CSUM
+ * or _TSO) is flagged "checksums verified" for a guest that started inbound
+ * checksumming for its family, as an OSA that checked them would; a TSO
+ * datagram goes to such a guest whole when one input buffer holds it (its
+ * stack takes it as GRO would hand it up), and to any other cut into the
+ * segments a sender without TSO would have sent (docs/osa.md, "Offloads"). */
+static int deliver_offload(struct glan_osa *osa, struct qeth_hdr_l3 *hdr,
+                           const struct glan_dgram *dg)
+{
+    unsigned want = dg->family == GLAN_AF_INET6 ? OSA_RX_CSUM6 : OSA_RX_CSUM4;
+    int verified = (atomic_load_explicit(&osa->rx_csum, memory_order_relaxed) & want) != 0;
+    if (verified)
+        hdr->ext_flags = QETH_HDR_EXT_CSUM_HDR_REQ | QETH_HDR_EXT_CSUM_TRANSP_REQ;
+    if (!(dg->offload & GLAN_OFFLOAD_TSO)) {
+        int rc = in_put(osa, hdr, dg->data, dg->len);
+        if (rc == 0 && verified)
+            OSA_INC(osa, in_csum_verified);
+        return rc;
+    }
+    if (verified && osa->off.at_data != dg->data) {
+        int rc = in_put_try(osa, hdr, dg->data, dg->len, 1);
+        if (rc != -EMSGSIZE) {
+            if (rc == 0) {
+                OSA_INC(osa, in_tso_whole);
+                OSA_INC(osa, in_csum_verified);
+            }
+            return rc;
+        }
+    }
+    struct seg_put sp = {.osa = osa, .hdr = *hdr};
+    return glan_offload_each(&osa->off, dg, put_segment, &sp);
 }
 
 static int port_deliver(void *ctx, const struct glan_dgram *dg)
@@ -424,6 +478,8 @@ static int port_deliver(void *ctx, const struct glan_dgram *dg)
     int rc;
     if (osa->qstate != QDIO_ACTIVE || !osa->lan_started || !osa->niq)
         rc = -ENETDOWN;
+    else if (dg->offload & (GLAN_OFFLOAD_CSUM | GLAN_OFFLOAD_TSO))
+        rc = deliver_offload(osa, &hdr, dg);
     else
         rc = in_put(osa, &hdr, dg->data, dg->len);
     /* The base calls flush only after a pass that took something; a pass
@@ -592,10 +648,17 @@ static int refuse_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum 
     return cur_read(c, NULL, len);
 }
 
+/* What the guest's header asked of the device for one datagram: the
+ * checksums (GLAN_OFFLOAD_CSUM), or TSO at mss (GLAN_OFFLOAD_TSO). */
+struct offload_req {
+    uint8_t flags;
+    uint16_t mss;
+};
+
 /* Copy len bytes at the cursor into base storage and send them.  -1 when the
  * guest storage could not be read. */
 static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast,
-                   int check_ns)
+                   int check_ns, const struct offload_req *off)
 {
     struct glan_txbuf tb;
     enum glan_drop why = glan_port_tx_begin(osa->port, len, &tb);
@@ -605,6 +668,26 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         glan_port_tx_abort(osa->port, &tb);
         return -1;
     }
+    if (off->flags) {
+        /* Linux zeroes the IPv4 total length of a TSO datagram
+         * (qeth_l3_fixup_headers): the adapter takes it from the header's
+         * length, as an IPv6 payload length of 0 would be. */
+        if ((off->flags & GLAN_OFFLOAD_TSO) && len >= 40 && tb.data[0] >> 4 == 4 &&
+            be16(tb.data + 2) == 0)
+            put16(tb.data + 2, (uint16_t)len);
+        else if ((off->flags & GLAN_OFFLOAD_TSO) && len >= 60 && tb.data[0] >> 4 == 6 &&
+                 be16(tb.data + 4) == 0)
+            put16(tb.data + 4, (uint16_t)(len - 40));
+        /* The checksums are computed here, in the buffer the datagram
+         * crosses the LAN in, so that every copy of it is complete; a TSO
+         * datagram stays whole and is cut by whoever needs it cut. */
+        if (glan_offload_check(tb.data, len, off->flags, off->mss) != GLAN_OFFLOAD_OK ||
+            glan_offload_complete(tb.data, len) < 0) {
+            glan_port_tx_abort(osa->port, &tb);
+            OSA_INC(osa, out_offload_bad);
+            return 0;
+        }
+    }
     struct osa_frame na;
     if (check_ns && osa_neigh_solicit(osa->port, tb.data, len, &na)) {
         inject(osa, &na);
@@ -613,6 +696,10 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         return 0;
     }
     struct glan_tx_meta meta = tx_meta(osa, cast);
+    if (off->flags) {
+        meta.offload = (uint8_t)(off->flags | GLAN_OFFLOAD_CSUM);
+        meta.mss = off->mss;
+    }
     enum glan_drop verdict;
     if (glan_port_tx_try(osa->port, &tb, len, &meta, &verdict) == -EAGAIN) {
         /* The receiver has no room: the datagram stays in the guest's
@@ -620,13 +707,18 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         glan_port_tx_abort(osa->port, &tb);
         return 1;
     }
+    if (off->flags & GLAN_OFFLOAD_TSO)
+        OSA_INC(osa, out_tso);
+    else if (off->flags)
+        OSA_INC(osa, out_csum);
     OSA_INC(osa, out_packets);
     return 0;
 }
 
 /* A passthrough packet: an Ethernet frame.  IPv6 (and IPv4) is unwrapped
  * and sent; ARP is answered or absorbed; anything else is absorbed. */
-static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast)
+static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, enum glan_cast cast,
+                         const struct offload_req *off)
 {
     uint8_t eth[ETH_HDR_LEN + VLAN_TAG_LEN];
     uint32_t hl = ETH_HDR_LEN;
@@ -641,7 +733,7 @@ static int send_passthru(struct glan_osa *osa, struct cursor *c, uint32_t len, e
     }
     uint32_t rest = len - hl;
     if (type == ET_IPV6 || type == ET_IPV4)
-        return send_ip(osa, c, rest, cast, type == ET_IPV6);
+        return send_ip(osa, c, rest, cast, type == ET_IPV6, off);
     OSA_INC(osa, out_absorbed);
     if (type == ET_ARP) {
         uint8_t arp[28];
@@ -708,13 +800,26 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
         if (cur_read(&c, (uint8_t *)&hdr, QETH_HDR_LEN) < 0)
             break;
         uint32_t len = be16(hdr.length);
-        if (hdr.id != QETH_HEADER_TYPE_LAYER3 || len == 0) {
+        if ((hdr.id != QETH_HEADER_TYPE_LAYER3 && hdr.id != QETH_HEADER_TYPE_L3_TSO) || len == 0) {
             OSA_INC(osa, out_bad_header);
             break;
         }
+        /* The offloads asked for: a TSO header (its 32-byte extension
+         * follows), or the checksum requests of qeth_tx_csum.  An IPv4
+         * header-only request is nothing to do: the stack computes it. */
+        struct offload_req off = {0, 0};
+        if (hdr.id == QETH_HEADER_TYPE_L3_TSO) {
+            struct qeth_hdr_ext_tso ext;
+            if (cur_read(&c, (uint8_t *)&ext, sizeof ext) < 0)
+                break;
+            off.flags = GLAN_OFFLOAD_TSO;
+            off.mss = be16(ext.mss);
+        } else if (hdr.ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ) {
+            off.flags = GLAN_OFFLOAD_CSUM;
+        }
         enum glan_cast cast = cast_of(hdr.flags);
-        int rc = hdr.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast)
-                                               : send_ip(osa, &c, len, cast, 0);
+        int rc = hdr.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast, &off)
+                                               : send_ip(osa, &c, len, cast, 0, &off);
         if (rc > 0) {
             q->part = 1;
             q->part_e = he;

@@ -569,6 +569,79 @@ int glan_sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint
     return be16(sh->return_code);
 }
 
+/* SETASSPARMS of a checksum or TSO assist: in (NULL: none) is its data, the
+ * reply's eight bytes of data go to out.  The IPA's or the command's return
+ * code, or -1. */
+static int setass_caps(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd,
+                       const struct ipa_caps *in, struct ipa_caps *out)
+{
+    uint8_t d[sizeof(struct ipa_setassparms_hdr) + sizeof(struct ipa_caps)];
+    memset(d, 0, sizeof d);
+    struct ipa_setassparms_hdr *h = (struct ipa_setassparms_hdr *)d;
+    uint16_t len = (uint16_t)(sizeof *h + (in ? sizeof *in : 0));
+    put32(h->assist_no, assist);
+    put16(h->length, (uint16_t)(8 + (in ? sizeof *in : 0)));
+    put16(h->command_code, cmd);
+    if (in)
+        memcpy(d + sizeof *h, in, sizeof *in);
+    uint8_t r[4096];
+    uint32_t rl;
+    int rc = glan_sg_ipa(g, IPA_CMD_SETASSPARMS, prot, d, len, r, &rl);
+    if (rc)
+        return rc;
+    const struct ipa_hdr *rh = sg_reply_ipa(r, rl);
+    const uint8_t *rd = (const uint8_t *)(rh + 1);
+    if (rd + sizeof *h + sizeof *out > r + rl)
+        memset(out, 0, sizeof *out); /* Linux reads zeros from its cleared buffer */
+    else
+        memcpy(out, rd + sizeof *h, sizeof *out);
+    if (prot == IPA_PROT_IPV4)
+        g->ipa4_enabled = be32(rh->ipa_enabled);
+    else
+        g->ipa6_enabled = be32(rh->ipa_enabled);
+    return be16(((const struct ipa_setassparms_hdr *)rd)->return_code);
+}
+
+int glan_sg_offload(struct simguest *g, uint16_t prot, uint32_t assist, int on, uint32_t *mss)
+{
+    struct ipa_caps caps, want;
+    if (!on)
+        return setass_caps(g, prot, assist, IPA_CMD_ASS_STOP, NULL, &caps);
+    int rc = setass_caps(g, prot, assist, IPA_CMD_ASS_START, NULL, &caps);
+    if (rc)
+        return rc;
+    memset(&want, 0, sizeof want);
+    uint32_t need;
+    if (assist == IPA_OUTBOUND_TSO) {
+        /* START answers {mss, supported} */
+        if (mss)
+            *mss = be32(caps.supported);
+        if (!be32(caps.supported) || !(be32(caps.enabled) & IPA_LARGE_SEND_TCP))
+            goto refused;
+        need = IPA_LARGE_SEND_TCP;
+        put32(want.enabled, need);
+    } else {
+        need = IPA_CHECKSUM_UDP | IPA_CHECKSUM_TCP;
+        if (prot == IPA_PROT_IPV4 && assist == IPA_OUTBOUND_CHECKSUM)
+            need |= IPA_CHECKSUM_IP_HDR; /* layer 3, IPv4, outbound */
+        if ((be32(caps.supported) & need) != need)
+            goto refused;
+        if (be32(caps.supported) & IPA_CHECKSUM_LP2LP)
+            need |= IPA_CHECKSUM_LP2LP;
+        put32(want.supported, need); /* flags_32bit */
+    }
+    rc = setass_caps(g, prot, assist, IPA_CMD_ASS_ENABLE, &want, &caps);
+    if (rc) {
+        setass_caps(g, prot, assist, IPA_CMD_ASS_STOP, NULL, &caps);
+        return rc;
+    }
+    if ((be32(caps.supported) & need) == need && (be32(caps.enabled) & need) == need)
+        return 0;
+refused:
+    setass_caps(g, prot, assist, IPA_CMD_ASS_STOP, NULL, &caps);
+    return -95;
+}
+
 /* The address of a SETIP/SETIPM (text) and the IPA protocol it goes with:
  * 0, or -9 when it is no address. */
 static int ipa_addr(const char *text, struct glan_addr *a, uint16_t *prot)

@@ -66,28 +66,60 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
              end = base + SG_OUT_PAGES * 4096;
     unsigned e = 0;
     for (unsigned k = 0; k < n; k++) {
+        uint8_t hb[QETH_HDR_LEN + sizeof(struct qeth_hdr_ext_tso)];
         struct qeth_hdr_l3 h;
         memset(&h, 0, sizeof h);
         h.id = QETH_HEADER_TYPE_LAYER3;
         h.flags = p[k].flags;
+        h.ext_flags = p[k].ext_flags;
         put16(h.length, (uint16_t)p[k].len);
+        uint32_t hl = QETH_HDR_LEN, proto = 0;
+        memset(hb, 0, sizeof hb);
+        if (p[k].mss) {
+            /* qeth_l3_fill_header + qeth_fill_tso_ext: no checksum flags,
+             * the IP and TCP headers (proto) with the header. */
+            const uint8_t *ip = p[k].data;
+            struct qeth_hdr_ext_tso *x = (struct qeth_hdr_ext_tso *)(hb + QETH_HDR_LEN);
+            unsigned eth = p[k].flags & QETH_HDR_PASSTHRU ? 14 : 0;
+            unsigned ihl = ip[eth] >> 4 == 6 ? 40 : (ip[eth] & 15u) * 4;
+            proto = eth + ihl + (ip[eth + ihl + 12] >> 4) * 4u;
+            h.id = QETH_HEADER_TYPE_L3_TSO;
+            h.ext_flags = 0;
+            hl += sizeof *x;
+            put16(x->hdr_tot_len, sizeof *x);
+            x->imb_hdr_no = 1;
+            x->hdr_type = 1;
+            x->hdr_version = 1;
+            put16(x->hdr_len, 28);
+            put32(x->payload_len, p[k].len - proto);
+            put16(x->mss, p[k].mss);
+            put16(x->dg_hdr_len, (uint16_t)proto);
+        }
+        memcpy(hb, &h, sizeof h);
         /* A header never crosses a page (so never an element). */
-        if (4096 - pos % 4096 < QETH_HDR_LEN)
+        if (4096 - pos % 4096 < hl + proto)
             pos += 4096 - pos % 4096;
-        if (pos + QETH_HDR_LEN + p[k].len > end)
+        if (pos + hl + p[k].len > end)
             return -2;
-        memcpy(glan_sg_ptr(g, pos), &h, sizeof h);
-        memcpy(glan_sg_ptr(g, pos + QETH_HDR_LEN), p[k].data, p[k].len);
+        memcpy(glan_sg_ptr(g, pos), hb, hl);
+        memcpy(glan_sg_ptr(g, pos + hl), p[k].data, p[k].len);
+        if (p[k].mss && !(p[k].flags & QETH_HDR_PASSTHRU) && p[k].len >= 20) {
+            /* qeth_l3_fixup_headers: an IPv4 TSO datagram goes with its
+             * total length and header checksum zeroed */
+            uint8_t *ip = glan_sg_ptr(g, pos + hl);
+            put16(ip + 2, 0);
+            put16(ip + 10, 0);
+        }
         unsigned first = e;
-        uint64_t a = pos, left = QETH_HDR_LEN + p[k].len;
-        if (split) {
+        uint64_t a = pos, left = hl + p[k].len;
+        if (split || proto) {
             if (e >= QDIO_MAX_ELEMENTS)
                 return -3;
             put64(s->element[e].addr, a);
-            put32(s->element[e].length, QETH_HDR_LEN);
+            put32(s->element[e].length, hl + proto);
             e++;
-            a += QETH_HDR_LEN;
-            left -= QETH_HDR_LEN;
+            a += hl + proto;
+            left -= hl + proto;
         }
         while (left) {
             uint64_t chunk = 4096 - a % 4096;
@@ -176,6 +208,7 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
                     if (!now)
                         now = guest_now(g);
                     rx->flags = h->flags;
+                    rx->ext_flags = h->ext_flags;
                     rx->len = (uint16_t)len;
                     rx->ts_ns = now;
                 }

@@ -34,7 +34,9 @@
 # build/src/hercules of this checkout when there), GLAN_BENCH_GUEST_DIR (the
 # guest, built there by build-initramfs.sh --bench when missing),
 # BENCH_SECS (seconds per iperf3 test, default 10), BENCH_LAYOUTS
-# ("single xproc", the default, or one of them).
+# ("single xproc", the default, or one of them), BENCH_LANCFG (the LAN's
+# sizes for `glan define`, default none: the defaults, whose large buffers
+# take a whole TSO datagram).
 # Exit 0 when every test ran, 1 when one failed, 77 skipped (what is missing).
 set -eu
 
@@ -77,19 +79,23 @@ boot() {
 }
 # the time one guest needs: its boot, 4 tests with their start-up, tuning
 limit=$((420 + 8 * secs))
+# buffers that hold a 64 KiB datagram, so that the device offers TSO
+# (docs/osa.md, "Offloads"); 1024 of them: 64 MiB
+lancfg=${BENCH_LANCFG:-}
 
 rc=0
 for layout in $layouts; do
     t0=$(date +%s)
     case $layout in
     single)
-        boot single $limit --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
+        boot single $limit --cfg "glan define LAN1 $lancfg" \
+            --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
             --params "bench_role=single glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns bench_dst=10.1.1.3 bench_secs=$secs" \
             --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE || rc=1
         ;;
     xproc)
-        boot a $((limit + 300)) --cfg "glan define LAN1 shared $shm" --dev "0600.3 GLAN LAN1" \
+        boot a $((limit + 300)) --cfg "glan define LAN1 shared $shm $lancfg" --dev "0600.3 GLAN LAN1" \
             --params "bench_role=server glan_ifs=0.0.0600/10.1.9.1/24 bench_secs=$secs bench_wait=$limit" \
             --on "SERVED=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE &
@@ -104,7 +110,7 @@ for layout in $layouts; do
             waited=$((waited + 1))
         done
         echo "bench-throughput: xproc: starting B after ${waited}s"
-        boot b $limit --cfg "glan define LAN1 shared $shm" --dev "0700.3 GLAN LAN1" \
+        boot b $limit --cfg "glan define LAN1 shared $shm $lancfg" --dev "0700.3 GLAN LAN1" \
             --params "bench_role=client glan_ifs=0.0.0700/10.1.9.2/24 bench_peer=10.1.9.1 bench_secs=$secs" \
             --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE &

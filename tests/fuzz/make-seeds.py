@@ -284,6 +284,45 @@ seeds["region"] = {
     "mut-uplink": rmut(0, 0x20, b"\x07\x00\x00\x00") + rsend(0, 3, 1) + bytes([0x09]),
 }
 
+
+
+def tcp4(payload, dst=2, ihl=5, proto=6):
+    """An IPv4 TCP datagram 10.1.0.1 -> 10.1.0.dst, checksums left open."""
+    tcp = struct.pack(">HHIIBBHHH", 40000, 5201, 1, 1, 0x50, 0x18, 512, 0, 0)
+    opts = bytes(4 * (ihl - 5))
+    total = 4 * ihl + len(tcp) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x40 | ihl, 0, total, 7, 0x4000, 64, proto, 0,
+                     bytes([10, 1, 0, 1]), bytes([10, 1, 0, dst])) + opts
+    return ip + tcp + bytes(i * 7 & 255 for i in range(payload))
+
+
+def tcp6(payload, nh=6):
+    tcp = struct.pack(">HHIIBBHHH", 40000, 5201, 1, 1, 0x50, 0x18, 512, 0, 0)
+    ip = struct.pack(">IHBB", 0x60000000, len(tcp) + payload, nh, 64) \
+        + bytes([0xfd] + [0] * 14 + [1]) + bytes([0xfd] + [0] * 14 + [2])
+    return ip + tcp + bytes(i * 7 & 255 for i in range(payload))
+
+
+def off(flags, mss, dgram):
+    """An input of fuzz_offload: flags, MSS, the datagram."""
+    return bytes([flags]) + struct.pack(">H", mss) + dgram
+
+
+seeds["offload"] = {
+    "tso4": off(0x01, 1448, tcp4(9000)),
+    "tso4-whole": off(0x05, 1448, tcp4(9000)),
+    "tso6": off(0x09, 1428, tcp6(9000)),
+    "tso4-uplink": off(0x11, 1000, tcp4(5000)),
+    "csum4": off(0x02, 0, tcp4(1000)),
+    "csum6-verified": off(0x0e, 0, tcp6(1000)),
+    "mss0": off(0x01, 0, tcp4(3000)),
+    "mss-big": off(0x01, 5000, tcp4(3000)),
+    "ip-options": off(0x01, 500, tcp4(3000, ihl=6)),
+    "udp-tso": off(0x01, 500, tcp4(3000, proto=17)),
+    "v6-ext": off(0x09, 500, tcp6(3000, nh=0)),
+    "short": off(0x01, 100, tcp4(3000)[:200]),
+}
+
 for target, files in seeds.items():
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)

@@ -236,9 +236,10 @@ START_TEST(ipa_errors)
     /* Unknown and layer-2 commands: "not supported", never silence. */
     ck_assert_int_eq(glan_sg_ipa(a, 0x21, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
     ck_assert_int_eq(glan_sg_ipa(a, 0xd1, IPA_PROT_IPV4, NULL, 0, NULL, NULL), IPA_RC_NOTSUPP);
+    /* TSO on the default LAN (large buffers of 65535 bytes) is offered;
+     * test_offload.c has a LAN that cannot offer it. */
     ck_assert_int_eq(
-        glan_sg_setassparms(a, IPA_PROT_IPV4, IPA_OUTBOUND_TSO, IPA_CMD_ASS_START, 0, 0),
-        IPA_RC_NOTSUPP);
+        glan_sg_setassparms(a, IPA_PROT_IPV4, IPA_OUTBOUND_TSO, IPA_CMD_ASS_START, 0, 0), 0);
     ck_assert_int_eq(glan_sg_setassparms(a, IPA_PROT_IPV4, IPA_ARP_PROCESSING, 0x0104, 0, 0),
                      IPA_RC_UNSUPPORTED_SUBCMD);
     /* STOPLAN: SETIP is "LAN offline" (Linux keeps the address). */
@@ -246,7 +247,7 @@ START_TEST(ipa_errors)
     ck_assert_int_eq(glan_sg_setip(a, "10.1.0.7", 0), IPA_RC_LAN_OFFLINE);
     struct glan_osa_stats st;
     glan_osa_get_stats(a->osa, &st);
-    ck_assert_uint_ge(st.ipa_notsupp, 3);
+    ck_assert_uint_ge(st.ipa_notsupp, 2);
     glan_sg_destroy(a);
     glan_sg_destroy(b);
 }

@@ -118,6 +118,8 @@ static void fill_hdr_across(struct simguest *g, struct sbal *s, uint64_t page)
     s->element[1].eflags = SBAL_EFLAGS_LAST_ENTRY;
 }
 
+/* A TSO header without its extension: the 32 bytes it needs and the
+ * datagram run past the buffer's end. */
 static void fill_tso(struct simguest *g, struct sbal *s, uint64_t page)
 {
     put64(s->element[0].addr, page);
@@ -162,7 +164,7 @@ START_TEST(bad_output_buffers)
     ck_assert_int_eq(glan_sg_recv(b, rx, 64), 2);
     struct glan_osa_stats st;
     glan_osa_get_stats(a->osa, &st);
-    ck_assert_uint_ge(st.out_bad_header, 3);
+    ck_assert_uint_ge(st.out_bad_header, 2);
     ck_assert_uint_gt(a->host.mem_faults, 0);
 }
 END_TEST

@@ -82,17 +82,32 @@ const char *glan_drop_name(enum glan_drop d);
  * cut to fit len (which must be at least 1).  buf is returned. */
 char *glan_drops_format(const uint64_t *dropped, char *buf, size_t len);
 
+/* Offloads a datagram carries (glan_tx_meta.offload, glan_dgram.offload;
+ * guestlan/offload.h, docs/design.md "Offloads"). */
+enum {
+    /* Its sender left its checksums to the device, which computed them: they
+     * are right, and a receiver that takes inbound checksumming may be told
+     * so. */
+    GLAN_OFFLOAD_CSUM = 0x01,
+    /* A TCP datagram larger than its segment size (mss), whose checksums are
+     * computed: a receiver that must see what a sender without TSO would
+     * have sent cuts it (glan_offload_each). */
+    GLAN_OFFLOAD_TSO = 0x02,
+};
+
 /* One datagram as a port receives it.  data points into base storage and is
  * valid only during the deliver call. */
 struct glan_dgram {
     const uint8_t *data;
     uint32_t len;
-    uint8_t cast;   /* enum glan_cast, never AUTO */
-    uint8_t family; /* GLAN_AF_INET or GLAN_AF_INET6 */
-    int16_t src;    /* sending port's index; -1: made by the base (an ICMP answer, a
-                     * fragment: docs/design.md, "Path MTU") */
-    uint64_t ts_ns; /* sender's timestamp (CLOCK_REALTIME ns); when it gave none, the time
-                     * it entered the base if a monitor was set, else 0 */
+    uint8_t cast;    /* enum glan_cast, never AUTO */
+    uint8_t family;  /* GLAN_AF_INET or GLAN_AF_INET6 */
+    int16_t src;     /* sending port's index; -1: made by the base (an ICMP answer, a
+                      * fragment: docs/design.md, "Path MTU") */
+    uint8_t offload; /* GLAN_OFFLOAD_* */
+    uint16_t mss;    /* with GLAN_OFFLOAD_TSO: the TCP payload bytes per segment */
+    uint64_t ts_ns;  /* sender's timestamp (CLOCK_REALTIME ns); when it gave none, the time
+                      * it entered the base if a monitor was set, else 0 */
 };
 
 /* ---- LANs ---------------------------------------------------------------- */
@@ -262,6 +277,9 @@ void glan_port_kick(struct glan_port *port);
 struct glan_tx_meta {
     enum glan_cast cast; /* GLAN_CAST_AUTO unless the sender knows */
     uint64_t ts_ns;      /* 0: none (see struct glan_dgram) */
+    uint8_t offload;     /* GLAN_OFFLOAD_*, as struct glan_dgram; a TSO datagram the
+                          * base cannot cut is dropped as malformed */
+    uint16_t mss;        /* with GLAN_OFFLOAD_TSO */
 };
 
 /*

@@ -18,6 +18,7 @@
 #define GUESTLAN_UPLINK_H
 
 #include "guestlan/base.h"
+#include "guestlan/offload.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,6 +37,10 @@ struct glan_uplink_stats {
     uint64_t rx_packets, rx_bytes; /* read from the network and handed to the base */
     uint64_t rx_skipped;           /* frames read that were not IPv4/IPv6 (ARP, ...) */
     uint64_t rx_errors;            /* unreadable or malformed frames */
+    /* TSO datagrams of offloading guests cut into segments for the network
+     * (the base does it, guestlan/offload.h): how many, and the segments
+     * they made (each also counted in tx_packets when written). */
+    uint64_t tx_tso, tx_segments;
 };
 
 enum { GLAN_UPLINK_STATUS_FACTS = 4 };
@@ -146,6 +151,7 @@ struct glan_uplink {
      * the LAN's buffer size.  Set with glan_uplink_set_mtu: configured, or
      * read from the host device by the implementation's open. */
     uint32_t mtu;
+    struct glan_offload_state off; /* the base's, for cutting TSO datagrams */
 };
 
 /* Add n to one of u->stats' counters; set one. */

@@ -285,6 +285,14 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
     X(in_packets, "datagrams put into input SBALs")                                                \
     X(in_errors, "input SBALs ended in the error state (0x8F)")                                    \
     X(in_too_big, "datagrams larger than an empty input buffer")                                   \
+    X(out_csum, "datagrams sent with checksums left to the device (completed by it)")              \
+    X(out_tso, "TSO datagrams sent (kept whole in the LAN, cut where a receiver needs)")           \
+    X(out_offload_bad, "offload requests refused: TSO or checksum headers unusable (dropped)")     \
+    X(in_csum_verified, "datagrams delivered flagged 'checksums verified'")                        \
+    X(in_tso_whole, "TSO datagrams delivered whole (the guest took inbound checksumming)")         \
+    X(in_tso_cut, "TSO datagrams cut into segments for the guest's input")                         \
+    X(in_tso_segments, "segments cut from TSO datagrams into the guest's input")                   \
+    X(in_offload_bad, "TSO datagrams that could not be cut (dropped as port errors)")              \
     X(slsb_refused, "SLSB reads and stores guest storage refused (addressing, protection)")        \
     X(interrupts, "interruptions presented")
 

@@ -288,6 +288,8 @@ enum {
     IPA_SETADAPTERPARMS = 0x00000400,
     IPA_PASSTHRU = 0x00001000,
     IPA_OUTBOUND_TSO = 0x00100000,
+    IPA_INBOUND_CHECKSUM_V6 = 0x00400000,
+    IPA_OUTBOUND_CHECKSUM_V6 = 0x00800000,
 };
 enum {
     IPA_CMD_ASS_START = 1,
@@ -303,13 +305,29 @@ enum {
 
 struct ipa_setassparms_hdr {
     uint8_t assist_no[4];
-    uint8_t length[2];
+    uint8_t length[2]; /* 8 + the data's length */
     uint8_t command_code[2];
     uint8_t return_code[2];
     uint8_t number_of_replies;
     uint8_t seq_no;
 };
 _Static_assert(sizeof(struct ipa_setassparms_hdr) == 12, "setass hdr");
+/* The data of the checksum and TSO assists (struct qeth_ipa_caps; TSO START
+ * answers struct qeth_tso_start_data {mss, supported} in the same eight
+ * bytes).  ENABLE of a checksum assist sends the wanted bits in `supported`
+ * (flags_32bit), ENABLE of TSO in `enabled`. */
+struct ipa_caps {
+    uint8_t supported[4];
+    uint8_t enabled[4];
+};
+_Static_assert(sizeof(struct ipa_caps) == 8, "ipa caps");
+enum { /* enum qeth_ipa_checksum_bits */
+       IPA_CHECKSUM_IP_HDR = 0x0002,
+       IPA_CHECKSUM_UDP = 0x0008,
+       IPA_CHECKSUM_TCP = 0x0010,
+       IPA_CHECKSUM_LP2LP = 0x0020,
+};
+enum { IPA_LARGE_SEND_TCP = 0x0001 }; /* enum qeth_ipa_large_send_caps */
 
 struct ipa_setadp_hdr {
     uint8_t supp_hw_cmds[4];
@@ -562,6 +580,31 @@ enum {
     QETH_HEADER_TYPE_LAYER2 = 0x02,
     QETH_HEADER_TYPE_L3_TSO = 0x03
 };
+/* ext_flags: the checksum requests of a datagram sent (Linux qeth_tx_csum),
+ * and on input "checksums verified" (qeth_extract_skb reads TRANSP_REQ). */
+enum {
+    QETH_HDR_EXT_CSUM_HDR_REQ = 0x10,
+    QETH_HDR_EXT_CSUM_TRANSP_REQ = 0x20,
+    QETH_HDR_EXT_UDP = 0x40,
+};
+/* What follows the layer-3 header of id QETH_HEADER_TYPE_L3_TSO (struct
+ * qeth_hdr_ext_tso, qeth_fill_tso_ext): then the datagram, whose IP and TCP
+ * headers (dg_hdr_len bytes, an Ethernet header included for IPv6
+ * passthrough) Linux puts in the element with the two headers. */
+struct qeth_hdr_ext_tso {
+    uint8_t hdr_tot_len[2]; /* 32 */
+    uint8_t imb_hdr_no;     /* 1 */
+    uint8_t reserved;
+    uint8_t hdr_type;    /* 1 */
+    uint8_t hdr_version; /* 1 */
+    uint8_t hdr_len[2];  /* 28 */
+    uint8_t payload_len[4];
+    uint8_t mss[2];
+    uint8_t dg_hdr_len[2];
+    uint8_t padding[16];
+};
+_Static_assert(sizeof(struct qeth_hdr_ext_tso) == 32, "tso ext");
+_Static_assert(offsetof(struct qeth_hdr_ext_tso, mss) == 12, "tso mss");
 enum {
     QETH_CAST_MASK = 0x07,
     QETH_CAST_NOCAST = 0,

@@ -69,6 +69,7 @@ struct sg_host {
 
 struct sg_rx {
     uint8_t flags;
+    uint8_t ext_flags; /* of its layer-3 header: QETH_HDR_EXT_CSUM_* when verified */
     uint16_t len;
     uint64_t ts_ns;          /* the guest's clock when it took the datagram */
     uint8_t data[9216 + 64]; /* its first bytes */
@@ -157,6 +158,14 @@ int glan_sg_setadp_query(struct simguest *g);
 int glan_sg_read_mac(struct simguest *g);
 int glan_sg_setassparms(struct simguest *g, uint16_t prot, uint32_t assist, uint16_t cmd,
                         uint32_t data, int with_data);
+/* Turn an offload on or off as Linux 6.1's qeth does when `ethtool -K`
+ * asks (qeth_set_csum_on/off, qeth_set_tso_on/off): assist is
+ * IPA_INBOUND_CHECKSUM, IPA_OUTBOUND_CHECKSUM or IPA_OUTBOUND_TSO, prot 4 or
+ * 6.  On: START, check the capabilities answered, ENABLE with what Linux
+ * asks for, check them enabled (a failure STOPs again).  0; -95
+ * (EOPNOTSUPP) when the answers do not satisfy Linux; an IPA return code;
+ * -1 when no proper reply came.  *mss (may be NULL) gets TSO START's MSS. */
+int glan_sg_offload(struct simguest *g, uint16_t prot, uint32_t assist, int on, uint32_t *mss);
 int glan_sg_init_input(struct simguest *g);
 /* The whole sequence through SETIP of the given addresses (text, v4 or v6),
  * CREATE_ADDR and the all-nodes groups (224.0.0.1, ff02::1), as Linux. */
@@ -175,6 +184,12 @@ struct sg_pkt {
     uint8_t flags; /* qeth header flags */
     const void *data;
     uint32_t len;
+    /* Offloads, as qeth_l3 asks for them: ext_flags of the layer-3 header
+     * (QETH_HDR_EXT_CSUM_*); with mss nonzero a TSO header (id 3 and its
+     * extension) instead, the datagram's IP and TCP headers in the element
+     * with it as qeth_xmit puts them. */
+    uint8_t ext_flags;
+    uint16_t mss;
 };
 /* The SLSB state an adapter leaves an output buffer in once it has taken
  * every datagram of it: output, owned by the program, empty (0xa1). */

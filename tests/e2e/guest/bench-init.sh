@@ -17,6 +17,14 @@
 #                test at the defaults and one tuned (the peer's cases)
 #                client: one interface; waits for bench_peer, lo, then
 #                glan-default and glan-tuned against bench_peer
+#                offload: two interfaces as single (tests/e2e/offload.sh);
+#                the first (root) turns its offloads on (ethtool -K tx rx sg
+#                tso), the second (ns) leaves them off; XFER: 16 MiB
+#                (bench_mib) of random data from the first to the second
+#                through busybox nc, checked by SHA-256; then the second
+#                turns its offloads on too, case glan-offload; ETHS lines
+#                (ethtool -S, the checksum and TSO counters) before, after
+#                the transfer and after the test
 #   glan_ifs     DEVNO/ADDR/PREFIX[/ns],... as tests/e2e/guest/init.sh
 #   bench_dst    the address the single guest's client sends to (the "ns" one)
 #   bench_peer   the server's address (client role)
@@ -28,7 +36,8 @@
 # (the test's end, from iperf3 --json; the host queries the LAN again),
 # MTU IF max=N, ETHK IF before|after FEATURE STATE (ethtool -k, every
 # feature but those fixed off), ETHSET IF FEATURE ok|fail, SERVE (the
-# server's listener is up), SERVED NAME, UP, DONE.
+# server's listener is up), SERVED NAME, UP, ETHS IF PHASE NAME=VALUE
+# (ethtool -S), XFER ok|fail bytes= tx= rx=, DONE.
 
 . /guest-lib.sh
 export PATH=/usr/bin:/sbin:/bin
@@ -205,7 +214,72 @@ tune() {
     done </tmp/ifs
 }
 
+# eths WHERE IF PHASE: ethtool -S's checksum and TSO counters
+eths() {
+    at "$1" ethtool -S "$2" 2>&1 | grep -i 'csum\|tso' | while IFS=: read -r k v; do
+        mark ETHS "$2" "$3" "$(echo $k | tr ' ' _)=$(echo $v)"
+    done
+}
+
+# xfer MIB DST: MIB MiB of random data from the first namespace to an nc
+# listener in the "ns" one, SHA-256 checked at both ends
+xfer() {
+    dd if=/dev/urandom of=/tmp/tx bs=1048576 count="$1" 2>/dev/null
+    txsum=$(sha256sum </tmp/tx | cut -d' ' -f1)
+    rm -f /tmp/rx /tmp/hold
+    # busybox nc ends when its stdin does: the listener reads a FIFO that
+    # stays open (as tests/e2e/guest/init.sh)
+    mkfifo /tmp/hold
+    sleep 1000 >/tmp/hold &
+    hpid=$!
+    at ns timeout 300 nc -l -p 5001 </tmp/hold >/tmp/rx 2>/tmp/nc-l.err &
+    lpid=$!
+    sleep 1
+    timeout 300 nc "$2" 5001 </tmp/tx 2>/tmp/nc.err
+    rc=$?
+    wait $lpid
+    kill $hpid 2>/dev/null
+    rxsum=$(sha256sum </tmp/rx | cut -d' ' -f1)
+    ok=fail
+    [ "$txsum" = "$rxsum" ] && ok=ok
+    mark XFER $ok bytes=$(wc -c </tmp/rx) send_rc=$rc tx=$txsum rx=$rxsum \
+        err="$(cat /tmp/nc.err /tmp/nc-l.err | tr '\n' ' ')"
+    rm -f /tmp/tx /tmp/rx
+}
+
+# offload_on WHERE IF: the checksum and TSO offloads, as a user turns them on
+offload_on() {
+    for k in rx tx sg tso; do
+        if at "$1" ethtool -K "$2" $k on >/tmp/eth.err 2>&1; then
+            mark ETHSET "$2" $k ok
+        else
+            mark ETHSET "$2" $k fail "$(head -c 120 /tmp/eth.err | tr '\n' ' ')"
+        fi
+    done
+    ethk "$1" "$2" after
+}
+
 case ${bench_role:-single} in
+offload)
+    dst=${bench_dst:-10.1.1.3}
+    { read -r if0 w0 && read -r if1 w1; } </tmp/ifs
+    maxmtu "$w0" "$if0"
+    maxmtu "$w1" "$if1"
+    offload_on "$w0" "$if0"
+    eths "$w0" "$if0" before
+    eths "$w1" "$if1" before
+    mark CASE xfer dst=$dst
+    sleep 1
+    xfer "${bench_mib:-16}" "$dst"
+    mark CASE xfer-end
+    sleep 1
+    eths "$w0" "$if0" xfer
+    eths "$w1" "$if1" xfer
+    offload_on "$w1" "$if1"
+    iperf glan-offload ns "$dst"
+    eths "$w0" "$if0" after
+    eths "$w1" "$if1" after
+    ;;
 single)
     iperf lo root 127.0.0.1
     iperf glan-default ns "${bench_dst:-10.1.1.3}"
