@@ -40,6 +40,7 @@
 #include <time.h>
 
 #include "base_int.h"
+#include "guestlan/offload.h"
 #include "count.h"
 #include "guestlan/inet.h"
 #include "guestlan/wire.h"
@@ -61,8 +62,16 @@ enum {
  * is as large as one segment: headers and MSS.) */
 size_t wire_size(const uint8_t *data, size_t len, const struct glan_tx_meta *meta)
 {
-    (void)data;
-    (void)meta;
+    /* A TSO datagram is cut at its MSS by whoever must not see it whole:
+     * its largest piece is its headers and one MSS of data. */
+    if (meta && (meta->offload & GLAN_OFFLOAD_TSO) && meta->mss &&
+        glan_offload_segments(data, len, meta->mss)) {
+        /* checked: IPv4 without options or IPv6 without extension
+         * headers, then a whole TCP header */
+        size_t ihl = data[0] >> 4 == 4 ? (size_t)(data[0] & 15) * 4 : 40;
+        size_t hl = ihl + (size_t)(data[ihl + 12] >> 4) * 4;
+        return hl + meta->mss < len ? hl + meta->mss : len;
+    }
     return len;
 }
 

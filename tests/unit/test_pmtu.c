@@ -13,6 +13,7 @@
 
 #include "dgram.h"
 #include "guestlan/base.h"
+#include "guestlan/offload.h"
 #include "guestlan/wire.h"
 #include "testport.h"
 
@@ -146,6 +147,32 @@ static size_t udp(const char *src, const char *dst, size_t len, int df)
 static enum glan_drop send_from(struct keeper *k, size_t len)
 {
     return glan_port_send(k->port, buf, len, NULL);
+}
+
+/* A TSO datagram of payload bytes of TCP data from src to dst, DF set,
+ * cut at mss by whoever must cut it (checksums left to the LAN). */
+static size_t tso(const char *src, const char *dst, size_t payload)
+{
+    struct glan_addr s, d;
+    ck_assert_int_eq(glan_addr_parse(src, &s), 0);
+    ck_assert_int_eq(glan_addr_parse(dst, &d), 0);
+    size_t len = IPV4_HDR_MIN + 20 + payload;
+    memset(buf, 0, IPV4_HDR_MIN + 20);
+    buf[0] = 0x45;
+    put16(buf + 2, (uint16_t)len);
+    buf[6] = 0x40;
+    buf[8] = 64;
+    buf[9] = 6;
+    memcpy(buf + 12, s.bytes, 4);
+    memcpy(buf + 16, d.bytes, 4);
+    put16(buf + 20, 5001);
+    put16(buf + 22, 5002);
+    buf[32] = 5 << 4;
+    buf[33] = 0x18; /* PSH ACK */
+    put16(buf + 34, 65535);
+    for (size_t i = IPV4_HDR_MIN + 20; i < len; i++)
+        buf[i] = (uint8_t)(i * 3);
+    return len;
 }
 
 /* ---- ICMP fragmentation needed ---------------------------------------------------------- */
@@ -624,12 +651,34 @@ START_TEST(no_buffer_for_answer)
 }
 END_TEST
 
+/* A TSO datagram counts against the MTU by its pieces (headers and one
+ * MSS), not its whole length: no answer when the pieces fit, one when they
+ * do not. */
+START_TEST(tso_counts_by_its_segments)
+{
+    size_t len = tso("10.0.0.2", "192.0.2.9", 8000);
+    struct glan_tx_meta m = {.offload = GLAN_OFFLOAD_TSO | GLAN_OFFLOAD_CSUM, .mss = 1360};
+    ck_assert_int_eq(glan_port_send(G.port, buf, len, &m), GLAN_DROP_NONE);
+    ck_assert_uint_eq(G.n, 0);
+    ck_assert_uint_eq(U.n, 1);
+    len = tso("10.0.0.2", "192.0.2.9", 8000);
+    m.mss = 1400; /* 1440-byte pieces for an uplink of 1400 */
+    ck_assert_int_eq(glan_port_send(G.port, buf, len, &m), GLAN_DROP_TOO_BIG_FOR_PATH);
+    ck_assert_uint_eq(G.n, 1);
+    ck_assert_uint_eq(U.n, 1);
+    struct glan_port_stats ps;
+    glan_port_stats(G.port, &ps);
+    ck_assert_uint_eq(ps.icmp_sent, 1);
+}
+END_TEST
+
 Suite *pmtu_suite(void)
 {
     Suite *s = suite_create("pmtu");
     TCase *tc = tcase_create("pmtu");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, frag_needed_fields);
+    tcase_add_test(tc, tso_counts_by_its_segments);
     tcase_add_test(tc, frag_needed_short_and_small);
     tcase_add_test(tc, packet_too_big_fields);
     tcase_add_test(tc, packet_too_big_odd);
