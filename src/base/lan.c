@@ -57,6 +57,8 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
         what = "queue_len must be a power of two from 2 to 65536";
     else if (c->stuck_ms > 3600000)
         what = "stuck_ms must be at most 3600000 (an hour)";
+    else if (c->transport != GLAN_TRANSPORT_IP && c->transport != GLAN_TRANSPORT_ETHERNET)
+        what = "transport must be ip or ethernet";
     else if ((uint64_t)c->buffers * c->buffer_size > (1ull << 34))
         what = "base storage (buffers x buffer_size) must be at most 16 GiB";
     if (what && err && errlen)
@@ -122,6 +124,11 @@ void glan_lan_destroy(struct glan_lan *lan)
 const char *glan_lan_name(const struct glan_lan *lan)
 {
     return lan->r->name;
+}
+
+enum glan_transport glan_lan_transport(const struct glan_lan *lan)
+{
+    return lan_is_ethernet(lan) ? GLAN_TRANSPORT_ETHERNET : GLAN_TRANSPORT_IP;
 }
 
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out)

@@ -21,10 +21,12 @@
 
 #include "guestlan/base.h"
 
-#define NONE           UINT32_MAX
-#define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 6u /* 4: port entries split by writer; 5: no port counter; 6: journals */
-#define MAX_PROCS      GLAN_SHM_MAX_PROCS
+#define NONE         UINT32_MAX
+#define REGION_MAGIC 0x474c414eu /* "GLAN" */
+#define REGION_VERSION                                                                             \
+    7u /* 4: port entries split by writer; 5: no port counter; 6: journals;                        \
+        * 7: transport, layer-2 drop reasons */
+#define MAX_PROCS GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
 enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
@@ -69,8 +71,9 @@ struct qcell {
     _Atomic uint64_t w;
 };
 
-/* A port's entry, in three parts by writer, each on a pair of cache lines of
- * its own (x86 prefetches lines in aligned pairs): what attach writes and
+/* A port's entry, in three parts by writer, each on aligned pairs of cache
+ * lines of its own (the counters, with a drop counter per reason, take two
+ * pairs) (x86 prefetches lines in aligned pairs): what attach writes and
  * every sender reads; the counters of the port's own datagrams, written by
  * its sending thread and by whoever delivers or drops its copies; and the
  * receiving side (drain turn, queue positions, receive counters), written by
@@ -96,8 +99,8 @@ struct port_shared {
     _Atomic uint64_t over_since;
     _Atomic uint32_t stuck;
 };
-_Static_assert(sizeof(struct port_shared) == 3 * 128,
-               "a port entry is three aligned pairs of lines");
+_Static_assert(sizeof(struct port_shared) == 4 * 128,
+               "a port entry is four aligned pairs of lines, three parts");
 
 /* Base storage buffer header.  refs counts the references to it (wait-queue
  * entries, a drainer's, the sender's while it forwards); the buffer is free
@@ -200,6 +203,7 @@ struct region {
     uint32_t max_ports, max_addrs, max_groups, buffers, buffer_size, queue_len, stuck_ms;
     uint32_t addr_cap; /* registry table size, a power of two */
     uint32_t shared;
+    uint32_t transport; /* enum glan_transport */
     uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
         off_data;
     uint32_t reach_words; /* 64-bit words of reach bits per buffer */

@@ -129,6 +129,7 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     r->buffer_size = cfg->buffer_size;
     r->queue_len = cfg->queue_len;
     r->stuck_ms = cfg->stuck_ms;
+    r->transport = cfg->transport;
     r->addr_cap = l->cap;
     r->shared = (uint32_t)shared;
     r->off_ports = l->off_ports;
@@ -191,6 +192,7 @@ void region_config(const struct region *r, struct glan_lan_config *out)
     out->buffer_size = r->buffer_size;
     out->queue_len = r->queue_len;
     out->stuck_ms = r->stuck_ms;
+    out->transport = r->transport;
 }
 
 /* ---- processes ----------------------------------------------------------------- */

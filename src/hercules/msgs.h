@@ -16,13 +16,14 @@
 #define HHC04704 "%1d:%04X GLAN: Device group %04X %04X %04X complete, model '%s'"
 
 /* the glan command */
-#define HHC04710 "GLAN: LAN '%s' defined: %u ports, %u buffers of %u bytes, queue %u"
+#define HHC04710 "GLAN: LAN '%s' defined: %u ports, %u buffers of %u bytes, queue %u, transport %s"
 #define HHC04711 "GLAN: LAN '%s' deleted"
 #define HHC04712 "GLAN: %s"
 #define HHC04713 "GLAN: %s"
 #define HHC04714 "GLAN: LAN '%s' uplink %s '%s' attached"
 #define HHC04715 "GLAN: LAN '%s' uplink detached"
-#define HHC04716 "GLAN: LAN '%s' shared as '%s' (%s): %u ports, %u buffers of %u bytes, queue %u"
+#define HHC04716                                                                                   \
+    "GLAN: LAN '%s' shared as '%s' (%s): %u ports, %u buffers of %u bytes, queue %u, transport %s"
 #define HHC04717 "GLAN: LAN '%s' trace to '%s' started, filters:%s"
 #define HHC04718                                                                                   \
     "GLAN: LAN '%s' trace to '%s' stopped: %" PRIu64 " datagrams written, %" PRIu64                \
