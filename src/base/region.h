@@ -21,12 +21,12 @@
 
 #include "guestlan/base.h"
 
-#define NONE         UINT32_MAX
-#define REGION_MAGIC 0x474c414eu /* "GLAN" */
-#define REGION_VERSION                                                                             \
-    7u /* 4: port entries split by writer; 5: no port counter; 6: journals;                        \
-        * 7: transport, layer-2 drop reasons */
-#define MAX_PROCS GLAN_SHM_MAX_PROCS
+/* REGION_VERSION: 4 port entries split by writer; 5 no port counter;
+ * 6 journals; 7 transport, layer-2 drop reasons. */
+#define NONE           UINT32_MAX
+#define REGION_MAGIC   0x474c414eu /* "GLAN" */
+#define REGION_VERSION 7u
+#define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
 enum port_state { PORT_FREE = 0, PORT_ACTIVE = 1, PORT_CLOSING = 2 };
 enum proc_state { PROC_FREE = 0, PROC_ALIVE = 1, PROC_DEAD = 2 };
