@@ -130,7 +130,7 @@ enum glan_drop l2_forward(struct glan_port *port, struct journal *j, uint32_t sl
     struct l2_hdr h;
     if (l2_parse(slot_data(lan, slot), len, &h) < 0)
         return drop_whole(lan, j, slot, GLAN_DROP_MALFORMED);
-    enum glan_cast cast = !mac_is_group(h.dst)    ? GLAN_CAST_UNICAST
+    enum glan_cast cast = !mac_is_group(h.dst)      ? GLAN_CAST_UNICAST
                           : mac_is_broadcast(h.dst) ? GLAN_CAST_BROADCAST
                                                     : GLAN_CAST_MULTICAST;
     lan->slots[slot].cast = (uint8_t)cast;
