@@ -23,6 +23,9 @@
 #define IPA_SUPPORTED                                                                              \
     (IPA_ARP_PROCESSING | IPA_FILTERING | IPA_IPV6 | IPA_MULTICASTING | IPA_SETADAPTERPARMS |      \
      IPA_PASSTHRU)
+/* In layer 2 the adapter offers no IP assists, only SETADAPTERPARMS (for
+ * the MAC the LAN hands out). */
+#define IPA_L2_SUPPORTED IPA_SETADAPTERPARMS
 #define SETADP_SUPPORTED                                                                           \
     (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
      IPA_SETADP_QUERY_CARD_INFO)
@@ -269,6 +272,13 @@ static uint16_t run(struct glan_osa *osa, struct ipa_hdr *h, uint8_t *b, uint32_
         else
             osa->routing4 = d[0];
         return IPA_RC_SUCCESS;
+    case IPA_CMD_SETVMAC:
+    case IPA_CMD_DELVMAC:
+    case IPA_CMD_SETGMAC:
+    case IPA_CMD_DELGMAC:
+    case IPA_CMD_SETVLAN:
+    case IPA_CMD_DELVLAN:
+        return osa_l2_ipa(osa, h->command, d, room);
     case IPA_CMD_CREATE_ADDR:
         if (room < 8)
             return IPA_RC_INVALID_FORMAT;
@@ -299,12 +309,16 @@ uint32_t osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_
     struct ipa_hdr *h = (struct ipa_hdr *)(b + pdu_off);
     int prot = be16(h->prot_version);
     uint16_t rc = run(osa, h, b, data_off, pdu_off, &rlen);
+    int l2 = osa->layer == MPC_PROT_L2;
     if (rc == IPA_RC_NOTSUPP) {
         OSA_INC(osa, ipa_notsupp);
-        osa_log(osa, "IPA command %02x not supported", h->command);
+        /* qeth_l2 asks for bridge ports and VNIC characteristics and takes
+         * "not supported" as "none": nothing to say about those. */
+        if (!l2 || (h->command != IPA_CMD_VNICC && h->command != IPA_CMD_SETBRIDGEPORT_OSA))
+            osa_log(osa, "IPA command %02x not supported", h->command);
     }
     put16(h->return_code, rc);
-    put32(h->ipa_supported, IPA_SUPPORTED);
+    put32(h->ipa_supported, l2 ? IPA_L2_SUPPORTED : IPA_SUPPORTED);
     put32(h->ipa_enabled, prot == IPA_PROT_IPV6 ? osa->ipa6_enabled : osa->ipa4_enabled);
     osa_mpc_finalize(b, rlen);
     return rlen;

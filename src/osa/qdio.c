@@ -319,8 +319,8 @@ static int in_fits(const struct osa_in_open *b, uint32_t len, unsigned *he)
 
 /* Write header + data at the write position.  Caller holds in and checked
  * in_fits.  0, or -EIO when guest storage refused (buffer marked error). */
-static int in_write(struct glan_osa *osa, unsigned he, const struct qeth_hdr_l3 *hdr,
-                    const uint8_t *data, uint32_t len)
+static int in_write(struct glan_osa *osa, unsigned he, const void *hdr, const uint8_t *data,
+                    uint32_t len)
 {
     struct osa_in_open *b = &osa->inb;
     struct osa_queue *q = &osa->iq[0];
@@ -367,8 +367,7 @@ bad:
 
 /* Put one datagram into the input queue.  Caller holds in.  0, -EAGAIN (no
  * free buffer), -EMSGSIZE (larger than an empty buffer), -EIO. */
-static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
-                  uint32_t len)
+static int in_put(struct glan_osa *osa, const void *hdr, const uint8_t *data, uint32_t len)
 {
     /* Bounded: every turn either fills, closes a buffer with data, or moves
      * past a bad buffer; there are 128 buffers. */
@@ -411,11 +410,19 @@ static void in_unlock_irq(struct glan_osa *osa)
 static int port_deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_osa *osa = ctx;
+    union {
+        struct qeth_hdr_l3 l3;
+        struct qeth_hdr_l2 l2;
+    } h;
     struct qeth_hdr_l3 hdr;
     memset(&hdr, 0, sizeof hdr);
     hdr.id = QETH_HEADER_TYPE_LAYER3;
     hdr.flags = (uint8_t)(cast_flag(dg->cast) | (dg->family == GLAN_AF_INET6 ? QETH_HDR_IPV6 : 0));
     put16(hdr.length, (uint16_t)dg->len);
+    if (dg->family == GLAN_AF_MAC)
+        osa_l2_hdr_in(&h.l2, dg); /* a frame of an ETHERNET LAN */
+    else
+        h.l3 = hdr;
     if (dg->len > 0xffff)
         return -EMSGSIZE;
     pthread_mutex_lock(&osa->in);
@@ -423,7 +430,7 @@ static int port_deliver(void *ctx, const struct glan_dgram *dg)
     if (osa->qstate != QDIO_ACTIVE || !osa->lan_started || !osa->niq)
         rc = -ENETDOWN;
     else
-        rc = in_put(osa, &hdr, dg->data, dg->len);
+        rc = in_put(osa, &h, dg->data, dg->len);
     /* The base calls flush only after a pass that took something; a pass
      * that primed buffers and then ran out must still interrupt. */
     if (rc < 0)
@@ -665,18 +672,23 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
             OSA_INC(osa, out_bad_header);
             break;
         }
-        struct qeth_hdr_l3 hdr;
+        union {
+            struct qeth_hdr_l3 l3;
+            struct qeth_hdr_l2 l2;
+        } h;
         w->packets++;
-        if (cur_read(&c, (uint8_t *)&hdr, QETH_HDR_LEN) < 0)
+        if (cur_read(&c, (uint8_t *)&h, QETH_HDR_LEN) < 0)
             break;
-        uint32_t len = be16(hdr.length);
-        if (hdr.id != QETH_HEADER_TYPE_LAYER3 || len == 0) {
+        /* In layer 2 a frame goes to the base as it is (l2.c). */
+        int l2 = osa->layer == MPC_PROT_L2;
+        uint32_t len = l2 ? osa_l2_out_len(&h.l2) : be16(h.l3.length);
+        if ((!l2 && h.l3.id != QETH_HEADER_TYPE_LAYER3) || len == 0) {
             OSA_INC(osa, out_bad_header);
             break;
         }
-        enum glan_cast cast = cast_of(hdr.flags);
-        int rc = hdr.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast)
-                                               : send_ip(osa, &c, len, cast, 0);
+        enum glan_cast cast = l2 ? GLAN_CAST_AUTO : cast_of(h.l3.flags);
+        int rc = !l2 && h.l3.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast)
+                                                       : send_ip(osa, &c, len, cast, 0);
         if (rc < 0)
             break;
     }
