@@ -7,7 +7,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
 #include "guestlan/base.h"
+#include "guestlan/trace.h"
 #include "testport.h"
 
 static struct glan_lan *lan;
@@ -387,6 +391,30 @@ START_TEST(detach_forgets_mac)
 }
 END_TEST
 
+/* A trace of an ETHERNET LAN is a DLT_EN10MB capture of the frames as sent. */
+START_TEST(trace_writes_ethernet)
+{
+    char path[64], err[200];
+    snprintf(path, sizeof path, "/tmp/glan-l2trace-%d.pcap", (int)getpid());
+    struct glan_trace_config tc = {.path = path, .port = -1};
+    struct glan_trace *t = glan_trace_start(lan, &tc, err, sizeof err);
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_int_eq(send_frame(&A, MAC_A, MAC_B, 0, 0x11223344), GLAN_DROP_NONE);
+    ck_assert_int_eq(glan_trace_stop(t, err, sizeof err), 0);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t b[24 + 16 + 64];
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    unlink(path);
+    ck_assert_uint_eq(n, sizeof b);
+    ck_assert_uint_eq(b[20] | b[21] << 8 | b[22] << 16 | (uint32_t)b[23] << 24, 1); /* EN10MB */
+    uint8_t mac[6];
+    mac_of(MAC_B, mac);
+    ck_assert_int_eq(memcmp(b + 40, mac, 6), 0); /* the frame, from its destination */
+}
+END_TEST
+
 Suite *l2switch_suite(void)
 {
     Suite *s = suite_create("l2switch");
@@ -405,6 +433,7 @@ Suite *l2switch_suite(void)
     tcase_add_test(tc, counters_balance_per_port);
     tcase_add_test(tc, query_shows_macs_groups_vlans);
     tcase_add_test(tc, detach_forgets_mac);
+    tcase_add_test(tc, trace_writes_ethernet);
     suite_add_tcase(s, tc);
     return s;
 }

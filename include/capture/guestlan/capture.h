@@ -88,7 +88,11 @@ enum glan_pcap_format {
  * fmt.  NULL with a message in err on failure. */
 struct glan_pcap_writer *glan_pcap_writer_open_format(const char *path, enum glan_pcap_format fmt,
                                                       char *err, size_t errlen);
-/* Append one IP datagram stamped ts_ns (ns since the epoch).  0; -ERANGE
+/* The same with ethernet nonzero: a DLT_EN10MB capture of Ethernet frames
+ * (a LAN of transport ETHERNET). */
+struct glan_pcap_writer *glan_pcap_writer_open_link(const char *path, enum glan_pcap_format fmt,
+                                                    int ethernet, char *err, size_t errlen);
+/* Append one IP datagram (or frame) stamped ts_ns (ns since the epoch).  0; -ERANGE
  * when the file's format cannot hold ts_ns (classic pcap from
  * GLAN_PCAP_CLASSIC_END_NS on): the datagram is not written, the file stays
  * good, message in err; or -EIO once the file has failed (message in err). */
