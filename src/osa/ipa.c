@@ -188,6 +188,9 @@ static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t data_
         put32(c.addr_size, 6);
         put32(c.no_macs, 1);
         memcpy(c.addr, osa->mac, 6);
+        /* In layer 2 it is the MAC the LAN handed out: a virtual one. */
+        if (osa->layer == MPC_PROT_L2)
+            h->flags = QETH_SETADP_FLAGS_VIRTUAL_MAC;
         memcpy(d, &c, sizeof c);
         need += sizeof c;
         break;

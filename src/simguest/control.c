@@ -518,6 +518,7 @@ static int setadp(struct simguest *g, uint32_t command, void *data, uint16_t dle
         return -1;
     const uint8_t *p = (const uint8_t *)(ih + 1);
     memcpy(data, p + sizeof *h, dlen);
+    g->setadp_flags = ((const struct ipa_setadp_hdr *)p)->flags;
     return be16(((const struct ipa_setadp_hdr *)p)->return_code);
 }
 
@@ -546,6 +547,9 @@ int glan_sg_read_mac(struct simguest *g)
     static const uint8_t zero[6];
     if ((c.addr[0] & 1) || memcmp(c.addr, zero, 6) == 0)
         return -2; /* Linux: -EADDRNOTAVAIL */
+    /* qeth_l2 on an OSD takes only a MAC the adapter calls virtual. */
+    if (g->layer2 && !(g->setadp_flags & QETH_SETADP_FLAGS_VIRTUAL_MAC))
+        return -2;
     memcpy(g->mac, c.addr, 6);
     return 0;
 }

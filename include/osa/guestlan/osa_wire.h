@@ -337,9 +337,13 @@ struct ipa_setadp_hdr {
     uint8_t return_code[2];
     uint8_t used_total;
     uint8_t seq_no;
-    uint8_t reserved3[4];
+    uint8_t flags; /* QETH_SETADP_FLAGS_VIRTUAL_MAC in an ALTER_MAC READ reply */
+    uint8_t reserved3[3];
 };
 _Static_assert(sizeof(struct ipa_setadp_hdr) == 24, "setadp hdr");
+/* A layer-2 OSD guest takes the MAC ALTER_MAC READ answers only when the
+ * adapter says it is a virtual one (qeth_setadpparms_change_macaddr_cb). */
+enum { QETH_SETADP_FLAGS_VIRTUAL_MAC = 0x80 };
 enum {
     IPA_SETADP_QUERY_COMMANDS_SUPPORTED = 0x00000001,
     IPA_SETADP_ALTER_MAC_ADDRESS = 0x00000002,

@@ -113,6 +113,8 @@ struct simguest {
     int layer2;
     /* The cause of an IDX TERMINATE the adapter answered with, or 0. */
     uint8_t idx_term_cause;
+    /* The flags of the last SETADAPTERPARMS reply. */
+    uint8_t setadp_flags;
 };
 
 /* Make a guest and its adapter on lan.  name "0600" etc. NULL on failure. */
