@@ -228,7 +228,8 @@ glan-l2-tap-bridge)
     need_guest
     # An ETHERNET LAN's TAP uplink in a Linux bridge that holds the host's
     # address: the guest's frames pass as they are (the host's neighbour
-    # table has the guest's own MAC, 02:67:6c:...), both ways.
+    # table has the guest's own MAC, 02:67:6c:00:00:01: port 1, the uplink
+    # is port 0), both ways.
     make_netns glane2l
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
         --cfg "glan define LAN1 ports 16 transport ethernet uplink tap glantap0" \
@@ -241,8 +242,8 @@ glan-l2-tap-bridge)
         --expect 'PING~^root 10\.1\.3\.1 tx=5 rx=5 ' --expect DONE \
         --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tap 'glantap0' attached" \
         --expect-log "HHC04720I   Uplink: tap 'glantap0' bridge port \(transport ETHERNET\)" \
-        --expect-log "HHC04720I     MACs: 02:67:6c:00:00:00" || exit 1
-    if ! grep -q "lladdr 02:67:6c:00:00:00" "$run/neigh.txt"; then
+        --expect-log "HHC04720I     MACs: 02:67:6c:00:00:01" || exit 1
+    if ! grep -q "lladdr 02:67:6c:00:00:01" "$run/neigh.txt"; then
         echo "FAIL: the host does not know the guest by its own MAC: $(cat "$run/neigh.txt")"
         exit 1
     fi
