@@ -11,8 +11,8 @@
 #include "replay.h"
 
 static const char usage_text[] =
-    "usage: glan replay [--transport ip|ethernet] --port NAME=ADDR[,ADDR...] ...\n"
-    "                   [--group NAME=MCASTADDR ...] [--vlan NAME=ID[,ID...] ...]\n"
+    "usage: glan replay --port NAME=ADDR[,ADDR...] ... [--group NAME=MCASTADDR ...]\n"
+    "                   [--transport ip|ethernet] [--vlan NAME=ID[,ID...] ...]\n"
     "                   [--uplink] [--through-qdio] --send SRC:FILE.pcap ... --out DIR\n"
     "\n"
     "Replay captured IP traffic through one guest LAN and record what every port\n"
