@@ -1,15 +1,22 @@
 #!/bin/sh
 # What a Linux guest runs to use a GLAN interface: the commands a Debian (or
 # any) s390x Linux with the stock qeth driver needs, commented.  GLAN is an
-# OSA-Express in QDIO layer-3 mode, so the steps are those of any layer-3
-# OSA: group the three devices, set layer2=0, set the group online, give the
-# interface an address with `ip`.
+# OSA-Express in QDIO mode.  On a LAN of transport IP (the default) it is a
+# layer-3 OSA: group the three devices, set layer2=0, set the group online,
+# give the interface an address with `ip`.  On a LAN of transport ETHERNET
+# it is a layer-2 OSA: the same without layer2=0 (layer 2 is qeth's
+# default), and the interface is an ordinary Ethernet one (ARP, DHCP,
+# VLANs, bridges).
 #
 # It is also a script the end-to-end tests run inside their busybox guest
 # (tests/e2e/guest/init.sh), so what is written here is what is tested:
 #
 #   sh guest-setup.sh online 0.0.0600        groups 0600-0602, layer 3,
 #                                            online; prints the interface name
+#   sh guest-setup.sh online 0.0.0600 layer2 the same in layer 2 (a LAN of
+#                                            transport ETHERNET)
+#   sh guest-setup.sh online 0.0.0600 default  the same, layer2 left as qeth
+#                                            has it (layer 2 unless set)
 #   sh guest-setup.sh address eth0 10.1.1.2/24 [GATEWAY-ROUTE]
 #                                            address, link up, optional
 #                                            route NET/PREFIX@GW
@@ -19,7 +26,8 @@
 # `online` step is one command, which also makes it persistent across
 # reboots (udev rules):
 #
-#   chzdev -e qeth 0.0.0600:0.0.0601:0.0.0602 layer2=0
+#   chzdev -e qeth 0.0.0600:0.0.0601:0.0.0602 layer2=0     (transport IP)
+#   chzdev -e qeth 0.0.0600:0.0.0601:0.0.0602 layer2=1     (transport ETHERNET)
 #   lszdev qeth                      # shows the group, online, its interface
 #   chzdev -d qeth 0.0.0600          # takes it offline and ungroups it
 #
@@ -29,9 +37,11 @@
 # as for any OSA: choose the qeth device 0.0.0600, layer 3 ("layer2=0").
 set -eu
 
-# online READ-DEVNO: group READ, READ+1, READ+2 (read, write and data device,
-# as in the Hercules statement `0600.3 GLAN LAN1`) and set the group online.
+# online READ-DEVNO [layer3|layer2|default]: group READ, READ+1, READ+2
+# (read, write and data device, as in the Hercules statement `0600.3 GLAN
+# LAN1`) and set the group online.
 online() {
+    layer=${2:-layer3}
     css=${1%.*} n=$((0x${1##*.}))
     r=$(printf '%s.%04x' "$css" "$n")
     w=$(printf '%s.%04x' "$css" $((n + 1)))
@@ -48,9 +58,16 @@ online() {
     g=/sys/bus/ccwgroup/devices/$r
     # 1. Group the three devices into one qeth card.
     [ -d $g ] || echo "$r,$w,$d" >/sys/bus/ccwgroup/drivers/qeth/group
-    # 2. Layer 3: GLAN routes IP datagrams by address (no MAC addresses).
-    #    Only possible while the card is offline.
-    echo 0 >$g/layer2
+    # 2. Layer 3 for a LAN of transport IP: GLAN routes IP datagrams by
+    #    address (no MAC addresses).  Layer 2 for a LAN of transport
+    #    ETHERNET: GLAN switches frames by MAC.  Only possible while the card
+    #    is offline; a card of the layer its LAN does not carry fails to come
+    #    online ("The device does not support the configured transport
+    #    mode" in dmesg).
+    case $layer in
+    layer3) echo 0 >$g/layer2 ;;
+    layer2) echo 1 >$g/layer2 ;;
+    esac
     # 3. Online: qeth runs the OSA bring-up (IDX, CM/ULP, QDIO queues, the
     #    IPA start sequence); the device answers as an OSA-Express (OSD).
     echo 1 >$g/online
@@ -76,7 +93,7 @@ address() {
 }
 
 case ${1:-} in
-online) online "$2" ;;
+online) online "$2" "${3:-}" ;;
 address) address "$2" "$3" "${4:-}" ;;
 [0-9]*.[0-9]*.*)
     ifn=$(online "$1")

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "guestlan/base.h"
@@ -18,11 +19,53 @@
 /* Where the destination address sits in each header (RFC 791, RFC 8200). */
 enum { IPV4_DST_OFF = 16, IPV6_DST_OFF = 24 };
 
+void glan_addr_mac(struct glan_addr *out, const uint8_t mac[6])
+{
+    memset(out, 0, sizeof *out);
+    out->family = GLAN_AF_MAC;
+    memcpy(out->bytes, mac, 6);
+}
+
+void glan_addr_vlan(struct glan_addr *out, uint16_t vid)
+{
+    memset(out, 0, sizeof *out);
+    out->family = GLAN_AF_VLAN;
+    out->bytes[0] = (uint8_t)(vid >> 8);
+    out->bytes[1] = (uint8_t)vid;
+}
+
+/* Six pairs of hex digits separated by colons, nothing else. */
+static int mac_parse(const char *t, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = *t++;
+            unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                         : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                         : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                                : 16;
+            if (d > 15)
+                return -EINVAL;
+            v = v << 4 | d;
+        }
+        mac[i] = (uint8_t)v;
+        if (*t != (i == 5 ? '\0' : ':'))
+            return -EINVAL;
+        t++;
+    }
+    return 0;
+}
+
 int glan_addr_parse(const char *text, struct glan_addr *out)
 {
     memset(out, 0, sizeof *out);
     if (!text)
         return -EINVAL;
+    if (strlen(text) == 17 && mac_parse(text, out->bytes) == 0) {
+        out->family = GLAN_AF_MAC;
+        return 0;
+    }
     if (inet_pton(AF_INET, text, out->bytes) == 1) {
         out->family = GLAN_AF_INET;
         return 0;
@@ -40,6 +83,15 @@ char *glan_addr_format(const struct glan_addr *a, char *buf, size_t len)
     int af = a->family == GLAN_AF_INET ? AF_INET : AF_INET6;
     if (len == 0)
         return buf;
+    if (a->family == GLAN_AF_MAC) {
+        snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", a->bytes[0], a->bytes[1], a->bytes[2],
+                 a->bytes[3], a->bytes[4], a->bytes[5]);
+        return buf;
+    }
+    if (a->family == GLAN_AF_VLAN) {
+        snprintf(buf, len, "vlan %u", (unsigned)a->bytes[0] << 8 | a->bytes[1]);
+        return buf;
+    }
     if ((a->family != GLAN_AF_INET && a->family != GLAN_AF_INET6) ||
         !inet_ntop(af, a->bytes, buf, (socklen_t)len)) {
         strncpy(buf, "?", len);
@@ -87,7 +139,25 @@ static const char *const drop_names[GLAN_DROP_COUNT] = {
     [GLAN_DROP_EXPIRED] = "expired",
     [GLAN_DROP_TOO_BIG_FOR_PATH] = "too_big_for_path",
     [GLAN_DROP_FRAGMENTED] = "fragmented",
+    [GLAN_DROP_SPOOFED] = "spoofed",
+    [GLAN_DROP_VLAN] = "vlan",
 };
+
+const char *glan_transport_name(enum glan_transport t)
+{
+    return t == GLAN_TRANSPORT_ETHERNET ? "ethernet" : t == GLAN_TRANSPORT_IP ? "ip" : "unknown";
+}
+
+int glan_transport_parse(const char *text, enum glan_transport *out)
+{
+    if (text && !strcasecmp(text, "ip"))
+        *out = GLAN_TRANSPORT_IP;
+    else if (text && !strcasecmp(text, "ethernet"))
+        *out = GLAN_TRANSPORT_ETHERNET;
+    else
+        return -EINVAL;
+    return 0;
+}
 
 const char *glan_drop_name(enum glan_drop d)
 {

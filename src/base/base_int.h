@@ -14,6 +14,7 @@
  *   storage.c   base storage: the buffers, their free lists, and the calls a
  *               datagram enters by (glan_port_tx_begin/commit, glan_port_send)
  *   forward.c   the forwarding policy: where a datagram goes (forward)
+ *   l2switch.c  the same for an ETHERNET LAN: where a frame goes (l2_forward)
  *   registry.c  who holds an address, who joined a group (a seqlock)
  *   queue.c     the port queues: ring, pins, drain turn, delivery, batching
  *   lan.c       creating and destroying LANs and ports, the counters and
@@ -304,6 +305,13 @@ static inline int uplink_of(struct glan_lan *lan)
     return u;
 }
 
+/* An ETHERNET LAN switches frames (l2switch.c); anything else in the region's
+ * word is an IP LAN. */
+static inline int lan_is_ethernet(const struct glan_lan *lan)
+{
+    return lan->r->transport == GLAN_TRANSPORT_ETHERNET;
+}
+
 static inline uint64_t *reach_of(struct glan_lan *lan, uint32_t slot)
 {
     return lan->reach + (size_t)slot * lan->r->reach_words;
@@ -355,12 +363,21 @@ size_t ipv4_fragment(uint8_t *out, const uint8_t *p, size_t tot, uint32_t mtu, s
 int unicast_dest(struct glan_port *port, const uint8_t *data, size_t len,
                  const struct glan_tx_meta *meta);
 
+/* ---- l2switch.c: the forwarding policy of an ETHERNET LAN ----------------------- */
+
+/* forward for a LAN of transport ETHERNET: the datagram in slot is an
+ * Ethernet frame, switched by MAC address and VLAN.  As forward. */
+enum glan_drop l2_forward(struct glan_port *port, struct journal *j, uint32_t slot, size_t len,
+                          const struct glan_tx_meta *meta);
+
 /* ---- registry.c: the registry ---------------------------------------------------- */
 
 /* The ports that joined group g, but not port except, added to map (cleared
  * first); how many.  A seqlock read, no lock. */
 unsigned reg_group_members(struct glan_lan *lan, const struct glan_addr *g, int except,
                            uint64_t map[MAX_PORTS_WORDS]);
+/* Is port p a member of group g (a VLAN)?  A seqlock read, no lock. */
+int reg_group_has(struct glan_lan *lan, const struct glan_addr *g, int p);
 /* Remove every address and group of port p.  Under ctl. */
 void reg_forget_port(struct glan_lan *lan, int p);
 /* A holder of ctl died inside: rebuild the registry if it was writing it. */

@@ -12,7 +12,8 @@
  * Each copy goes on its receiver's wait queue (enqueue, queue.c); a datagram
  * with nowhere to go is dropped with its reason.  Who holds an address is
  * the registry's business (registry.c).  A copy larger than its receiver's
- * MTU is dropped and answered as a router answers it (pmtu.c).
+ * MTU is dropped and answered as a router answers it (pmtu.c).  A LAN of
+ * transport ETHERNET switches frames instead (l2switch.c).
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -79,6 +80,8 @@ enum glan_drop forward(struct glan_port *port, struct journal *j, uint32_t slot,
                        const struct glan_tx_meta *meta, struct pmtu_job *job)
 {
     struct glan_lan *lan = port->lan;
+    if (lan_is_ethernet(lan))
+        return l2_forward(port, j, slot, len, meta);
     int src = port->idx;
     count_sent(lan, j, src, slot, len);
 

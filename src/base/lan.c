@@ -76,6 +76,8 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
         what = "queue_len must be a power of two from 2 to 65536";
     else if (c->stuck_ms > 3600000)
         what = "stuck_ms must be at most 3600000 (an hour)";
+    else if (c->transport != GLAN_TRANSPORT_IP && c->transport != GLAN_TRANSPORT_ETHERNET)
+        what = "transport must be ip or ethernet";
     else if ((uint64_t)c->buffers * c->buffer_size + (uint64_t)c->mid_buffers * c->mid_size +
                  (uint64_t)c->big_buffers * c->big_size >
              (1ull << 34))
@@ -173,6 +175,11 @@ void glan_lan_destroy(struct glan_lan *lan)
 const char *glan_lan_name(const struct glan_lan *lan)
 {
     return lan->r->name;
+}
+
+enum glan_transport glan_lan_transport(const struct glan_lan *lan)
+{
+    return lan_is_ethernet(lan) ? GLAN_TRANSPORT_ETHERNET : GLAN_TRANSPORT_IP;
 }
 
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out)

@@ -25,10 +25,11 @@
 /* Layout versions: 4 split the port entries by writer, 5 dropped the port
  * counter, 6 added the journals, 7 the size classes of base storage and
  * the waits for room, 8 the ports' MTUs and the path-MTU counters, 9 a
- * datagram's offload marks and MSS. */
+ * datagram's offload marks and MSS, 10 the transport and the layer-2 drop
+ * reasons. */
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 9u
+#define REGION_VERSION 10u
 #define NCLASS         GLAN_BUF_CLASSES
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
@@ -77,8 +78,9 @@ struct qcell {
     _Atomic uint64_t w;
 };
 
-/* A port's entry, in three parts by writer, each on a pair of cache lines of
- * its own (x86 prefetches lines in aligned pairs): what attach writes and
+/* A port's entry, in three parts by writer, each on aligned pairs of cache
+ * lines of its own (the counters, with a drop counter per reason, take two
+ * pairs) (x86 prefetches lines in aligned pairs): what attach writes and
  * every sender reads; the counters of the port's own datagrams, written by
  * its sending thread and by whoever delivers or drops its copies; and the
  * receiving side (drain turn, queue positions, receive counters), written by
@@ -225,6 +227,7 @@ struct region {
     uint32_t cls_n[NCLASS], cls_size[NCLASS];
     uint32_t addr_cap; /* registry table size, a power of two */
     uint32_t shared;
+    uint32_t transport; /* enum glan_transport */
     uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
         off_data;
     uint32_t reach_words;       /* 64-bit words of reach bits per buffer */

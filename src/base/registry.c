@@ -225,11 +225,19 @@ static void notify_uplink(struct glan_lan *lan, const struct glan_addr *a, int r
     atomic_fetch_sub(pin, 1);
 }
 
+/* An address of the transport the LAN does not carry. */
+static int wrong_transport(struct glan_lan *lan, const struct glan_addr *a)
+{
+    return addr_transport(a) != glan_lan_transport(lan);
+}
+
 int glan_addr_register(struct glan_port *port, const struct glan_addr *a)
 {
     struct glan_lan *lan = port->lan;
     if (!addr_is_unicast(a))
         return -EINVAL;
+    if (wrong_transport(lan, a))
+        return -EPROTOTYPE;
     int rc = 0, added = 0;
     ctl_lock(lan);
     uint32_t i = reg_find(lan, a);
@@ -297,8 +305,10 @@ static void group_remove_at(struct glan_lan *lan, uint32_t i)
 int glan_group_join(struct glan_port *port, const struct glan_addr *g)
 {
     struct glan_lan *lan = port->lan;
-    if (!addr_is_multicast(g))
+    if (!addr_is_multicast(g) && !addr_is_vlan(g))
         return -EINVAL;
+    if (wrong_transport(lan, g))
+        return -EPROTOTYPE;
     int rc = 0;
     ctl_lock(lan);
     if (!port_active(port)) {
@@ -356,6 +366,23 @@ unsigned reg_group_members(struct glan_lan *lan, const struct glan_addr *g, int 
         }
     } while (seq_read_retry(lan, s));
     return n;
+}
+
+int reg_group_has(struct glan_lan *lan, const struct glan_addr *g, int p)
+{
+    int has;
+    uint32_t w[4], s;
+    addr_words(g, w);
+    do {
+        has = 0;
+        s = seq_read_begin(lan);
+        uint32_t ng = lan->r->n_groups;
+        if (ng > lan->r->max_groups)
+            ng = lan->r->max_groups;
+        for (uint32_t i = 0; i < ng && !has; i++)
+            has = entry_matches(&lan->groups[i], w, g->family) && entry_port(&lan->groups[i]) == p;
+    } while (seq_read_retry(lan, s));
+    return has;
 }
 
 /* ---- a port closing, a writer dying, queries ---------------------------------- */

@@ -159,6 +159,7 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     }
     r->queue_len = cfg->queue_len;
     r->stuck_ms = cfg->stuck_ms;
+    r->transport = cfg->transport;
     r->addr_cap = l->cap;
     r->shared = (uint32_t)shared;
     r->off_ports = l->off_ports;
@@ -225,6 +226,7 @@ void region_config(const struct region *r, struct glan_lan_config *out)
     out->big_size = r->cls_size[2];
     out->queue_len = r->queue_len;
     out->stuck_ms = r->stuck_ms;
+    out->transport = r->transport;
 }
 
 /* ---- processes ----------------------------------------------------------------- */

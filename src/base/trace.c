@@ -1,6 +1,7 @@
 /*
  * Traces (include/base/guestlan/trace.h): a monitor of the base that writes what
- * it sees to a DLT_RAW pcap file.  Senders call the monitor concurrently, so
+ * it sees to a DLT_RAW pcap file (DLT_EN10MB for a LAN of transport
+ * ETHERNET, whose datagrams are Ethernet frames).  Senders call the monitor concurrently, so
  * writes are serialised by the trace's own mutex; the filters are applied
  * before taking it, so a trace of one port costs the others little.  The
  * capture writer (capture.h, the layer below the base) stores
@@ -75,7 +76,9 @@ struct glan_trace *glan_trace_start(struct glan_lan *lan, const struct glan_trac
     snprintf(t->path, sizeof t->path, "%s", cfg->path);
     t->cfg.path = t->path;
     pthread_mutex_init(&t->mu, NULL);
-    t->w = glan_pcap_writer_open_format(t->path, cfg->format, err, errlen);
+    /* An ETHERNET LAN carries frames: the trace records them as they are. */
+    t->w = glan_pcap_writer_open_link(
+        t->path, cfg->format, glan_lan_transport(lan) == GLAN_TRANSPORT_ETHERNET, err, errlen);
     if (!t->w)
         goto fail;
     if (glan_lan_set_monitor(lan, trace_see, t) < 0) {

@@ -59,7 +59,7 @@ enum capture_unwrap capture_unwrap(int dlt, const uint8_t *p, size_t caplen, siz
 
 /* The Section Header and Interface Description Blocks a DLT_RAW capture with
  * nanosecond timestamps starts with. */
-void capture_ng_header(FILE *f);
+void capture_ng_header(FILE *f, int ethernet);
 /* One Enhanced Packet Block: len bytes of data stamped ts_ns. */
 void capture_ng_packet(FILE *f, const void *data, size_t len, uint64_t ts_ns);
 

@@ -13,13 +13,14 @@
 
 #include "capture_int.h"
 
-#define PCAPNG_SHB          0x0a0d0d0au
-#define PCAPNG_IDB          1u
-#define PCAPNG_EPB          6u
-#define PCAPNG_BYTE_ORDER   0x1a2b3c4du
-#define PCAPNG_OPT_END      0
-#define PCAPNG_OPT_TSRESOL  9
-#define PCAPNG_LINKTYPE_RAW 101 /* the file's LINKTYPE_RAW, not the platform's DLT_RAW */
+#define PCAPNG_SHB               0x0a0d0d0au
+#define PCAPNG_IDB               1u
+#define PCAPNG_EPB               6u
+#define PCAPNG_BYTE_ORDER        0x1a2b3c4du
+#define PCAPNG_OPT_END           0
+#define PCAPNG_OPT_TSRESOL       9
+#define PCAPNG_LINKTYPE_RAW      101 /* the file's LINKTYPE_RAW, not the platform's DLT_RAW */
+#define PCAPNG_LINKTYPE_ETHERNET 1   /* LINKTYPE_ETHERNET */
 
 /* Fields in host byte order (wire.h's put16/put32 are big-endian). */
 static uint8_t *host16(uint8_t *p, uint16_t v)
@@ -55,7 +56,7 @@ static void ng_block(FILE *f, uint32_t type, const uint8_t *head, size_t hlen, c
     fwrite(b, 1, 4, f);
 }
 
-void capture_ng_header(FILE *f)
+void capture_ng_header(FILE *f, int ethernet)
 {
     uint8_t shb[16], idb[20], *p;
 
@@ -65,7 +66,7 @@ void capture_ng_header(FILE *f)
     memset(p, 0xff, 8); /* section length: not given */
     ng_block(f, PCAPNG_SHB, shb, sizeof shb, NULL, 0);
 
-    p = host16(idb, PCAPNG_LINKTYPE_RAW);
+    p = host16(idb, ethernet ? PCAPNG_LINKTYPE_ETHERNET : PCAPNG_LINKTYPE_RAW);
     p = host16(p, 0);
     p = host32(p, CAPTURE_SNAPLEN);
     p = host16(p, PCAPNG_OPT_TSRESOL);

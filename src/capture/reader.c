@@ -34,6 +34,7 @@ struct glan_pcap_reader {
     int ng;
     int failed; /* the file is damaged; reading is over */
     int ended;
+    int frames; /* hand out whole Ethernet frames (glan_pcap_reader_set_frames) */
     char *path;
     struct glan_pcap_reader_stats st;
     char err[512];
@@ -181,7 +182,15 @@ int glan_pcap_reader_next(struct glan_pcap_reader *r, const uint8_t **data, size
                      h->len);
             return malformed(r, why);
         }
-        u = capture_unwrap(r->dlt, pkt, h->caplen, &off, &n, why, sizeof why);
+        if (r->frames) {
+            /* The frame as it is, tags and all; at least its header. */
+            n = h->caplen;
+            u = n >= 14 ? CAPTURE_IP : CAPTURE_BAD;
+            if (u == CAPTURE_BAD)
+                snprintf(why, sizeof why, "%zu bytes: shorter than an Ethernet header", n);
+        } else {
+            u = capture_unwrap(r->dlt, pkt, h->caplen, &off, &n, why, sizeof why);
+        }
         if (u == CAPTURE_SKIP) {
             r->st.skipped++;
             continue;
@@ -195,6 +204,18 @@ int glan_pcap_reader_next(struct glan_pcap_reader *r, const uint8_t **data, size
         r->st.bytes += n;
         return 1;
     }
+}
+
+int glan_pcap_reader_set_frames(struct glan_pcap_reader *r)
+{
+    if (r->dlt != DLT_EN10MB) {
+        const char *name = pcap_datalink_val_to_name(r->dlt);
+        snprintf(r->err, sizeof r->err, "%s: a capture of link type %s holds no Ethernet frames",
+                 r->path, name ? name : "?");
+        return -EPROTOTYPE;
+    }
+    r->frames = 1;
+    return 0;
 }
 
 const char *glan_pcap_reader_error(const struct glan_pcap_reader *r)

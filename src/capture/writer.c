@@ -19,6 +19,7 @@
 
 struct glan_pcap_writer {
     enum glan_pcap_format fmt;
+    int ethernet; /* DLT_EN10MB: frames; else DLT_RAW: IP datagrams */
     pcap_t *dead; /* classic */
     pcap_dumper_t *d;
     FILE *f; /* the file: the dumper's, or ours for pcapng */
@@ -34,7 +35,7 @@ static int open_ng(struct glan_pcap_writer *w, char *err, size_t errlen)
         capture_set_err(err, errlen, "%s: %s", w->path, strerror(errno));
         return -1;
     }
-    capture_ng_header(w->f);
+    capture_ng_header(w->f, w->ethernet);
     return 0;
 }
 
@@ -42,8 +43,8 @@ static int open_ng(struct glan_pcap_writer *w, char *err, size_t errlen)
  * precision. */
 static int open_classic(struct glan_pcap_writer *w, char *err, size_t errlen)
 {
-    w->dead =
-        pcap_open_dead_with_tstamp_precision(DLT_RAW, CAPTURE_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
+    w->dead = pcap_open_dead_with_tstamp_precision(w->ethernet ? DLT_EN10MB : DLT_RAW,
+                                                   CAPTURE_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
     if (!w->dead) {
         capture_set_err(err, errlen, "%s: libpcap could not make a DLT_RAW handle", w->path);
         return -1;
@@ -62,6 +63,12 @@ static int open_classic(struct glan_pcap_writer *w, char *err, size_t errlen)
 struct glan_pcap_writer *glan_pcap_writer_open_format(const char *path, enum glan_pcap_format fmt,
                                                       char *err, size_t errlen)
 {
+    return glan_pcap_writer_open_link(path, fmt, 0, err, errlen);
+}
+
+struct glan_pcap_writer *glan_pcap_writer_open_link(const char *path, enum glan_pcap_format fmt,
+                                                    int ethernet, char *err, size_t errlen)
+{
     struct glan_pcap_writer *w = calloc(1, sizeof *w);
     int rc;
 
@@ -71,6 +78,7 @@ struct glan_pcap_writer *glan_pcap_writer_open_format(const char *path, enum gla
         return NULL;
     }
     w->fmt = fmt;
+    w->ethernet = ethernet;
     rc = fmt == GLAN_PCAP_NG ? open_ng(w, err, errlen) : open_classic(w, err, errlen);
     if (rc < 0) {
         free(w->path);

@@ -32,7 +32,8 @@
 static const char *const help_head[] = {
     "Format: \"glan define lan [shared name] [ports n] [buffers n] [bufsize n]\"",
     "                         \"[midbuffers n] [midsize n] [bigbuffers n] [bigsize n]\"",
-    "                         \"[queue n] [addrs n] [groups n] [uplink UPLINK]\"",
+    "                         \"[queue n] [addrs n] [groups n] [transport ip|ethernet]\"",
+    "                         \"[uplink UPLINK]\"",
     "        \"glan uplink lan UPLINK\"",
     "        \"glan uplink lan none\"",
     "        \"glan delete lan\"",
@@ -54,6 +55,11 @@ static const char *const help_head[] = {
     "           default 256), registered addresses and multicast groups",
     "           (default 1024 each).  Define a LAN before the device",
     "           statements that use it to choose its sizes.",
+    "           'transport ip' (the default) carries IP datagrams for",
+    "           layer-3 guests (qeth layer2=0); 'transport ethernet' carries",
+    "           Ethernet frames for layer-2 guests (qeth's default), as",
+    "           z/VM's VSWITCH IP and ETHERNET.  A guest of the other layer",
+    "           is refused when it sets its card online.",
     "           'shared name' puts the LAN in shared memory segment 'name':",
     "           every Hercules process that defines a LAN shared with that",
     "           name joins the same LAN (one base, every port seen by all).",
@@ -338,12 +344,20 @@ static int cmd_define(int argc, char *argv[])
         {"addrs", offsetof(struct glan_lan_config, max_addrs)},
         {"groups", offsetof(struct glan_lan_config, max_groups)},
     };
-    int uplink_at = 0;
+    int uplink_at = 0, transport_given = 0;
     const char *shm = NULL;
     for (int i = 3; i < argc; i += 2) {
         if (strcasecmp(argv[i], "uplink") == 0) {
             uplink_at = i + 1;
             break;
+        }
+        if (strcasecmp(argv[i], "transport") == 0) {
+            enum glan_transport t;
+            if (i + 1 >= argc || glan_transport_parse(argv[i + 1], &t) < 0)
+                return cmd_error("%s", "Option 'transport' needs 'ip' or 'ethernet'");
+            cfg.transport = t;
+            transport_given = 1;
+            continue;
         }
         if (strcasecmp(argv[i], "shared") == 0) {
             if (i + 1 >= argc)
@@ -381,12 +395,22 @@ static int cmd_define(int argc, char *argv[])
         struct shm_info si = {.name = name};
         glan_herc_lan_foreach(name, shm_info_of, &si);
         struct glan_lan_config *c = &si.cfg;
+        /* Sizes are the creator's; a transport asked for is not a size: a
+         * shared LAN of the other transport is refused. */
+        if (attached && transport_given && c->transport != cfg.transport) {
+            glan_herc_lan_delete(name);
+            if (uplink_at && ua.spec.release)
+                ua.spec.release(ua.spec.arg);
+            return cmd_error("Cannot join shared LAN: '%s' is of transport %s, not %s", si.shm,
+                             glan_transport_name(c->transport), glan_transport_name(cfg.transport));
+        }
         WRMSG(HHC04716, "I", name, si.shm, attached ? "attached to" : "created", c->max_ports,
               c->buffers, c->buffer_size, c->mid_buffers, c->mid_size, c->big_buffers, c->big_size,
-              mib(c), c->queue_len);
+              mib(c), c->queue_len, glan_transport_name(c->transport));
     } else {
         WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.mid_buffers,
-              cfg.mid_size, cfg.big_buffers, cfg.big_size, mib(&cfg), cfg.queue_len);
+              cfg.mid_size, cfg.big_buffers, cfg.big_size, mib(&cfg), cfg.queue_len,
+              glan_transport_name(cfg.transport));
     }
     /* A statement that fails leaves no LAN half defined behind it. */
     if (uplink_at && set_uplink(name, &ua) < 0) {
@@ -513,6 +537,30 @@ static struct glan_herc_iface *iface_of(struct glan_herc_lan *l, int index)
     return NULL;
 }
 
+/* A port of an ETHERNET LAN: its MACs, group MACs and VLANs, as z/VM's
+ * QUERY VSWITCH DETAILS shows them (n of them in addrs, which holds at most
+ * 64). */
+static void show_l2_addrs(const struct glan_addr *addrs, size_t n)
+{
+    static const char *const label[3] = {"MACs", "Group MACs", "VLANs"};
+    for (int k = 0; k < 3; k++) {
+        char buf[400];
+        size_t used = 0, shown = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < n && i < 64 && used < sizeof buf; i++) {
+            int kind = addrs[i].family == GLAN_AF_VLAN ? 2 : addrs[i].bytes[0] & 1;
+            if (kind != k)
+                continue;
+            char a[64];
+            glan_addr_format(&addrs[i], a, sizeof a);
+            /* "vlan 10" is shown as "10" under VLANs */
+            used += (size_t)snprintf(buf + used, sizeof buf - used, " %s", k == 2 ? a + 5 : a);
+            shown++;
+        }
+        line("    %s:%s%s", label[k], shown ? buf : " none", n > 64 ? " ..." : "");
+    }
+}
+
 static void show_port(const struct glan_port_view *v, void *arg)
 {
     struct port_walk *w = arg;
@@ -550,14 +598,18 @@ static void show_port(const struct glan_port_view *v, void *arg)
     struct glan_addr addrs[64];
     size_t n = glan_lan_port_addrs(w->l->lan, v->index, 1, addrs, 64);
     char buf[400];
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n && i < 64 && used < sizeof buf; i++) {
-        char a[64];
-        glan_addr_format(&addrs[i], a, sizeof a);
-        used += (size_t)snprintf(buf + used, sizeof buf - used, " %s", a);
+    if (glan_lan_transport(w->l->lan) == GLAN_TRANSPORT_ETHERNET) {
+        show_l2_addrs(addrs, n);
+    } else {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < n && i < 64 && used < sizeof buf; i++) {
+            char a[64];
+            glan_addr_format(&addrs[i], a, sizeof a);
+            used += (size_t)snprintf(buf + used, sizeof buf - used, " %s", a);
+        }
+        line("    Addresses:%s%s", n ? buf : " none", n > 64 ? " ..." : "");
     }
-    line("    Addresses:%s%s", n ? buf : " none", n > 64 ? " ..." : "");
     line("    Sent %" PRIu64 " packets %" PRIu64 " bytes, fanout %" PRIu64 ", delivered %" PRIu64
          ", queued %" PRIu64,
          s->sent_packets, s->sent_bytes, s->fanout, s->delivered, s->queued);
@@ -670,9 +722,10 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     struct glan_lan_stats s;
     glan_lan_get_config(l->lan, &c);
     glan_lan_stats(l->lan, &s);
-    line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u", l->name,
+    line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u, transport %s", l->name,
          l->implicit ? " (defined by a device statement)" : "", s.ports, c.max_ports, s.addrs,
-         c.max_addrs, s.groups, c.max_groups);
+         c.max_addrs, s.groups, c.max_groups,
+         glan_transport_name((enum glan_transport)c.transport));
     if (l->shm[0])
         line("  Shared as '%s' (%s by this process, pid %ld)", l->shm,
              l->shm_created ? "created" : "attached", (long)getpid());

@@ -18,7 +18,7 @@
 /* the glan command */
 #define HHC04710                                                                                   \
     "GLAN: LAN '%s' defined: %u ports, buffers %u x %u + %u x %u + %u x %u bytes (%u MiB), "       \
-    "queue %u"
+    "queue %u, transport %s"
 #define HHC04711 "GLAN: LAN '%s' deleted"
 #define HHC04712 "GLAN: %s"
 #define HHC04713 "GLAN: %s"
@@ -26,7 +26,7 @@
 #define HHC04715 "GLAN: LAN '%s' uplink detached"
 #define HHC04716                                                                                   \
     "GLAN: LAN '%s' shared as '%s' (%s): %u ports, buffers %u x %u + %u x %u + %u x %u bytes (%u " \
-    "MiB), queue %u"
+    "MiB), queue %u, transport %s"
 #define HHC04717 "GLAN: LAN '%s' trace to '%s' started, filters:%s"
 #define HHC04718                                                                                   \
     "GLAN: LAN '%s' trace to '%s' stopped: %" PRIu64 " datagrams written, %" PRIu64                \

@@ -32,13 +32,19 @@
 /* TSO needs large base buffers that hold the largest datagram Linux builds
  * (61440 bytes of data in 15 elements, and its headers). */
 #define TSO_MIN_BUFFER 65535u
+/* In layer 2 the adapter offers no IP assists, only SETADAPTERPARMS (for
+ * the MAC the LAN hands out). */
+#define IPA_L2_SUPPORTED IPA_SETADAPTERPARMS
 #define SETADP_SUPPORTED                                                                           \
     (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
      IPA_SETADP_QUERY_CARD_INFO)
 
-/* The assists advertised for protocol prot (4, 6; anything else as 4). */
+/* The assists advertised for protocol prot (4, 6; anything else as 4); in
+ * layer 2, none but SETADAPTERPARMS. */
 static uint32_t ipa_supported(const struct glan_osa *osa, int prot)
 {
+    if (osa->layer == MPC_PROT_L2)
+        return IPA_L2_SUPPORTED;
     struct glan_lan_config cfg;
     glan_lan_get_config(glan_port_lan(osa->port), &cfg);
     uint32_t tso = cfg.big_size >= TSO_MIN_BUFFER ? IPA_OUTBOUND_TSO : 0;
@@ -270,6 +276,9 @@ static uint16_t setadapterparms(struct glan_osa *osa, uint8_t *b, uint32_t data_
         put32(c.addr_size, 6);
         put32(c.no_macs, 1);
         memcpy(c.addr, osa->mac, 6);
+        /* In layer 2 it is the MAC the LAN handed out: a virtual one. */
+        if (osa->layer == MPC_PROT_L2)
+            h->flags = QETH_SETADP_FLAGS_VIRTUAL_MAC;
         memcpy(d, &c, sizeof c);
         need += sizeof c;
         break;
@@ -354,6 +363,13 @@ static uint16_t run(struct glan_osa *osa, struct ipa_hdr *h, uint8_t *b, uint32_
         else
             osa->routing4 = d[0];
         return IPA_RC_SUCCESS;
+    case IPA_CMD_SETVMAC:
+    case IPA_CMD_DELVMAC:
+    case IPA_CMD_SETGMAC:
+    case IPA_CMD_DELGMAC:
+    case IPA_CMD_SETVLAN:
+    case IPA_CMD_DELVLAN:
+        return osa_l2_ipa(osa, h->command, d, room);
     case IPA_CMD_CREATE_ADDR:
         if (room < 8)
             return IPA_RC_INVALID_FORMAT;
@@ -384,9 +400,13 @@ uint32_t osa_ipa(struct glan_osa *osa, const uint8_t *blk, uint32_t len, uint32_
     struct ipa_hdr *h = (struct ipa_hdr *)(b + pdu_off);
     int prot = be16(h->prot_version);
     uint16_t rc = run(osa, h, b, data_off, pdu_off, &rlen);
+    int l2 = osa->layer == MPC_PROT_L2;
     if (rc == IPA_RC_NOTSUPP) {
         OSA_INC(osa, ipa_notsupp);
-        osa_log(osa, "IPA command %02x not supported", h->command);
+        /* qeth_l2 asks for bridge ports and VNIC characteristics and takes
+         * "not supported" as "none": nothing to say about those. */
+        if (!l2 || (h->command != IPA_CMD_VNICC && h->command != IPA_CMD_SETBRIDGEPORT_OSA))
+            osa_log(osa, "IPA command %02x not supported", h->command);
     }
     put16(h->return_code, rc);
     put32(h->ipa_supported, ipa_supported(osa, prot));

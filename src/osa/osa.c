@@ -195,6 +195,23 @@ static void queue_reply(struct glan_osa *osa, const uint8_t *data, uint32_t len)
     complete_read(osa);
 }
 
+/* An IDX TERMINATE with cause, queued as a control reply (no transport
+ * sequence number: it is no MPC block). */
+static void idx_terminate(struct glan_osa *osa, uint8_t cause)
+{
+    if (osa->rq_count == OSA_REPLY_QUEUE) {
+        OSA_INC(osa, replies_dropped);
+        return;
+    }
+    struct osa_reply *r = &osa->replies[(osa->rq_head + osa->rq_count) % OSA_REPLY_QUEUE];
+    memset(r->data, 0, 32);
+    r->data[2] = IDX_TERMINATE;
+    r->data[4] = cause;
+    r->len = 32;
+    osa->rq_count++;
+    complete_read(osa);
+}
+
 /* ---- IDX ACTIVATE ------------------------------------------------------------ */
 
 static int read_slot(const struct glan_osa *osa)
@@ -374,8 +391,14 @@ static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
         return -EINVAL;
     osa->layer = p01[PUS01_PROT];
     memcpy(osa->guest_ulp_filter, p01 + PUS01_TOKEN, 4);
-    if (osa->layer != MPC_PROT_L3)
-        osa_log(osa, "ULP ENABLE asks for protocol %02x; this adapter is layer 3 only", osa->layer);
+    if (!osa_l2_layer_ok(osa, osa->layer)) {
+        /* As z/VM answers a guest of the layer its LAN does not carry: an
+         * IDX TERMINATE on the read channel, after which qeth gives up
+         * setting the card online ("The device does not support the
+         * configured transport mode"). */
+        idx_terminate(osa, IDX_TERM_BAD_TRANSPORT_VM);
+        return 0;
+    }
     uint8_t b[256];
     uint32_t end = reply_begin(osa, b, RRH_TYPE_ULP, 0x41, PUK_ENABLE);
     end = pus_filter(b, end, osa->layer, tok_ulp_filter);

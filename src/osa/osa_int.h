@@ -17,6 +17,9 @@
  *   qdio.c   the queues: ESTABLISH, SIGA, the output walk, delivery into
  *            input buffers, interrupts.  Entered by the host (SIGA, SSCI)
  *            and the base (port ops).  Calls neigh.c only.
+ *   l2.c     layer 2: which layer a guest may have on which LAN, the
+ *            layer-2 IPA commands, the layer-2 QDIO header.  Called by
+ *            osa.c (ULP ENABLE), ipa.c and qdio.c; calls nothing here.
  *   neigh.c  the ARP and neighbour-discovery answers the device gives on
  *            the guests' behalf, built for qdio.c to put into the guest's
  *            input.  Calls nothing here.
@@ -236,6 +239,19 @@ void osa_queues_activate(struct glan_osa *osa);
 void osa_queues_stop(struct glan_osa *osa);
 /* qdio.c: the port's callbacks for the base (deliver, flush). */
 extern const struct glan_port_ops osa_port_ops, osa_port_ops_wait;
+
+/* l2.c: may a guest asking for ULP ENABLE protocol proto come up on this
+ * device's LAN?  1, or 0 after one log line naming the LAN, its transport
+ * and the layer asked for.  Caller holds ctl. */
+int osa_l2_layer_ok(struct glan_osa *osa, uint8_t proto);
+/* l2.c: a layer-2 IPA command (SETVMAC ... DELVLAN) with its data (room
+ * bytes at d); returns the IPA return code.  Caller holds ctl. */
+uint16_t osa_l2_ipa(struct glan_osa *osa, uint8_t cmd, const uint8_t *d, uint32_t room);
+/* l2.c: the layer-2 header of a frame going into the guest's input. */
+void osa_l2_hdr_in(struct qeth_hdr_l2 *h, const struct glan_dgram *dg);
+/* l2.c: the length of the frame after an output header; 0 when it is not
+ * a layer-2 header. */
+uint32_t osa_l2_out_len(const struct qeth_hdr_l2 *h);
 
 /* A frame the device makes on the guest's behalf, for the guest's input. */
 struct osa_frame {

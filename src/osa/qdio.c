@@ -321,8 +321,8 @@ static int in_fits(const struct osa_in_open *b, uint32_t len, unsigned *he)
 
 /* Write header + data at the write position.  Caller holds in and checked
  * in_fits.  0, or -EIO when guest storage refused (buffer marked error). */
-static int in_write(struct glan_osa *osa, unsigned he, const struct qeth_hdr_l3 *hdr,
-                    const uint8_t *data, uint32_t len)
+static int in_write(struct glan_osa *osa, unsigned he, const void *hdr, const uint8_t *data,
+                    uint32_t len)
 {
     struct osa_in_open *b = &osa->inb;
     struct osa_queue *q = &osa->iq[0];
@@ -369,9 +369,10 @@ bad:
 
 /* Put one datagram into the input queue.  Caller holds in.  0, -EAGAIN (no
  * free buffer), -EMSGSIZE (larger than an empty buffer: counted in
- * in_too_big unless the caller has another way, `trial`), -EIO. */
-static int in_put_try(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
-                      uint32_t len, int trial)
+ * in_too_big unless the caller has another way, `trial`), -EIO.  hdr: a
+ * layer-3 or a layer-2 header, QETH_HDR_LEN bytes. */
+static int in_put_try(struct glan_osa *osa, const void *hdr, const uint8_t *data, uint32_t len,
+                      int trial)
 {
     /* Bounded: every turn either fills, closes a buffer with data, or moves
      * past a bad buffer; there are 128 buffers. */
@@ -401,8 +402,7 @@ static int in_put_try(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const
     return -EIO;
 }
 
-static int in_put(struct glan_osa *osa, const struct qeth_hdr_l3 *hdr, const uint8_t *data,
-                  uint32_t len)
+static int in_put(struct glan_osa *osa, const void *hdr, const uint8_t *data, uint32_t len)
 {
     return in_put_try(osa, hdr, data, len, 0);
 }
@@ -467,11 +467,19 @@ static int deliver_offload(struct glan_osa *osa, struct qeth_hdr_l3 *hdr,
 static int port_deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_osa *osa = ctx;
+    union {
+        struct qeth_hdr_l3 l3;
+        struct qeth_hdr_l2 l2;
+    } h;
     struct qeth_hdr_l3 hdr;
     memset(&hdr, 0, sizeof hdr);
     hdr.id = QETH_HEADER_TYPE_LAYER3;
     hdr.flags = (uint8_t)(cast_flag(dg->cast) | (dg->family == GLAN_AF_INET6 ? QETH_HDR_IPV6 : 0));
     put16(hdr.length, (uint16_t)dg->len);
+    if (dg->family == GLAN_AF_MAC)
+        osa_l2_hdr_in(&h.l2, dg); /* a frame of an ETHERNET LAN */
+    else
+        h.l3 = hdr;
     if (dg->len > 0xffff)
         return -EMSGSIZE;
     pthread_mutex_lock(&osa->in);
@@ -481,7 +489,7 @@ static int port_deliver(void *ctx, const struct glan_dgram *dg)
     else if (dg->offload & (GLAN_OFFLOAD_CSUM | GLAN_OFFLOAD_TSO))
         rc = deliver_offload(osa, &hdr, dg);
     else
-        rc = in_put(osa, &hdr, dg->data, dg->len);
+        rc = in_put(osa, &h, dg->data, dg->len);
     /* The base calls flush only after a pass that took something; a pass
      * that primed buffers and then ran out must still interrupt. */
     if (rc < 0)
@@ -793,14 +801,21 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
             OSA_INC(osa, out_bad_header);
             break;
         }
-        struct qeth_hdr_l3 hdr;
+        union {
+            struct qeth_hdr_l3 l3;
+            struct qeth_hdr_l2 l2;
+        } h;
         unsigned he = c.e;
         uint32_t hoff = c.off;
         w->packets++;
-        if (cur_read(&c, (uint8_t *)&hdr, QETH_HDR_LEN) < 0)
+        if (cur_read(&c, (uint8_t *)&h, QETH_HDR_LEN) < 0)
             break;
-        uint32_t len = be16(hdr.length);
-        if ((hdr.id != QETH_HEADER_TYPE_LAYER3 && hdr.id != QETH_HEADER_TYPE_L3_TSO) || len == 0) {
+        /* In layer 2 a frame goes to the base as it is (l2.c), with no
+         * offload (the device offers none in layer 2). */
+        int l2 = osa->layer == MPC_PROT_L2;
+        uint32_t len = l2 ? osa_l2_out_len(&h.l2) : be16(h.l3.length);
+        if ((!l2 && h.l3.id != QETH_HEADER_TYPE_LAYER3 && h.l3.id != QETH_HEADER_TYPE_L3_TSO) ||
+            len == 0) {
             OSA_INC(osa, out_bad_header);
             break;
         }
@@ -808,18 +823,18 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
          * follows), or the checksum requests of qeth_tx_csum.  An IPv4
          * header-only request is nothing to do: the stack computes it. */
         struct offload_req off = {0, 0};
-        if (hdr.id == QETH_HEADER_TYPE_L3_TSO) {
+        if (!l2 && h.l3.id == QETH_HEADER_TYPE_L3_TSO) {
             struct qeth_hdr_ext_tso ext;
             if (cur_read(&c, (uint8_t *)&ext, sizeof ext) < 0)
                 break;
             off.flags = GLAN_OFFLOAD_TSO;
             off.mss = be16(ext.mss);
-        } else if (hdr.ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ) {
+        } else if (!l2 && (h.l3.ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ)) {
             off.flags = GLAN_OFFLOAD_CSUM;
         }
-        enum glan_cast cast = cast_of(hdr.flags);
-        int rc = hdr.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast, &off)
-                                               : send_ip(osa, &c, len, cast, 0, &off);
+        enum glan_cast cast = l2 ? GLAN_CAST_AUTO : cast_of(h.l3.flags);
+        int rc = !l2 && h.l3.flags & QETH_HDR_PASSTHRU ? send_passthru(osa, &c, len, cast, &off)
+                                                       : send_ip(osa, &c, len, cast, 0, &off);
         if (rc > 0) {
             q->part = 1;
             q->part_e = he;

@@ -231,7 +231,14 @@ static int mpc_command(struct simguest *g, unsigned which, const uint8_t dest[4]
     if (len != cmd->len)
         return -9;
     uint32_t rl;
-    if (mpc_xfer(g, b, len, r, &rl) < 0 || is_ipa(r, rl))
+    if (mpc_xfer(g, b, len, r, &rl) < 0)
+        return -1;
+    /* qeth_check_idx_response: an IDX TERMINATE ends the bring-up. */
+    if (rl >= 5 && (r[2] & IDX_TERMINATE) == IDX_TERMINATE) {
+        g->idx_term_cause = r[4];
+        return -5;
+    }
+    if (is_ipa(r, rl))
         return -1;
     uint32_t need = tok && cmd->tok_at + 4 > pdu_len ? cmd->tok_at + 4 : pdu_len;
     if (!need)
@@ -437,7 +444,7 @@ int glan_sg_ipa(struct simguest *g, uint8_t cmd, uint16_t prot, const void *data
     uint16_t seq = g->seq_ipa++;
     put16(ih->seqno, seq);
     ih->adapter_type = LINK_TYPE_FAST_ETH;
-    ih->prim_version_no = 1;
+    ih->prim_version_no = g->layer2 ? 2 : 1;
     ih->param_count = 1;
     put16(ih->prot_version, prot);
     if (dlen)
@@ -511,6 +518,7 @@ static int setadp(struct simguest *g, uint32_t command, void *data, uint16_t dle
         return -1;
     const uint8_t *p = (const uint8_t *)(ih + 1);
     memcpy(data, p + sizeof *h, dlen);
+    g->setadp_flags = ((const struct ipa_setadp_hdr *)p)->flags;
     return be16(((const struct ipa_setadp_hdr *)p)->return_code);
 }
 
@@ -539,6 +547,9 @@ int glan_sg_read_mac(struct simguest *g)
     static const uint8_t zero[6];
     if ((c.addr[0] & 1) || memcmp(c.addr, zero, 6) == 0)
         return -2; /* Linux: -EADDRNOTAVAIL */
+    /* qeth_l2 on an OSD takes only a MAC the adapter calls virtual. */
+    if (g->layer2 && !(g->setadp_flags & QETH_SETADP_FLAGS_VIRTUAL_MAC))
+        return -2;
     memcpy(g->mac, c.addr, 6);
     return 0;
 }

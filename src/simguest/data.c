@@ -52,6 +52,28 @@ int glan_sg_init_input(struct simguest *g)
 
 /* ---- data path ----------------------------------------------------------------------- */
 
+/* The layer-2 header qeth_l2_fill_header gives a frame (data, len bytes),
+ * written over h: the cast from the destination MAC, the VLAN tag repeated
+ * from the frame. */
+static void l2_header(struct qeth_hdr_l3 *h, const uint8_t *f, uint32_t len)
+{
+    struct qeth_hdr_l2 l2;
+    memset(&l2, 0, sizeof l2);
+    l2.id = QETH_HEADER_TYPE_LAYER2;
+    if (len >= 6 && (f[0] & f[1] & f[2] & f[3] & f[4] & f[5]) == 0xff)
+        l2.flags[2] = QETH_L2_BROADCAST;
+    else if (len >= 6 && (f[0] & 1))
+        l2.flags[2] = QETH_L2_MULTICAST;
+    else
+        l2.flags[2] = QETH_L2_UNICAST;
+    put16(l2.pkt_length, (uint16_t)len);
+    if (len >= 18 && be16(f + 12) == 0x8100) {
+        l2.flags[2] |= QETH_L2_VLAN;
+        memcpy(l2.vlan_id, f + 14, 2);
+    }
+    memcpy(h, &l2, sizeof l2);
+}
+
 int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int split)
 {
     uint8_t *slsb = glan_sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
@@ -95,6 +117,8 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
             put16(x->mss, p[k].mss);
             put16(x->dg_hdr_len, (uint16_t)proto);
         }
+        if (g->layer2)
+            l2_header(&h, p[k].data, p[k].len);
         memcpy(hb, &h, sizeof h);
         /* A header never crosses a page (so never an element). */
         if (4096 - pos % 4096 < hl + proto)
@@ -200,15 +224,18 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
                     break;
                 const struct qeth_hdr_l3 *h = glan_sg_ptr(g, be64(s->element[e].addr) + off);
                 off += QETH_HDR_LEN;
-                if (h->id != QETH_HEADER_TYPE_LAYER3)
+                /* qeth_l2 takes the length of a layer-2 header, and the
+                 * cast flags (rx->flags) from its third flags byte. */
+                const struct qeth_hdr_l2 *h2 = (const struct qeth_hdr_l2 *)h;
+                if (h->id != (g->layer2 ? QETH_HEADER_TYPE_LAYER2 : QETH_HEADER_TYPE_LAYER3))
                     break;
-                uint32_t len = be16(h->length), have = 0;
+                uint32_t len = g->layer2 ? be16(h2->pkt_length) : be16(h->length), have = 0;
                 struct sg_rx *rx = got < max ? &out[got] : NULL;
                 if (rx) {
                     if (!now)
                         now = guest_now(g);
-                    rx->flags = h->flags;
-                    rx->ext_flags = h->ext_flags;
+                    rx->flags = g->layer2 ? h2->flags[2] : h->flags;
+                    rx->ext_flags = g->layer2 ? 0 : h->ext_flags;
                     rx->len = (uint16_t)len;
                     rx->ts_ns = now;
                 }

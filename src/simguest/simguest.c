@@ -282,7 +282,7 @@ int glan_sg_start(struct simguest *g)
     STEP(glan_sg_start_read(g));
     STEP(glan_sg_cm_enable(g));
     STEP(glan_sg_cm_setup(g));
-    STEP(glan_sg_ulp_enable(g, MPC_PROT_L3));
+    STEP(glan_sg_ulp_enable(g, g->layer2 ? MPC_PROT_L2 : MPC_PROT_L3));
     STEP(glan_sg_ulp_setup(g));
     STEP(glan_sg_establish(g));
     STEP(glan_sg_activate(g));
@@ -296,6 +296,8 @@ int glan_sg_start(struct simguest *g)
     STEP(glan_sg_init_input(g));
     if (g->adp_supported & IPA_SETADP_ALTER_MAC_ADDRESS)
         STEP(glan_sg_read_mac(g));
+    if (g->layer2)
+        return 0; /* the rest is glan_sg_bringup_l2's */
     /* qeth_l3_start_ipassists */
     if (g->ipa4_supported & IPA_ARP_PROCESSING)
         STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_ARP_PROCESSING, IPA_CMD_ASS_START, 0, 0));
@@ -314,6 +316,44 @@ int glan_sg_start(struct simguest *g)
     uint8_t rtg = 0;
     STEP(glan_sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV4, &rtg, 1, NULL, NULL));
     STEP(glan_sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV6, &rtg, 1, NULL, NULL));
+    return 0;
+}
+
+int glan_sg_setmac(struct simguest *g, const uint8_t mac[6], int del)
+{
+    uint8_t d[10] = {0, 0, 0, 6};
+    memcpy(d + 4, mac, 6);
+    uint8_t cmd = mac[0] & 1 ? (del ? IPA_CMD_DELGMAC : IPA_CMD_SETGMAC)
+                             : (del ? IPA_CMD_DELVMAC : IPA_CMD_SETVMAC);
+    return glan_sg_ipa(g, cmd, IPA_PROT_IPV4, d, sizeof d, NULL, NULL);
+}
+
+int glan_sg_setvlan(struct simguest *g, uint16_t vid, int del)
+{
+    uint8_t d[2] = {(uint8_t)(vid >> 8), (uint8_t)vid};
+    return glan_sg_ipa(g, del ? IPA_CMD_DELVLAN : IPA_CMD_SETVLAN, IPA_PROT_IPV4, d, sizeof d, NULL,
+                       NULL);
+}
+
+int glan_sg_bringup_l2(struct simguest *g)
+{
+    g->layer2 = 1;
+    g->idx_term_cause = 0;
+    int rc = glan_sg_start(g);
+    if (rc)
+        return g->idx_term_cause ? -5 : rc;
+    /* qeth_l2_set_online: bridge port support (not supported here is
+     * "none"), the MAC, VNIC characteristics (likewise). */
+    uint8_t sbp[16] = {0, 16, 0, 0, 0, 0, 0, 1, 0, 0, 1, 1};
+    rc = glan_sg_ipa(g, IPA_CMD_SETBRIDGEPORT_OSA, IPA_PROT_NONE, sbp, sizeof sbp, NULL, NULL);
+    if (rc != IPA_RC_NOTSUPP && rc != IPA_RC_SUCCESS)
+        return -1;
+    if (glan_sg_setmac(g, g->mac, 0) != IPA_RC_SUCCESS)
+        return -6;
+    uint8_t vnicc[12] = {0, 12};
+    rc = glan_sg_ipa(g, IPA_CMD_VNICC, IPA_PROT_NONE, vnicc, sizeof vnicc, NULL, NULL);
+    if (rc != IPA_RC_NOTSUPP && rc != IPA_RC_SUCCESS)
+        return -1;
     return 0;
 }
 

@@ -41,7 +41,8 @@ struct opts {
     int json;
     int xthread;
     int xproc;
-    int qdio; /* --qdio: the QDIO rows in the JSON too */
+    int qdio;   /* --qdio: the QDIO rows in the JSON too */
+    int layer2; /* --layer2: the layer-2 QDIO rows (qdio-l2) in the JSON too */
     int no_tun;
     uint32_t sizes[NSIZES];
     size_t nsizes;
@@ -76,6 +77,9 @@ int bench_base(const struct opts *o, uint32_t size, struct results *rs);
 int bench_base_xthread(const struct opts *o, uint32_t size, struct results *rs);
 int bench_base_xproc(const struct opts *o, uint32_t size, struct results *rs);
 int bench_qdio(const struct opts *o, uint32_t size, struct results *rs);
+/* The same in layer 2 (path "qdio-l2"): two qeth_l2 guests on a LAN of
+ * transport ETHERNET, each datagram in an Ethernet frame (14 bytes more). */
+int bench_qdio_l2(const struct opts *o, uint32_t size, struct results *rs);
 /* Every size at once, in a child; skipped (0, a message) without root. */
 int bench_tun(const struct opts *o, struct results *rs);
 

@@ -41,11 +41,55 @@ struct guest {
 };
 
 static struct sg_rx rxbuf[64];
+/* --layer2: the guests are layer 2 on a LAN of transport ETHERNET; they send
+ * Ethernet frames and resolve each other with ARP, as qeth_l2 guests do. */
+static int layer2;
+static uint8_t arp_mac[6];
+static int arp_got;
+
+/* An IPv4 datagram (or in layer 2 an Ethernet frame holding one, to dst). */
+static int guest_send_to(struct guest *g, const uint8_t *dst, const uint8_t *d, size_t len)
+{
+    uint8_t f[9216 + 14];
+    struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
+    if (layer2) {
+        if (len > sizeof f - 14)
+            return -1;
+        memcpy(f, dst, 6);
+        memcpy(f + 6, g->sg->mac, 6);
+        f[12] = 0x08;
+        f[13] = 0x00;
+        memcpy(f + 14, d, len);
+        p.data = f;
+        p.len = (uint32_t)len + 14;
+    }
+    return glan_sg_send(g->sg, &p, 1, 0) == SG_SENT ? 0 : -1;
+}
 
 static int guest_send(struct guest *g, const uint8_t *d, size_t len)
 {
-    struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
-    return glan_sg_send(g->sg, &p, 1, 0) == SG_SENT ? 0 : -1;
+    return guest_send_to(g, arp_mac, d, len);
+}
+
+/* An ARP request (op 1, to the broadcast) or reply (op 2, to tha) from g. */
+static void guest_arp(struct guest *g, int op, const uint8_t *tha, const uint8_t *tpa)
+{
+    uint8_t f[60] = {0};
+    static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 0};
+    memcpy(f, op == 1 ? bc : tha, 6);
+    memcpy(f + 6, g->sg->mac, 6);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    memcpy(f + 14, hdr, 8);
+    f[21] = (uint8_t)op;
+    memcpy(f + 22, g->sg->mac, 6);
+    inet_pton(AF_INET, g->addr, f + 28);
+    if (op == 2)
+        memcpy(f + 32, tha, 6);
+    memcpy(f + 38, tpa, 4);
+    struct sg_pkt p = {.data = f, .len = sizeof f};
+    glan_sg_send(g->sg, &p, 1, 0);
 }
 
 /* What a guest's kernel does with what arrived: answer echo requests to its
@@ -58,6 +102,23 @@ static void guest_poll(struct guest *g, uint16_t id, uint16_t seq, int *got)
     for (int i = 0; i < n && i < 64; i++) {
         const uint8_t *d = rxbuf[i].data;
         size_t len = rxbuf[i].len;
+        if (layer2) {
+            /* ARP for our address answered, a reply to us kept; IPv4 goes on */
+            if (len >= 42 && d[12] == 0x08 && d[13] == 0x06) {
+                if (d[21] == 1 && !memcmp(d + 38, &me, 4))
+                    guest_arp(g, 2, d + 22, d + 28);
+                else if (d[21] == 2 && !memcmp(d, g->sg->mac, 6)) {
+                    memcpy(arp_mac, d + 22, 6);
+                    arp_got = 1;
+                }
+                continue;
+            }
+            if (len < 14 || d[12] != 0x08 || d[13] != 0x00)
+                continue;
+            memcpy(arp_mac, d + 6, 6); /* answer whoever asked */
+            d += 14;
+            len -= 14;
+        }
         if (len < 28 || (d[0] >> 4) != 4 || d[9] != 1)
             continue;
         size_t hl = (size_t)(d[0] & 15) * 4;
@@ -93,12 +154,30 @@ static int ping(struct guest *from, const char *to, struct guest *all, int nall)
     int ok = 0;
     double sum = 0, min = 1e9, max = 0;
     printf("guest %s (%s): ping -c %d %s\n", from->name, from->addr, DEMO_PINGS, to);
+    if (layer2) {
+        /* ARP first, as a layer-2 guest's kernel does */
+        arp_got = 0;
+        guest_arp(from, 1, NULL, (const uint8_t *)&dst);
+        for (double t0 = now_s(); !arp_got && now_s() - t0 < WAIT_REPLY_S;) {
+            for (int i = 0; i < nall; i++)
+                guest_poll(&all[i], 0, 0, NULL);
+            usleep(50);
+        }
+        if (!arp_got) {
+            printf("  no ARP reply for %s\n", to);
+            return -1;
+        }
+        printf("  ARP: %s is at %02x:%02x:%02x:%02x:%02x:%02x\n", to, arp_mac[0], arp_mac[1],
+               arp_mac[2], arp_mac[3], arp_mac[4], arp_mac[5]);
+    }
+    uint8_t peer[6];
+    memcpy(peer, arp_mac, 6);
     for (uint16_t seq = 1; seq <= DEMO_PINGS; seq++) {
         uint8_t pkt[128];
         size_t len = dgram_icmp4_echo(pkt, ntohl(src), ntohl(dst), DGRAM_ICMP_ECHO, id, seq);
         double t0 = now_s(), t = 0;
         int got = 0;
-        if (guest_send(from, pkt, len) < 0) {
+        if (guest_send_to(from, peer, pkt, len) < 0) {
             printf("  icmp_seq=%u: the adapter refused the output buffer\n", seq);
             continue;
         }
@@ -288,12 +367,14 @@ static int host_ping(struct guest *g, int ng)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: glan demo [--no-uplink]\n"
+    fprintf(f, "usage: glan demo [--no-uplink] [--layer2]\n"
                "  Two simulated Linux qeth guests on LAN1 behind the OSA device model ping\n"
                "  each other through QDIO and the base; as root, LAN1 also gets a TUN uplink\n"
                "  in a network namespace of this process and guest A and the host ping each\n"
                "  other through it.  Then the LAN as `glan query` shows it.  Exit 0 when\n"
-               "  every ping was answered.\n");
+               "  every ping was answered.  --layer2: LAN1 is of transport ETHERNET and the\n"
+               "  guests are layer 2 (qeth_l2): they ARP for each other and ping in Ethernet\n"
+               "  frames; no uplink.\n");
 }
 
 int cmd_demo(int argc, char **argv)
@@ -302,6 +383,9 @@ int cmd_demo(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--no-uplink")) {
             want_uplink = 0;
+        } else if (!strcmp(argv[i], "--layer2")) {
+            layer2 = 1;
+            want_uplink = 0; /* a TUN uplink carries no frames */
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
@@ -312,13 +396,15 @@ int cmd_demo(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct glan_lan_config cfg = {.name = "LAN1", .max_ports = 16}; /* zero: the default */
+    if (layer2)
+        cfg.transport = GLAN_TRANSPORT_ETHERNET;
     char err[256];
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
     if (!lan) {
         fprintf(stderr, "glan demo: %s\n", err);
         return 1;
     }
-    printf("glan define LAN1 ports 16\n");
+    printf("glan define LAN1 ports 16%s\n", layer2 ? " transport ethernet" : "");
     struct guest g[2] = {{.name = "A", .addr = "10.1.1.2"}, {.name = "B", .addr = "10.1.1.3"}};
     static const uint16_t devno[2] = {0x0600, 0x0610};
     static const char *const port[2] = {"0:0600", "0:0610"};
@@ -326,10 +412,18 @@ int cmd_demo(int argc, char **argv)
     for (int i = 0; i < 2; i++) {
         const char *addrs[] = {g[i].addr, NULL};
         g[i].sg = glan_sg_create(lan, port[i], devno[i]);
-        if (!g[i].sg || glan_sg_bringup(g[i].sg, addrs) != 0) {
+        if (!g[i].sg || (layer2 ? glan_sg_bringup_l2(g[i].sg) : glan_sg_bringup(g[i].sg, addrs))) {
             fprintf(stderr, "glan demo: guest %s: the qeth bring-up failed\n", g[i].name);
             status = 1;
             goto out;
+        }
+        if (layer2) {
+            const uint8_t *m = g[i].sg->mac;
+            printf("guest %s: qeth 0.0.%04x,0.0.%04x,0.0.%04x online (layer 2), MAC "
+                   "%02x:%02x:%02x:%02x:%02x:%02x registered (SETVMAC), %s/24\n",
+                   g[i].name, devno[i], devno[i] + 1, devno[i] + 2, m[0], m[1], m[2], m[3], m[4],
+                   m[5], g[i].addr);
+            continue;
         }
         printf("guest %s: qeth 0.0.%04x,0.0.%04x,0.0.%04x online (layer 3), %s/24 registered "
                "(SETIP)\n",

@@ -54,6 +54,7 @@ struct rport {
 struct rgroup {
     const char *port;
     const char *addr;
+    int vlan; /* --vlan: addr is a VLAN ID */
 };
 
 struct rsend {
@@ -110,6 +111,7 @@ struct replay_path {
 extern const struct replay_path replay_plain_path, replay_qdio_path;
 
 struct replay {
+    int ethernet; /* --transport ethernet: frames, MACs, VLANs */
     struct rport *ports;
     size_t nports;
     struct rgroup *groups;

@@ -20,6 +20,18 @@ static int open_input(struct rsend *s)
     return 0;
 }
 
+/* An ETHERNET LAN's inputs are whole frames. */
+static int open_input_for(const struct replay *rp, struct rsend *s)
+{
+    if (open_input(s) < 0)
+        return -1;
+    if (rp->ethernet && glan_pcap_reader_set_frames(s->rd) < 0) {
+        replay_say("--send %s: %s", s->arg, glan_pcap_reader_error(s->rd));
+        return -1;
+    }
+    return 0;
+}
+
 /* Take the next datagram of s into s->data; 0 when one is there or the input
  * ended, -1 (message printed) when the capture is bad. */
 static int advance(struct rsend *s)
@@ -43,7 +55,7 @@ int replay_check_inputs(struct replay *rp)
     rp->fmt = GLAN_PCAP_CLASSIC;
     for (size_t i = 0; i < rp->nsends; i++) {
         struct rsend *s = &rp->sends[i];
-        if (open_input(s) < 0)
+        if (open_input_for(rp, s) < 0)
             return -1;
         do {
             if (advance(s) < 0)
@@ -101,7 +113,7 @@ int replay_run(struct replay *rp)
     struct rsend *s;
 
     for (size_t i = 0; i < rp->nsends; i++)
-        if (open_input(&rp->sends[i]) < 0 || advance(&rp->sends[i]) < 0)
+        if (open_input_for(rp, &rp->sends[i]) < 0 || advance(&rp->sends[i]) < 0)
             return -1;
     while ((s = earliest(rp))) {
         /* A timestamp of 0 is "none" to the base (glan_tx_meta), "now" to

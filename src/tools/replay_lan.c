@@ -25,7 +25,8 @@ static size_t count_list(const char *s)
 /* A LAN with room for every port, address and group of the command line. */
 static int create_lan(struct replay *rp)
 {
-    struct glan_lan_config cfg = {.name = "replay"};
+    struct glan_lan_config cfg = {
+        .name = "replay", .transport = rp->ethernet ? GLAN_TRANSPORT_ETHERNET : GLAN_TRANSPORT_IP};
     size_t naddrs = 0;
     char err[256];
 
@@ -79,8 +80,11 @@ static int register_one(struct replay *rp, size_t i, const char *tok)
     char why[64];
     int rc;
 
-    if (glan_addr_parse(tok, &a) < 0) {
-        replay_say("--port %s=%s: '%s' is not an IPv4 or IPv6 address", p->name, p->addrs, tok);
+    if (glan_addr_parse(tok, &a) < 0 || (rp->ethernet && a.family != GLAN_AF_MAC) ||
+        (!rp->ethernet && a.family == GLAN_AF_MAC)) {
+        replay_say("--port %s=%s: '%s' is not %s", p->name, p->addrs, tok,
+                   rp->ethernet ? "a MAC address (--transport ethernet)"
+                                : "an IPv4 or IPv6 address");
         return -1;
     }
     rc = rp->path->reg(p, tok, &a);
@@ -125,10 +129,19 @@ static int join_groups(struct replay *rp)
         struct rgroup *g = &rp->groups[i];
         struct rport *p = &rp->ports[replay_find_port(rp, g->port, strlen(g->port))];
         struct glan_addr a;
-        int rc = glan_addr_parse(g->addr, &a);
+        int rc = 0;
 
+        if (g->vlan)
+            glan_addr_vlan(&a, (uint16_t)atoi(g->addr));
+        else
+            rc = glan_addr_parse(g->addr, &a);
         if (rc == 0)
             rc = rp->path->join(p, g->addr, &a);
+        if (rc < 0 && rp->ethernet) {
+            replay_say("--%s %s=%s: %s", g->vlan ? "vlan" : "group", g->port, g->addr,
+                       rc == -ENOSPC ? "too many group memberships" : "not a group MAC address");
+            return -1;
+        }
         if (rc < 0) {
             replay_say("--group %s=%s: %s", g->port, g->addr,
                        rc == -ENOSPC   ? "too many group memberships"

@@ -61,6 +61,8 @@ static int open_file_uplink(struct replay *rp, const char *upath)
         return -1;
     }
     (void)glan_pcapfile_set_format(rp->up, rp->fmt); /* ours and not open: cannot fail */
+    if (rp->ethernet)
+        (void)glan_pcapfile_set_ethernet(rp->up);
     rc = glan_uplink_attach(rp->lan, rp->up);
     if (rc < 0) {
         replay_say("--uplink: %s", rp->up->err[0] ? rp->up->err : strerror(-rc));
@@ -80,7 +82,7 @@ int replay_open_outputs(struct replay *rp)
     }
     for (size_t i = 0; i < rp->nports; i++) {
         char *path = replay_out_path(rp, rp->ports[i].name, ".pcap");
-        rp->ports[i].wr = glan_pcap_writer_open_format(path, rp->fmt, err, sizeof err);
+        rp->ports[i].wr = glan_pcap_writer_open_link(path, rp->fmt, rp->ethernet, err, sizeof err);
         free(path);
         if (!rp->ports[i].wr) {
             replay_say("--out %s: %s", rp->out, err);

@@ -13,6 +13,13 @@
  * announced (gratuitous ARP, unsolicited neighbour advertisements); an
  * address a guest registers later is announced when the base reports it
  * (the uplink port's address events).
+ *
+ * On a LAN of transport ETHERNET the link is a bridge port instead: no
+ * engine, no ARP or neighbour discovery; the guests' frames go to the
+ * device as they are and every frame read from it goes to the LAN as it is
+ * (the base switches it by MAC, l2switch.c).  The network's MACs are not
+ * learned: a frame for a MAC no guest registered goes to the uplink, one
+ * from the uplink for such a MAC is dropped (unknown_dest).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +36,7 @@
 struct l2link {
     struct glan_l2_config cfg; /* lan_name not kept: the LAN's name is used */
     struct glan_l2 *l2;        /* made when the uplink starts (the LAN is known then) */
+    int bridge;                /* the LAN is of transport ETHERNET: frames as they are */
     uint64_t armed;            /* the deadline the timer is set to */
 };
 
@@ -90,9 +98,23 @@ static int l2_open(struct runner *r)
 static int l2_start(struct runner *r)
 {
     struct l2link *k = link_of(r);
-    if (k->l2)
+    if (k->l2 || k->bridge)
         return 0;
     struct glan_lan *lan = glan_port_lan(r->u.port);
+    if (glan_lan_transport(lan) == GLAN_TRANSPORT_ETHERNET) {
+        /* The guests choose their MACs and VLANs: an uplink's own would
+         * mean nothing on a bridge port. */
+        if (k->cfg.vlan || k->cfg.gateway4.family || k->cfg.gateway6.family ||
+            k->cfg.onlink4.family || k->cfg.onlink6.family) {
+            runner_err(r,
+                       "%s: LAN '%s' is of transport ETHERNET: its uplink carries the guests' "
+                       "frames as they are, every VLAN; vlan, gateway and onlink are for IP LANs",
+                       r->dev->kind, glan_lan_name(lan));
+            return -EINVAL;
+        }
+        k->bridge = 1;
+        return 0;
+    }
     struct glan_l2_config c = k->cfg;
     c.lan_name = glan_lan_name(lan);
     char err[200];
@@ -107,6 +129,8 @@ static int l2_start(struct runner *r)
 static int l2_send(struct runner *r, const struct glan_dgram *dg)
 {
     struct l2link *k = link_of(r);
+    if (k->bridge)
+        return runner_write(r, dg->data, dg->len);
     if (!k->l2)
         return -ENETDOWN;
     int rc = glan_l2_output(k->l2, dg->data, dg->len, now_ns());
@@ -119,6 +143,11 @@ static int l2_input(struct runner *r, const uint8_t *frame, size_t len, const ui
                     size_t *dglen)
 {
     struct l2link *k = link_of(r);
+    if (k->bridge) {
+        *dg = frame;
+        *dglen = len;
+        return 1;
+    }
     if (!k->l2)
         return 0;
     int ip = glan_l2_input(k->l2, frame, len, now_ns(), dg, dglen);
@@ -164,6 +193,8 @@ static void collect(const struct glan_port_view *v, void *arg)
  * device was away. */
 static void l2_resumed(struct runner *r)
 {
+    if (link_of(r)->bridge)
+        return; /* the guests speak for themselves */
     struct glan_lan *lan = glan_port_lan(r->u.port);
     struct port_list *l = calloc(1, sizeof *l);
     if (!l)
@@ -182,7 +213,7 @@ static void l2_resumed(struct runner *r)
  * network (gratuitous ARP / unsolicited neighbour advertisement). */
 static void l2_addr_event(struct runner *r, const struct glan_addr *addr, int registered)
 {
-    if (registered)
+    if (registered && !link_of(r)->bridge)
         glan_l2_uplink_announce(&r->u, addr);
 }
 
@@ -194,6 +225,7 @@ static void l2_close(struct runner *r)
     r->timer = -1;
     glan_l2_destroy(k->l2); /* what it held is dropped, as the network is gone */
     k->l2 = NULL;
+    k->bridge = 0;
 }
 
 static void l2_status(struct runner *r, struct glan_uplink_status *out)
@@ -205,7 +237,11 @@ static void l2_status(struct runner *r, struct glan_uplink_status *out)
         glan_l2_mac(k->l2, m);
         glan_l2_format_mac(m, mac, sizeof mac);
     }
-    snprintf(out->params, sizeof out->params, "mtu %u mac %s", glan_uplink_mtu(&r->u), mac);
+    if (k->bridge)
+        snprintf(out->params, sizeof out->params, "mtu %u bridge port (transport ETHERNET)",
+                 glan_uplink_mtu(&r->u));
+    else
+        snprintf(out->params, sizeof out->params, "mtu %u mac %s", glan_uplink_mtu(&r->u), mac);
     out->facts[0].label = "Receive thread";
     snprintf(out->facts[0].text, sizeof out->facts[0].text,
              "woken %" PRIu64 " times with frames to read, %" PRIu64 " of them found none",
@@ -267,6 +303,11 @@ struct runner *l2port_of(struct glan_uplink *u)
 void l2port_mac(struct runner *r, uint8_t mac[6])
 {
     glan_l2_mac(link_of(r)->l2, mac);
+}
+
+int l2port_bridge(const struct runner *r)
+{
+    return ((const struct l2link *)r->link_state)->bridge;
 }
 
 uint16_t l2port_vlan(const struct runner *r)

@@ -24,6 +24,9 @@ struct runner *l2port_of(struct glan_uplink *u);
 /* Under r->lock, once started (a device's ready): the LAN's MAC, and the
  * VLAN ID (0: untagged). */
 void l2port_mac(struct runner *r, uint8_t mac[6]);
+/* 1 when the link is a bridge port (the LAN is of transport ETHERNET):
+ * frames as they are, no engine (known after the start op). */
+int l2port_bridge(const struct runner *r);
 uint16_t l2port_vlan(const struct runner *r);
 
 #endif

@@ -22,6 +22,7 @@ struct pcapfile_uplink {
     struct glan_uplink up; /* first: the base and owners see only this */
     char *in_path, *out_path;
     enum glan_pcap_format fmt; /* of out_path */
+    int ethernet;              /* frames as they are, DLT_EN10MB (a LAN of transport ETHERNET) */
     struct glan_pcap_reader *rd;
     struct glan_pcap_writer *wr;
     /* The reader's skipped/errors already added to the uplink's counters. */
@@ -45,8 +46,13 @@ static int pf_open(struct glan_uplink *u)
         return 0;
     if (p->in_path && !(p->rd = glan_pcap_reader_open(p->in_path, u->err, sizeof u->err)))
         return -EIO;
-    if (p->out_path &&
-        !(p->wr = glan_pcap_writer_open_format(p->out_path, p->fmt, u->err, sizeof u->err))) {
+    if (p->rd && p->ethernet && glan_pcap_reader_set_frames(p->rd) < 0) {
+        snprintf(u->err, sizeof u->err, "%s", glan_pcap_reader_error(p->rd));
+        pf_close(u);
+        return -EPROTOTYPE;
+    }
+    if (p->out_path && !(p->wr = glan_pcap_writer_open_link(p->out_path, p->fmt, p->ethernet,
+                                                            u->err, sizeof u->err))) {
         pf_close(u);
         return -EIO;
     }
@@ -203,6 +209,16 @@ struct glan_uplink *glan_pcapfile_create(const char *in_path, const char *out_pa
         return NULL;
     }
     return &p->up;
+}
+
+int glan_pcapfile_set_ethernet(struct glan_uplink *u)
+{
+    if (!u || u->ops != &pcapfile_ops)
+        return -EINVAL;
+    if (pf(u)->rd || pf(u)->wr)
+        return -EBUSY;
+    pf(u)->ethernet = 1;
+    return 0;
 }
 
 int glan_pcapfile_set_format(struct glan_uplink *u, enum glan_pcap_format fmt)

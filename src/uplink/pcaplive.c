@@ -124,6 +124,17 @@ static int live_open(struct runner *r, int reopen)
 static int live_ready(struct runner *r)
 {
     struct live *l = live_of(r);
+    if (l2port_bridge(r)) {
+        /* A bridge port (transport ETHERNET) takes every frame that comes
+         * in, none of those it sends itself. */
+        snprintf(l->filter, sizeof l->filter, "(inbound only)");
+        if (pcap_setdirection(l->pc, PCAP_D_IN) < 0) {
+            runner_err(r, "pcap %s: cannot capture inbound frames only: %s", l->ifname,
+                       pcap_geterr(l->pc));
+            return -EIO;
+        }
+        return 0;
+    }
     uint8_t mac[6];
     char m[18];
     l2port_mac(r, mac);

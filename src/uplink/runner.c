@@ -460,6 +460,14 @@ static int runner_start(struct glan_uplink *u)
         return -EINVAL;
     if (r->rx_running)
         return 0;
+    struct glan_lan *lan = glan_port_lan(u->port);
+    if (!r->link && glan_lan_transport(lan) == GLAN_TRANSPORT_ETHERNET) {
+        runner_err(r,
+                   "%s %s: a %s device carries IP datagrams, and LAN '%s' is of transport "
+                   "ETHERNET (Ethernet frames of layer-2 guests): use a tap or pcap uplink",
+                   r->dev->kind, r->ifname, r->dev->kind, glan_lan_name(lan));
+        return -EPROTOTYPE;
+    }
     pthread_mutex_lock(&r->lock);
     int rc = r->link ? r->link->start(r) : 0;
     if (rc == 0 && r->dev->ready)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the end-to-end test guest: Debian bookworm's s390x kernel and an
-# initramfs of busybox-static, the ccwgroup/qeth/qeth_l3 modules of that
+# initramfs of busybox-static, the ccwgroup/qeth/qeth_l3/qeth_l2 (with llc,
+# stp, bridge) and 8021q (with garp, mrp) modules of that
 # kernel, our /init (guest/init.sh, with guest/lib.sh as /guest-lib.sh) and
 # samples/guest-setup.sh, whose commands /init runs to bring the interfaces
 # up.
@@ -94,8 +95,14 @@ mods="$work/k/lib/modules/$kver/kernel/drivers/s390"
 root="$work/root"
 mkdir -p "$root/bin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" "$root/tmp"
 cp "$work/b/bin/busybox" "$root/bin/busybox"
-for m in cio/ccwgroup net/qeth net/qeth_l3; do
+for m in cio/ccwgroup net/qeth net/qeth_l3 net/qeth_l2; do
     cp "$mods/$m.ko" "$root/lib/modules/"
+done
+# qeth_l2 needs bridge (which needs llc and stp); VLAN interfaces need 8021q
+# (which needs garp and mrp).
+knet="$work/k/lib/modules/$kver/kernel/net"
+for m in llc/llc 802/stp 802/garp 802/mrp bridge/bridge 8021q/8021q; do
+    cp "$knet/$m.ko" "$root/lib/modules/"
 done
 if [ -n "$bench" ]; then
     cp "$here/guest/bench-init.sh" "$root/init"

@@ -32,6 +32,14 @@
 #                  namespace, MTU 9000), checked by SHA-256; its first large
 #                  segments get the base's ICMP "fragmentation needed", which
 #                  glan query counts and the trace holds (tshark)
+#   glan-l2        a LAN of transport ETHERNET: two cards grouped without
+#                  touching layer2 (qeth's default, layer 2) ping each other
+#                  over IPv4 and IPv6 and carry 16 MiB over TCP; a VLAN pair
+#                  pings, a VLAN of another ID does not see it; DHCP (busybox
+#                  udhcpd/udhcpc); a layer-3 card on the ETHERNET LAN and a
+#                  layer-2 card on an IP LAN are refused at set-online
+#   glan-l2-tap-bridge  an ETHERNET LAN's TAP uplink in a host bridge: guest
+#                  and host ping each other, the host knows the guest's MAC
 # Environment: HERCULES_PREFIX (Hyperion install), GLAN_MODULE_DIR (folder of
 # hdtglan.so), GLAN_GUEST_DIR (built guest; built there when missing, from
 # the .debs in GLAN_GUEST_CACHE), GLAN_RUN_DIR (logs, default ./e2e-run).
@@ -282,6 +290,72 @@ glan-tap-bridge)
         --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tap 'glantap0' attached" \
         --expect-log "HHC04720I     Addresses: 10\.1\.3\.2 " || exit 1
     exec python3 "$here/tap-reads.py" "$run"
+    ;;
+glan-l2)
+    need_module
+    need_guest
+    # LAN1 is of transport ETHERNET, LAN2 of transport IP.  0600 and 0610 on
+    # LAN1, grouped without touching layer2: layer 2.  On each a VLAN 10
+    # interface (they ping); 0600 also has VLAN 20 and 0610 VLAN 30 with
+    # addresses of one subnet: they must not hear each other.  0610 serves
+    # DHCP, 0600 asks.  0620 (layer 2) on the IP LAN2 and 0630 (layer 3) on
+    # LAN1 must fail to come online, with qeth's message and one HHC line.
+    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
+        --cfg "glan define LAN1 ports 16 transport ethernet" --cfg "glan define LAN2 ports 8" \
+        --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" --dev "0620.3 GLAN LAN2" \
+        --dev "0630.3 GLAN LAN1" \
+        --params "glan_layer=default,0.0.0630:layer3 glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns,0.0.0620/10.2.2.2/24,0.0.0630/10.1.1.4/24 glan_addr_extra=0.0.0600/fd00:1::2/64,0.0.0610/fd00:1::3/64 glan_vlan=0.0.0600/10/10.10.10.2/24,0.0.0610/10/10.10.10.3/24,0.0.0600/20/10.10.20.2/24,0.0.0610/30/10.10.20.3/24 glan_dhcpd=0.0.0610 glan_dhcpc=0.0.0600 glan_ping=10.1.1.3,fd00:1::3,10.10.10.3 glan_ping_ns=10.1.1.2,fd00:1::2,10.10.10.2 glan_tcp=16 glan_ping_late=10.10.20.3 glan_hold=1 glan_dbf=20" \
+        --on "READY=glan query" \
+        --expect USERSPACE --expect 'MODULE~^qeth_l2 ok' --expect 'MODULE~^8021q ok' \
+        --expect 'IF~^0\.0\.0600 \S+ 10\.1\.1\.2/24 ok' \
+        --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns' \
+        --expect 'IF~^0\.0\.0620 - 10\.2\.2\.2/24 fail' \
+        --expect 'IF~^0\.0\.0630 - 10\.1\.1\.4/24 fail' \
+        --expect 'DMESG~does not support the configured transport mode' \
+        --expect 'VLAN~^0\.0\.0600 \S+\.10 10\.10\.10\.2/24 ok' \
+        --expect 'VLAN~^0\.0\.0610 \S+\.10 10\.10\.10\.3/24 ok' \
+        --expect 'VLAN~^0\.0\.0610 \S+\.30 10\.10\.20\.3/24 ok' \
+        --expect 'DHCP~^0\.0\.0600 ok 10\.1\.1\.1[01][0-9]/' \
+        --expect 'PING~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PING~^root fd00:1::3 tx=5 rx=5 ' \
+        --expect 'PING~^root 10\.10\.10\.3 tx=5 rx=5 ' \
+        --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' --expect 'PING~^ns fd00:1::2 tx=5 rx=5 ' \
+        --expect 'PING~^ns 10\.10\.10\.2 tx=5 rx=5 ' \
+        --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' \
+        --expect 'PINGLATE~^root 10\.10\.20\.3 tx=5 rx=0 ' --expect DONE \
+        --expect-log "HHC04710I GLAN: LAN 'LAN1' defined: 16 ports, .*, transport ethernet" \
+        --expect-log "HHC04701I 0:0620 GLAN: osa \\S+: LAN 'LAN2' is of transport IP, the guest asked for layer 2: refused" \
+        --expect-log "HHC04701I 0:0630 GLAN: osa \\S+: LAN 'LAN1' is of transport ETHERNET, the guest asked for layer 3: refused" \
+        --expect-log "HHC04720I LAN LAN1: ports 3 of 16, .*, transport ethernet" \
+        --expect-log "HHC04720I     MACs: 02:67:6c:00:00:0[01]" \
+        --expect-log "HHC04720I     VLANs: 10 20" --expect-log "HHC04720I     VLANs: 10 30" \
+        --expect-log "HHC04720I     Group MACs: (\S+ )*33:33:00:00:00:01"
+    ;;
+glan-l2-tap-bridge)
+    need_module
+    need_root tun "$case_: a TAP uplink in a bridge in a network namespace"
+    need_guest
+    # An ETHERNET LAN's TAP uplink in a Linux bridge that holds the host's
+    # address: the guest's frames pass as they are (the host's neighbour
+    # table has the guest's own MAC, 02:67:6c:00:00:01: port 1, the uplink
+    # is port 0), both ways.
+    make_netns glane2l
+    python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
+        --cfg "glan define LAN1 ports 16 transport ethernet uplink tap glantap0" \
+        --dev "0600.3 GLAN LAN1" \
+        --on "START=!$(wait_link_cmd $ns glantap0); ip -n $ns link add br0 type bridge && ip -n $ns link set glantap0 master br0 && ip -n $ns link set br0 up && ip -n $ns addr add 10.1.3.1/24 dev br0" \
+        --params "glan_layer=default glan_ifs=0.0.0600/10.1.3.2/24 glan_ping=10.1.3.1 glan_hold=6" \
+        --on "READY=!ip netns exec $ns ping -c 3 -i 0.2 -W 2 10.1.3.2 && ip -n $ns neigh show 10.1.3.2 >$run/neigh.txt" \
+        --on "READY=glan query LAN1" \
+        --expect USERSPACE --expect 'IF~^0\.0\.0600 \S+ 10\.1\.3\.2/24 ok' \
+        --expect 'PING~^root 10\.1\.3\.1 tx=5 rx=5 ' --expect DONE \
+        --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tap 'glantap0' attached" \
+        --expect-log "HHC04720I   Uplink: tap 'glantap0' bridge port \(transport ETHERNET\)" \
+        --expect-log "HHC04720I     MACs: 02:67:6c:00:00:01" || exit 1
+    if ! grep -q "lladdr 02:67:6c:00:00:01" "$run/neigh.txt"; then
+        echo "FAIL: the host does not know the guest by its own MAC: $(cat "$run/neigh.txt")"
+        exit 1
+    fi
+    echo "ok: the host knows the guest by its own MAC"
     ;;
 guest-panic)
     need_guest

@@ -37,6 +37,7 @@ need_guest() {
     guest=${GLAN_GUEST_DIR:-$PWD/e2e-guest}
     if [ ! -f "$guest/initrd.img" ] || [ "$here/guest/init.sh" -nt "$guest/initrd.img" ] ||
         [ "$here/guest/lib.sh" -nt "$guest/initrd.img" ] ||
+        [ "$here/build-initramfs.sh" -nt "$guest/initrd.img" ] ||
         [ "$here/../../samples/guest-setup.sh" -nt "$guest/initrd.img" ]; then
         sh "$here/build-initramfs.sh" "$guest" || exit $?
     fi

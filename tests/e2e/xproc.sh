@@ -12,11 +12,23 @@
 # (`glan trace LAN1 start FILE`) must open in tshark and hold the pings.
 # Exit 0 pass, 1 fail, 77 skipped with a line saying what is missing.
 # Environment: as tests/e2e/e2e.sh; GLAN_XPROC_MIB the MiB to send (default
-# 4; docs/benchmarks.md used 16).
+# 4; docs/benchmarks.md used 16); GLAN_XPROC_TRANSPORT=ethernet makes LAN1 a
+# LAN of transport ETHERNET and the guests layer 2 (qeth's default), and
+# `glan query` must then show each port's MAC (case glan-xproc-l2).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+transport=${GLAN_XPROC_TRANSPORT:-ip}
 run=${GLAN_RUN_DIR:-$PWD/e2e-run}/glan-xproc
+layer=layer3
+addr_a="HHC04720I     Addresses:.* 10\.1\.9\.1( |\$)"
+addr_b="HHC04720I     Addresses:.* 10\.1\.9\.2( |\$)"
+if [ "$transport" = ethernet ]; then
+    run=$run-l2
+    layer=default
+    addr_a="HHC04720I     MACs: 02:67:6c:00:00:00"
+    addr_b="HHC04720I     MACs: 02:67:6c:00:00:01"
+fi
 
 . "$here/lib.sh"
 need_hercules
@@ -53,18 +65,19 @@ shift_boot() {
 
 t0=$(date +%s)
 shift_boot a 420 \
-    --cfg "glan define LAN1 shared $shm ports 8 buffers 512" --dev "0600.3 GLAN LAN1" \
-    --params "glan_if=0.0.0600/10.1.9.1/24 glan_peer=10.1.9.2 glan_role=listen glan_hold=25" \
+    --cfg "glan define LAN1 shared $shm ports 8 buffers 512 transport $transport" \
+    --dev "0600.3 GLAN LAN1" \
+    --params "glan_if=0.0.0600/10.1.9.1/24 glan_peer=10.1.9.2 glan_role=listen glan_hold=25 glan_layer=$layer" \
     --on "START=glan trace LAN1 start $run/trace.pcap" \
     --on "PING=glan query LAN1" \
     --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" \
     --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^received bytes=$bytes " \
     --expect DONE \
-    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(created\)" \
+    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(created\): .*, transport $transport" \
     --expect-log "HHC04717I GLAN: LAN 'LAN1' trace to '.*trace.pcap' started" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest devices 0600 0601 0602 pid [0-9]+ \(this process\)" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0700' guest \(of another process\) pid [0-9]+" \
-    --expect-log "HHC04720I     Addresses:.* 10\.1\.9\.2( |\$)" \
+    --expect-log "$addr_b" \
     --expect-log "HHC04718I GLAN: LAN 'LAN1' trace to .* stopped: [1-9][0-9]* datagrams written" &
 pids="$pids $!"
 pa=$!
@@ -75,15 +88,15 @@ wait_for_line 150 1 "$run/a/console.log" '@@ IF '
 echo "glan-xproc: starting B after ${waited}s"
 shift_boot b 360 \
     --cfg "glan define LAN1 shared $shm" --dev "0700.3 GLAN LAN1" \
-    --params "glan_if=0.0.0700/10.1.9.2/24 glan_peer=10.1.9.1 glan_role=send glan_tcp=$mib glan_hold=3" \
+    --params "glan_if=0.0.0700/10.1.9.2/24 glan_peer=10.1.9.1 glan_role=send glan_tcp=$mib glan_hold=3 glan_layer=$layer" \
     --on "READY=glan query LAN1" \
     --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^sent bytes=$bytes rc=0 " \
     --expect DONE \
-    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(attached to\)" \
+    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(attached to\): .*, transport $transport" \
     --expect-log "HHC04720I   Shared as '/$shm' \(attached by this process" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest \(of another process\) pid [0-9]+" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0700' guest devices 0700 0701 0702 pid [0-9]+ \(this process\)" \
-    --expect-log "HHC04720I     Addresses:.* 10\.1\.9\.1( |\$)" &
+    --expect-log "$addr_a" &
 pids="$pids $!"
 pb=$!
 ra=0 rb=0

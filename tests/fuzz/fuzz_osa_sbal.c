@@ -18,6 +18,11 @@
  *             addresses relative to the buffer's own 4 pages, as above) and
  *             a big-endian 16-bit length of data for those pages.
  *
+ * Built with FUZZ_LAYER2 (target fuzz_osa_sbal_l2) the LAN is of transport
+ * ETHERNET and both guests are layer 2 (qeth_l2): the buffers then carry
+ * layer-2 headers and Ethernet frames, switched by MAC and VLAN (A and B
+ * on VLAN 10, B in group 33:33:00:00:00:01).
+ *
  * At the end the gaps are primed and every queue is driven once more.
  * Checked after each SIGA: every buffer primed on a queue the SIGA named,
  * up to the first gap, is handed back empty (0xA1) or in error (0xAF);
@@ -60,13 +65,23 @@ static void setup(void)
 {
     struct glan_lan_config cfg = {.name = "fuzz"};
     char err[128];
+#ifdef FUZZ_LAYER2
+    cfg.transport = GLAN_TRANSPORT_ETHERNET;
+#endif
     lan = glan_lan_create(&cfg, err, sizeof err);
     a = glan_sg_create(lan, "0600", 0x0600);
     b = glan_sg_create(lan, "0700", 0x0700);
+#ifdef FUZZ_LAYER2
+    static const uint8_t group[6] = {0x33, 0x33, 0, 0, 0, 1};
+    if (!a || !b || glan_sg_bringup_l2(a) || glan_sg_bringup_l2(b) || glan_sg_setvlan(a, 10, 0) ||
+        glan_sg_setvlan(b, 10, 0) || glan_sg_setmac(b, group, 0))
+        __builtin_trap();
+#else
     static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
     static const char *const ba[] = {"10.1.0.2", "fd00::2", NULL};
     if (!a || !b || glan_sg_bringup(a, aa) || glan_sg_bringup(b, ba))
         __builtin_trap();
+#endif
     spans = glan_sg_alloc(a, SPANS * SPAN, 4096);
     if (!spans)
         __builtin_trap();

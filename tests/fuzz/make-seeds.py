@@ -236,6 +236,35 @@ ns_frame = eth(bytes([0x33, 0x33, 0xFF, 0, 0, 2]), bytes([2, 0, 0, 0, 0, 1]), 0x
 ns_pt = l3hdr(0x10 | 4, len(ns_frame)) + ns_frame
 seeds["osa_sbal"]["passthru-ns"] = b"\x00" + obuf(2, [(0x40, 0, len(ns_pt))], ns_pt)
 
+# fuzz_osa_sbal_l2: the same buffers with layer-2 headers and Ethernet frames
+# (A is port 0, MAC 02:67:6c:00:00:00; B port 1, 02:67:6c:00:00:01; both on
+# VLAN 10, B in group 33:33:00:00:00:01).
+MAC_A = bytes([2, 0x67, 0x6C, 0, 0, 0])
+MAC_B = bytes([2, 0x67, 0x6C, 0, 0, 1])
+
+
+def l2hdr(cast, length, vid=0):
+    return struct.pack(">BBBBBBHHH20x", 2, 0, 0, cast | (0x10 if vid else 0), 0, 0, length, 0, vid)
+
+
+def l2pkt(dst, src, vid=0, payload=b"\x42" * 46, cast=4):
+    f = dst + src + ((b"\x81\x00" + struct.pack(">H", vid)) if vid else b"") + b"\x08\x00" + payload
+    return l2hdr(cast, len(f), vid) + f
+
+
+u2 = l2pkt(MAC_B, MAC_A)
+b2 = l2pkt(b"\xff" * 6, MAC_A, cast=2)
+g2 = l2pkt(bytes([0x33, 0x33, 0, 0, 0, 1]), MAC_A, cast=1)
+v2 = l2pkt(MAC_B, MAC_A, vid=10)
+bad2 = l2pkt(MAC_B, MAC_A, vid=4095) + l2pkt(MAC_B, MAC_B) + l2hdr(4, 13) + MAC_B + MAC_A + b"\x08"
+seeds["osa_sbal_l2"] = {
+    "unicast": b"\x00" + obuf(2, [(0x40, 0, len(u2))], u2),
+    "fanout": b"\x00" + obuf(2, [(0x00, 0, len(b2)), (0x40, 4096, len(g2))], b2 + bytes(4096 - len(b2)) + g2),
+    "vlan": b"\x02" + obuf(2, [(0x40, 0, len(v2))], v2),
+    "hostile": b"\x00" + obuf(2, [(0x40, 0, len(bad2))], bad2),
+    "split": b"\x00" + obuf(2, [(0x04, 0, 32), (0x4C, 32, len(u2) - 32)], u2),
+}
+
 # ---- uplink specs (fuzz_uplink_spec) and glan replay's command line ----
 
 seeds["uplink_spec"] = {

@@ -105,7 +105,9 @@ def frame(linktype, p, ip):
         return ip
     if linktype == "en10mb":
         tags = b"".join(struct.pack("!HH", 0x8100, v) for v in p.get("vlan", []))
-        f = bytes.fromhex("020000000002") + bytes.fromhex("020000000001") + tags
+        dst = bytes.fromhex(p.get("eth_dst", "02:00:00:00:00:02").replace(":", ""))
+        src = bytes.fromhex(p.get("eth_src", "02:00:00:00:00:01").replace(":", ""))
+        f = dst + src + tags
         f += struct.pack("!H", etype) + ip
         return f + b"\0" * max(0, 60 - len(f))  # minimum frame: padding to trim
     if linktype == "sll":
@@ -132,6 +134,11 @@ def pcapng_block(btype, body, e="<"):
     """One pcapng block: type, total length, body, total length again."""
     n = 12 + len(body)
     return struct.pack(e + "II", btype, n) + body + struct.pack(e + "I", n)
+
+
+# {id: (ts_ns, the whole record)} of every input packet: what a LAN of
+# transport ETHERNET (--transport ethernet) delivers, as it was captured.
+FRAMES = {}
 
 
 def write_input(path, spec):
@@ -180,6 +187,7 @@ def write_input(path, spec):
             sec, frac = p.get("ts_fields", (t // 10**9, frac))  # as given, even if invalid
             out += struct.pack(e + "IIII", sec, frac, caplen, len(fr)) + fr[:caplen]
         ids[p.get("id", "%s#%d" % (os.path.basename(path), i))] = (t, ip)
+        FRAMES[p.get("id", "%s#%d" % (os.path.basename(path), i))] = (t, bytes(fr))
     if "cut_bytes" in spec:  # a capture cut short in its last record
         del out[len(out) - spec["cut_bytes"]:]
     with open(path, "wb") as f:
@@ -350,6 +358,7 @@ def run_case(case, inputs, args_glan, work, tshark, fails, qdio=False):
                 raise ValueError("packet id %r used twice" % k)
             ids[k] = v
     args = (["--through-qdio"] if qdio else []) + case["args"]
+    eth = "ethernet" in case["args"] and "--transport" in case["args"]
     t0 = time.time_ns()
     r = subprocess.run([args_glan, "replay"] + args, cwd=work, capture_output=True,
                        text=True, timeout=120)
@@ -392,15 +401,16 @@ def run_case(case, inputs, args_glan, work, tshark, fails, qdio=False):
             fails.append(str(e))
             continue
         captures[name] = recs
-        if linktype != LINKTYPES["raw"]:
-            fails.append("%s: link type %d, expected DLT_RAW (101)" % (name, linktype))
+        want_lt = LINKTYPES["en10mb"] if eth else LINKTYPES["raw"]
+        if linktype != want_lt:
+            fails.append("%s: link type %d, expected %d" % (name, linktype, want_lt))
         if fmt != want_format:
             fails.append("%s is %s, expected %s" % (name, fmt, want_format))
         want = []
         for i in want_ids:
             if i not in ids:
                 raise ValueError("expected packet id %r is not in any input" % i)
-            want.append(ids[i])
+            want.append(FRAMES[i] if eth else ids[i])
         # A packet captured at exactly 0 means "now": it must come out with
         # the host's time during the run (not 0), the same in every output.
         if len(recs) == len(want):
@@ -414,11 +424,11 @@ def run_case(case, inputs, args_glan, work, tshark, fails, qdio=False):
                     fails.append("%s: %s, captured at 0, came out at %d, not the host's time "
                                  "during the run (%d to %d)" % (name, i, t, t0, t1))
         if recs != want:
-            names = {v: k for k, v in ids.items()}
+            names = {v: k for k, v in (FRAMES if eth else ids).items()}
             fails.append("%s holds %s, expected %s" % (
                 name, [names.get(x, "<%d bytes to %s at %d>" % (len(x[1]), ip_dst(x[1]), x[0]))
                        for x in recs], want_ids))
-        if tshark:
+        if tshark and not eth:
             try:
                 seen = tshark_view(tshark, path)
                 mine = [(t, ip_dst(b)) for t, b in recs]

@@ -7,9 +7,12 @@
 #include "testport.h"
 
 /* Where a datagram of family's carries its tag: the first word of the UDP
- * payload. */
+ * payload; in an Ethernet frame (test_l2switch.c), at byte 20, past an
+ * 802.1Q-tagged header. */
 static size_t tag_at(uint8_t family)
 {
+    if (family == GLAN_AF_MAC)
+        return 20;
     return (family == GLAN_AF_INET ? IPV4_HDR_MIN : IPV6_HDR_LEN) + DG_UDP_HDR;
 }
 

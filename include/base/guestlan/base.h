@@ -25,17 +25,27 @@ extern "C" {
 
 /* ---- addresses ---------------------------------------------------------- */
 
-enum { GLAN_AF_INET = 4, GLAN_AF_INET6 = 6 };
+/* IPv4 and IPv6 addresses are what an IP LAN registers; MAC addresses and
+ * VLAN memberships are what an ETHERNET LAN registers (docs/design.md,
+ * "Layer 2"). */
+enum { GLAN_AF_MAC = 2, GLAN_AF_VLAN = 3, GLAN_AF_INET = 4, GLAN_AF_INET6 = 6 };
 
-/* An IPv4 or IPv6 address.  IPv4 uses bytes[0..3]; the rest is zero. */
+/* An IPv4, IPv6 or MAC address, or a VLAN.  IPv4 uses bytes[0..3], a MAC
+ * bytes[0..5], a VLAN its id (1..4094) big-endian in bytes[0..1]; the rest
+ * is zero. */
 struct glan_addr {
-    uint8_t family; /* GLAN_AF_INET or GLAN_AF_INET6 */
+    uint8_t family; /* GLAN_AF_* */
     uint8_t bytes[16];
 };
 
-/* Parse dotted-quad or RFC 4291 text.  0, or -EINVAL. */
+/* A MAC address, or a VLAN id, as a glan_addr. */
+void glan_addr_mac(struct glan_addr *out, const uint8_t mac[6]);
+void glan_addr_vlan(struct glan_addr *out, uint16_t vid);
+
+/* Parse dotted-quad, RFC 4291 or MAC (xx:xx:xx:xx:xx:xx) text.  0, or
+ * -EINVAL. */
 int glan_addr_parse(const char *text, struct glan_addr *out);
-/* Format into buf (at least 46 bytes); returns buf. */
+/* Format into buf (at least 46 bytes; a VLAN as "vlan 10"); returns buf. */
 char *glan_addr_format(const struct glan_addr *a, char *buf, size_t len);
 int glan_addr_equal(const struct glan_addr *a, const struct glan_addr *b);
 /* Destination address of an IPv4/IPv6 datagram; 0, or -EINVAL if malformed. */
@@ -72,6 +82,8 @@ enum glan_drop {
     /* IPv4 without DF larger than its receiver's MTU: replaced by fragments
      * the base sent on (not a loss). */
     GLAN_DROP_FRAGMENTED,
+    GLAN_DROP_SPOOFED, /* frame's source MAC is held by another port (ETHERNET LANs) */
+    GLAN_DROP_VLAN,    /* tagged frame for a VLAN its sender or receiver is not on */
     GLAN_DROP_COUNT
 };
 
@@ -101,7 +113,7 @@ struct glan_dgram {
     const uint8_t *data;
     uint32_t len;
     uint8_t cast;    /* enum glan_cast, never AUTO */
-    uint8_t family;  /* GLAN_AF_INET or GLAN_AF_INET6 */
+    uint8_t family;  /* GLAN_AF_INET or GLAN_AF_INET6; GLAN_AF_MAC: an Ethernet frame */
     int16_t src;     /* sending port's index; -1: made by the base (an ICMP answer, a
                       * fragment: docs/design.md, "Path MTU") */
     uint8_t offload; /* GLAN_OFFLOAD_* */
@@ -122,6 +134,16 @@ struct glan_port;
  * largest datagram the LAN carries. */
 #define GLAN_BUF_CLASSES 3
 
+/* What a LAN carries, fixed when it is defined (z/VM's VSWITCH IP and
+ * ETHERNET): IP datagrams routed by registered IP address (layer-3 guests),
+ * or Ethernet frames switched by registered MAC address (layer-2 guests). */
+enum glan_transport { GLAN_TRANSPORT_IP = 0, GLAN_TRANSPORT_ETHERNET = 1 };
+
+/* "ip" or "ethernet". */
+const char *glan_transport_name(enum glan_transport t);
+/* Parse "ip" or "ethernet" (any case).  0, or -EINVAL. */
+int glan_transport_parse(const char *text, enum glan_transport *out);
+
 /* Sizes are fixed when the LAN is defined; zero means the default.  A class
  * size left zero is at least the size of the class below it. */
 struct glan_lan_config {
@@ -136,7 +158,8 @@ struct glan_lan_config {
     uint32_t mid_buffers; /* medium buffers, default 512 */
     uint32_t mid_size;    /* bytes in a medium buffer, default 9216 */
     uint32_t big_buffers; /* large buffers, default 128 */
-    uint32_t big_size;    /* bytes in a large buffer (the largest datagram), default 57344 */
+    uint32_t big_size;    /* bytes in a large buffer (the largest datagram), default 65535 */
+    uint32_t transport;   /* enum glan_transport, default (0) IP */
 };
 
 /* Class k's count and size in cfg (k 0 small, 1 medium, 2 large). */
@@ -190,6 +213,8 @@ int glan_lan_is_shared(const struct glan_lan *lan);
  * many were cleaned up. */
 int glan_lan_reap(struct glan_lan *lan);
 const char *glan_lan_name(const struct glan_lan *lan);
+/* What the LAN carries. */
+enum glan_transport glan_lan_transport(const struct glan_lan *lan);
 /* The configuration in force (defaults filled in). */
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out);
 
@@ -363,15 +388,18 @@ void glan_port_show_refused(struct glan_port *port, const void *data, size_t len
 
 /* ---- the registry ---------------------------------------------------------- */
 
-/* Register a unicast address to this port.  0 (also when the port already
- * holds it); -EADDRINUSE when another port holds it (that port keeps it);
- * -ENOSPC when the registry is full; -EINVAL for a multicast/broadcast/zero
- * address. */
+/* Register a unicast address to this port: an IP address on an IP LAN, a MAC
+ * address on an ETHERNET LAN.  0 (also when the port already holds it);
+ * -EADDRINUSE when another port holds it (that port keeps it); -ENOSPC when
+ * the registry is full; -EINVAL for a multicast/broadcast/zero address;
+ * -EPROTOTYPE for an address of the other transport. */
 int glan_addr_register(struct glan_port *port, const struct glan_addr *addr);
 /* 0, or -ENOENT when this port does not hold it. */
 int glan_addr_unregister(struct glan_port *port, const struct glan_addr *addr);
-/* Join/leave a multicast group (IPv4 224/4, IPv6 ff00::/8).  Join: 0 (also if
- * already a member), -ENOSPC, -EINVAL.  Leave: 0 or -ENOENT. */
+/* Join/leave a multicast group (IPv4 224/4, IPv6 ff00::/8 on an IP LAN; a
+ * group MAC, I/G bit set, on an ETHERNET LAN) or a VLAN (GLAN_AF_VLAN, 1 to
+ * 4094, ETHERNET LANs).  Join: 0 (also if already a member), -ENOSPC,
+ * -EINVAL, -EPROTOTYPE.  Leave: 0 or -ENOENT. */
 int glan_group_join(struct glan_port *port, const struct glan_addr *group);
 int glan_group_leave(struct glan_port *port, const struct glan_addr *group);
 /* Port index owning addr, or -1. */

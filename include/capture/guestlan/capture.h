@@ -63,6 +63,11 @@ struct glan_pcap_reader *glan_pcap_reader_open(const char *path, char *err, size
  */
 int glan_pcap_reader_next(struct glan_pcap_reader *r, const uint8_t **data, size_t *len,
                           uint64_t *ts_ns);
+/* From now on hand out every record of an Ethernet (DLT_EN10MB) capture as
+ * the whole frame, nothing unwrapped or skipped (a LAN of transport
+ * ETHERNET); a record shorter than an Ethernet header is -EBADMSG.  0, or
+ * -EPROTOTYPE (message in the reader's error) for another link type. */
+int glan_pcap_reader_set_frames(struct glan_pcap_reader *r);
 /* The last error message ("FILE: record N: ..."), "" when none. */
 const char *glan_pcap_reader_error(const struct glan_pcap_reader *r);
 void glan_pcap_reader_stats(const struct glan_pcap_reader *r, struct glan_pcap_reader_stats *out);
@@ -88,7 +93,11 @@ enum glan_pcap_format {
  * fmt.  NULL with a message in err on failure. */
 struct glan_pcap_writer *glan_pcap_writer_open_format(const char *path, enum glan_pcap_format fmt,
                                                       char *err, size_t errlen);
-/* Append one IP datagram stamped ts_ns (ns since the epoch).  0; -ERANGE
+/* The same with ethernet nonzero: a DLT_EN10MB capture of Ethernet frames
+ * (a LAN of transport ETHERNET). */
+struct glan_pcap_writer *glan_pcap_writer_open_link(const char *path, enum glan_pcap_format fmt,
+                                                    int ethernet, char *err, size_t errlen);
+/* Append one IP datagram (or frame) stamped ts_ns (ns since the epoch).  0; -ERANGE
  * when the file's format cannot hold ts_ns (classic pcap from
  * GLAN_PCAP_CLASSIC_END_NS on): the datagram is not written, the file stays
  * good, message in err; or -EIO once the file has failed (message in err). */

@@ -266,6 +266,7 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
     X(unit_checks, "CCWs ended with a unit check")                                                 \
     X(mpc_cmds, "control blocks on the write channel")                                             \
     X(mpc_bad, "malformed control blocks, refused IDX ACTIVATEs")                                  \
+    X(l2_refused, "ULP ENABLEs refused: the layer asked for is not the LAN's transport")           \
     X(ipa_cmds, "IPA commands")                                                                    \
     X(ipa_notsupp, "IPA commands answered 'not supported'")                                        \
     X(replies_dropped, "control replies dropped: reply queue full")                                \

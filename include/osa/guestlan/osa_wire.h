@@ -250,6 +250,15 @@ _Static_assert(sizeof(struct ipa_hdr) == 0x14, "ipa hdr");
 enum {
     IPA_CMD_STARTLAN = 0x01,
     IPA_CMD_STOPLAN = 0x02,
+    /* layer 2 only (ULP ENABLE protocol 08) */
+    IPA_CMD_SETVMAC = 0x21,
+    IPA_CMD_DELVMAC = 0x22,
+    IPA_CMD_SETGMAC = 0x23,
+    IPA_CMD_DELGMAC = 0x24,
+    IPA_CMD_SETVLAN = 0x25,
+    IPA_CMD_DELVLAN = 0x26,
+    IPA_CMD_VNICC = 0x2a,
+    IPA_CMD_SETBRIDGEPORT_OSA = 0x2b,
     IPA_CMD_SETIP = 0xb1,
     IPA_CMD_QIPASSIST = 0xb2,
     IPA_CMD_SETASSPARMS = 0xb3,
@@ -267,6 +276,14 @@ enum {
     IPA_RC_SUCCESS = 0x0000,
     IPA_RC_NOTSUPP = 0x0001,
     IPA_RC_INVALID_FORMAT = 0x0006,
+    IPA_RC_L2_DUP_MAC = 0x2005,
+    IPA_RC_L2_ADDR_TABLE_FULL = 0x2006,
+    IPA_RC_L2_GMAC_NOT_FOUND = 0x200b,
+    IPA_RC_L2_MAC_NOT_AUTH_BY_ADP = 0x200d,
+    IPA_RC_L2_MAC_NOT_FOUND = 0x2010,
+    IPA_RC_L2_INVALID_VLAN_ID = 0x2015,
+    IPA_RC_L2_DUP_VLAN_ID = 0x2016,
+    IPA_RC_L2_VLAN_ID_NOT_FOUND = 0x2017,
     IPA_RC_DUPLICATE_IP_ADDRESS = 0xe005,
     IPA_RC_IP_ADDR_TABLE_FULL = 0xe006,
     IPA_RC_SETIP_NO_STARTLAN = 0xe008,
@@ -338,9 +355,13 @@ struct ipa_setadp_hdr {
     uint8_t return_code[2];
     uint8_t used_total;
     uint8_t seq_no;
-    uint8_t reserved3[4];
+    uint8_t flags; /* QETH_SETADP_FLAGS_VIRTUAL_MAC in an ALTER_MAC READ reply */
+    uint8_t reserved3[3];
 };
 _Static_assert(sizeof(struct ipa_setadp_hdr) == 24, "setadp hdr");
+/* A layer-2 OSD guest takes the MAC ALTER_MAC READ answers only when the
+ * adapter says it is a virtual one (qeth_setadpparms_change_macaddr_cb). */
+enum { QETH_SETADP_FLAGS_VIRTUAL_MAC = 0x80 };
 enum {
     IPA_SETADP_QUERY_COMMANDS_SUPPORTED = 0x00000001,
     IPA_SETADP_ALTER_MAC_ADDRESS = 0x00000002,
@@ -616,5 +637,41 @@ enum {
     QETH_HDR_IPV6 = 0x80,
 };
 #define QETH_HDR_LEN 32
+
+/* ---- the layer-2 header (qeth_core.h struct qeth_hdr_layer2) --------------- */
+
+struct qeth_hdr_l2 {
+    uint8_t id;       /* 0x02 layer 2 */
+    uint8_t flags[3]; /* [1]: checksum flags; [2]: QETH_L2_* cast and VLAN */
+    uint8_t port_no;
+    uint8_t hdr_length;
+    uint8_t pkt_length[2]; /* of the frame after the header */
+    uint8_t seq_no[2];
+    uint8_t vlan_id[2]; /* the frame's 802.1Q TCI, with QETH_L2_VLAN */
+    uint8_t reserved[20];
+};
+_Static_assert(sizeof(struct qeth_hdr_l2) == QETH_HDR_LEN, "l2 hdr");
+_Static_assert(offsetof(struct qeth_hdr_l2, pkt_length) == 6, "l2 length");
+enum {
+    QETH_L2_MULTICAST = 0x01,
+    QETH_L2_BROADCAST = 0x02,
+    QETH_L2_UNICAST = 0x04,
+    QETH_L2_VLAN = 0x10
+};
+
+/* The layer-2 IPA commands' data (qeth_core_mpc.h): SETVMAC, DELVMAC,
+ * SETGMAC, DELGMAC; SETVLAN, DELVLAN. */
+struct ipa_setdelmac {
+    uint8_t mac_length[4]; /* 6 */
+    uint8_t mac[6];
+};
+struct ipa_setdelvlan {
+    uint8_t vlan_id[2];
+};
+
+/* An IDX TERMINATE on the read channel (qeth_check_idx_response): byte 2
+ * has the TERMINATE bits, byte 4 the cause; BAD_TRANSPORT_VM is what z/VM
+ * gives a guest of the layer its LAN does not carry. */
+enum { IDX_TERMINATE = 0xc0, IDX_TERM_BAD_TRANSPORT = 0x41, IDX_TERM_BAD_TRANSPORT_VM = 0xf6 };
 
 #endif

@@ -1,12 +1,11 @@
 /*
- * A simulated Linux qeth layer-3 guest, driving the OSA device model
- * (include/osa/guestlan/osa.h) byte for byte as Linux does.  It owns a block of
- * "guest storage" with storage keys, implements the host vtable (struct
- * glan_osa_host_ops) over it like an emulator would, and drives the adapter
- * the way Linux's qeth/qdio drivers do: Sense ID, RCD, SSQD, IDX ACTIVATE,
- * CM/ULP ENABLE and SETUP, ESTABLISH/ACTIVATE QUEUES, DM ACT, the IPA start
- * sequence, then datagrams through real SBALs.  Users: the OSA unit suites
- * and fuzz targets, `glan replay --through-qdio` and `glan bench` (qdio row).
+ * A simulated Linux qeth guest, layer 3 (qeth_l3) or layer 2 (qeth_l2), driving the OSA device
+ * model (include/osa/guestlan/osa.h) byte for byte as Linux does.  It owns a block of "guest
+ * storage" with storage keys, implements the host vtable (struct glan_osa_host_ops) over it like an
+ * emulator would, and drives the adapter the way Linux's qeth/qdio drivers do: Sense ID, RCD, SSQD,
+ * IDX ACTIVATE, CM/ULP ENABLE and SETUP, ESTABLISH/ACTIVATE QUEUES, DM ACT, the IPA start sequence,
+ * then datagrams through real SBALs.  Users: the OSA unit suites and fuzz targets, `glan replay
+ * --through-qdio` and `glan bench` (qdio row).
  *
  * The control blocks are built field by field (not copied from Linux) so
  * that they come out byte for byte as Linux's templates in
@@ -114,6 +113,14 @@ struct simguest {
     unsigned in_next, out_next;
     uint64_t brk; /* bump allocator in guest storage */
     int use_thin;
+    /* Layer 2 (qeth_l2, ULP ENABLE protocol 08): set before glan_sg_start.
+     * Frames then go out and come in with the layer-2 header; sg_pkt.flags
+     * and sg_rx.flags are unused and its cast flags (QETH_L2_*). */
+    int layer2;
+    /* The cause of an IDX TERMINATE the adapter answered with, or 0. */
+    uint8_t idx_term_cause;
+    /* The flags of the last SETADAPTERPARMS reply. */
+    uint8_t setadp_flags;
 };
 
 /* Make a guest and its adapter on lan.  name "0600" etc. NULL on failure. */
@@ -178,6 +185,15 @@ int glan_sg_start(struct simguest *g);
 int glan_sg_create_addr(struct simguest *g);
 int glan_sg_setip(struct simguest *g, const char *addr, int del);
 int glan_sg_setipm(struct simguest *g, const char *group, int del);
+/* Layer 2: SETVMAC/DELVMAC (a unicast MAC), SETGMAC/DELGMAC (a group MAC),
+ * SETVLAN/DELVLAN.  The IPA return code, or -1. */
+int glan_sg_setmac(struct simguest *g, const uint8_t mac[6], int del);
+int glan_sg_setvlan(struct simguest *g, uint16_t vid, int del);
+/* Layer 2: the bring-up qeth_l2 does (glan_sg_start in layer 2, then
+ * SETVMAC of the MAC read from the adapter).  0, -5 when the adapter
+ * refused the layer (IDX TERMINATE, idx_term_cause), or another step
+ * error. */
+int glan_sg_bringup_l2(struct simguest *g);
 
 /* Data path. */
 struct sg_pkt {

@@ -39,6 +39,10 @@ struct glan_uplink *glan_pcapfile_create(const char *in_path, const char *out_pa
  * on is not written: counted in stats.tx_errors, message in u->err).  0;
  * -EINVAL when u is not a pcap file uplink; -EBUSY once its files are open. */
 int glan_pcapfile_set_format(struct glan_uplink *u, enum glan_pcap_format fmt);
+/* The files hold Ethernet frames as they are (DLT_EN10MB), for a LAN of
+ * transport ETHERNET: every record of the input is a frame for the LAN.
+ * Before the uplink is attached; 0, or -EINVAL / -EBUSY as above. */
+int glan_pcapfile_set_ethernet(struct glan_uplink *u);
 
 #ifdef __cplusplus
 }

@@ -46,11 +46,21 @@
 #   glan_addr_extra  more addresses, comma-separated DEVNO/ADDR/PREFIX (IPv4 or
 #              IPv6), each added to the interface of DEVNO in its namespace
 #              after every interface is up (marker ADDR2 ... ok|fail)
+#   glan_layer layer3 (default), layer2, or default: what guest-setup.sh
+#              online does with each card's layer2 attribute (default: leaves
+#              it as qeth has it, layer 2); comma-separated, an entry
+#              DEVNO:LAYER is for that card only, e.g.
+#              default,0.0.0620:layer3
+#   glan_vlan  VLAN interfaces, comma-separated DEVNO/VID/ADDR/PREFIX, each made
+#              on the interface of DEVNO in its namespace (marker VLAN ... ok|fail)
+#   glan_dhcpd DEVNO: busybox udhcpd on that interface (pool .100-.110 of its
+#              /24); glan_dhcpc DEVNO: udhcpc on that one, marker DHCP DEVNO
+#              ok|fail ADDR
 #   glan_cycle DEVNO: take that interface offline and online again while
 #              the first TCP transfer runs, glan_cycle_after seconds into it
 #              (default 2; markers CYCLE DEVNO offline|online ok|fail)
-# Markers: USERSPACE, MODULE, IF, MTU, ADDR, ADDR2, ROUTE, PING, PINGLATE, TCP, TCPHOST, PMTU,
-# SNMP, FLOOD, READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
+# Markers: USERSPACE, MODULE, IF, MTU, ADDR, ADDR2, VLAN, DHCP, DMESG, ROUTE, PING, PINGLATE, TCP,
+# TCPHOST, PMTU, SNMP, FLOOD, READY, CYCLE, OFFLINE, NETDEV, DONE, DBF
 # (see docs/hercules.md).
 
 . /guest-lib.sh
@@ -79,6 +89,21 @@ dbf_levels() {
 
 dbf_levels
 NSPID=
+# layer_of DEVNO: the layer glan_layer gives that card
+layer_of() {
+    l=layer3
+    for e in $(echo "${glan_layer:-}" | tr ',' ' '); do
+        case $e in
+        "$1":*) l=${e#*:} ;;
+        *:*) ;;
+        *) l=$e ;;
+        esac
+    done
+    for e in $(echo "${glan_layer:-}" | tr ',' ' '); do
+        case $e in "$1":*) l=${e#*:} ;; esac
+    done
+    echo $l
+}
 # up DEVNO ADDR/PREFIX NS -> brings the interface up, in its own netns if
 # NS=ns, with the commands of samples/guest-setup.sh (copied into the
 # initramfs as /guest-setup.sh by build-initramfs.sh): the sample is what runs.
@@ -86,11 +111,12 @@ up() {
     devno=$1 addr=$2 ns=$3
     r=$(printf '%s.%04x' "${devno%.*}" $((0x${devno##*.})))
     g=/sys/bus/ccwgroup/devices/$r
-    if ! ifn=$(sh /guest-setup.sh online "$devno" 2>/tmp/err); then
+    if ! ifn=$(sh /guest-setup.sh online "$devno" "$(layer_of "$devno")" 2>/tmp/err); then
         if [ ! -d $g ]; then
             mark IF "$devno" - "$addr" fail "group: $(cat /tmp/err)"
         else
             mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err) state=$(cat $g/state)"
+            dmesg | grep qeth | tail -n 5 | sed 's/^/@@ DMESG /'
             dbf
         fi
         return 1
@@ -154,6 +180,26 @@ for spec in $(echo "${glan_addr_extra:-}" | tr ',' ' '); do
         mark ADDR2 "$devno" - "$a" fail "no such interface up"
     fi
 done
+# VLAN interfaces: DEVNO/VID/ADDR/PREFIX on the interface of DEVNO
+for spec in $(echo "${glan_vlan:-}" | tr ',' ' '); do
+    IFS=/ read -r devno vid a p <<EOF
+$spec
+EOF
+    if [ -f "/tmp/if.$devno" ] && read -r ifn where <"/tmp/if.$devno"; then
+        run=
+        [ "$where" = ns ] && run="nsenter -t $NSPID -n"
+        v=$ifn.$vid
+        if $run ip link add link "$ifn" name "$v" type vlan id "$vid" 2>/tmp/err &&
+            $run ip addr add "$a/$p" dev "$v" 2>>/tmp/err && $run ip link set "$v" up 2>>/tmp/err; then
+            mark VLAN "$devno" "$v" "$a/$p" ok
+            added=1
+        else
+            mark VLAN "$devno" "$v" "$a/$p" fail "$(cat /tmp/err)"
+        fi
+    else
+        mark VLAN "$devno" - "$a/$p" fail "no such interface up"
+    fi
+done
 # (IPv6 duplicate address detection takes about a second)
 [ -n "$added" ] && sleep 2
 ip -o addr show | sed 's/^/@@ ADDR /'
@@ -186,6 +232,33 @@ ping_one() {
     rtt=$(echo "$out" | sed -n 's/^round-trip min\/avg\/max = \(.*\) ms/\1/p')
     mark "${3:-PING}" "$1" "$2" tx=${tx:-0} rx=${rx:-0} rtt=${rtt:--}
 }
+# DHCP: busybox udhcpd on the interface of glan_dhcpd, udhcpc on glan_dhcpc's
+dhcp_test() {
+    read -r sif swhere <"/tmp/if.$glan_dhcpd" || return
+    read -r cif cwhere <"/tmp/if.$glan_dhcpc" || return
+    srun= crun=
+    [ "$swhere" = ns ] && srun="nsenter -t $NSPID -n"
+    [ "$cwhere" = ns ] && crun="nsenter -t $NSPID -n"
+    net=$($srun ip -o -4 addr show dev "$sif" | sed -n 's/.* inet \([0-9.]*\)\.[0-9]*\/.*/\1/p' | head -n 1)
+    printf 'start %s.100\nend %s.110\ninterface %s\noption subnet 255.255.255.0\nlease_file /tmp/udhcpd.leases\n' \
+        "$net" "$net" "$sif" >/tmp/udhcpd.conf
+    touch /tmp/udhcpd.leases
+    $srun udhcpd -f /tmp/udhcpd.conf 2>/tmp/udhcpd.err &
+    dpid=$!
+    printf '#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface"\nexit 0\n' >/tmp/udhcpc.sh
+    chmod 755 /tmp/udhcpc.sh
+    sleep 1
+    if $crun udhcpc -i "$cif" -n -q -t 5 -T 2 -s /tmp/udhcpc.sh >/tmp/udhcpc.out 2>&1; then
+        got=$($crun ip -o -4 addr show dev "$cif" | sed -n 's/.* inet \([0-9.]*\/[0-9]*\).*/\1/p' | grep "^$net\.1[01][0-9]/" | head -n 1)
+        st=fail
+        [ -n "$got" ] && st=ok
+        mark DHCP "$glan_dhcpc" $st "${got:--}"
+    else
+        mark DHCP "$glan_dhcpc" fail - "$(tr '\n' ' ' </tmp/udhcpc.out)"
+    fi
+    kill $dpid 2>/dev/null
+}
+[ -n "${glan_dhcpd:-}" ] && [ -n "${glan_dhcpc:-}" ] && dhcp_test
 for t in $(echo "${glan_ping:-}" | tr ',' ' '); do ping_one root "$t"; done
 for t in $(echo "${glan_ping_ns:-}" | tr ',' ' '); do ping_one ns "$t"; done
 

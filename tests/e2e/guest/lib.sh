@@ -16,7 +16,7 @@ mark() { echo "@@ $* t=$(cut -d' ' -f1 /proc/uptime)"; }
 # Load the modules a layer-3 qeth interface needs; with "verbose" a MODULE
 # marker for each (ok or fail), otherwise only for a failure.
 load_qeth() {
-    for m in ccwgroup qeth qeth_l3; do
+    for m in ccwgroup qeth qeth_l3 llc stp bridge qeth_l2 garp mrp 8021q; do
         if insmod /lib/modules/$m.ko 2>/tmp/err; then
             [ "${1:-}" = verbose ] && mark MODULE $m ok
         else

@@ -14,6 +14,8 @@
 #   glan_tcp     MiB to send (default 4)
 #   glan_wait    seconds to wait for the peer to answer pings (default 240)
 #   glan_hold    seconds to stay up after the probes (default 0)
+#   glan_layer   what guest-setup.sh online does with layer2: layer3
+#                (default), layer2, or default (qeth's own: layer 2)
 # Markers ("@@ NAME ...", read by tests/e2e/boot.py): USERSPACE, IF, UP
 # (the peer answered), PING, TCP (bytes and SHA-256 sent or received; the
 # receiver's first= and last= are the uptimes of its first byte and of the
@@ -35,7 +37,7 @@ load_qeth
 IFS=/ read -r devno a p <<EOF
 ${glan_if:-}
 EOF
-if ! ifn=$(sh /guest-setup.sh online "$devno" 2>/tmp/err); then
+if ! ifn=$(sh /guest-setup.sh online "$devno" "${glan_layer:-layer3}" 2>/tmp/err); then
     mark IF "$devno" - "$a/$p" fail "online: $(cat /tmp/err)"
     finish
 fi
