@@ -58,6 +58,18 @@ int unicast_dest(struct glan_port *port, const uint8_t *data, size_t len,
 {
     struct glan_lan *lan = port->lan;
     struct glan_addr d;
+    if (lan_is_ethernet(lan)) {
+        /* A frame: its destination MAC (l2switch.c switches it so too; a
+         * frame for a port not on its VLAN is dropped there, not waited
+         * for). */
+        if (len < 14 || mac_is_group(data))
+            return -1;
+        glan_addr_mac(&d, data);
+        int dst = glan_lan_lookup(lan, &d);
+        if (dst < 0 && lan->ports[port->idx].kind == GLAN_PORT_GUEST)
+            dst = uplink_of(lan);
+        return dst;
+    }
     if (glan_dgram_dest(data, len, &d) < 0)
         return -1;
     enum glan_cast cast = meta && meta->cast != GLAN_CAST_AUTO ? meta->cast : classify(&d);

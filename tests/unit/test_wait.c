@@ -167,6 +167,67 @@ START_TEST(slow_receiver_loses_nothing)
 }
 END_TEST
 
+/* On an ETHERNET LAN the sender waits for the receiver that holds the
+ * frame's destination MAC, as for an IP address: a receiver that takes
+ * nothing fills its queue, the sender is told to wait, nothing is dropped,
+ * and once the receiver takes its input every frame arrives. */
+START_TEST(ethernet_frames_wait_too)
+{
+    struct glan_lan_config cfg = {
+        .name = "WAITL2", .max_ports = 16, .stuck_ms = 60000, .transport = GLAN_TRANSPORT_ETHERNET};
+    char err[200];
+    struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_msg(lan != NULL, "%s", err);
+    static const uint8_t smac[6] = {2, 0, 0, 0, 0, 1}, rmac[6] = {2, 0, 0, 0, 0, 2};
+    struct waiter s;
+    memset(&s, 0, sizeof s);
+    struct glan_port_info info = {.name = "s", .kind = GLAN_PORT_GUEST};
+    ck_assert_int_eq(glan_port_attach(lan, &info, &waiter_ops, &s, &s.port), 0);
+    struct glan_addr a;
+    glan_addr_mac(&a, smac);
+    ck_assert_int_eq(glan_addr_register(s.port, &a), 0);
+    struct testport r;
+    tp_attach(&r, lan, "r", NULL);
+    glan_addr_mac(&a, rmac);
+    ck_assert_int_eq(glan_addr_register(r.port, &a), 0);
+    r.room = 0;
+    uint32_t sent = 0;
+    int waited = 0;
+    while (!waited && sent < 4000) {
+        struct glan_txbuf tb;
+        ck_assert_int_eq(glan_port_tx_begin(s.port, 100, &tb), GLAN_DROP_NONE);
+        memset(tb.data, 0, 100);
+        memcpy(tb.data, rmac, 6);
+        memcpy(tb.data + 6, smac, 6);
+        tb.data[12] = 0x88; /* a local experimental EtherType */
+        tb.data[13] = 0xb5;
+        memcpy(tb.data + 20, &sent, sizeof sent); /* where the test port reads a tag */
+        enum glan_drop why;
+        if (glan_port_tx_try(s.port, &tb, 100, NULL, &why) == -EAGAIN) {
+            glan_port_tx_abort(s.port, &tb);
+            waited = 1;
+        } else {
+            ck_assert_int_eq(why, GLAN_DROP_NONE);
+            sent++;
+        }
+    }
+    ck_assert_msg(waited, "the sender never waited for the full receiver");
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.dropped[GLAN_DROP_QUEUE_FULL], 0);
+    ck_assert_uint_eq(st.queued, sent);
+    r.room = -1;
+    glan_port_kick(r.port);
+    ck_assert_uint_eq(r.n, sent);
+    for (uint32_t i = 0; i < sent; i++)
+        ck_assert_uint_eq(r.tags[i], i);
+    glan_port_detach(s.port);
+    glan_port_detach(r.port);
+    check_books(lan);
+    glan_lan_destroy(lan);
+}
+END_TEST
+
 /* A receiver that never takes anything: the sender waits until its base
  * thread ends the wait at the bound; the receiver is then stuck, what
  * waited for it expires, and nobody waits for it again. */
@@ -552,6 +613,7 @@ Suite *wait_suite(void)
     TCase *tc = tcase_create("back-pressure");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, slow_receiver_loses_nothing);
+    tcase_add_test(tc, ethernet_frames_wait_too);
     tcase_add_test(tc, never_draining_receiver_bounds_the_wait);
     tcase_add_test(tc, eight_stuck_guests_never_stall_the_healthy);
     tcase_add_test(tc, waiting_sender_woken_from_another_process);
