@@ -206,6 +206,7 @@ pk, by = int(sent[-1].group(1)), int(sent[-1].group(2))
 print(f"LAN1 sent {pk} datagrams, {by} bytes: {by / max(pk, 1):.0f} bytes each")
 sys.exit(0 if pk and by / pk > 9216 else "FAIL: the datagrams were not large")
 PYEOF
+    ;;
 glan-pmtu)
     need_module
     need_root tun "$case_: a TUN uplink of MTU 1400 in a network namespace"

@@ -155,15 +155,16 @@ def write_input(path, spec):
     ns = spec.get("precision", "ns") == "ns"
     lt = spec.get("linktype_value", LINKTYPES[linktype])
     ng = spec.get("format", "pcap") == "pcapng"
+    snaplen = spec.get("snaplen", 65535)
     e = {"little": "<", "big": ">"}[spec.get("byte_order", "little")]
     if ng:
         out = bytearray(pcapng_block(PCAPNG_SHB, struct.pack(e + "IHHq", PCAPNG_BOM, 1, 0, -1), e))
         # if_tsresol 9 (nanoseconds) when asked; microseconds is the default.
         opts = struct.pack(e + "HHB3x", 9, 1, 9) if ns else b""
-        out += pcapng_block(1, struct.pack(e + "HHI", lt, 0, 65535) + opts + b"\0\0\0\0", e)
+        out += pcapng_block(1, struct.pack(e + "HHI", lt, 0, snaplen) + opts + b"\0\0\0\0", e)
     else:
         out = bytearray(struct.pack(e + "IHHiIII", MAGIC_NS if ns else MAGIC_US, 2, 4, 0, 0,
-                                    65535, lt))
+                                    snaplen, lt))
     ids = {}
     for i, p in enumerate(spec.get("packets", [])):
         ip = build_ip(p) if ("src" in p or "ip_hex" in p) else b""
