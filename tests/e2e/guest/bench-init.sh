@@ -166,6 +166,12 @@ maxmtu() {
     mark MTU "$ifn" max=$lo now=$(at "$w" ip -o link show "$ifn" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
 }
 
+# fixmtu WHERE IF MTU: set the interface's MTU and mark it
+fixmtu() {
+    at "$1" ip link set dev "$2" mtu "$3"
+    mark MTU "$2" max=$3 now=$(at "$1" ip -o link show "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
+}
+
 # ethk WHERE IF PHASE: what ethtool -k shows, but the features fixed off
 ethk() {
     # (brackets as parentheses: the console shows "[" and "]" as " " and "!")
@@ -263,8 +269,11 @@ case ${bench_role:-single} in
 offload)
     dst=${bench_dst:-10.1.1.3}
     { read -r if0 w0 && read -r if1 w1; } </tmp/ifs
-    maxmtu "$w0" "$if0"
-    maxmtu "$w1" "$if1"
+    # MTU 9000, not the largest: Linux builds TSO datagrams of up to 61440
+    # bytes for an OSA, so at MTU 57344 a TSO datagram would be one segment
+    # and TCP would never use it.
+    fixmtu "$w0" "$if0" "${bench_mtu:-9000}"
+    fixmtu "$w1" "$if1" "${bench_mtu:-9000}"
     offload_on "$w0" "$if0"
     eths "$w0" "$if0" before
     eths "$w1" "$if1" before
