@@ -249,7 +249,7 @@ glan-pmtu)
         --expect 'TCPHOST~^10\.1\.5\.2 rc=0 bytes=8388608 ' --expect 'PMTU~in_dest_unreachs=[1-9]' --expect DONE \
         --expect-log "HHC04720I   Uplink: tun 'glantun0' mtu 1400, open" \
         --expect-log "HHC04720I   Port [0-9]+ 'uplink' uplink .*, mtu 1400" \
-        --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest .*, mtu 9000" \
+        --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest .*, mtu 57344" \
         --expect-log "HHC04720I   Path MTU: [1-9][0-9]* ICMP answers sent" \
         --expect-log "HHC04720I     Too big for their path: [1-9][0-9]* ICMP answers" || exit 1
     wait $sink || { echo "FAIL: the host's listener got no connection"; exit 1; }
