@@ -238,7 +238,7 @@ static void l2_status(struct runner *r, struct glan_uplink_status *out)
         glan_l2_format_mac(m, mac, sizeof mac);
     }
     if (k->bridge)
-        snprintf(out->params, sizeof out->params, "mtu %u bridge port (transport ETHERNET)",
+        snprintf(out->params, sizeof out->params, "bridge port (transport ETHERNET), mtu %u",
                  glan_uplink_mtu(&r->u));
     else
         snprintf(out->params, sizeof out->params, "mtu %u mac %s", glan_uplink_mtu(&r->u), mac);
