@@ -576,13 +576,24 @@ START_TEST(killed_while_waiting)
     kill(kid, SIGKILL);
     int st;
     ck_assert_int_eq(waitpid(kid, &st, 0), kid);
-    /* We take what the dead sender queued; its mark is released. */
+    /* We take what the dead sender queued; its mark is released.  The
+     * kick delivers in this thread, or, when our base thread holds the
+     * drain turn (woken by the sender), there: wait until the queue is
+     * empty (the stats' atomic loads then also order the deliveries'
+     * writes before our read of r.n). */
     r.room = -1;
     glan_port_kick(r.port);
+    struct glan_lan_stats ls;
+    for (int i = 0; i < 30000; i++) {
+        glan_lan_stats(lan, &ls);
+        if (ls.queued == 0)
+            break;
+        usleep(1000);
+    }
+    ck_assert_uint_eq(ls.queued, 0);
     ck_assert_uint_gt(r.n, 0);
     for (int i = 0; i < 100; i++)
         glan_lan_reap(lan);
-    struct glan_lan_stats ls;
     glan_lan_stats(lan, &ls);
     ck_assert_uint_eq(ls.ports, 1);
     /* A new sender of ours does not wait: the queue is empty. */
