@@ -24,7 +24,8 @@ enum { MAXW = 32 };
 
 static int exits(char **argv, int argc)
 {
-    static const char *const valued[] = {"--port", "--group", "--send", "--out"};
+    static const char *const valued[] = {"--port", "--group", "--send",
+                                         "--out",  "--vlan",  "--transport"};
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
             return 1;

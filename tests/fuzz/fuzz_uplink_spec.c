@@ -61,7 +61,8 @@ static void check_addr(const char *w)
     struct glan_addr a, b;
     if (glan_addr_parse(w, &a) < 0)
         return;
-    if (a.family != GLAN_AF_INET && a.family != GLAN_AF_INET6)
+    /* IP addresses, and (for ETHERNET LANs) MAC addresses */
+    if (a.family != GLAN_AF_INET && a.family != GLAN_AF_INET6 && a.family != GLAN_AF_MAC)
         __builtin_trap();
     char text[64];
     glan_addr_format(&a, text, sizeof text);
