@@ -79,19 +79,11 @@ static int addr_from(struct glan_addr *a, int prot, const uint8_t *p)
     return 0;
 }
 
-static int find(const struct glan_addr *tab, unsigned n, const struct glan_addr *a)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (glan_addr_equal(&tab[i], a))
-            return (int)i;
-    return -1;
-}
-
 static uint16_t setip(struct glan_osa *osa, const struct glan_addr *a)
 {
     if (!osa->lan_started)
         return IPA_RC_LAN_OFFLINE;
-    if (find(osa->addrs, osa->naddrs, a) >= 0)
+    if (osa_addr_find(osa->addrs, osa->naddrs, a) >= 0)
         return IPA_RC_SUCCESS;
     if (osa->naddrs == OSA_MAX_ADDRS)
         return IPA_RC_IP_ADDR_TABLE_FULL;
@@ -108,7 +100,7 @@ static uint16_t setip(struct glan_osa *osa, const struct glan_addr *a)
 
 static uint16_t delip(struct glan_osa *osa, const struct glan_addr *a)
 {
-    int i = find(osa->addrs, osa->naddrs, a);
+    int i = osa_addr_find(osa->addrs, osa->naddrs, a);
     if (i < 0)
         return IPA_RC_IP_ADDRESS_NOT_DEFINED;
     glan_addr_unregister(osa->port, a);
@@ -118,7 +110,7 @@ static uint16_t delip(struct glan_osa *osa, const struct glan_addr *a)
 
 static uint16_t setipm(struct glan_osa *osa, const struct glan_addr *g)
 {
-    if (find(osa->groups, osa->ngroups, g) >= 0)
+    if (osa_addr_find(osa->groups, osa->ngroups, g) >= 0)
         return IPA_RC_SUCCESS;
     if (osa->ngroups == OSA_MAX_GROUPS)
         return IPA_RC_IP_ADDR_TABLE_FULL;
@@ -133,7 +125,7 @@ static uint16_t setipm(struct glan_osa *osa, const struct glan_addr *g)
 
 static uint16_t delipm(struct glan_osa *osa, const struct glan_addr *g)
 {
-    int i = find(osa->groups, osa->ngroups, g);
+    int i = osa_addr_find(osa->groups, osa->ngroups, g);
     if (i < 0)
         return IPA_RC_MC_ADDR_NOT_FOUND;
     glan_group_leave(osa->port, g);

@@ -41,17 +41,9 @@ int osa_l2_layer_ok(struct glan_osa *osa, uint8_t proto)
     return 0;
 }
 
-static int find(const struct glan_addr *tab, unsigned n, const struct glan_addr *a)
-{
-    for (unsigned i = 0; i < n; i++)
-        if (glan_addr_equal(&tab[i], a))
-            return (int)i;
-    return -1;
-}
-
 static uint16_t setvmac(struct glan_osa *osa, const struct glan_addr *a)
 {
-    if (find(osa->addrs, osa->naddrs, a) >= 0)
+    if (osa_addr_find(osa->addrs, osa->naddrs, a) >= 0)
         return IPA_RC_SUCCESS;
     if (osa->naddrs == OSA_MAX_ADDRS)
         return IPA_RC_L2_ADDR_TABLE_FULL;
@@ -72,7 +64,7 @@ static uint16_t setvmac(struct glan_osa *osa, const struct glan_addr *a)
 
 static uint16_t delvmac(struct glan_osa *osa, const struct glan_addr *a)
 {
-    int i = find(osa->addrs, osa->naddrs, a);
+    int i = osa_addr_find(osa->addrs, osa->naddrs, a);
     if (i < 0)
         return IPA_RC_L2_MAC_NOT_FOUND;
     glan_addr_unregister(osa->port, a);
@@ -83,7 +75,7 @@ static uint16_t delvmac(struct glan_osa *osa, const struct glan_addr *a)
 /* SETGMAC and SETVLAN: a group of the registry (a group MAC, a VLAN). */
 static uint16_t join(struct glan_osa *osa, const struct glan_addr *g, uint16_t dup, uint16_t bad)
 {
-    if (find(osa->groups, osa->ngroups, g) >= 0)
+    if (osa_addr_find(osa->groups, osa->ngroups, g) >= 0)
         return dup;
     if (osa->ngroups == OSA_MAX_GROUPS)
         return IPA_RC_L2_ADDR_TABLE_FULL;
@@ -98,7 +90,7 @@ static uint16_t join(struct glan_osa *osa, const struct glan_addr *g, uint16_t d
 
 static uint16_t leave(struct glan_osa *osa, const struct glan_addr *g, uint16_t missing)
 {
-    int i = find(osa->groups, osa->ngroups, g);
+    int i = osa_addr_find(osa->groups, osa->ngroups, g);
     if (i < 0)
         return missing;
     glan_group_leave(osa->port, g);

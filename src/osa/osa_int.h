@@ -302,4 +302,14 @@ static inline void osa_mac_for_port(int idx, uint8_t mac[6])
     mac[5] = (uint8_t)idx;
 }
 
+/* Index of a in the first n entries of tab (a device's registered
+ * addresses, IP or MAC), or -1. */
+static inline int osa_addr_find(const struct glan_addr *tab, unsigned n, const struct glan_addr *a)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (glan_addr_equal(&tab[i], a))
+            return (int)i;
+    return -1;
+}
+
 #endif
