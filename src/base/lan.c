@@ -349,6 +349,8 @@ static void read_port(struct glan_lan *lan, int p, struct glan_port_stats *o)
     o->queued = port_queued(lan, p);
     o->waits = ld(&ps->waits);
     o->wait_ns = ld(&ps->wait_ns);
+    uint32_t w = atomic_load_explicit(&ps->wait_on, memory_order_relaxed);
+    o->waiting_for = w == 0 ? -1 : w == WAIT_RELEASED ? -2 : (int32_t)(w - 1);
 }
 
 int glan_port_stats(const struct glan_port *port, struct glan_port_stats *out)

@@ -621,8 +621,13 @@ static void show_port(const struct glan_port_view *v, void *arg)
              s->icmp_sent, s->icmp_limited, s->frags_sent);
     line("    Received %" PRIu64 " packets %" PRIu64 " bytes, dropped on the way in %" PRIu64,
          s->recv_packets, s->recv_bytes, s->recv_dropped);
-    line("    Waited for a receiver's room %" PRIu64 " times, %" PRIu64 ".%03" PRIu64 " s in all",
-         s->waits, s->wait_ns / 1000000000u, s->wait_ns / 1000000u % 1000u);
+    char now[64] = "";
+    if (s->waiting_for >= 0)
+        snprintf(now, sizeof now, "; waiting now for port %" PRId32, s->waiting_for);
+    else if (s->waiting_for == -2)
+        snprintf(now, sizeof now, "; released, about to go on");
+    line("    Waited for a receiver's room %" PRIu64 " times, %" PRIu64 ".%03" PRIu64 " s in all%s",
+         s->waits, s->wait_ns / 1000000000u, s->wait_ns / 1000000u % 1000u, now);
     if (ifc && ifc->complete && ifc->model) {
         char dev[448];
         glan_herc_iface_describe(ifc, dev, sizeof dev);

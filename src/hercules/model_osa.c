@@ -104,6 +104,15 @@ static void osa_describe(void *ctx, unsigned slot, char *buf, size_t len)
                      (unsigned long long)s.siga_w, (unsigned long long)s.siga_r,
                      (unsigned long long)s.out_packets, (unsigned long long)s.in_packets,
                      (unsigned long long)s.interrupts);
+    /* Back-pressure, once a walk waited (docs/osa.md, "Back-pressure"). */
+    if (n >= 0 && (size_t)n < len && (s.out_waits || s.out_bounded)) {
+        uint32_t owed, wait;
+        glan_osa_out_left(ctx, &owed, &wait);
+        n += snprintf(buf + n, len - (size_t)n,
+                      "; walks waited %llu, bounded %llu, resumed %llu, left now %08x/%08x",
+                      (unsigned long long)s.out_waits, (unsigned long long)s.out_bounded,
+                      (unsigned long long)s.out_resumed, owed, wait);
+    }
     /* The offloads, once the guest used one (docs/osa.md, "Offloads"). */
     if (n >= 0 && (size_t)n < len &&
         (s.out_csum || s.out_tso || s.out_offload_bad || s.in_csum_verified || s.in_tso_whole ||

@@ -721,6 +721,14 @@ void glan_osa_reset(struct glan_osa *osa)
 
 /* ---- counters ------------------------------------------------------------------ */
 
+void glan_osa_out_left(struct glan_osa *osa, uint32_t *owed, uint32_t *wait)
+{
+    pthread_mutex_lock(&osa->out);
+    *owed = osa->out_owed;
+    *wait = osa->out_wait;
+    pthread_mutex_unlock(&osa->out);
+}
+
 void glan_osa_get_stats(struct glan_osa *osa, struct glan_osa_stats *o)
 {
 #define LOAD(name, comment) o->name = atomic_load_explicit(&osa->st.name, memory_order_relaxed);

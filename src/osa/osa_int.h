@@ -68,6 +68,12 @@
  *   QR5/QA5  indicators: after QR1/QR2 the device stores the DSCI, then the
  *            ALSI, each releasing (raise_irq); the guest reads the ALSI and
  *            DSCI acquiring, then the SLSBs.
+ *   QF6      tack-on: a guest primes buffer i+1 and then reads buffer i's
+ *            state, giving no SIGA while i is still primed; the device
+ *            stores i's state, then reads i+1's (out_queue).  A full fence
+ *            on each side (the guest's is qdio's interlocked update of the
+ *            state) so that one sees the other: no buffer is left primed
+ *            with nobody to walk it.
  */
 #ifndef GLAN_OSA_INT_H
 #define GLAN_OSA_INT_H

@@ -853,7 +853,16 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
  * buffer left, 2 when it stopped to wait for a receiver's room (the
  * receiver's drainer or the base thread calls our unblocked op), 0 when
  * the queue has none left (or its SLSB is unreadable: counted, and nothing
- * the device can mark). */
+ * the device can mark).
+ *
+ * A guest primes a buffer without a SIGA while the buffer before it is
+ * still primed (Linux's qdio "tacks on": the adapter is busy with the queue
+ * and will find it).  So a walk never ends on its first look at the SLSBs:
+ * before it stops at a buffer that was not primed, it looks again, after a
+ * full fence (QF6 in osa_int.h), and goes on if the guest primed it
+ * meanwhile.  Without that look, such a buffer would wait for a SIGA that
+ * never comes, and every buffer after it too: the guest's output would
+ * stop for good. */
 static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci)
 {
     struct osa_queue *q = &osa->oq[qn];
@@ -866,8 +875,21 @@ static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci
     int left = 0;
     if (slsb[i] != SLSB_CU_OUTPUT_PRIMED)
         q->part = 0; /* the guest took back the buffer we stopped in */
-    for (unsigned n = 0; n < QDIO_MAX_BUFFERS_PER_Q && slsb[i] == SLSB_CU_OUTPUT_PRIMED; n++) {
-        if (walk_spent(w)) {
+    for (unsigned n = 0;; n++) {
+        if (slsb[i] != SLSB_CU_OUTPUT_PRIMED) {
+            if (n == 0)
+                break; /* a SIGA (or resume) that found nothing */
+            /* QF6: our stores of the states, then the look at the next
+             * buffer's; the guest's store of its state, then its look at
+             * ours (qdio's tack-on test): one of us sees the other. */
+            atomic_thread_fence(memory_order_seq_cst);
+            if (slsb_read(osa, q, i, &slsb[i], 1) < 0 || slsb[i] != SLSB_CU_OUTPUT_PRIMED)
+                break;
+            OSA_INC(osa, out_tacked);
+        }
+        if (walk_spent(w) || n >= QDIO_MAX_BUFFERS_PER_Q) {
+            /* A whole ring in one walk is a guest priming as fast as we
+             * empty: the rest is owed, walked in a resume. */
             left = 1;
             break;
         }
@@ -897,6 +919,7 @@ static int out_queue(struct glan_osa *osa, unsigned qn, struct walk *w, int *pci
          * it reuses the buffer: every read of this buffer above is done
          * before the guest can see 0xA1 and write into it again. */
         set_state(osa, q, i, st);
+        slsb[i] = st;
         i = qdio_next(i);
     }
     q->next = i;

@@ -422,32 +422,91 @@ START_TEST(halt_mid_traffic)
 }
 END_TEST
 
+/* Prime guest g's output buffer i by hand with one UDP datagram from
+ * 10.1.0.1 to 10.1.0.2 of n bytes (element 0's sflags as given), as its
+ * driver would, without a SIGA; returns its SLSB. */
+static uint8_t *prime_by_hand(struct simguest *g, unsigned i, size_t n, uint8_t fill, uint8_t sflags)
+{
+    uint8_t d[1500];
+    size_t len = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", n, fill);
+    struct sbal *s = glan_sg_ptr(g, g->sbal[1 + SG_TX_QUEUE][i]);
+    uint64_t page = g->out_pages + (uint64_t)i * 4 * 4096;
+    memset(s, 0, sizeof *s);
+    struct qeth_hdr_l3 h = {.id = QETH_HEADER_TYPE_LAYER3, .flags = QETH_CAST_UNICAST};
+    put16(h.length, (uint16_t)len);
+    memcpy(glan_sg_ptr(g, page), &h, sizeof h);
+    memcpy(glan_sg_ptr(g, page + 32), d, len);
+    put64(s->element[0].addr, page);
+    put32(s->element[0].length, (uint32_t)(32 + len));
+    s->element[0].eflags = SBAL_EFLAGS_LAST_ENTRY;
+    s->element[0].sflags = sflags;
+    uint8_t *slsb = glan_sg_ptr(g, g->slsb[1 + SG_TX_QUEUE]);
+    __atomic_store_n(&slsb[i], SLSB_CU_OUTPUT_PRIMED, __ATOMIC_RELEASE);
+    return slsb;
+}
+
 START_TEST(pci_request_siga_s_and_plain_pci)
 {
     /* PCI_REQ in element 0: the sender gets an interrupt once the buffer is
      * done (Linux asks for it when packing). */
-    uint8_t d[200];
-    size_t n = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 60, 5);
     unsigned i = a->out_next;
-    struct sbal *s = glan_sg_ptr(a, a->sbal[1 + SG_TX_QUEUE][i]);
-    uint64_t page = a->out_pages + (uint64_t)i * 4 * 4096;
-    memset(s, 0, sizeof *s);
-    struct qeth_hdr_l3 h = {.id = QETH_HEADER_TYPE_LAYER3, .flags = QETH_CAST_UNICAST};
-    put16(h.length, (uint16_t)n);
-    memcpy(glan_sg_ptr(a, page), &h, sizeof h);
-    memcpy(glan_sg_ptr(a, page + 32), d, n);
-    put64(s->element[0].addr, page);
-    put32(s->element[0].length, (uint32_t)(32 + n));
-    s->element[0].eflags = SBAL_EFLAGS_LAST_ENTRY;
-    s->element[0].sflags = SBAL_SFLAGS0_PCI_REQ;
-    uint8_t *slsb = glan_sg_ptr(a, a->slsb[1 + SG_TX_QUEUE]);
-    slsb[i] = SLSB_CU_OUTPUT_PRIMED;
+    uint8_t *slsb = prime_by_hand(a, i, 60, 5, SBAL_SFLAGS0_PCI_REQ);
     a->out_next = qdio_next(i);
     unsigned irq0 = a->host.interrupts;
     /* SIGA-s syncs: the primed buffer is processed as by SIGA-w. */
     ck_assert_int_eq(glan_osa_siga_s(a->osa, 0x80000000u >> SG_TX_QUEUE, 0), 0);
     ck_assert_int_eq(slsb[i], SLSB_P_OUTPUT_EMPTY);
     ck_assert_uint_eq(a->host.interrupts - irq0, 1);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
+}
+END_TEST
+
+/* The guest of tack_on: it primes the next buffer, with no SIGA, just
+ * before the device stores the state of the one it walks. */
+struct tack {
+    struct simguest *g;
+    uint64_t slsb_addr; /* the state the device's store triggers on */
+    unsigned next;      /* the buffer primed then */
+    int done;
+};
+
+static void tack_on_mem(void *arg, uint64_t addr, size_t len, unsigned how)
+{
+    struct tack *t = arg;
+    if (!t->done && (how & GLAN_OSA_MEM_WRITE) && len == 1 && addr == t->slsb_addr) {
+        t->done = 1;
+        prime_by_hand(t->g, t->next, 200, 7, 0);
+    }
+}
+
+START_TEST(buffer_primed_during_the_walk_without_siga)
+{
+    /* Linux's qdio gives no SIGA for a buffer it primes while the one
+     * before is still primed ("tack on"): the adapter is busy with the
+     * queue.  The walk finds it by a second look before it ends; without
+     * that, the buffer and all after it would wait for good. */
+    unsigned i = a->out_next, j = qdio_next(i);
+    uint8_t *slsb = prime_by_hand(a, i, 100, 6, 0);
+    struct tack t = {a, a->slsb[1 + SG_TX_QUEUE] + i, j, 0};
+    a->host.on_mem = tack_on_mem;
+    a->host.on_mem_arg = &t;
+    ck_assert_int_eq(glan_osa_siga_w(a->osa, 0x80000000u >> SG_TX_QUEUE), 0);
+    a->host.on_mem = NULL;
+    a->out_next = qdio_next(j);
+    ck_assert_int_eq(t.done, 1);
+    ck_assert_int_eq(slsb[i], SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(slsb[j], SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(b, rx, 256), 2);
+    check_udp(&rx[0], 20 + 8 + 100, 6, 28);
+    check_udp(&rx[1], 20 + 8 + 200, 7, 28);
+    struct glan_osa_stats os;
+    glan_osa_get_stats(a->osa, &os);
+    ck_assert_uint_eq(os.out_tacked, 1);
+    /* and the guest goes on as usual after it */
+    uint8_t d[100];
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d,
+                       .len = (uint32_t)glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 50, 8)};
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
 }
 END_TEST
@@ -778,6 +837,7 @@ Suite *osa_data_suite(void)
     tcase_add_test(tc, fast_sender_to_slow_receiver_waits_and_loses_nothing);
     tcase_add_test(tc, guest_and_uplink);
     tcase_add_test(tc, pci_request_siga_s_and_plain_pci);
+    tcase_add_test(tc, buffer_primed_during_the_walk_without_siga);
     tcase_add_test(tc, many_guests);
     tcase_add_test(tc, halt_then_establish_again);
     tcase_add_test(tc, clear_and_detach_under_traffic);

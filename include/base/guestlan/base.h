@@ -447,6 +447,9 @@ struct glan_port_stats {
     uint64_t queued;                   /* copies waiting for this port now */
     uint64_t waits;                    /* times its output waited for a receiver's room */
     uint64_t wait_ns;                  /* how long those waits lasted in all */
+    /* Its output waits now: -1 not, else for that port's room; -2 released
+     * (its base thread is about to let it go on). */
+    int32_t waiting_for;
     /* Path MTU (docs/design.md): for this port's datagrams too big for
      * their receiver, the ICMP errors the base sent back to it, those the
      * rate limit held back, and the fragments the base made of them. */

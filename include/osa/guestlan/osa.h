@@ -282,6 +282,7 @@ int glan_osa_set_indicators(struct glan_osa *osa, uint64_t alsi, unsigned alsi_k
     X(out_bad_header, "unknown header id, bad length, header across elements")                     \
     X(out_absorbed, "passthrough frames answered or absorbed (ARP, ND, other)")                    \
     X(out_waits, "output walks stopped for a receiver without room (back-pressure)")               \
+    X(out_tacked, "output buffers primed without a SIGA during a walk, found by its second look")  \
     X(in_buffers, "input SBALs primed")                                                            \
     X(in_packets, "datagrams put into input SBALs")                                                \
     X(in_errors, "input SBALs ended in the error state (0x8F)")                                    \
@@ -304,6 +305,9 @@ struct glan_osa_stats {
 #undef GLAN_OSA_STATS_FIELD
 };
 void glan_osa_get_stats(struct glan_osa *osa, struct glan_osa_stats *out);
+/* The output queues a walk left now (SIGA mask bits): at its bound
+ * (*owed), or waiting for a receiver's room (*wait). */
+void glan_osa_out_left(struct glan_osa *osa, uint32_t *owed, uint32_t *wait);
 
 #ifdef __cplusplus
 }

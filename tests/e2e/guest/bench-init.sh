@@ -37,7 +37,8 @@
 # MTU IF max=N, ETHK IF before|after FEATURE STATE (ethtool -k, every
 # feature but those fixed off), ETHSET IF FEATURE ok|fail, SERVE (the
 # server's listener is up), SERVED NAME, UP, ETHS IF PHASE NAME=VALUE
-# (ethtool -S), XFER ok|fail bytes= tx= rx=, DONE.
+# (ethtool -S), XFER ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL
+# snmp LINE (after a failed test: IF's ethtool -S, TCP's counters), DONE.
 
 . /guest-lib.sh
 export PATH=/usr/bin:/sbin:/bin
@@ -116,6 +117,15 @@ report() {
         cpu_remote=$(jget "$cpu" remote_total) err="$err$(head -c 200 /tmp/ip.err | tr '\n' ' ')"
 }
 
+# failstate IF: after a failed test, the guest's side of it: every
+# ethtool -S counter of IF and TCP's own counters (FAIL lines)
+failstate() {
+    ethtool -S "$1" 2>&1 | while IFS=: read -r k v; do
+        mark FAIL "$1" "$(echo $k | tr ' ' _)=$(echo $v)"
+    done
+    grep '^Tcp' /proc/net/snmp | while read -r l; do mark FAIL snmp "$l"; done
+}
+
 # iperf NAME SERVER DST: one TCP test of $secs s from the first namespace
 # to DST, with a one-off iperf3 server in SERVER (root, ns, or "remote":
 # another guest's, retried while it refuses)
@@ -149,6 +159,7 @@ iperf() {
         kill $wpid 2>/dev/null
     fi
     report "$name" $rc $n
+    [ $rc -ne 0 ] && [ "$dev" != lo ] && failstate "$dev"
     sleep 1 # the host's glan query after the test
 }
 
