@@ -425,7 +425,8 @@ END_TEST
 /* Prime guest g's output buffer i by hand with one UDP datagram from
  * 10.1.0.1 to 10.1.0.2 of n bytes (element 0's sflags as given), as its
  * driver would, without a SIGA; returns its SLSB. */
-static uint8_t *prime_by_hand(struct simguest *g, unsigned i, size_t n, uint8_t fill, uint8_t sflags)
+static uint8_t *prime_by_hand(struct simguest *g, unsigned i, size_t n, uint8_t fill,
+                              uint8_t sflags)
 {
     uint8_t d[1500];
     size_t len = glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", n, fill);
@@ -504,7 +505,8 @@ START_TEST(buffer_primed_during_the_walk_without_siga)
     ck_assert_uint_eq(os.out_tacked, 1);
     /* and the guest goes on as usual after it */
     uint8_t d[100];
-    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d,
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST,
+                       .data = d,
                        .len = (uint32_t)glan_sg_udp4(d, "10.1.0.1", "10.1.0.2", 50, 8)};
     ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
     ck_assert_int_eq(glan_sg_recv(b, rx, 256), 1);
