@@ -494,29 +494,12 @@ static void release_waiters(struct glan_lan *lan, int p, int all)
             release_one(lan, (int)s, p);
 }
 
-static int wait_xproc(void)
-{
-    static _Atomic int on = -1;
-    int v = atomic_load_explicit(&on, memory_order_relaxed);
-    if (v < 0) {
-        const char *e = getenv("GLAN_WAIT_XPROC");
-        v = e && e[0] == '1';
-        atomic_store_explicit(&on, v, memory_order_relaxed);
-    }
-    return v;
-}
-
 int wait_for_room(struct glan_lan *lan, struct glan_port *from, int p, int k)
 {
     if (p < 0 || (uint32_t)p >= lan->r->max_ports || p == from->idx)
         return 0;
     struct port_shared *ps = &lan->ports[p];
     uint64_t h = lan->r->queue_len / 8, deq, enq;
-    /* A receiver in another process is waited for only where
-     * GLAN_WAIT_XPROC=1 (docs/design.md, "Waiting for room": real guests
-     * stalled with it). */
-    if (atomic_load_explicit(&ps->owner, memory_order_relaxed) != lan->token && !wait_xproc())
-        return 0;
     if (atomic_load(&ps->state) != PORT_ACTIVE ||
         atomic_load_explicit(&ps->stuck, memory_order_relaxed) ||
         !no_room(lan, ps, h, k, &deq, &enq))

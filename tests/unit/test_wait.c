@@ -617,9 +617,6 @@ END_TEST
 Suite *wait_suite(void);
 Suite *wait_suite(void)
 {
-    /* Waiting for a receiver in another process is off unless asked for
-     * (docs/design.md, "Waiting for room"); these tests ask. */
-    setenv("GLAN_WAIT_XPROC", "1", 1);
     Suite *s = suite_create("wait");
     TCase *tc = tcase_create("back-pressure");
     tcase_set_timeout(tc, 120);
