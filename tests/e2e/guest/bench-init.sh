@@ -12,7 +12,8 @@
 #   bench_role   single: two interfaces (glan_ifs, the second with "/ns" in
 #                a network namespace of its own); iperf3 server in that
 #                namespace, client in the first; cases lo, glan-default,
-#                glan-tuned, lo-after
+#                glan-tuned, glan-tso9000 (the offloads still on, MTU 9000),
+#                lo-after
 #                server: one interface; lo, then an iperf3 server for one
 #                test at the defaults and one tuned (the peer's cases)
 #                client: one interface; waits for bench_peer, lo, then
@@ -305,6 +306,9 @@ single)
     iperf glan-default ns "${bench_dst:-10.1.1.3}"
     tune
     iperf glan-tuned ns "${bench_dst:-10.1.1.3}"
+    # the offloads on, at MTU 9000: below 64 KiB / 2 Linux sends TSO
+    while read -r ifn w; do fixmtu "$w" "$ifn" 9000; done </tmp/ifs
+    iperf glan-tso9000 ns "${bench_dst:-10.1.1.3}"
     iperf lo-after root 127.0.0.1
     ;;
 server)
