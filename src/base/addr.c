@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -157,6 +158,57 @@ int glan_transport_parse(const char *text, enum glan_transport *out)
     else
         return -EINVAL;
     return 0;
+}
+
+const char *glan_lan_type_name(enum glan_lan_type t)
+{
+    return t == GLAN_LAN_HIPERS ? "hipers" : t == GLAN_LAN_QDIO ? "qdio" : "unknown";
+}
+
+int glan_lan_type_parse(const char *text, enum glan_lan_type *out)
+{
+    if (text && !strcasecmp(text, "qdio"))
+        *out = GLAN_LAN_QDIO;
+    else if (text && !strcasecmp(text, "hipers"))
+        *out = GLAN_LAN_HIPERS;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int glan_mfs_parse(const char *text, uint32_t *kib)
+{
+    static const char *const names[] = {"16", "24", "40", "64"};
+    if (!text)
+        return -EINVAL;
+    size_t n = strlen(text);
+    if (n && (text[n - 1] == 'k' || text[n - 1] == 'K'))
+        n--;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (n == 2 && !strncmp(text, names[i], 2)) {
+            *kib = (uint32_t)atoi(names[i]);
+            return 0;
+        }
+    return -EINVAL;
+}
+
+uint32_t glan_mfs_mtu(uint32_t kib)
+{
+    /* What Linux's qeth makes of the frame-size code a HiperSockets card
+     * gives in ULP ENABLE (docs/osa.md, "HiperSockets"): the frame less
+     * room for the adapter's own headers. */
+    switch (kib) {
+    case 16:
+        return 8192;
+    case 24:
+        return 16384;
+    case 40:
+        return 32768;
+    case 64:
+        return 57344;
+    default:
+        return 0;
+    }
 }
 
 const char *glan_drop_name(enum glan_drop d)

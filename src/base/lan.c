@@ -50,6 +50,8 @@ void glan_lan_config_defaults(struct glan_lan_config *cfg)
         cfg->queue_len = 256;
     if (!cfg->stuck_ms)
         cfg->stuck_ms = 2000;
+    if (cfg->type == GLAN_LAN_HIPERS && !cfg->mfs)
+        cfg->mfs = GLAN_MFS_DEFAULT;
 }
 
 int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
@@ -78,6 +80,17 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
         what = "stuck_ms must be at most 3600000 (an hour)";
     else if (c->transport != GLAN_TRANSPORT_IP && c->transport != GLAN_TRANSPORT_ETHERNET)
         what = "transport must be ip or ethernet";
+    else if (c->type != GLAN_LAN_QDIO && c->type != GLAN_LAN_HIPERS)
+        what = "type must be qdio or hipers";
+    else if (c->type == GLAN_LAN_QDIO && c->mfs)
+        what = "a maximum frame size (mfs) is for a LAN of type hipers";
+    else if (c->type == GLAN_LAN_HIPERS && !glan_mfs_mtu(c->mfs))
+        what = "mfs must be 16k, 24k, 40k or 64k";
+    else if (c->type == GLAN_LAN_HIPERS && c->transport != GLAN_TRANSPORT_IP)
+        what = "a LAN of type hipers is of transport ip";
+    else if (c->type == GLAN_LAN_HIPERS && c->big_size < glan_mfs_mtu(c->mfs))
+        what = "a LAN of type hipers needs large buffers (bigsize) of its MTU at least (8192, "
+               "16384, 32768 or 57344 bytes for mfs 16k, 24k, 40k or 64k)";
     else if ((uint64_t)c->buffers * c->buffer_size + (uint64_t)c->mid_buffers * c->mid_size +
                  (uint64_t)c->big_buffers * c->big_size >
              (1ull << 34))
@@ -180,6 +193,16 @@ const char *glan_lan_name(const struct glan_lan *lan)
 enum glan_transport glan_lan_transport(const struct glan_lan *lan)
 {
     return lan_is_ethernet(lan) ? GLAN_TRANSPORT_ETHERNET : GLAN_TRANSPORT_IP;
+}
+
+enum glan_lan_type glan_lan_type(const struct glan_lan *lan)
+{
+    return lan->r->type == GLAN_LAN_HIPERS ? GLAN_LAN_HIPERS : GLAN_LAN_QDIO;
+}
+
+uint32_t glan_lan_mfs(const struct glan_lan *lan)
+{
+    return glan_lan_type(lan) == GLAN_LAN_HIPERS ? lan->r->mfs : 0;
 }
 
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out)

@@ -160,6 +160,8 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     r->queue_len = cfg->queue_len;
     r->stuck_ms = cfg->stuck_ms;
     r->transport = cfg->transport;
+    r->type = cfg->type;
+    r->mfs = cfg->mfs;
     r->addr_cap = l->cap;
     r->shared = (uint32_t)shared;
     r->off_ports = l->off_ports;
@@ -227,6 +229,8 @@ void region_config(const struct region *r, struct glan_lan_config *out)
     out->queue_len = r->queue_len;
     out->stuck_ms = r->stuck_ms;
     out->transport = r->transport;
+    out->type = r->type;
+    out->mfs = r->mfs;
 }
 
 /* ---- processes ----------------------------------------------------------------- */

@@ -33,6 +33,7 @@ static const char *const help_head[] = {
     "Format: \"glan define lan [shared name] [ports n] [buffers n] [bufsize n]\"",
     "                         \"[midbuffers n] [midsize n] [bigbuffers n] [bigsize n]\"",
     "                         \"[queue n] [addrs n] [groups n] [transport ip|ethernet]\"",
+    "                         \"[type qdio|hipers] [mfs 16k|24k|40k|64k]\"",
     "                         \"[uplink UPLINK]\"",
     "        \"glan uplink lan UPLINK\"",
     "        \"glan uplink lan none\"",
@@ -60,6 +61,11 @@ static const char *const help_head[] = {
     "           Ethernet frames for layer-2 guests (qeth's default), as",
     "           z/VM's VSWITCH IP and ETHERNET.  A guest of the other layer",
     "           is refused when it sets its card online.",
+    "           'type qdio' (the default) gives every guest an OSA-Express;",
+    "           'type hipers' a HiperSockets card (Linux: hsiN, layer 3),",
+    "           as z/VM's DEFINE LAN TYPE HIPERS, whose MTU follows from",
+    "           'mfs', the maximum frame size: 64k (the default) gives",
+    "           57344, 40k 32768, 24k 16384, 16k 8192.",
     "           'shared name' puts the LAN in shared memory segment 'name':",
     "           every Hercules process that defines a LAN shared with that",
     "           name joins the same LAN (one base, every port seen by all).",
@@ -324,6 +330,30 @@ static unsigned mib(const struct glan_lan_config *cfg)
     return (unsigned)((glan_lan_config_bytes(cfg) + (1u << 20) - 1) >> 20);
 }
 
+/* "type qdio" or "type hipers, mfs 64k". */
+static const char *lan_type_text(const struct glan_lan_config *c, char *buf, size_t len)
+{
+    if (c->type == GLAN_LAN_HIPERS)
+        snprintf(buf, len, "type hipers, mfs %uk", c->mfs ? c->mfs : GLAN_MFS_DEFAULT);
+    else
+        snprintf(buf, len, "type %s", glan_lan_type_name((enum glan_lan_type)c->type));
+    return buf;
+}
+
+/* What the define messages and glan query say after "transport": "ip",
+ * or "ip, type hipers, mfs 64k" (a QDIO LAN's type is the default and not
+ * said). */
+static const char *lan_kind(const struct glan_lan_config *c, char *buf, size_t len)
+{
+    char t[48];
+    if (c->type == GLAN_LAN_HIPERS)
+        snprintf(buf, len, "%s, %s", glan_transport_name((enum glan_transport)c->transport),
+                 lan_type_text(c, t, sizeof t));
+    else
+        snprintf(buf, len, "%s", glan_transport_name((enum glan_transport)c->transport));
+    return buf;
+}
+
 static int cmd_define(int argc, char *argv[])
 {
     if (argc < 3)
@@ -344,7 +374,7 @@ static int cmd_define(int argc, char *argv[])
         {"addrs", offsetof(struct glan_lan_config, max_addrs)},
         {"groups", offsetof(struct glan_lan_config, max_groups)},
     };
-    int uplink_at = 0, transport_given = 0;
+    int uplink_at = 0, transport_given = 0, type_given = 0;
     const char *shm = NULL;
     for (int i = 3; i < argc; i += 2) {
         if (strcasecmp(argv[i], "uplink") == 0) {
@@ -357,6 +387,19 @@ static int cmd_define(int argc, char *argv[])
                 return cmd_error("%s", "Option 'transport' needs 'ip' or 'ethernet'");
             cfg.transport = t;
             transport_given = 1;
+            continue;
+        }
+        if (strcasecmp(argv[i], "type") == 0) {
+            enum glan_lan_type t;
+            if (i + 1 >= argc || glan_lan_type_parse(argv[i + 1], &t) < 0)
+                return cmd_error("%s", "Option 'type' needs 'qdio' or 'hipers'");
+            cfg.type = t;
+            type_given = 1;
+            continue;
+        }
+        if (strcasecmp(argv[i], "mfs") == 0) {
+            if (i + 1 >= argc || glan_mfs_parse(argv[i + 1], &cfg.mfs) < 0)
+                return cmd_error("%s", "Option 'mfs' needs 16k, 24k, 40k or 64k");
             continue;
         }
         if (strcasecmp(argv[i], "shared") == 0) {
@@ -404,13 +447,25 @@ static int cmd_define(int argc, char *argv[])
             return cmd_error("Cannot join shared LAN: '%s' is of transport %s, not %s", si.shm,
                              glan_transport_name(c->transport), glan_transport_name(cfg.transport));
         }
+        if (attached && type_given &&
+            (c->type != cfg.type || (cfg.type == GLAN_LAN_HIPERS && c->mfs != cfg.mfs))) {
+            char have[64], want[64];
+            glan_herc_lan_delete(name);
+            if (uplink_at && ua.spec.release)
+                ua.spec.release(ua.spec.arg);
+            return cmd_error("Cannot join shared LAN: '%s' is of %s, not %s", si.shm,
+                             lan_type_text(c, have, sizeof have),
+                             lan_type_text(&cfg, want, sizeof want));
+        }
+        char kind[64];
         WRMSG(HHC04716, "I", name, si.shm, attached ? "attached to" : "created", c->max_ports,
               c->buffers, c->buffer_size, c->mid_buffers, c->mid_size, c->big_buffers, c->big_size,
-              mib(c), c->queue_len, glan_transport_name(c->transport));
+              mib(c), c->queue_len, lan_kind(c, kind, sizeof kind));
     } else {
+        char kind[64];
         WRMSG(HHC04710, "I", name, cfg.max_ports, cfg.buffers, cfg.buffer_size, cfg.mid_buffers,
               cfg.mid_size, cfg.big_buffers, cfg.big_size, mib(&cfg), cfg.queue_len,
-              glan_transport_name(cfg.transport));
+              lan_kind(&cfg, kind, sizeof kind));
     }
     /* A statement that fails leaves no LAN half defined behind it. */
     if (uplink_at && set_uplink(name, &ua) < 0) {
@@ -575,7 +630,9 @@ static void show_port(const struct glan_port_view *v, void *arg)
         else if (!ifc->model)
             snprintf(state, sizeof state, "no device model");
         else
-            snprintf(state, sizeof state, "model %s", ifc->model);
+            snprintf(state, sizeof state, "model %s, %s", ifc->model,
+                     glan_lan_type(w->l->lan) == GLAN_LAN_HIPERS ? "IQD (HiperSockets)"
+                                                                 : "OSD (OSA-Express)");
     } else if (w->l->shm[0] && v->owner_pid != getpid()) {
         snprintf(devs, sizeof devs, "%s", "(of another process)");
         state[0] = '\0';
@@ -727,10 +784,10 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     struct glan_lan_stats s;
     glan_lan_get_config(l->lan, &c);
     glan_lan_stats(l->lan, &s);
+    char kind[64];
     line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u, transport %s", l->name,
          l->implicit ? " (defined by a device statement)" : "", s.ports, c.max_ports, s.addrs,
-         c.max_addrs, s.groups, c.max_groups,
-         glan_transport_name((enum glan_transport)c.transport));
+         c.max_addrs, s.groups, c.max_groups, lan_kind(&c, kind, sizeof kind));
     if (l->shm[0])
         line("  Shared as '%s' (%s by this process, pid %ld)", l->shm,
              l->shm_created ? "created" : "attached", (long)getpid());

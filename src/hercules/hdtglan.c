@@ -109,7 +109,10 @@ static int member_setup(DEVBLK *dev, struct group *g)
     const struct glan_herc_model *m = glan_herc_model;
     if (m) {
         dev->devtype = m->devtype;
-        dev->chptype[0] = m->chptype;
+        /* A HIPERS LAN's devices are HiperSockets cards: channel path type
+         * IQD, whose descriptor Linux's qeth builds its IDX level from. */
+        dev->chptype[0] =
+            glan_lan_type(g->ifc.lan->lan) == GLAN_LAN_HIPERS ? m->chptype_iqd : m->chptype;
         dev->pmcw.flag4 |= PMCW4_Q;
     }
     pthread_mutex_lock(&g->lock);

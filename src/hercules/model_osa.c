@@ -130,6 +130,7 @@ const struct glan_herc_model glan_herc_osa_model = {
     .name = "osa",
     .devtype = 0x1732,
     .chptype = 0x11,
+    .chptype_iqd = 0x24,
     .immediate = immediate,
     .iface_create = osa_iface_create,
     .iface_destroy = osa_iface_destroy,

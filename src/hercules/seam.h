@@ -56,6 +56,9 @@ struct glan_herc_model {
     const char *name; /* shown by `glan query` and in messages */
     uint16_t devtype; /* device type devlist shows (0x1732) */
     uint8_t chptype;  /* channel-path type for CHSC (0x11, OSD) */
+    /* the same on a LAN of type HIPERS (0x24, IQD): the model presents a
+     * HiperSockets card there (docs/osa.md, "HiperSockets") */
+    uint8_t chptype_iqd;
     /* 256 entries, nonzero marks an immediate command (no data transfer);
      * NULL: none. */
     const uint8_t *immediate;

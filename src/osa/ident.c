@@ -11,15 +11,18 @@
 
 #include "osa_int.h"
 
-size_t glan_osa_sense_id(uint8_t out[28])
+/* An OSA-Express (OSD) is control unit 1731 model 01 with devices 1732
+ * model 01, a HiperSockets card (IQD) models 05 of the same types: the
+ * pair Linux's qeth_ids[] tells the card type by. */
+static size_t sense_id(uint8_t model, uint8_t out[28])
 {
     struct senseid id;
     memset(&id, 0, sizeof id);
     id.reserved = 0xff;
     put16(id.cu_type, 0x1731);
-    id.cu_model = 0x01;
+    id.cu_model = model;
     put16(id.dev_type, 0x1732);
-    id.dev_model = 0x01;
+    id.dev_model = model;
     static const struct {
         uint8_t type, cmd;
         uint16_t count;
@@ -35,6 +38,53 @@ size_t glan_osa_sense_id(uint8_t out[28])
     }
     memcpy(out, &id, sizeof id);
     return sizeof id;
+}
+
+size_t glan_osa_sense_id(uint8_t out[28])
+{
+    return sense_id(0x01, out);
+}
+
+size_t osa_sense_id(const struct glan_osa *osa, uint8_t out[28])
+{
+    return sense_id(osa->iqd ? 0x05 : 0x01, out);
+}
+
+uint16_t osa_iqd_peer_level(uint16_t level)
+{
+    /* qeth checks the reply's level against one it derives from its own:
+     * 0x0400 plus the low byte when that byte is 8, 0x0200 plus the low
+     * byte when the high byte's low bits are 01 (the 0x41xx levels), the
+     * level itself otherwise. */
+    if ((level & 0xff) == 8)
+        return (uint16_t)(0x400 + (level & 0xff));
+    if (((level >> 8) & 3) == 1)
+        return (uint16_t)(0x200 + (level & 0xff));
+    return level;
+}
+
+/* The frame-size codes of ULP ENABLE and the MTUs Linux's
+ * qeth_get_mtu_outof_framesize makes of them: z/VM's maximum frame sizes
+ * 16K, 24K, 40K and 64K. */
+static const struct {
+    uint16_t code;
+    uint32_t mtu;
+} iqd_frames[] = {{0x4000, 8192}, {0x6000, 16384}, {0xa000, 32768}, {0xffff, 57344}};
+
+uint16_t osa_iqd_frame_code(uint32_t mtu)
+{
+    for (size_t i = 0; i < sizeof iqd_frames / sizeof iqd_frames[0]; i++)
+        if (iqd_frames[i].mtu == mtu)
+            return iqd_frames[i].code;
+    return 0;
+}
+
+uint32_t osa_iqd_code_mtu(uint16_t code)
+{
+    for (size_t i = 0; i < sizeof iqd_frames / sizeof iqd_frames[0]; i++)
+        if (iqd_frames[i].code == code)
+            return iqd_frames[i].mtu;
+    return 0;
 }
 
 static void ebcdic(uint8_t *dst, const char *src, size_t n)
@@ -77,7 +127,7 @@ size_t glan_osa_rcd(struct glan_osa *osa, unsigned slot, uint8_t out[128])
     uint8_t *b = out;
     uint16_t dev = osa->cfg.devnum[slot < GLAN_OSA_SLOTS ? slot : 0];
     struct node_descriptor *n = (struct node_descriptor *)b;
-    ned(&n[0], 0xc4, "001732", "001", osa->cfg.chpid, (uint8_t)dev, dev);
+    ned(&n[0], 0xc4, "001732", osa->iqd ? "005" : "001", osa->cfg.chpid, (uint8_t)dev, dev);
     ned(&n[1], 0xc4, "001730", "006", osa->cfg.chpid, 0x00, dev);
     ned(&n[2], 0xd4, "001730", "006", 0x00, 0x00, dev);
     /* General NEQ: flags 0x80, the rest zero. */
@@ -95,7 +145,13 @@ void glan_osa_ssqd(struct glan_osa *osa, unsigned slot, uint16_t sch, uint8_t ou
     memset(&d, 0, sizeof d);
     d.flags = 0xc0;
     put16(d.sch, sch);
-    d.qfmt = QDIO_QETH_QFMT;
+    /* A HiperSockets card's queues are of format 2, which makes Linux's
+     * qdio use thin interrupts.  No completion queue: qdioac1 says nothing
+     * of initiating input queues, so qeth sets none up, and no multiple
+     * write count (mmwc 0), so it sends one buffer per SIGA, always with
+     * function code 0 (the codes 3 and 4 of multiple and queued writes are
+     * what Hyperion's SIGA does not pass on). */
+    d.qfmt = osa->iqd ? QDIO_IQDIO_QFMT : QDIO_QETH_QFMT;
     /* SIGA-r and SIGA-w are the doorbells the device acts on; the guest's
      * SLSB is the adapter's copy, so no SIGA-s is ever needed. */
     d.qdioac1 = AC1_SIGA_INPUT_NEEDED | AC1_SIGA_OUTPUT_NEEDED | AC1_AUTOMATIC_SYNC_ON_THININT |

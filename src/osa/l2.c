@@ -36,7 +36,9 @@ int osa_l2_layer_ok(struct glan_osa *osa, uint8_t proto)
         return 1;
     osa_log(osa, "LAN '%s' is of transport %s, the guest asked for layer %d: refused (%s)",
             glan_lan_name(lan), t == GLAN_TRANSPORT_ETHERNET ? "ETHERNET" : "IP", l2 ? 2 : 3,
-            l2 ? "qeth layer2=0 for an IP LAN" : "qeth layer2=1 for an ETHERNET LAN");
+            !l2        ? "qeth layer2=1 for an ETHERNET LAN"
+            : osa->iqd ? "a HiperSockets card of a HIPERS LAN takes layer 3, qeth's default for it"
+                       : "qeth layer2=0 for an IP LAN");
     OSA_INC(osa, l2_refused);
     return 0;
 }

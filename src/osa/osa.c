@@ -29,6 +29,8 @@ static const uint8_t tok_ulp_filter[4] = {'G', 'L', 'U', 'F'};
 static const uint8_t tok_ulp_conn[4] = {'G', 'L', 'U', 'C'};
 /* Microcode level in IDX replies: first byte 0 marks it as OSA-style. */
 static const uint8_t idx_mcl[4] = {0x00, 0x00, 0x01, 0x00};
+/* A HiperSockets card's: EBCDIC "GL01" (first byte with 0x80 set). */
+static const uint8_t idx_mcl_iqd[4] = {0xc7, 0xd3, 0xf0, 0xf1};
 
 /* Tell the LAN's controller (include/base/guestlan/controller.h) when the
  * interface starts or stops.  "Started" is STARTLAN done with the queues
@@ -84,6 +86,22 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
         osa->cfg.mtu = GLAN_OSA_MAX_MTU;
     if (osa->cfg.mtu > lc.big_size)
         osa->cfg.mtu = (uint16_t)lc.big_size;
+    /* On a HIPERS LAN the adapter is a HiperSockets card, whose MTU is the
+     * one Linux makes of the LAN's maximum frame size (docs/osa.md,
+     * "HiperSockets"), and the interface starts at it. */
+    if (glan_lan_type(lan) == GLAN_LAN_HIPERS) {
+        uint32_t mtu = glan_mfs_mtu(lc.mfs);
+        if (!mtu || mtu > lc.big_size) {
+            snprintf(err, errlen,
+                     "osa: LAN %s: no HiperSockets frame size fits (mfs %uk, bigsize %u)",
+                     glan_lan_name(lan), lc.mfs, lc.big_size);
+            free(osa);
+            return NULL;
+        }
+        osa->iqd = 1;
+        osa->cfg.mtu = (uint16_t)mtu;
+        osa->iqd_frame = osa_iqd_frame_code(mtu);
+    }
     osa->data_slot = -1;
     pthread_mutex_init(&osa->ctl, NULL);
     pthread_mutex_init(&osa->out, NULL);
@@ -263,8 +281,12 @@ static void idx_activate(struct glan_osa *osa, unsigned slot, struct glan_osa_io
             memcpy(osa->guest_issuer_token, req.token, 4);
         rep.type = (uint8_t)((req.type & ~3u) | IDX_POSITIVE);
         memcpy(rep.token, tok_issuer, 4);
-        put16(rep.func_level, IDX_FUNC_LEVEL_REPLY);
-        memcpy(rep.mcl, idx_mcl, 4);
+        /* A HiperSockets card answers the level derived from the guest's
+         * (which Linux builds from its channel path's descriptor), and
+         * gives its microcode level in EBCDIC, as qeth shows an IQD's. */
+        put16(rep.func_level,
+              osa->iqd ? osa_iqd_peer_level(be16(req.func_level)) : IDX_FUNC_LEVEL_REPLY);
+        memcpy(rep.mcl, osa->iqd ? idx_mcl_iqd : idx_mcl, 4);
     }
     memcpy(sl->idx_reply, &rep, sizeof rep);
     sl->idx_reply_len = sizeof rep;
@@ -408,7 +430,9 @@ static int ulp_enable(struct glan_osa *osa, const struct mpc_req *r)
     const uint8_t *q0a = find_pus(r, PUS_0A, 8);
     if (q0a)
         memcpy(p0a, q0a + 4, 4);
-    put16(p0a + 4, osa->cfg.mtu);
+    /* An OSA gives its MTU, a HiperSockets card its frame-size code,
+     * which Linux turns into the MTU (osa_iqd_frame_code). */
+    put16(p0a + 4, osa->iqd ? osa->iqd_frame : osa->cfg.mtu);
     p0a[0x10] = LINK_TYPE_GBIT_ETH;
     end = pus(b, end, PUS_0A, p0a, sizeof p0a);
     osa->mpc = MPC_ULP_ENABLED;
@@ -578,7 +602,7 @@ int glan_osa_exec(struct glan_osa *osa, unsigned slot, struct glan_osa_io *io)
     switch (io->cmd) {
     case CCW_CMD_SENSE_ID: {
         uint8_t id[28];
-        give(io, id, (uint32_t)glan_osa_sense_id(id));
+        give(io, id, (uint32_t)osa_sense_id(osa, id));
         break;
     }
     case CCW_CMD_NOP:

@@ -164,6 +164,11 @@ struct glan_osa {
     void *host;
     struct glan_port *port;
     struct glan_osa_config cfg;
+    /* The personality, fixed at create from the LAN's type: 0 an
+     * OSA-Express (OSD), 1 a HiperSockets card (IQD, docs/osa.md
+     * "HiperSockets"); iqd_frame is the frame-size code of its ULP ENABLE. */
+    int iqd;
+    uint16_t iqd_frame;
     char name[32];
     uint8_t mac[6];
 
@@ -223,6 +228,18 @@ struct glan_osa {
 #define OSA_INC(osa, f) atomic_fetch_add_explicit(&(osa)->st.f, 1, memory_order_relaxed)
 
 /* ---- calls between the files (see the top of this header) ----------------- */
+
+/* ident.c: the Sense ID data of this adapter (CU/device models 01 for an
+ * OSD, 05 for an IQD); returns its length. */
+size_t osa_sense_id(const struct glan_osa *osa, uint8_t out[28]);
+/* ident.c: the IDX function level a HiperSockets adapter answers a guest
+ * that sent level (what Linux's qeth_peer_func_level expects). */
+uint16_t osa_iqd_peer_level(uint16_t level);
+/* ident.c: the ULP ENABLE frame-size code of a HiperSockets adapter whose
+ * MTU is mtu (8192, 16384, 32768 or 57344), and the MTU Linux makes of a
+ * code; 0 for any other. */
+uint16_t osa_iqd_frame_code(uint32_t mtu);
+uint32_t osa_iqd_code_mtu(uint16_t code);
 
 /* ipa.c: handle one IPA command block (blk, len bytes: TH..IPA, the IPA
  * command at pdu_off; osa.c checked the headers) and build its reply in

@@ -140,7 +140,15 @@ int osa_queues_establish(struct glan_osa *osa, unsigned slot, const uint8_t *buf
     const struct qdr *qdr = (const struct qdr *)buf;
     unsigned ni = qdr->iqdcnt, no = qdr->oqdcnt;
     unsigned isz = qdr->iqdsz * 4u, osz = qdr->oqdsz * 4u;
-    if (qdr->qfmt != QDIO_QETH_QFMT || ni < 1 || ni > OSA_MAX_INQ || no < 1 || no > OSA_MAX_OUTQ ||
+    /* Format 0 for an OSA, format 2 for a HiperSockets card: a guest that
+     * drives the other kind is refused, with a line saying so. */
+    uint8_t want = osa->iqd ? QDIO_IQDIO_QFMT : QDIO_QETH_QFMT;
+    if (qdr->qfmt != want)
+        osa_log(osa, "queues of format %u on a%s: refused (LAN '%s' is of type %s)", qdr->qfmt,
+                osa->iqd ? " HiperSockets card, which takes format 2"
+                         : "n OSA-Express, which takes format 0",
+                glan_lan_name(glan_port_lan(osa->port)), osa->iqd ? "HIPERS" : "QDIO");
+    if (qdr->qfmt != want || ni < 1 || ni > OSA_MAX_INQ || no < 1 || no > OSA_MAX_OUTQ ||
         isz < sizeof(struct qdesfmt0) || osz < sizeof(struct qdesfmt0) ||
         offsetof(struct qdr, qdf0) + ni * isz + no * osz > len)
         return -EINVAL;

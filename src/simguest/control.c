@@ -31,9 +31,12 @@ int glan_sg_sense_id(struct simguest *g, unsigned slot)
         !ok_status(io.unitstat))
         return -1;
     uint32_t n = sizeof b - io.residual;
-    if (n < 28 || b[0] != 0xff || be16(b + 1) != 0x1731 || b[3] != 0x01 || be16(b + 4) != 0x1732 ||
-        b[6] != 0x01)
+    /* Linux's qeth_ids: CU 1731/01 with 1732/01 an OSD, 1731/05 with
+     * 1732/05 an IQD (HiperSockets). */
+    if (n < 28 || b[0] != 0xff || be16(b + 1) != 0x1731 || be16(b + 4) != 0x1732 || b[3] != b[6] ||
+        (b[3] != 0x01 && b[3] != 0x05))
         return -2;
+    g->iqd = b[3] == 0x05;
     /* The queue commands come from the CIWs, as qdio_establish takes them. */
     int eq = 0, aq = 0;
     for (uint32_t off = 8; off + 4 <= n; off += 4) {
@@ -62,6 +65,25 @@ int glan_sg_rcd(struct simguest *g)
 
 /* ---- IDX ------------------------------------------------------------------------ */
 
+/* The function level the guest sends: an OSD's 0x0101; an IQD's is 0x4100
+ * plus its channel path's descriptor byte (qeth_update_from_chp_desc). */
+static uint16_t sg_func_level(const struct simguest *g)
+{
+    if (!g->iqd)
+        return IDX_FUNC_LEVEL_OSD;
+    return (uint16_t)(0x4100 + (g->chpid_desc ? g->chpid_desc : 0x24));
+}
+
+/* The level the guest expects back (qeth_peer_func_level). */
+static uint16_t peer_level(uint16_t level)
+{
+    if ((level & 0xff) == 8)
+        return (uint16_t)((level & 0xff) + 0x400);
+    if (((level >> 8) & 3) == 1)
+        return (uint16_t)((level & 0xff) + 0x200);
+    return level;
+}
+
 int glan_sg_idx_activate(struct simguest *g, unsigned slot, int read)
 {
     uint8_t b[4096];
@@ -73,7 +95,7 @@ int glan_sg_idx_activate(struct simguest *g, unsigned slot, int read)
     r->res2 = 0x01;
     r->port = 0x80 | 0x40; /* port 0, no portname required, invalid frame */
     put32(r->token, 0x00010103);
-    put16(r->func_level, IDX_FUNC_LEVEL_OSD);
+    put16(r->func_level, sg_func_level(g));
     static const uint8_t hallole[8] = {0xc8, 0xc1, 0xd3, 0xd3, 0xd6, 0xd3, 0xc5, 0x40};
     memcpy(r->dataset, hallole, 8);
     put16(r->cua, g->devnum[g->dt]);
@@ -92,12 +114,13 @@ int glan_sg_idx_activate(struct simguest *g, unsigned slot, int read)
         return -3; /* TERMINATE or negative */
     uint16_t level = be16(b + 0x10);
     g->func_level_reply = level;
+    uint16_t want = g->iqd ? peer_level(sg_func_level(g)) : IDX_FUNC_LEVEL_REPLY;
     if (read) {
-        if (level != IDX_FUNC_LEVEL_REPLY)
+        if (level != want)
             return -4;
         memcpy(g->issuer_rm_r, b + 0x0c, 4);
         memcpy(g->mcl, b + 0x12, 4);
-    } else if ((level & ~0x0100) != IDX_FUNC_LEVEL_REPLY) {
+    } else if ((level & ~0x0100) != want) {
         return -4;
     }
     return 0;
@@ -300,6 +323,18 @@ int glan_sg_ulp_enable(struct simguest *g, uint8_t prot)
     if (rc)
         return rc;
     g->max_mtu = be16(p + ULP_ENABLE_RESP_MAX_MTU);
+    if (g->iqd) {
+        /* qeth_get_mtu_outof_framesize; an IQD without a known code is
+         * refused (qeth_update_max_mtu needs it for its input buffers). */
+        g->frame_code = g->max_mtu;
+        g->max_mtu = g->frame_code == 0x4000   ? 8192
+                     : g->frame_code == 0x6000 ? 16384
+                     : g->frame_code == 0xa000 ? 32768
+                     : g->frame_code == 0xffff ? 57344
+                                               : 0;
+        if (!g->max_mtu)
+            return -4;
+    }
     if (be16(p + ULP_ENABLE_RESP_DIFINFO_LEN) >= 0x18) {
         g->link_type = p[ULP_ENABLE_RESP_LINK_TYPE];
         if (g->link_type == 0x02 || g->link_type == 0x82)
@@ -364,11 +399,16 @@ int glan_sg_establish(struct simguest *g)
     if (!g->in_pages || !g->out_pages)
         return -9;
     struct qib *qib = glan_sg_ptr(g, g->qib);
-    qib->qfmt = QDIO_QETH_QFMT;
+    qib->qfmt = g->iqd ? QDIO_IQDIO_QFMT : QDIO_QETH_QFMT;
     put64(qib->isliba, g->slib[0]);
     put64(qib->osliba, g->slib[1]);
     static const uint8_t pcit[4] = {0xd7, 0xc3, 0xc9, 0xe3}; /* EBCDIC "PCIT" */
-    memcpy(qib->parm, pcit, 4);
+    /* qeth gives an IQD no QIB parameters, and its qdio always uses thin
+     * interrupts for queues of format 2. */
+    if (!g->iqd)
+        memcpy(qib->parm, pcit, 4);
+    if (g->iqd)
+        g->use_thin = 1;
 
     if (equeue(g) < 0)
         return -1;
@@ -390,7 +430,7 @@ static int equeue(struct simguest *g)
     uint8_t qdrb[4096];
     memset(qdrb, 0, sizeof qdrb);
     struct qdr *qdr = (struct qdr *)qdrb;
-    qdr->qfmt = QDIO_QETH_QFMT;
+    qdr->qfmt = g->iqd ? QDIO_IQDIO_QFMT : QDIO_QETH_QFMT;
     qdr->ac = 0x01;
     qdr->iqdcnt = 1;
     qdr->oqdcnt = SG_OUT_QUEUES;

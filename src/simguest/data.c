@@ -31,12 +31,17 @@ static void init_in_sbal(struct simguest *g, unsigned i)
 {
     struct sbal *s = glan_sg_ptr(g, g->sbal[0][i]);
     unsigned pool = i % SG_IN_BUFS;
+    /* An OSA's input buffers are 64 KiB; an IQD's are its MTU and two
+     * pages (qeth_update_max_mtu): 16 elements at 57344, 4 at 8192. */
+    unsigned n = QDIO_MAX_ELEMENTS;
+    if (g->iqd && g->max_mtu && (g->max_mtu + 8192u) / 4096 < n)
+        n = (g->max_mtu + 8192u) / 4096;
     memset(s, 0, sizeof *s);
-    for (unsigned e = 0; e < QDIO_MAX_ELEMENTS; e++) {
+    for (unsigned e = 0; e < n; e++) {
         put64(s->element[e].addr, g->in_pages + (uint64_t)(pool * 16 + e) * 4096);
         put32(s->element[e].length, 4096);
     }
-    s->element[15].eflags = SBAL_EFLAGS_LAST_ENTRY;
+    s->element[n - 1].eflags = SBAL_EFLAGS_LAST_ENTRY;
 }
 
 int glan_sg_init_input(struct simguest *g)

@@ -268,6 +268,23 @@ int glan_sg_ccw(struct simguest *g, unsigned slot, uint8_t cmd, uint8_t flags, v
         }                                                                                          \
     } while (0)
 
+/* qeth_l3_iqd_read_initial_mac: an IQD's MAC is what CREATE_ADDR answers,
+ * which must be a valid unicast address. */
+static int iqd_read_initial_mac(struct simguest *g)
+{
+    uint8_t uid[8] = {0};
+    uint8_t r[4096];
+    uint32_t rl;
+    if (glan_sg_ipa(g, IPA_CMD_CREATE_ADDR, IPA_PROT_IPV6, uid, 8, r, &rl) != 0)
+        return -1;
+    const uint8_t *mac = (const uint8_t *)sg_reply_ipa(r, rl) + sizeof(struct ipa_hdr);
+    static const uint8_t zero[6];
+    if ((mac[0] & 1) || !memcmp(mac, zero, 6))
+        return -2;
+    memcpy(g->mac, mac, 6);
+    return 0;
+}
+
 int glan_sg_start(struct simguest *g)
 {
     for (unsigned s = 0; s < 3; s++)
@@ -275,7 +292,9 @@ int glan_sg_start(struct simguest *g)
     STEP(glan_sg_rcd(g));
     uint8_t ssqd[32];
     glan_osa_ssqd(g->osa, g->dt, 0x0002, ssqd);
-    if ((ssqd[0] & 0xc0) != 0xc0 || be16(ssqd + 2) != 0x0002)
+    /* The queue format must be the card's: 2 for an IQD, 0 for an OSD. */
+    if ((ssqd[0] & 0xc0) != 0xc0 || be16(ssqd + 2) != 0x0002 ||
+        ssqd[4] != (g->iqd ? QDIO_IQDIO_QFMT : QDIO_QETH_QFMT))
         return -1;
     STEP(glan_sg_idx_activate(g, g->rd, 1));
     STEP(glan_sg_idx_activate(g, g->wr, 0));
@@ -303,7 +322,8 @@ int glan_sg_start(struct simguest *g)
         STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_ARP_PROCESSING, IPA_CMD_ASS_START, 0, 0));
     if (g->ipa4_supported & IPA_MULTICASTING)
         STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_MULTICASTING, IPA_CMD_ASS_START, 0, 0));
-    if (g->ipa4_supported & IPA_IPV6) {
+    /* qeth_l3_softsetup_ipv6: nothing for an IQD. */
+    if ((g->ipa4_supported & IPA_IPV6) && !g->iqd) {
         STEP(glan_sg_setassparms(g, IPA_PROT_IPV4, IPA_IPV6, IPA_CMD_ASS_START, 3, 1));
         STEP(glan_sg_setassparms(g, IPA_PROT_IPV6, IPA_IPV6, IPA_CMD_ASS_START, 0, 0));
         STEP(glan_sg_setassparms(g, IPA_PROT_IPV6, IPA_PASSTHRU, IPA_CMD_ASS_START, 0, 0));
@@ -316,6 +336,8 @@ int glan_sg_start(struct simguest *g)
     uint8_t rtg = 0;
     STEP(glan_sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV4, &rtg, 1, NULL, NULL));
     STEP(glan_sg_ipa(g, IPA_CMD_SETRTG, IPA_PROT_IPV6, &rtg, 1, NULL, NULL));
+    if (g->iqd)
+        STEP(iqd_read_initial_mac(g));
     return 0;
 }
 

@@ -331,6 +331,38 @@ glan-l2)
         --expect-log "HHC04720I     VLANs: 10 20" --expect-log "HHC04720I     VLANs: 10 30" \
         --expect-log "HHC04720I     Group MACs: (\S+ )*33:33:00:00:00:01"
     ;;
+glan-hipers)
+    need_module
+    need_guest
+    # LAN1 is of type HIPERS (maximum frame size 64k): 0600 and 0610 are
+    # HiperSockets cards, grouped and set online with neither layer2 nor an
+    # MTU set: qeth_l3, hsiN, MTU 57344 from ULP ENABLE's frame-size code.
+    # IPv4 and IPv6 both ways (no ARP, no neighbour discovery: the
+    # interfaces are NOARP) and 16 MiB over TCP.  0620 on LAN2 (type QDIO)
+    # stays an OSA-Express at 1492.  0630 asks for layer 2 on the HIPERS LAN
+    # and must fail to come online, with qeth's message and one HHC line.
+    exec python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 400 \
+        --cfg "glan define LAN1 ports 16 type hipers" --cfg "glan define LAN2 ports 8" \
+        --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" --dev "0620.3 GLAN LAN2" \
+        --dev "0630.3 GLAN LAN1" \
+        --params "glan_layer=default,0.0.0620:layer3,0.0.0630:layer2 glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns,0.0.0620/10.2.2.2/24,0.0.0630/10.1.1.4/24 glan_addr_extra=0.0.0600/fd00:1::2/64,0.0.0610/fd00:1::3/64 glan_ping=10.1.1.3,fd00:1::3 glan_ping_ns=10.1.1.2,fd00:1::2 glan_tcp=16 glan_hold=1 glan_dbf=20" \
+        --on "READY=glan query" \
+        --expect USERSPACE \
+        --expect 'IF~^0\.0\.0600 hsi[0-9]+ 10\.1\.1\.2/24 ok ns=root card=HiperSockets mtu=57344' \
+        --expect 'IF~^0\.0\.0610 \S+ 10\.1\.1\.3/24 ok ns=ns card=HiperSockets mtu=57344' \
+        --expect 'IF~^0\.0\.0620 eth[0-9]+ 10\.2\.2\.2/24 ok ns=root card=OSD_1000 mtu=1492' \
+        --expect 'IF~^0\.0\.0630 - 10\.1\.1\.4/24 fail' \
+        --expect 'DMESG~does not support the configured transport mode' \
+        --expect 'PING~^root 10\.1\.1\.3 tx=5 rx=5 ' --expect 'PING~^root fd00:1::3 tx=5 rx=5 ' \
+        --expect 'PING~^ns 10\.1\.1\.2 tx=5 rx=5 ' --expect 'PING~^ns fd00:1::2 tx=5 rx=5 ' \
+        --expect 'TCP~^10\.1\.1\.3 ok bytes=16777216 ' --expect DONE \
+        --expect-log "HHC04710I GLAN: LAN 'LAN1' defined: 16 ports, .*, transport ip, type hipers, mfs 64k" \
+        --expect-log "HHC04701I 0:0630 GLAN: osa \\S+: LAN 'LAN1' is of transport IP, the guest asked for layer 2: refused \\(a HiperSockets card" \
+        --expect-log "HHC04720I LAN LAN1: ports 3 of 16, .*, transport ip, type hipers, mfs 64k" \
+        --expect-log "HHC04720I   Port 0 '0:0600' guest devices 0600 0601 0602: model osa, IQD \\(HiperSockets\\), mtu 57344" \
+        --expect-log "HHC04720I     Addresses: (\\S+ )*fd00:1::2 " \
+        --expect-log "HHC04720I     Addresses: (\\S+ )*10\.1\.1\.3 "
+    ;;
 glan-l2-tap-bridge)
     need_module
     need_root tun "$case_: a TAP uplink in a bridge in a network namespace"

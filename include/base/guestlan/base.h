@@ -144,6 +144,27 @@ const char *glan_transport_name(enum glan_transport t);
 /* Parse "ip" or "ethernet" (any case).  0, or -EINVAL. */
 int glan_transport_parse(const char *text, enum glan_transport *out);
 
+/* The kind of adapter every guest of the LAN sees, fixed when it is
+ * defined (z/VM's DEFINE LAN TYPE QDIO and TYPE HIPERS): an OSA-Express
+ * (OSD), or a HiperSockets card (IQD) whose frames are up to the LAN's
+ * maximum frame size (docs/guide.md, "HIPERS LANs").  A HIPERS LAN is of
+ * transport IP. */
+enum glan_lan_type { GLAN_LAN_QDIO = 0, GLAN_LAN_HIPERS = 1 };
+/* The maximum frame sizes of a HIPERS LAN, in KiB, as z/VM names them; 64
+ * is the default. */
+#define GLAN_MFS_DEFAULT 64
+
+/* "qdio" or "hipers". */
+const char *glan_lan_type_name(enum glan_lan_type t);
+/* Parse "qdio" or "hipers" (any case).  0, or -EINVAL. */
+int glan_lan_type_parse(const char *text, enum glan_lan_type *out);
+/* Parse a maximum frame size: "16k", "24k", "40k" or "64k" (the k may be
+ * left out, any case) into KiB.  0, or -EINVAL. */
+int glan_mfs_parse(const char *text, uint32_t *kib);
+/* The largest IP datagram (the MTU) a HiperSockets card of maximum frame
+ * size kib KiB carries: 8192, 16384, 32768 or 57344; 0 for another size. */
+uint32_t glan_mfs_mtu(uint32_t kib);
+
 /* Sizes are fixed when the LAN is defined; zero means the default.  A class
  * size left zero is at least the size of the class below it. */
 struct glan_lan_config {
@@ -160,6 +181,8 @@ struct glan_lan_config {
     uint32_t big_buffers; /* large buffers, default 128 */
     uint32_t big_size;    /* bytes in a large buffer (the largest datagram), default 65535 */
     uint32_t transport;   /* enum glan_transport, default (0) IP */
+    uint32_t type;        /* enum glan_lan_type, default (0) QDIO */
+    uint32_t mfs;         /* HIPERS: maximum frame size in KiB (16, 24, 40, 64), default 64 */
 };
 
 /* Class k's count and size in cfg (k 0 small, 1 medium, 2 large). */
@@ -215,6 +238,10 @@ int glan_lan_reap(struct glan_lan *lan);
 const char *glan_lan_name(const struct glan_lan *lan);
 /* What the LAN carries. */
 enum glan_transport glan_lan_transport(const struct glan_lan *lan);
+/* What its guests' adapters are (QDIO: OSA-Express, HIPERS: HiperSockets). */
+enum glan_lan_type glan_lan_type(const struct glan_lan *lan);
+/* A HIPERS LAN's maximum frame size in KiB; 0 for a QDIO LAN. */
+uint32_t glan_lan_mfs(const struct glan_lan *lan);
 /* The configuration in force (defaults filled in). */
 void glan_lan_get_config(const struct glan_lan *lan, struct glan_lan_config *out);
 

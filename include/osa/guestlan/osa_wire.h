@@ -112,6 +112,10 @@ _Static_assert(offsetof(struct idx_activate, cua) == 0x1e, "idx cua");
 #define IDX_SHUTDOWN_ID 0x0000c000u
 enum { IDX_TYPE_READ = 0x19, IDX_TYPE_WRITE = 0x15, IDX_POSITIVE = 0x02 };
 enum { IDX_FUNC_LEVEL_OSD = 0x0101, IDX_FUNC_LEVEL_REPLY = 0x0201 };
+/* A HiperSockets guest's IDX function level is 0x4100 plus the descriptor
+ * byte of its channel path (0x24, IQD: 0x4124) or qeth's own 0x4108; the
+ * adapter answers the level qeth expects of its peer (osa_iqd_peer_level). */
+enum { IDX_FUNC_LEVEL_IQD = 0x4108 };
 enum { IDX_CAUSE_EXCL = 0x19 };
 
 /* ---- MPC framing (qeth_core_mpc.c templates; routines in mpc.h) ------------ */
@@ -416,6 +420,7 @@ _Static_assert(sizeof(struct ipa_setdelipm) == 24, "setdelipm");
 #define QDIO_MAX_BUFFERS_PER_Q 128
 #define QDIO_MAX_ELEMENTS      16
 #define QDIO_QETH_QFMT         0
+#define QDIO_IQDIO_QFMT        2 /* HiperSockets (IQD) */
 
 /* Queue description record: the data of ESTABLISH QUEUES. */
 struct qdesfmt0 {

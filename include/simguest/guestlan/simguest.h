@@ -121,6 +121,16 @@ struct simguest {
     uint8_t idx_term_cause;
     /* The flags of the last SETADAPTERPARMS reply. */
     uint8_t setadp_flags;
+    /* A HiperSockets card (Sense ID models 05, set by glan_sg_sense_id):
+     * the guest then does what Linux's qeth does for an IQD card: IDX
+     * function level 0x4100 + the channel path's descriptor (chpid_desc,
+     * 0x24 unless set), MTU from ULP ENABLE's frame-size code, queues of
+     * format 2 with thin interrupts, four output queues (the last for
+     * multicast), no IPv6 assist started, CREATE_ADDR for its MAC, input
+     * buffers of MTU + 8 KiB. */
+    int iqd;
+    uint8_t chpid_desc;
+    uint16_t frame_code; /* the ULP ENABLE code an IQD answered */
 };
 
 /* Make a guest and its adapter on lan.  name "0600" etc. NULL on failure. */

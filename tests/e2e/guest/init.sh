@@ -141,7 +141,8 @@ up() {
         mark IF "$devno" "$ifn" "$addr" fail "address: $(cat /tmp/err)"
         return 1
     fi
-    mark IF "$devno" "$ifn" "$addr" ok ns=${ns:-root} card=$(cat $g/card_type | tr ' ' _)
+    mark IF "$devno" "$ifn" "$addr" ok ns=${ns:-root} card=$(cat $g/card_type | tr ' ' _) \
+        mtu=$($run ip -o link show dev "$ifn" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p')
     echo "$ifn ${ns:-root}" >"/tmp/if.$devno"
     if [ -n "${glan_mtu:-}" ]; then
         ok=fail above=taken
