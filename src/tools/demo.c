@@ -44,6 +44,9 @@ static struct sg_rx rxbuf[64];
 /* --layer2: the guests are layer 2 on a LAN of transport ETHERNET; they send
  * Ethernet frames and resolve each other with ARP, as qeth_l2 guests do. */
 static int layer2;
+/* --hipers: LAN1 is of type HIPERS; the guests' cards are HiperSockets
+ * (IQD), layer 3 at the MTU of the LAN's maximum frame size. */
+static int hipers;
 static uint8_t arp_mac[6];
 static int arp_got;
 
@@ -262,8 +265,11 @@ static void query(struct glan_lan *lan, struct glan_uplink *up, struct guest *g,
     glan_lan_get_config(lan, &c);
     glan_lan_stats(lan, &s);
     printf("glan query %s\n", c.name);
-    printf("LAN %s: ports %u of %u, addresses %u of %u, groups %u of %u\n", c.name, s.ports,
-           c.max_ports, s.addrs, c.max_addrs, s.groups, c.max_groups);
+    char kind[48] = "";
+    if (c.type == GLAN_LAN_HIPERS)
+        snprintf(kind, sizeof kind, ", type hipers, mfs %uk", c.mfs);
+    printf("LAN %s: ports %u of %u, addresses %u of %u, groups %u of %u%s\n", c.name, s.ports,
+           c.max_ports, s.addrs, c.max_addrs, s.groups, c.max_groups, kind);
     printf("  Base storage in use: small %u of %u (%u bytes), medium %u of %u (%u bytes), large %u "
            "of %u (%u bytes); port queues of %u\n",
            s.class_in_use[0], c.buffers, c.buffer_size, s.class_in_use[1], c.mid_buffers,
@@ -367,14 +373,15 @@ static int host_ping(struct guest *g, int ng)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: glan demo [--no-uplink] [--layer2]\n"
+    fprintf(f, "usage: glan demo [--no-uplink] [--layer2 | --hipers]\n"
                "  Two simulated Linux qeth guests on LAN1 behind the OSA device model ping\n"
                "  each other through QDIO and the base; as root, LAN1 also gets a TUN uplink\n"
                "  in a network namespace of this process and guest A and the host ping each\n"
                "  other through it.  Then the LAN as `glan query` shows it.  Exit 0 when\n"
                "  every ping was answered.  --layer2: LAN1 is of transport ETHERNET and the\n"
                "  guests are layer 2 (qeth_l2): they ARP for each other and ping in Ethernet\n"
-               "  frames; no uplink.\n");
+               "  frames; no uplink.  --hipers: LAN1 is of type HIPERS and the guests'\n"
+               "  cards HiperSockets (IQD): layer 3 at MTU 57344, set by the card.\n");
 }
 
 int cmd_demo(int argc, char **argv)
@@ -386,6 +393,8 @@ int cmd_demo(int argc, char **argv)
         } else if (!strcmp(argv[i], "--layer2")) {
             layer2 = 1;
             want_uplink = 0; /* a TUN uplink carries no frames */
+        } else if (!strcmp(argv[i], "--hipers")) {
+            hipers = 1;
         } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
@@ -396,15 +405,23 @@ int cmd_demo(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct glan_lan_config cfg = {.name = "LAN1", .max_ports = 16}; /* zero: the default */
+    if (layer2 && hipers) {
+        usage(stderr);
+        return 2;
+    }
     if (layer2)
         cfg.transport = GLAN_TRANSPORT_ETHERNET;
+    if (hipers)
+        cfg.type = GLAN_LAN_HIPERS;
     char err[256];
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
     if (!lan) {
         fprintf(stderr, "glan demo: %s\n", err);
         return 1;
     }
-    printf("glan define LAN1 ports 16%s\n", layer2 ? " transport ethernet" : "");
+    printf("glan define LAN1 ports 16%s\n", layer2   ? " transport ethernet"
+                                            : hipers ? " type hipers"
+                                                     : "");
     struct guest g[2] = {{.name = "A", .addr = "10.1.1.2"}, {.name = "B", .addr = "10.1.1.3"}};
     static const uint16_t devno[2] = {0x0600, 0x0610};
     static const char *const port[2] = {"0:0600", "0:0610"};
@@ -425,11 +442,19 @@ int cmd_demo(int argc, char **argv)
                    m[5], g[i].addr);
             continue;
         }
+        if (g[i].sg->iqd) {
+            printf("guest %s: qeth 0.0.%04x,0.0.%04x,0.0.%04x online (HiperSockets, layer 3, MTU "
+                   "%u from frame-size code %04x), %s/24 registered (SETIP)\n",
+                   g[i].name, devno[i], devno[i] + 1, devno[i] + 2, g[i].sg->max_mtu,
+                   g[i].sg->frame_code, g[i].addr);
+            continue;
+        }
         printf("guest %s: qeth 0.0.%04x,0.0.%04x,0.0.%04x online (layer 3), %s/24 registered "
                "(SETIP)\n",
                g[i].name, devno[i], devno[i] + 1, devno[i] + 2, g[i].addr);
     }
-    printf("-- guest to guest: output SBAL + SIGA-w -> OSA model -> base -> peer's input SBAL\n");
+    printf("-- guest to guest: output SBAL + SIGA-w -> %s model -> base -> peer's input SBAL\n",
+           hipers ? "HiperSockets (IQD)" : "OSA");
     if (ping(&g[0], g[1].addr, g, 2) || ping(&g[1], g[0].addr, g, 2))
         status = 1;
 

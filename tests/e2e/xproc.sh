@@ -14,7 +14,11 @@
 # Environment: as tests/e2e/e2e.sh; GLAN_XPROC_MIB the MiB to send (default
 # 4; docs/benchmarks.md used 16); GLAN_XPROC_TRANSPORT=ethernet makes LAN1 a
 # LAN of transport ETHERNET and the guests layer 2 (qeth's default), and
-# `glan query` must then show each port's MAC (case glan-xproc-l2).
+# `glan query` must then show each port's MAC (case glan-xproc-l2);
+# GLAN_XPROC_TYPE=hipers makes LAN1 a LAN of type HIPERS: both guests have
+# HiperSockets cards set online with neither layer2 nor an MTU set, which
+# must come up as HiperSockets at MTU 57344 and ping over IPv6 as well (case
+# glan-xproc-hipers).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +32,27 @@ if [ "$transport" = ethernet ]; then
     layer=default
     addr_a="HHC04720I     MACs: 02:67:6c:00:00:00"
     addr_b="HHC04720I     MACs: 02:67:6c:00:00:01"
+fi
+type=${GLAN_XPROC_TYPE:-qdio}
+kind=$transport
+define_type=
+if_a='IF~ ok'
+if_b='IF~ ok'
+v6_a=
+v6_b=
+ping6_a='IF~ ok'
+ping6_b='IF~ ok'
+if [ "$type" = hipers ]; then
+    run=$run-hipers
+    layer=default
+    kind="ip, type hipers, mfs 64k"
+    define_type="type hipers"
+    if_a='IF~ ok card=HiperSockets mtu=57344'
+    if_b=$if_a
+    v6_a="glan_addr6=fd00:9::1/64 glan_peer6=fd00:9::2"
+    v6_b="glan_addr6=fd00:9::2/64 glan_peer6=fd00:9::1"
+    ping6_a='PING6~^fd00:9::2 tx=5 rx=5 '
+    ping6_b='PING6~^fd00:9::1 tx=5 rx=5 '
 fi
 
 . "$here/lib.sh"
@@ -65,15 +90,15 @@ shift_boot() {
 
 t0=$(date +%s)
 shift_boot a 420 \
-    --cfg "glan define LAN1 shared $shm ports 8 buffers 512 transport $transport" \
+    --cfg "glan define LAN1 shared $shm ports 8 buffers 512 transport $transport $define_type" \
     --dev "0600.3 GLAN LAN1" \
-    --params "glan_if=0.0.0600/10.1.9.1/24 glan_peer=10.1.9.2 glan_role=listen glan_hold=25 glan_layer=$layer" \
+    --params "glan_if=0.0.0600/10.1.9.1/24 glan_peer=10.1.9.2 glan_role=listen glan_hold=25 glan_layer=$layer $v6_a" \
     --on "START=glan trace LAN1 start $run/trace.pcap" \
     --on "PING=glan query LAN1" \
     --on "READY=glan query LAN1" --on "READY=glan trace LAN1 stop" \
-    --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^received bytes=$bytes " \
-    --expect DONE \
-    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(created\): .*, transport $transport" \
+    --expect "$if_a" --expect 'PING~tx=5 rx=5 ' --expect "$ping6_a" \
+    --expect "TCP~^received bytes=$bytes " --expect DONE \
+    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(created\): .*, transport $kind" \
     --expect-log "HHC04717I GLAN: LAN 'LAN1' trace to '.*trace.pcap' started" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest devices 0600 0601 0602 pid [0-9]+ \(this process\)" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0700' guest \(of another process\) pid [0-9]+" \
@@ -88,11 +113,11 @@ wait_for_line 150 1 "$run/a/console.log" '@@ IF '
 echo "glan-xproc: starting B after ${waited}s"
 shift_boot b 360 \
     --cfg "glan define LAN1 shared $shm" --dev "0700.3 GLAN LAN1" \
-    --params "glan_if=0.0.0700/10.1.9.2/24 glan_peer=10.1.9.1 glan_role=send glan_tcp=$mib glan_hold=3 glan_layer=$layer" \
+    --params "glan_if=0.0.0700/10.1.9.2/24 glan_peer=10.1.9.1 glan_role=send glan_tcp=$mib glan_hold=3 glan_layer=$layer $v6_b" \
     --on "READY=glan query LAN1" \
-    --expect 'IF~ ok' --expect 'PING~tx=5 rx=5 ' --expect "TCP~^sent bytes=$bytes rc=0 " \
-    --expect DONE \
-    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(attached to\): .*, transport $transport" \
+    --expect "$if_b" --expect 'PING~tx=5 rx=5 ' --expect "$ping6_b" \
+    --expect "TCP~^sent bytes=$bytes rc=0 " --expect DONE \
+    --expect-log "HHC04716I GLAN: LAN 'LAN1' shared as '/$shm' \(attached to\): .*, transport $kind" \
     --expect-log "HHC04720I   Shared as '/$shm' \(attached by this process" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0600' guest \(of another process\) pid [0-9]+" \
     --expect-log "HHC04720I   Port [0-9]+ '0:0700' guest devices 0700 0701 0702 pid [0-9]+ \(this process\)" \
@@ -124,7 +149,7 @@ for who in ("a", "b"):
         ok = False
         print(f"FAIL {who}: missing {s['missing']} (log {s['log']})")
     for e in s["events"]:
-        if e["mark"] in ("IF", "UP", "PING", "TCP"):
+        if e["mark"] in ("IF", "UP", "PING", "PING6", "TCP"):
             print(f"{who}: {e['mark']} {e['text']}")
 def tcp(who):
     for e in res[who]["events"]:

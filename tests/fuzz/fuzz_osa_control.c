@@ -6,6 +6,8 @@
  * device must never crash, hang or touch storage outside the guest.
  * Input: step byte, then records {slot, command, count (2 bytes), data
  * length (2 bytes), data}; tests/fuzz/make-seeds.py writes such inputs.
+ * Built with FUZZ_IQD (target fuzz_osa_control_iqd) the LAN is of type
+ * HIPERS: the same against the HiperSockets personality.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!lan) {
         struct glan_lan_config cfg = {.name = "fuzz"};
+#ifdef FUZZ_IQD
+        cfg.type = GLAN_LAN_HIPERS; /* the HiperSockets personality */
+#endif
         char err[128];
         lan = glan_lan_create(&cfg, err, sizeof err);
         g = glan_sg_create(lan, "0600", 0x0600);

@@ -21,7 +21,10 @@
  * Built with FUZZ_LAYER2 (target fuzz_osa_sbal_l2) the LAN is of transport
  * ETHERNET and both guests are layer 2 (qeth_l2): the buffers then carry
  * layer-2 headers and Ethernet frames, switched by MAC and VLAN (A and B
- * on VLAN 10, B in group 33:33:00:00:00:01).
+ * on VLAN 10, B in group 33:33:00:00:00:01).  Built with FUZZ_IQD (target
+ * fuzz_osa_sbal_iqd) the LAN is of type HIPERS and both guests drive
+ * HiperSockets cards (queues of format 2, thin interrupts, input buffers of
+ * the MTU and two pages).
  *
  * At the end the gaps are primed and every queue is driven once more.
  * Checked after each SIGA: every buffer primed on a queue the SIGA named,
@@ -67,6 +70,9 @@ static void setup(void)
     char err[128];
 #ifdef FUZZ_LAYER2
     cfg.transport = GLAN_TRANSPORT_ETHERNET;
+#endif
+#ifdef FUZZ_IQD
+    cfg.type = GLAN_LAN_HIPERS; /* the HiperSockets personality */
 #endif
     lan = glan_lan_create(&cfg, err, sizeof err);
     a = glan_sg_create(lan, "0600", 0x0600);

@@ -352,6 +352,10 @@ seeds["offload"] = {
     "short": off(0x01, 100, tcp4(3000)[:200]),
 }
 
+# The OSA targets on a HIPERS LAN (FUZZ_IQD) start from the same inputs.
+seeds["osa_control_iqd"] = seeds["osa_control"]
+seeds["osa_sbal_iqd"] = seeds["osa_sbal"]
+
 for target, files in seeds.items():
     d = os.path.join(HERE, "corpus", target)
     os.makedirs(d, exist_ok=True)

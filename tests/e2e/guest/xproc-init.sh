@@ -45,8 +45,12 @@ if ! sh /guest-setup.sh address "$ifn" "$a/$p" 2>/tmp/err; then
     mark IF "$devno" "$ifn" "$a/$p" fail "address: $(cat /tmp/err)"
     finish
 fi
-mark IF "$devno" "$ifn" "$a/$p" ok
+r=$(printf '%s.%04x' "${devno%.*}" $((0x${devno##*.})))
+mark IF "$devno" "$ifn" "$a/$p" ok card=$(tr ' ' _ </sys/bus/ccwgroup/devices/$r/card_type) \
+    mtu=$(cat /sys/class/net/"$ifn"/mtu)
 peer=${glan_peer:?}
+# An IPv6 address besides (glan_addr6), pinged on the peer (glan_peer6).
+[ -z "${glan_addr6:-}" ] || ip -6 addr add "$glan_addr6" dev "$ifn"
 
 # The listener first, so the sender finds it whenever it comes.  The rate
 # is taken at this end: from the first byte in to the sender's close.
@@ -76,6 +80,17 @@ tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
 rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
 rtt=$(echo "$out" | sed -n 's/^round-trip min\/avg\/max = \(.*\) ms/\1/p')
 mark PING "$peer" tx=${tx:-0} rx=${rx:-0} rtt=${rtt:--}
+if [ -n "${glan_peer6:-}" ]; then
+    t=0
+    until ping -c 1 -W 1 "$glan_peer6" >/dev/null 2>&1; do
+        t=$((t + 1))
+        [ $t -lt 60 ] || break
+    done
+    out=$(ping -c 5 -W 2 "$glan_peer6" 2>&1)
+    tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+    rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+    mark PING6 "$glan_peer6" tx=${tx:-0} rx=${rx:-0} after=$t
+fi
 
 if [ "${glan_role:-}" = send ]; then
     dd if=/dev/urandom of=/tmp/tx bs=1048576 count="${glan_tcp:-4}" 2>/dev/null
