@@ -19,6 +19,9 @@
 #           loopback and then serves; B (0700, 10.1.9.2), started then,
 #           measures its loopback, then sends to A at the defaults and tuned
 #           (both guests tune their side between the two tests)
+#   hipers, xproc-hipers  the same two on a LAN of type HIPERS: the guests'
+#           cards are HiperSockets, set online with neither layer2 nor an
+#           MTU set (their defaults: layer 3, MTU 57344)
 # Every GLAN test is bracketed by `glan query LAN1` on the Hercules console
 # (guest markers CASE and IPERF, tests/e2e/guest/bench-init.sh); the table
 # gives the LAN's drops by reason during the test, and how often and how
@@ -36,7 +39,8 @@
 # build/src/hercules of this checkout when there), GLAN_BENCH_GUEST_DIR (the
 # guest, built there by build-initramfs.sh --bench when missing),
 # BENCH_SECS (seconds per iperf3 test, default 10), BENCH_LAYOUTS
-# ("single xproc", the default, or one of them), BENCH_LANCFG (the LAN's
+# ("single xproc", the default, or any of single, xproc, hipers,
+# xproc-hipers), BENCH_LANCFG (the LAN's
 # sizes for `glan define`, default none: the defaults, whose large buffers
 # take a whole TSO datagram).
 # Exit 0 when every test ran, 1 when one failed, 77 skipped (what is missing).
@@ -88,17 +92,24 @@ lancfg=${BENCH_LANCFG:-}
 rc=0
 for layout in $layouts; do
     t0=$(date +%s)
+    # A HIPERS layout: the LAN's type, the guests' layer left as qeth has
+    # it, its guests' run folders apart.
+    type= layer=layer3 ga=a gb=b
+    case $layout in *hipers)
+        type="type hipers" layer=default ga=ha gb=hb
+        ;;
+    esac
     case $layout in
-    single)
-        boot single $limit --cfg "glan define LAN1 $lancfg" \
+    single | hipers)
+        boot $layout $limit --cfg "glan define LAN1 $type $lancfg" \
             --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
-            --params "bench_role=single glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns bench_dst=10.1.1.3 bench_secs=$secs" \
+            --params "bench_role=single bench_layer=$layer glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns bench_dst=10.1.1.3 bench_secs=$secs" \
             --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE || rc=1
         ;;
-    xproc)
-        boot a $((limit + 300)) --cfg "glan define LAN1 shared $shm $lancfg" --dev "0600.3 GLAN LAN1" \
-            --params "bench_role=server glan_ifs=0.0.0600/10.1.9.1/24 bench_secs=$secs bench_wait=$limit" \
+    xproc | xproc-hipers)
+        boot $ga $((limit + 300)) --cfg "glan define LAN1 shared $shm $type $lancfg" --dev "0600.3 GLAN LAN1" \
+            --params "bench_role=server bench_layer=$layer glan_ifs=0.0.0600/10.1.9.1/24 bench_secs=$secs bench_wait=$limit" \
             --on "SERVED=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE &
         pa=$!
@@ -106,14 +117,14 @@ for layout in $layouts; do
         # B once A has measured its loopback and listens (two guests
         # booting at once on a small machine would spoil A's loopback).
         waited=0
-        while ! grep -q '@@ SERVE ' "$run/a/console.log" 2>/dev/null && kill -0 $pa 2>/dev/null &&
+        while ! grep -q '@@ SERVE ' "$run/$ga/console.log" 2>/dev/null && kill -0 $pa 2>/dev/null &&
             [ $waited -lt $limit ]; do
             sleep 1
             waited=$((waited + 1))
         done
         echo "bench-throughput: xproc: starting B after ${waited}s"
-        boot b $limit --cfg "glan define LAN1 shared $shm $lancfg" --dev "0700.3 GLAN LAN1" \
-            --params "bench_role=client glan_ifs=0.0.0700/10.1.9.2/24 bench_peer=10.1.9.1 bench_secs=$secs" \
+        boot $gb $limit --cfg "glan define LAN1 shared $shm $lancfg" --dev "0700.3 GLAN LAN1" \
+            --params "bench_role=client bench_layer=$layer glan_ifs=0.0.0700/10.1.9.2/24 bench_peer=10.1.9.1 bench_secs=$secs" \
             --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE &
         pb=$!
@@ -123,7 +134,7 @@ for layout in $layouts; do
         pids=
         ;;
     *)
-        echo "bench-throughput: unknown layout '$layout' (single, xproc)"
+        echo "bench-throughput: unknown layout '$layout' (single, xproc, hipers, xproc-hipers)"
         exit 2
         ;;
     esac
@@ -223,7 +234,9 @@ def add(layout, name, c, lo):
 
 
 for layout in layouts:
-    guests = ["single"] if layout == "single" else ["a", "b"]
+    hip = layout.endswith("hipers")
+    one = layout in ("single", "hipers")
+    guests = [layout] if one else (["ha", "hb"] if hip else ["a", "b"])
     got = {}
     for who in guests:
         s, marks, why = read(who)
@@ -244,20 +257,21 @@ for layout in layouts:
         for (ifn, phase), feats in eth.items():
             notes.append(f"{layout} {who}: ethtool -k {ifn} {phase} (all but fixed off): "
                          + ", ".join(feats))
-    if layout == "single":
-        cs = got["single"][2]
+    if one:
+        cs = got[layout][2]
         lo = (cs.get("lo") or {}).get("mbs")
         for n in ("lo", "glan-default", "glan-tuned", "glan-tso9000", "lo-after"):
-            add("one guest", n, cs.get(n), lo)
+            add("one guest, HIPERS" if hip else "one guest", n, cs.get(n), lo)
     else:
-        ca, cb = got["a"][2], got["b"][2]
+        ca, cb = got[guests[0]][2], got[guests[1]][2]
+        two = "two processes, HIPERS" if hip else "two processes"
         # the faster of the two guests' loopbacks: the stricter reference
         los = [x for x in ((ca.get("lo") or {}).get("mbs"), (cb.get("lo") or {}).get("mbs")) if x]
         lo = max(los) if los else None
-        add("two processes", "lo (A)", ca.get("lo"), lo)
-        add("two processes", "lo (B)", cb.get("lo"), lo)
+        add(two, "lo (A)", ca.get("lo"), lo)
+        add(two, "lo (B)", cb.get("lo"), lo)
         for n in ("glan-default", "glan-tuned"):
-            add("two processes", n + " B->A", cb.get(n), lo)
+            add(two, n + " B->A", cb.get(n), lo)
 
 head = ("layout", "case", "MTU", "MB/s", "x lo", "retr", "LAN drops during the test",
         "waits / time", "CPU % snd/rcv")

@@ -60,7 +60,7 @@ NSPID=
 # up DEVNO ADDR/PREFIX NS: as tests/e2e/guest/init.sh does it
 up() {
     devno=$1 addr=$2 ns=$3
-    if ! ifn=$(sh /guest-setup.sh online "$devno" 2>/tmp/err); then
+    if ! ifn=$(sh /guest-setup.sh online "$devno" "${bench_layer:-layer3}" 2>/tmp/err); then
         mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err)"
         return 1
     fi
