@@ -34,7 +34,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: glan bench [--json] [--seconds S] [--count N|small] [--size N] [--xthread]\n"
-            "                  [--xproc] [--qdio] [--layer2] [--no-tun]\n"
+            "                  [--xproc] [--qdio] [--layer2] [--hipers] [--no-tun]\n"
             "\n"
             "Measures the base's guest-to-guest forwarding rate (copy into base storage,\n"
             "registry lookup, copy into the peer's input) for 64, 1472 and 8972-byte IPv4\n"
@@ -60,6 +60,9 @@ static void usage(FILE *f)
             "               the same between two layer-2 guests on a LAN of transport\n"
             "               ETHERNET, each datagram in a 14-byte longer Ethernet frame;\n"
             "               always shown in the table)\n"
+            "  --hipers     also put the HiperSockets rows in the JSON (path \"qdio-hipers\":\n"
+            "               the same between two HiperSockets guests on a LAN of type\n"
+            "               HIPERS; always shown in the table)\n"
             "  --no-tun     skip the TUN kernel path\n"
             "\n"
             "Sizes are whole IPv4 datagrams, header included; gbps counts those bytes.\n"
@@ -84,6 +87,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->qdio = 1;
         } else if (!strcmp(a, "--layer2")) {
             o->layer2 = 1;
+        } else if (!strcmp(a, "--hipers")) {
+            o->hipers = 1;
         } else if (!strcmp(a, "--no-tun")) {
             o->no_tun = 1;
         } else if (!strcmp(a, "--size")) {
@@ -160,6 +165,9 @@ int cmd_bench(int argc, char **argv)
             failed = 1;
     for (size_t i = 0; i < o.nsizes && !failed && (o.layer2 || !o.json); i++)
         if (bench_qdio_l2(&o, o.sizes[i], &rs) < 0)
+            failed = 1;
+    for (size_t i = 0; i < o.nsizes && !failed && (o.hipers || !o.json); i++)
+        if (bench_qdio_hipers(&o, o.sizes[i], &rs) < 0)
             failed = 1;
     if (!o.no_tun && bench_tun(&o, &rs) < 0)
         failed = 1;

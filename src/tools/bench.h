@@ -43,6 +43,7 @@ struct opts {
     int xproc;
     int qdio;   /* --qdio: the QDIO rows in the JSON too */
     int layer2; /* --layer2: the layer-2 QDIO rows (qdio-l2) in the JSON too */
+    int hipers; /* --hipers: the HiperSockets rows (qdio-hipers) in the JSON too */
     int no_tun;
     uint32_t sizes[NSIZES];
     size_t nsizes;
@@ -58,7 +59,7 @@ struct result {
 };
 
 struct results {
-    struct result r[16];
+    struct result r[32]; /* 7 paths of NSIZES rows, and room */
     size_t n;
 };
 
@@ -80,6 +81,9 @@ int bench_qdio(const struct opts *o, uint32_t size, struct results *rs);
 /* The same in layer 2 (path "qdio-l2"): two qeth_l2 guests on a LAN of
  * transport ETHERNET, each datagram in an Ethernet frame (14 bytes more). */
 int bench_qdio_l2(const struct opts *o, uint32_t size, struct results *rs);
+/* The same between two HiperSockets guests on a LAN of type HIPERS
+ * ("qdio-hipers"). */
+int bench_qdio_hipers(const struct opts *o, uint32_t size, struct results *rs);
 /* Every size at once, in a child; skipped (0, a message) without root. */
 int bench_tun(const struct opts *o, struct results *rs);
 

@@ -3,7 +3,9 @@
  * input SBALs through the OSA device model and the base, two simulated
  * Linux qeth guests (src/simguest/) brought up as Linux does: one datagram
  * per output buffer, B's input taken after each SIGA-w (one interrupt
- * each), all in this thread.
+ * each), all in this thread.  The same between two layer-2 guests on an
+ * ETHERNET LAN ("qdio-l2"), and between two HiperSockets guests on a HIPERS
+ * LAN ("qdio-hipers").
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,12 +21,14 @@ static struct sg_rx qdio_rx[8];
 /* Guest A's output SBALs to guest B's input SBALs through the device model
  * and the base: one datagram per output buffer, B's input taken after each
  * SIGA-w (one interrupt each), all in this thread. */
-static int run(const struct opts *o, uint32_t size, struct results *rs, int layer2)
+static int run(const struct opts *o, uint32_t size, struct results *rs, int layer2, int hipers)
 {
     char err[256] = "";
     struct glan_lan_config cfg = {.name = "BENCH"};
     if (layer2)
         cfg.transport = GLAN_TRANSPORT_ETHERNET;
+    if (hipers)
+        cfg.type = GLAN_LAN_HIPERS;
     glan_lan_config_defaults(&cfg);
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
     if (!lan) {
@@ -81,7 +85,11 @@ static int run(const struct opts *o, uint32_t size, struct results *rs, int laye
                 (unsigned long long)got);
         goto out;
     }
-    bench_add_result(rs, layer2 ? "qdio-l2" : "qdio", size, n, got - warm, t - t0, cpu);
+    bench_add_result(rs,
+                     layer2   ? "qdio-l2"
+                     : hipers ? "qdio-hipers"
+                              : "qdio",
+                     size, n, got - warm, t - t0, cpu);
     rc = 0;
 out:
     glan_sg_destroy(a);
@@ -92,10 +100,15 @@ out:
 
 int bench_qdio(const struct opts *o, uint32_t size, struct results *rs)
 {
-    return run(o, size, rs, 0);
+    return run(o, size, rs, 0, 0);
 }
 
 int bench_qdio_l2(const struct opts *o, uint32_t size, struct results *rs)
 {
-    return run(o, size, rs, 1);
+    return run(o, size, rs, 1, 0);
+}
+
+int bench_qdio_hipers(const struct opts *o, uint32_t size, struct results *rs)
+{
+    return run(o, size, rs, 0, 1);
 }
