@@ -351,6 +351,63 @@ START_TEST(personality_mismatch_refused)
 }
 END_TEST
 
+/* An uplink of MTU 1500 on a HIPERS LAN (which z/VM's HiperSockets do not
+ * have): a datagram of the guest's MTU with DF set is answered with ICMP
+ * "fragmentation needed" naming 1500, one without DF leaves in fragments;
+ * an IPv6 one with "packet too big". */
+static int up_deliver(void *ctx, const struct glan_dgram *dg)
+{
+    unsigned *n = ctx;
+    (*n)++;
+    (void)dg;
+    return 0;
+}
+static const struct glan_port_ops up_ops = {.deliver = up_deliver};
+
+START_TEST(uplink_too_big_answered)
+{
+    static uint8_t d[57344];
+    struct glan_lan *lan = hipers_lan("iqdup1", 64);
+    unsigned got = 0;
+    struct glan_port *up;
+    struct glan_port_info info = {.name = "uplink", .kind = GLAN_PORT_UPLINK, .mtu = 1500};
+    ck_assert_int_eq(glan_port_attach(lan, &info, &up_ops, &got, &up), 0);
+    struct simguest *a = glan_sg_create(lan, "0600", 0x0600);
+    static const char *const aa[] = {"10.1.0.1", "fd00::1", NULL};
+    ck_assert_int_eq(glan_sg_bringup(a, aa), 0);
+    size_t n = glan_sg_udp4(d, "10.1.0.1", "192.0.2.1", 57344 - 28, 0x11);
+    d[6] |= 0x40; /* DF */
+    struct sg_pkt p = {.flags = QETH_CAST_UNICAST, .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 1), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_uint_eq(got, 0);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 2), 1);
+    /* ICMP type 3 code 4, next-hop MTU 1500 */
+    ck_assert_uint_eq(rx[0].data[9], 1);
+    ck_assert_uint_eq(rx[0].data[20], 3);
+    ck_assert_uint_eq(rx[0].data[21], 4);
+    ck_assert_uint_eq(be16(rx[0].data + 26), 1500);
+    /* without DF: fragments of at most 1500 bytes to the uplink */
+    n = glan_sg_udp4(d, "10.1.0.1", "192.0.2.1", 4000 - 28, 0x12);
+    p.len = (uint32_t)n;
+    ck_assert_int_eq(glan_sg_send(a, &p, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_uint_eq(got, 3);
+    /* IPv6: packet too big, MTU 1500 */
+    n = glan_sg_udp6(d, "fd00::1", "2001:db8::1", 9000 - 48, 0x13);
+    struct sg_pkt p6 = {.flags = glan_sg_l3_flags(d, n), .data = d, .len = (uint32_t)n};
+    ck_assert_int_eq(glan_sg_send(a, &p6, 1, 0), SLSB_P_OUTPUT_EMPTY);
+    ck_assert_int_eq(glan_sg_recv(a, rx, 2), 1);
+    ck_assert_uint_eq(rx[0].data[6], 58);
+    ck_assert_uint_eq(rx[0].data[40], 2);
+    ck_assert_uint_eq(be32(rx[0].data + 44), 1500);
+    struct glan_lan_stats st;
+    glan_lan_stats(lan, &st);
+    ck_assert_uint_eq(st.icmp_sent, 2);
+    glan_sg_destroy(a);
+    glan_port_detach(up);
+    lan_done(lan);
+}
+END_TEST
+
 Suite *osa_iqd_suite(void)
 {
     Suite *s = suite_create("osa_iqd");
@@ -362,6 +419,7 @@ Suite *osa_iqd_suite(void)
     tcase_add_test(tc, large_both_ways);
     tcase_add_test(tc, layer2_refused);
     tcase_add_test(tc, personality_mismatch_refused);
+    tcase_add_test(tc, uplink_too_big_answered);
     suite_add_tcase(s, tc);
     return s;
 }
