@@ -6,7 +6,9 @@
 # give the interface an address with `ip`.  On a LAN of transport ETHERNET
 # it is a layer-2 OSA: the same without layer2=0 (layer 2 is qeth's
 # default), and the interface is an ordinary Ethernet one (ARP, DHCP,
-# VLANs, bridges).
+# VLANs, bridges).  On a LAN of type HIPERS it is a HiperSockets card: the
+# same without layer2 (layer 3 is a HiperSockets card's default), and the
+# interface is hsiN, at the MTU the LAN's frame size gives (57344).
 #
 # It is also a script the end-to-end tests run inside their busybox guest
 # (tests/e2e/guest/init.sh), so what is written here is what is tested:
@@ -16,7 +18,8 @@
 #   sh guest-setup.sh online 0.0.0600 layer2 the same in layer 2 (a LAN of
 #                                            transport ETHERNET)
 #   sh guest-setup.sh online 0.0.0600 default  the same, layer2 left as qeth
-#                                            has it (layer 2 unless set)
+#                                            has it (layer 2 unless set; a
+#                                            HiperSockets card: layer 3)
 #   sh guest-setup.sh address eth0 10.1.1.2/24 [GATEWAY-ROUTE]
 #                                            address, link up, optional
 #                                            route NET/PREFIX@GW
