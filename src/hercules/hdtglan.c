@@ -110,7 +110,7 @@ static int member_setup(DEVBLK *dev, struct group *g)
     if (m) {
         dev->devtype = m->devtype;
         /* A HIPERS LAN's devices are HiperSockets cards: channel path type
-         * IQD, whose descriptor Linux's qeth builds its IDX level from. */
+         * IQD, what CHSC's channel path description says (lschp). */
         dev->chptype[0] =
             glan_lan_type(g->ifc.lan->lan) == GLAN_LAN_HIPERS ? m->chptype_iqd : m->chptype;
         dev->pmcw.flag4 |= PMCW4_Q;

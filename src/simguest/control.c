@@ -65,13 +65,13 @@ int glan_sg_rcd(struct simguest *g)
 
 /* ---- IDX ------------------------------------------------------------------------ */
 
-/* The function level the guest sends: an OSD's 0x0101; an IQD's is 0x4100
- * plus its channel path's descriptor byte (qeth_update_from_chp_desc). */
+/* The function level the guest sends: qeth's 0x0101 for an OSD and
+ * 0x4108 for an IQD (qeth_idx_init), unless idx_level says another. */
 static uint16_t sg_func_level(const struct simguest *g)
 {
     if (!g->iqd)
         return IDX_FUNC_LEVEL_OSD;
-    return (uint16_t)(0x4100 + (g->chpid_desc ? g->chpid_desc : 0x24));
+    return g->idx_level ? g->idx_level : IDX_FUNC_LEVEL_IQD;
 }
 
 /* The level the guest expects back (qeth_peer_func_level). */

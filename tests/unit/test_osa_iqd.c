@@ -137,11 +137,11 @@ START_TEST(bringup_every_step)
     ck_assert_uint_eq(d->qdioac1 & 0x02, 0);
     ck_assert_uint_eq(d->mmwc, 0);
     ck_assert_uint_eq(d->ocnt, 4);
-    /* IDX: qeth sends 0x4100 + its channel path's descriptor (0x24, IQD)
-     * and wants 0x0224 back on the read channel, the same with 0x0100 or
+    /* IDX: qeth sends 0x4108 and wants 0x0408 back on the read channel,
+     * the same with 0x0100 or
      * not on the write channel; MCL in EBCDIC (first byte with 0x80). */
     ck_assert_int_eq(glan_sg_idx_activate(g, g->rd, 1), 0);
-    ck_assert_uint_eq(g->func_level_reply, 0x0224);
+    ck_assert_uint_eq(g->func_level_reply, 0x0408);
     ck_assert_uint_ne(g->mcl[0] & 0x80, 0);
     ck_assert_int_eq(glan_sg_idx_activate(g, g->wr, 0), 0);
     ck_assert_int_eq(glan_sg_start_read(g), 0);
@@ -191,15 +191,15 @@ START_TEST(bringup_every_step)
 }
 END_TEST
 
-/* The IDX levels: qeth's own 0x4108 (no channel path descriptor) wants
- * 0x0408 back. */
+/* Another IDX level (0x4100 plus a channel path descriptor, as older
+ * qeth code built it) gets the answer derived from it: 0x4124 -> 0x0224. */
 START_TEST(idx_level_of_the_guest)
 {
     struct glan_lan *lan = hipers_lan("iqdidx", 64);
     struct simguest *g = glan_sg_create(lan, "0600", 0x0600);
-    g->chpid_desc = 0x08;
+    g->idx_level = 0x4124;
     ck_assert_int_eq(glan_sg_start(g), 0);
-    ck_assert_uint_eq(g->func_level_reply, 0x0408);
+    ck_assert_uint_eq(g->func_level_reply, 0x0224);
     glan_sg_destroy(g);
     lan_done(lan);
 }

@@ -112,9 +112,9 @@ _Static_assert(offsetof(struct idx_activate, cua) == 0x1e, "idx cua");
 #define IDX_SHUTDOWN_ID 0x0000c000u
 enum { IDX_TYPE_READ = 0x19, IDX_TYPE_WRITE = 0x15, IDX_POSITIVE = 0x02 };
 enum { IDX_FUNC_LEVEL_OSD = 0x0101, IDX_FUNC_LEVEL_REPLY = 0x0201 };
-/* A HiperSockets guest's IDX function level is 0x4100 plus the descriptor
- * byte of its channel path (0x24, IQD: 0x4124) or qeth's own 0x4108; the
- * adapter answers the level qeth expects of its peer (osa_iqd_peer_level). */
+/* A HiperSockets guest's IDX function level: Linux 6.1's qeth sends 0x4108
+ * (seen from a Debian guest); the adapter answers the level qeth expects
+ * of its peer, derived from the guest's (osa_iqd_peer_level: 0x0408). */
 enum { IDX_FUNC_LEVEL_IQD = 0x4108 };
 enum { IDX_CAUSE_EXCL = 0x19 };
 

@@ -123,13 +123,11 @@ struct simguest {
     uint8_t setadp_flags;
     /* A HiperSockets card (Sense ID models 05, set by glan_sg_sense_id):
      * the guest then does what Linux's qeth does for an IQD card: IDX
-     * function level 0x4100 + the channel path's descriptor (chpid_desc,
-     * 0x24 unless set), MTU from ULP ENABLE's frame-size code, queues of
-     * format 2 with thin interrupts, four output queues (the last for
-     * multicast), no IPv6 assist started, CREATE_ADDR for its MAC, input
-     * buffers of MTU + 8 KiB. */
+     * function level 0x4108 (idx_level, when set, instead), MTU from ULP ENABLE's frame-size code,
+     * queues of format 2 with thin interrupts, four output queues (the last for multicast), no IPv6
+     * assist started, CREATE_ADDR for its MAC, input buffers of MTU + 8 KiB. */
     int iqd;
-    uint8_t chpid_desc;
+    uint16_t idx_level;
     uint16_t frame_code; /* the ULP ENABLE code an IQD answered */
 };
 
