@@ -54,7 +54,8 @@ echo "== guestlan tests: fuzz targets (clang, ${GLAN_FUZZ_SECONDS:-30} s each)"
 dir="$top/build-test-fuzz"
 CC=clang cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DGLAN_SANITIZE=ON -DGLAN_FUZZ=ON \
   -DGLAN_FUZZ_SECONDS="${GLAN_FUZZ_SECONDS:-30}" >/dev/null
-cmake --build "$dir" -j"$jobs" --target fuzz_osa_control fuzz_osa_sbal fuzz_osa_sbal_l2 fuzz_offload \
+cmake --build "$dir" -j"$jobs" --target fuzz_osa_control fuzz_osa_sbal fuzz_osa_sbal_l2 fuzz_osa_control_iqd \
+  fuzz_osa_sbal_iqd fuzz_offload \
   fuzz_capture fuzz_l2_input fuzz_uplink_spec fuzz_replay_args fuzz_region >/dev/null
 ctest --test-dir "$dir" --output-on-failure -L fuzz || status=1
 echo "== guestlan tests: what was skipped, and why"
