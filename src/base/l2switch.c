@@ -8,7 +8,8 @@
  *
  *   is malformed  when shorter than an Ethernet header (14 bytes, 18 with
  *                 an 802.1Q tag), when its source MAC is a group address or
- *                 zero, or when its tag says VLAN 4095;
+ *                 zero, when its tag says VLAN 4095, or when it is marked
+ *                 TSO and its datagram cannot be cut;
  *   is spoofed    when its source MAC is registered to another port: the
  *                 first holder of a MAC keeps it, nobody may send as it;
  *   goes, by destination MAC,
@@ -36,6 +37,7 @@
 #include "addr.h"
 #include "base_int.h"
 #include "count.h"
+#include "guestlan/offload.h"
 
 enum { ETH_HLEN_ = 14, VLAN_HLEN_ = 4, ETHERTYPE_8021Q = 0x8100 };
 
@@ -126,15 +128,24 @@ enum glan_drop l2_forward(struct glan_port *port, struct journal *j, uint32_t sl
     struct glan_lan *lan = port->lan;
     int src = port->idx;
     count_sent(lan, j, src, slot, len);
+    lan->slots[slot].family = GLAN_AF_MAC; /* what a monitor is shown, dropped or not */
 
     struct l2_hdr h;
     if (l2_parse(slot_data(lan, slot), len, &h) < 0)
         return drop_whole(lan, j, slot, GLAN_DROP_MALFORMED);
+    /* A TSO frame nobody could cut is refused here, once, as forward does
+     * for a datagram (docs/design.md, "Offloads"). */
+    if (lan->slots[slot].offload & GLAN_OFFLOAD_TSO) {
+        const uint8_t *f = slot_data(lan, slot);
+        size_t hl = glan_offload_eth_hlen(f, len);
+        if (hl == 0 || glan_offload_check(f + hl, len - hl, GLAN_OFFLOAD_TSO,
+                                          lan->slots[slot].mss) != GLAN_OFFLOAD_OK)
+            return drop_whole(lan, j, slot, GLAN_DROP_MALFORMED);
+    }
     enum glan_cast cast = !mac_is_group(h.dst)      ? GLAN_CAST_UNICAST
                           : mac_is_broadcast(h.dst) ? GLAN_CAST_BROADCAST
                                                     : GLAN_CAST_MULTICAST;
     lan->slots[slot].cast = (uint8_t)cast;
-    lan->slots[slot].family = GLAN_AF_MAC;
 
     struct glan_addr a, v;
     glan_addr_mac(&a, h.src);

@@ -67,6 +67,22 @@ static enum glan_offload_bad parse(const uint8_t *ip, size_t len, int tso, struc
     return GLAN_OFFLOAD_OK;
 }
 
+size_t glan_offload_eth_hlen(const uint8_t *f, size_t len)
+{
+    enum { ET_IPV4_ = 0x0800, ET_IPV6_ = 0x86dd, ET_VLAN_ = 0x8100 };
+    size_t hl = 14;
+    if (len < hl)
+        return 0;
+    unsigned type = be16(f + 12);
+    if (type == ET_VLAN_) {
+        hl = 18;
+        if (len < hl)
+            return 0;
+        type = be16(f + 16);
+    }
+    return type == ET_IPV4_ || type == ET_IPV6_ ? hl : 0;
+}
+
 enum glan_offload_bad glan_offload_check(const uint8_t *ip, size_t len, unsigned flags,
                                          unsigned mss)
 {
@@ -182,13 +198,18 @@ int glan_offload_each(struct glan_offload_state *st, const struct glan_dgram *dg
 {
     if (!(dg->offload & GLAN_OFFLOAD_TSO))
         return fn(ctx, dg);
-    unsigned nseg = glan_offload_segments(dg->data, dg->len, dg->mss);
+    /* A frame: its Ethernet header goes before every segment. */
+    size_t hl = dg->family == GLAN_AF_MAC ? glan_offload_eth_hlen(dg->data, dg->len) : 0;
+    unsigned nseg = dg->family == GLAN_AF_MAC && hl == 0
+                        ? 0
+                        : glan_offload_segments(dg->data + hl, dg->len - hl, dg->mss);
     if (nseg == 0) {
         __atomic_fetch_add(&st->bad, 1, __ATOMIC_RELAXED);
         return -EINVAL;
     }
-    if (!st->buf && !(st->buf = malloc(GLAN_OFFLOAD_MAX)))
+    if (!st->buf && !(st->buf = malloc(GLAN_OFFLOAD_ETH_MAX + GLAN_OFFLOAD_MAX)))
         return -ENOMEM;
+    memcpy(st->buf, dg->data, hl);
     unsigned first = 0;
     if (st->at_data == dg->data && st->at_len == dg->len && st->at_ts == dg->ts_ns &&
         st->at_next < nseg)
@@ -199,8 +220,8 @@ int glan_offload_each(struct glan_offload_state *st, const struct glan_dgram *dg
     piece.mss = 0;
     piece.data = st->buf;
     for (unsigned i = first; i < nseg; i++) {
-        piece.len = (uint32_t)glan_offload_segment(dg->data, dg->len, dg->mss, i, st->buf,
-                                                   GLAN_OFFLOAD_MAX);
+        piece.len = (uint32_t)(hl + glan_offload_segment(dg->data + hl, dg->len - hl, dg->mss, i,
+                                                         st->buf + hl, GLAN_OFFLOAD_MAX));
         int rc = fn(ctx, &piece);
         if (rc < 0) {
             if (rc == -EAGAIN) {

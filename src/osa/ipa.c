@@ -32,23 +32,25 @@
 /* TSO needs large base buffers that hold the largest datagram Linux builds
  * (61440 bytes of data in 15 elements, and its headers). */
 #define TSO_MIN_BUFFER 65535u
-/* In layer 2 the adapter offers no IP assists, only SETADAPTERPARMS (for
- * the MAC the LAN hands out). */
-#define IPA_L2_SUPPORTED IPA_SETADAPTERPARMS
+/* In layer 2 the adapter offers SETADAPTERPARMS (for the MAC the LAN hands
+ * out), and the offloads as in layer 3: qeth_l2_setup_netdev offers the
+ * checksum and TSO features by the same QIPASSIST bits, and qeth asks for
+ * the IPv6 ones only when the IPv4 answer has IPA_IPV6 (which qeth_l2
+ * starts nothing for). */
+#define IPA_L2_SUPPORTED (IPA_SETADAPTERPARMS | IPA_IPV6)
 #define SETADP_SUPPORTED                                                                           \
     (IPA_SETADP_QUERY_COMMANDS_SUPPORTED | IPA_SETADP_ALTER_MAC_ADDRESS |                          \
      IPA_SETADP_QUERY_CARD_INFO)
 
 /* The assists advertised for protocol prot (4, 6; anything else as 4); in
- * layer 2, none but SETADAPTERPARMS. */
+ * layer 2 SETADAPTERPARMS, IPv6 and the offloads only. */
 static uint32_t ipa_supported(const struct glan_osa *osa, int prot)
 {
-    if (osa->layer == MPC_PROT_L2)
-        return IPA_L2_SUPPORTED;
     struct glan_lan_config cfg;
     glan_lan_get_config(glan_port_lan(osa->port), &cfg);
     uint32_t tso = cfg.big_size >= TSO_MIN_BUFFER ? IPA_OUTBOUND_TSO : 0;
-    return IPA_SUPPORTED | tso | (prot == IPA_PROT_IPV6 ? IPA_OFFLOAD6 : IPA_OFFLOAD4);
+    uint32_t base = osa->layer == MPC_PROT_L2 ? IPA_L2_SUPPORTED : IPA_SUPPORTED;
+    return base | tso | (prot == IPA_PROT_IPV6 ? IPA_OFFLOAD6 : IPA_OFFLOAD4);
 }
 
 /* May SETASSPARMS of protocol prot name this assist? */

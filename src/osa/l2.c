@@ -6,7 +6,7 @@
  * qdio.c reads the header of the frames that come out (osa_l2_out_len).
  *
  * What Linux's qeth_l2 sends, and what it is answered (docs/osa.md, "Layer
- * 2"): STARTLAN, QIPASSIST (only SETADAPTERPARMS advertised), SETADAPTERPARMS
+ * 2"): STARTLAN, QIPASSIST (SETADAPTERPARMS, IPv6 and the offloads, ipa.c), SETADAPTERPARMS
  * QUERY_COMMANDS_SUPPORTED and ALTER_MAC READ (the MAC the LAN handed out,
  * ipa.c), SETBRIDGEPORT and VNICC queries (not supported, which qeth_l2
  * takes as "no such features"), SETVMAC for its MAC, then SETGMAC for each
@@ -156,5 +156,7 @@ void osa_l2_hdr_in(struct qeth_hdr_l2 *h, const struct glan_dgram *dg)
 
 uint32_t osa_l2_out_len(const struct qeth_hdr_l2 *h)
 {
-    return h->id == QETH_HEADER_TYPE_LAYER2 ? be16(h->pkt_length) : 0;
+    return h->id == QETH_HEADER_TYPE_LAYER2 || h->id == QETH_HEADER_TYPE_L2_TSO
+               ? be16(h->pkt_length)
+               : 0;
 }

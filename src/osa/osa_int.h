@@ -272,8 +272,8 @@ int osa_l2_layer_ok(struct glan_osa *osa, uint8_t proto);
 uint16_t osa_l2_ipa(struct glan_osa *osa, uint8_t cmd, const uint8_t *d, uint32_t room);
 /* l2.c: the layer-2 header of a frame going into the guest's input. */
 void osa_l2_hdr_in(struct qeth_hdr_l2 *h, const struct glan_dgram *dg);
-/* l2.c: the length of the frame after an output header; 0 when it is not
- * a layer-2 header. */
+/* l2.c: the length of the frame after an output header (plain, or TSO);
+ * 0 when it is not a layer-2 header. */
 uint32_t osa_l2_out_len(const struct qeth_hdr_l2 *h);
 
 /* A frame the device makes on the guest's behalf, for the guest's input. */

@@ -426,17 +426,39 @@ static void in_unlock_irq(struct glan_osa *osa)
         raise_irq(osa);
 }
 
-/* One segment of a TSO datagram into the input (glan_offload_each). */
+/* An input header: layer 3, or layer 2 (a frame of an ETHERNET LAN). */
+union in_hdr {
+    struct qeth_hdr_l3 l3;
+    struct qeth_hdr_l2 l2;
+};
+
+/* One segment of a TSO datagram (or frame) into the input
+ * (glan_offload_each). */
 struct seg_put {
     struct glan_osa *osa;
-    struct qeth_hdr_l3 hdr;
+    union in_hdr hdr;
+    int l2;
 };
 
 static int put_segment(void *ctx, const struct glan_dgram *seg)
 {
     struct seg_put *sp = ctx;
-    put16(sp->hdr.length, (uint16_t)seg->len);
+    put16(sp->l2 ? sp->hdr.l2.pkt_length : sp->hdr.l3.length, (uint16_t)seg->len);
     return in_put(sp->osa, &sp->hdr, seg->data, seg->len);
+}
+
+/* The IP family of a datagram, or of the datagram in a frame: which
+ * inbound checksumming (OSA_RX_CSUM4 or 6) covers it; 0 for none. */
+static unsigned rx_csum_family(const struct glan_dgram *dg)
+{
+    if (dg->family == GLAN_AF_INET6)
+        return OSA_RX_CSUM6;
+    if (dg->family != GLAN_AF_MAC)
+        return OSA_RX_CSUM4;
+    size_t hl = glan_offload_eth_hlen(dg->data, dg->len);
+    if (!hl)
+        return 0;
+    return be16(dg->data + hl - 2) == ET_IPV6 ? OSA_RX_CSUM6 : OSA_RX_CSUM4;
 }
 
 /* A datagram whose sender's device computed its checksums (GLAN_OFFLOAD_CSUM
@@ -445,13 +467,16 @@ static int put_segment(void *ctx, const struct glan_dgram *seg)
  * datagram goes to such a guest whole when one input buffer holds it (its
  * stack takes it as GRO would hand it up), and to any other cut into the
  * segments a sender without TSO would have sent (docs/osa.md, "Offloads"). */
-static int deliver_offload(struct glan_osa *osa, struct qeth_hdr_l3 *hdr,
+static int deliver_offload(struct glan_osa *osa, union in_hdr *hdr, int l2,
                            const struct glan_dgram *dg)
 {
-    unsigned want = dg->family == GLAN_AF_INET6 ? OSA_RX_CSUM6 : OSA_RX_CSUM4;
+    unsigned want = rx_csum_family(dg);
     int verified = (atomic_load_explicit(&osa->rx_csum, memory_order_relaxed) & want) != 0;
+    /* qeth reads "verified" from TRANSP_REQ: in layer 3 in ext_flags, in
+     * layer 2 in the second flags byte. */
     if (verified)
-        hdr->ext_flags = QETH_HDR_EXT_CSUM_HDR_REQ | QETH_HDR_EXT_CSUM_TRANSP_REQ;
+        *(l2 ? &hdr->l2.flags[1] : &hdr->l3.ext_flags) =
+            QETH_HDR_EXT_CSUM_HDR_REQ | QETH_HDR_EXT_CSUM_TRANSP_REQ;
     if (!(dg->offload & GLAN_OFFLOAD_TSO)) {
         int rc = in_put(osa, hdr, dg->data, dg->len);
         if (rc == 0 && verified)
@@ -468,26 +493,24 @@ static int deliver_offload(struct glan_osa *osa, struct qeth_hdr_l3 *hdr,
             return rc;
         }
     }
-    struct seg_put sp = {.osa = osa, .hdr = *hdr};
+    struct seg_put sp = {.osa = osa, .hdr = *hdr, .l2 = l2};
     return glan_offload_each(&osa->off, dg, put_segment, &sp);
 }
 
 static int port_deliver(void *ctx, const struct glan_dgram *dg)
 {
     struct glan_osa *osa = ctx;
-    union {
-        struct qeth_hdr_l3 l3;
-        struct qeth_hdr_l2 l2;
-    } h;
-    struct qeth_hdr_l3 hdr;
-    memset(&hdr, 0, sizeof hdr);
-    hdr.id = QETH_HEADER_TYPE_LAYER3;
-    hdr.flags = (uint8_t)(cast_flag(dg->cast) | (dg->family == GLAN_AF_INET6 ? QETH_HDR_IPV6 : 0));
-    put16(hdr.length, (uint16_t)dg->len);
-    if (dg->family == GLAN_AF_MAC)
-        osa_l2_hdr_in(&h.l2, dg); /* a frame of an ETHERNET LAN */
-    else
-        h.l3 = hdr;
+    union in_hdr h;
+    int l2 = dg->family == GLAN_AF_MAC; /* a frame of an ETHERNET LAN */
+    if (l2) {
+        osa_l2_hdr_in(&h.l2, dg);
+    } else {
+        memset(&h, 0, sizeof h);
+        h.l3.id = QETH_HEADER_TYPE_LAYER3;
+        h.l3.flags =
+            (uint8_t)(cast_flag(dg->cast) | (dg->family == GLAN_AF_INET6 ? QETH_HDR_IPV6 : 0));
+        put16(h.l3.length, (uint16_t)dg->len);
+    }
     if (dg->len > 0xffff)
         return -EMSGSIZE;
     pthread_mutex_lock(&osa->in);
@@ -495,7 +518,7 @@ static int port_deliver(void *ctx, const struct glan_dgram *dg)
     if (osa->qstate != QDIO_ACTIVE || !osa->lan_started || !osa->niq)
         rc = -ENETDOWN;
     else if (dg->offload & (GLAN_OFFLOAD_CSUM | GLAN_OFFLOAD_TSO))
-        rc = deliver_offload(osa, &hdr, dg);
+        rc = deliver_offload(osa, &h, l2, dg);
     else
         rc = in_put(osa, &h, dg->data, dg->len);
     /* The base calls flush only after a pass that took something; a pass
@@ -685,20 +708,24 @@ static int send_ip(struct glan_osa *osa, struct cursor *c, uint32_t len, enum gl
         return -1;
     }
     if (off->flags) {
+        /* In layer 2 the datagram follows the frame's Ethernet header. */
+        size_t hl = osa->layer == MPC_PROT_L2 ? glan_offload_eth_hlen(tb.data, len) : 0;
+        uint8_t *ip = tb.data + hl;
+        uint32_t n = len - (uint32_t)hl;
         /* Linux zeroes the IPv4 total length of a TSO datagram
          * (qeth_l3_fixup_headers): the adapter takes it from the header's
          * length, as an IPv6 payload length of 0 would be. */
-        if ((off->flags & GLAN_OFFLOAD_TSO) && len >= 40 && tb.data[0] >> 4 == 4 &&
-            be16(tb.data + 2) == 0)
-            put16(tb.data + 2, (uint16_t)len);
-        else if ((off->flags & GLAN_OFFLOAD_TSO) && len >= 60 && tb.data[0] >> 4 == 6 &&
-                 be16(tb.data + 4) == 0)
-            put16(tb.data + 4, (uint16_t)(len - 40));
+        if ((off->flags & GLAN_OFFLOAD_TSO) && n >= 40 && ip[0] >> 4 == 4 && be16(ip + 2) == 0)
+            put16(ip + 2, (uint16_t)n);
+        else if ((off->flags & GLAN_OFFLOAD_TSO) && n >= 60 && ip[0] >> 4 == 6 && be16(ip + 4) == 0)
+            put16(ip + 4, (uint16_t)(n - 40));
         /* The checksums are computed here, in the buffer the datagram
          * crosses the LAN in, so that every copy of it is complete; a TSO
-         * datagram stays whole and is cut by whoever needs it cut. */
-        if (glan_offload_check(tb.data, len, off->flags, off->mss) != GLAN_OFFLOAD_OK ||
-            glan_offload_complete(tb.data, len) < 0) {
+         * datagram stays whole and is cut by whoever needs it cut.  A
+         * layer-2 frame that carries no IP datagram cannot be offloaded. */
+        if ((osa->layer == MPC_PROT_L2 && hl == 0) ||
+            glan_offload_check(ip, n, off->flags, off->mss) != GLAN_OFFLOAD_OK ||
+            glan_offload_complete(ip, n) < 0) {
             glan_port_tx_abort(osa->port, &tb);
             OSA_INC(osa, out_offload_bad);
             return 0;
@@ -818,8 +845,8 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
         w->packets++;
         if (cur_read(&c, (uint8_t *)&h, QETH_HDR_LEN) < 0)
             break;
-        /* In layer 2 a frame goes to the base as it is (l2.c), with no
-         * offload (the device offers none in layer 2). */
+        /* In layer 2 a frame goes to the base as it is (l2.c), its
+         * offloads done as in layer 3. */
         int l2 = osa->layer == MPC_PROT_L2;
         uint32_t len = l2 ? osa_l2_out_len(&h.l2) : be16(h.l3.length);
         if ((!l2 && h.l3.id != QETH_HEADER_TYPE_LAYER3 && h.l3.id != QETH_HEADER_TYPE_L3_TSO) ||
@@ -828,16 +855,19 @@ static uint8_t out_buffer(struct glan_osa *osa, struct osa_queue *q, unsigned i,
             break;
         }
         /* The offloads asked for: a TSO header (its 32-byte extension
-         * follows), or the checksum requests of qeth_tx_csum.  An IPv4
-         * header-only request is nothing to do: the stack computes it. */
+         * follows), or the checksum requests of qeth_tx_csum (layer 2: in
+         * the second flags byte).  An IPv4 header-only request is nothing
+         * to do: the stack computes it. */
         struct offload_req off = {0, 0};
-        if (!l2 && h.l3.id == QETH_HEADER_TYPE_L3_TSO) {
+        int tso = l2 ? h.l2.id == QETH_HEADER_TYPE_L2_TSO : h.l3.id == QETH_HEADER_TYPE_L3_TSO;
+        uint8_t ext_flags = l2 ? h.l2.flags[1] : h.l3.ext_flags;
+        if (tso) {
             struct qeth_hdr_ext_tso ext;
             if (cur_read(&c, (uint8_t *)&ext, sizeof ext) < 0)
                 break;
             off.flags = GLAN_OFFLOAD_TSO;
             off.mss = be16(ext.mss);
-        } else if (!l2 && (h.l3.ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ)) {
+        } else if (ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ) {
             off.flags = GLAN_OFFLOAD_CSUM;
         }
         enum glan_cast cast = l2 ? GLAN_CAST_AUTO : cast_of(h.l3.flags);

@@ -58,13 +58,16 @@ int glan_sg_init_input(struct simguest *g)
 /* ---- data path ----------------------------------------------------------------------- */
 
 /* The layer-2 header qeth_l2_fill_header gives a frame (data, len bytes),
- * written over h: the cast from the destination MAC, the VLAN tag repeated
- * from the frame. */
-static void l2_header(struct qeth_hdr_l3 *h, const uint8_t *f, uint32_t len)
+ * written over h: a TSO header (tso) or the checksum requests (ext_flags,
+ * in the second flags byte), the cast from the destination MAC, the VLAN
+ * tag repeated from the frame. */
+static void l2_header(struct qeth_hdr_l3 *h, const uint8_t *f, uint32_t len, int tso,
+                      uint8_t ext_flags)
 {
     struct qeth_hdr_l2 l2;
     memset(&l2, 0, sizeof l2);
-    l2.id = QETH_HEADER_TYPE_LAYER2;
+    l2.id = tso ? QETH_HEADER_TYPE_L2_TSO : QETH_HEADER_TYPE_LAYER2;
+    l2.flags[1] = tso ? 0 : ext_flags;
     if (len >= 6 && (f[0] & f[1] & f[2] & f[3] & f[4] & f[5]) == 0xff)
         l2.flags[2] = QETH_L2_BROADCAST;
     else if (len >= 6 && (f[0] & 1))
@@ -108,6 +111,8 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
             const uint8_t *ip = p[k].data;
             struct qeth_hdr_ext_tso *x = (struct qeth_hdr_ext_tso *)(hb + QETH_HDR_LEN);
             unsigned eth = p[k].flags & QETH_HDR_PASSTHRU ? 14 : 0;
+            if (g->layer2) /* the frame's Ethernet header, and its tag */
+                eth = be16(ip + 12) == 0x8100 ? 18 : 14;
             unsigned ihl = ip[eth] >> 4 == 6 ? 40 : (ip[eth] & 15u) * 4;
             proto = eth + ihl + (ip[eth + ihl + 12] >> 4) * 4u;
             h.id = QETH_HEADER_TYPE_L3_TSO;
@@ -123,7 +128,7 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
             put16(x->dg_hdr_len, (uint16_t)proto);
         }
         if (g->layer2)
-            l2_header(&h, p[k].data, p[k].len);
+            l2_header(&h, p[k].data, p[k].len, p[k].mss != 0, p[k].ext_flags);
         memcpy(hb, &h, sizeof h);
         /* A header never crosses a page (so never an element). */
         if (4096 - pos % 4096 < hl + proto)
@@ -132,7 +137,7 @@ int glan_sg_send(struct simguest *g, const struct sg_pkt *p, unsigned n, int spl
             return -2;
         memcpy(glan_sg_ptr(g, pos), hb, hl);
         memcpy(glan_sg_ptr(g, pos + hl), p[k].data, p[k].len);
-        if (p[k].mss && !(p[k].flags & QETH_HDR_PASSTHRU) && p[k].len >= 20) {
+        if (p[k].mss && !g->layer2 && !(p[k].flags & QETH_HDR_PASSTHRU) && p[k].len >= 20) {
             /* qeth_l3_fixup_headers: an IPv4 TSO datagram goes with its
              * total length and header checksum zeroed */
             uint8_t *ip = glan_sg_ptr(g, pos + hl);
@@ -240,7 +245,7 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max)
                     if (!now)
                         now = guest_now(g);
                     rx->flags = g->layer2 ? h2->flags[2] : h->flags;
-                    rx->ext_flags = g->layer2 ? 0 : h->ext_flags;
+                    rx->ext_flags = g->layer2 ? h2->flags[1] : h->ext_flags;
                     rx->len = (uint16_t)len;
                     rx->ts_ns = now;
                 }

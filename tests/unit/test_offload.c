@@ -9,13 +9,16 @@
  * Linux 6.1 turns on through the simulated guest, checksums completed for
  * a sender, TSO datagrams cut for a receiver without inbound checksumming
  * and whole with "checksums verified" for one with it, IPv6 TSO through
- * passthrough frames, and hostile TSO headers refused.
+ * passthrough frames, and hostile TSO headers refused; and the same in
+ * layer 2 on a LAN of transport ETHERNET (frames with the layer-2 header's
+ * checksum flags and TSO header, tagged or not, cut into frames).
  */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dgram.h"
 #include "guestlan/offload.h"
 #include "guestlan/osa.h"
 #include "guestlan/osa_wire.h"
@@ -625,6 +628,245 @@ START_TEST(osa_tso_hostile)
 }
 END_TEST
 
+/* ---- the device in layer 2 ---------------------------------------------------------------- */
+
+static struct glan_lan *elan;
+static struct simguest *la, *lb;
+
+static void l2_setup(void)
+{
+    struct glan_lan_config cfg = {
+        .name = "l2offl", .buffers = 256, .transport = GLAN_TRANSPORT_ETHERNET};
+    char err[256];
+    elan = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_msg(elan != NULL, "%s", err);
+    la = glan_sg_create(elan, "0600", 0x0600);
+    lb = glan_sg_create(elan, "0700", 0x0700);
+    ck_assert_int_eq(glan_sg_bringup_l2(la), 0);
+    ck_assert_int_eq(glan_sg_bringup_l2(lb), 0);
+}
+
+static void l2_teardown(void)
+{
+    glan_sg_destroy(la);
+    glan_sg_destroy(lb);
+    tp_check_balance(elan);
+    glan_lan_destroy(elan);
+}
+
+/* A frame from la to lb (tagged with vid when nonzero) around the datagram
+ * tcp_dgram or udp_dgram builds after the header; returns the header's
+ * length (the datagram is at f + that). */
+static size_t l2_frame_hdr(uint8_t *f, int v6, uint16_t vid)
+{
+    return dg_eth(f, lb->mac, la->mac, v6 ? ET_IPV6 : ET_IPV4, vid);
+}
+
+START_TEST(l2_assists)
+{
+    /* qeth_l2 asks QIPASSIST for IPv6 only when the IPv4 answer has IPv6. */
+    const uint32_t v4 = IPA_SETADAPTERPARMS | IPA_IPV6 | IPA_INBOUND_CHECKSUM |
+                        IPA_OUTBOUND_CHECKSUM | IPA_OUTBOUND_TSO;
+    const uint32_t v6 = IPA_INBOUND_CHECKSUM_V6 | IPA_OUTBOUND_CHECKSUM_V6 | IPA_OUTBOUND_TSO;
+    ck_assert_uint_eq(la->ipa4_supported & v4, v4);
+    ck_assert_uint_eq(la->ipa6_supported & v6, v6);
+    /* none of the layer-3 assists */
+    ck_assert_uint_eq(la->ipa4_supported & (IPA_ARP_PROCESSING | IPA_FILTERING), 0);
+    static const uint32_t assists[] = {IPA_INBOUND_CHECKSUM, IPA_OUTBOUND_CHECKSUM,
+                                       IPA_OUTBOUND_TSO};
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < 3; k++) {
+            uint32_t mss = 0;
+            uint16_t prot = p ? IPA_PROT_IPV6 : IPA_PROT_IPV4;
+            ck_assert_int_eq(glan_sg_offload(la, prot, assists[k], 1, &mss), 0);
+            if (assists[k] == IPA_OUTBOUND_TSO)
+                ck_assert_uint_gt(mss, 0);
+        }
+}
+END_TEST
+
+START_TEST(l2_checksums)
+{
+    static uint8_t f[4096];
+    for (int round = 0; round < 4; round++) {
+        int v6 = round & 1, udp = round >> 1;
+        size_t hl = l2_frame_hdr(f, v6, 0);
+        size_t n = udp ? udp_dgram(f + hl, v6, 700) : tcp_dgram(f + hl, v6, 1200, 3, 0x18);
+        /* qeth_tx_csum: TRANSP_REQ, and UDP for UDP, in flags[1] */
+        struct sg_pkt p = {
+            .data = f,
+            .len = (uint32_t)(hl + n),
+            .ext_flags = (uint8_t)(QETH_HDR_EXT_CSUM_TRANSP_REQ | (udp ? QETH_HDR_EXT_UDP : 0))};
+        ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+        ck_assert_int_eq(glan_sg_recv(lb, rx, 64), 1);
+        ck_assert_uint_eq(rx[0].len, hl + n);
+        ck_assert_mem_eq(rx[0].data, f, hl); /* the Ethernet header as it was */
+        ck_assert(l4_ok(rx[0].data + hl, n));
+        if (!v6)
+            ck_assert(ip4_ok(rx[0].data + hl));
+        ck_assert_uint_eq(rx[0].ext_flags, 0); /* lb did not ask to be told */
+    }
+    ck_assert_uint_eq(stats(la).out_csum, 4);
+    /* lb starts inbound checksumming for IPv4: told in flags[1]; IPv6 not. */
+    ck_assert_int_eq(glan_sg_offload(lb, IPA_PROT_IPV4, IPA_INBOUND_CHECKSUM, 1, NULL), 0);
+    for (int v6 = 0; v6 < 2; v6++) {
+        size_t hl = l2_frame_hdr(f, v6, 0);
+        size_t n = tcp_dgram(f + hl, v6, 100, 3, 0x18);
+        struct sg_pkt p = {
+            .data = f, .len = (uint32_t)(hl + n), .ext_flags = QETH_HDR_EXT_CSUM_TRANSP_REQ};
+        ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+        ck_assert_int_eq(glan_sg_recv(lb, rx, 64), 1);
+        ck_assert_uint_eq(!!(rx[0].ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ), !v6);
+        ck_assert(l4_ok(rx[0].data + hl, n));
+    }
+    ck_assert_uint_eq(stats(lb).in_csum_verified, 1);
+    /* A frame sent without offload is not flagged. */
+    size_t hl = l2_frame_hdr(f, 0, 0);
+    size_t n = tcp_dgram(f + hl, 0, 100, 3, 0x18);
+    glan_offload_complete(f + hl, n);
+    struct sg_pkt p = {.data = f, .len = (uint32_t)(hl + n)};
+    ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+    ck_assert_int_eq(glan_sg_recv(lb, rx, 64), 1);
+    ck_assert_uint_eq(rx[0].ext_flags, 0);
+}
+END_TEST
+
+/* la sends a TSO frame (tagged with vid when nonzero); returns its length. */
+static size_t l2_send_tso(int v6, uint16_t vid, size_t payload, unsigned mss)
+{
+    size_t hl = l2_frame_hdr(big, v6, vid);
+    size_t n = hl + tcp_dgram(big + hl, v6, payload, 1, 0x18);
+    struct sg_pkt p = {.data = big, .len = (uint32_t)n, .mss = (uint16_t)mss};
+    ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+    return n;
+}
+
+static void l2_check_tso(int v6, uint16_t vid)
+{
+    if (vid) {
+        ck_assert_int_eq(glan_sg_setvlan(la, vid, 0), 0);
+        ck_assert_int_eq(glan_sg_setvlan(lb, vid, 0), 0);
+    }
+    uint16_t prot = v6 ? IPA_PROT_IPV6 : IPA_PROT_IPV4;
+    ck_assert_int_eq(glan_sg_offload(la, prot, IPA_OUTBOUND_TSO, 1, NULL), 0);
+    const size_t payload = 20000;
+    const unsigned mss = 1428, hl = vid ? 18 : 14, ihl = v6 ? 40 : 20;
+    unsigned nseg = (unsigned)((payload + mss - 1) / mss);
+    l2_send_tso(v6, vid, payload, mss);
+    ck_assert_int_eq(glan_sg_recv(lb, rx, 64), (int)nseg);
+    for (unsigned i = 0; i < nseg; i++) {
+        ck_assert_mem_eq(rx[i].data, big, hl); /* each segment in the frame's header */
+        ck_assert(l4_ok(rx[i].data + hl, rx[i].len - hl));
+        ck_assert_uint_eq(get32(rx[i].data + hl + ihl + 4), 1 + i * mss);
+        ck_assert_uint_eq(rx[i].ext_flags, 0);
+        ck_assert_uint_eq(rx[i].flags & ~QETH_L2_VLAN, QETH_L2_UNICAST);
+        ck_assert_uint_eq(!!(rx[i].flags & QETH_L2_VLAN), vid != 0);
+    }
+    struct glan_osa_stats sa = stats(la), sb = stats(lb);
+    ck_assert_uint_eq(sa.out_tso, 1);
+    ck_assert_uint_eq(sb.in_tso_cut, 1);
+    ck_assert_uint_eq(sb.in_tso_segments, nseg);
+    /* lb takes inbound checksumming: the frame comes whole, verified. */
+    ck_assert_int_eq(glan_sg_offload(lb, prot, IPA_INBOUND_CHECKSUM, 1, NULL), 0);
+    size_t n = l2_send_tso(v6, vid, payload, mss);
+    static uint8_t whole[GLAN_OFFLOAD_ETH_MAX + GLAN_OFFLOAD_MAX];
+    rx[0].big = whole;
+    rx[0].big_cap = sizeof whole;
+    ck_assert_int_eq(glan_sg_recv(lb, rx, 64), 1);
+    rx[0].big = NULL;
+    ck_assert_uint_eq(rx[0].len, n);
+    ck_assert(rx[0].ext_flags & QETH_HDR_EXT_CSUM_TRANSP_REQ);
+    ck_assert(l4_ok(whole + hl, n - hl));
+    sb = stats(lb);
+    ck_assert_uint_eq(sb.in_tso_whole, 1);
+    ck_assert_uint_eq(sb.in_tso_cut, 1);
+}
+
+START_TEST(l2_tso4)
+{
+    l2_check_tso(0, 0);
+}
+END_TEST
+
+START_TEST(l2_tso6)
+{
+    l2_check_tso(1, 0);
+}
+END_TEST
+
+START_TEST(l2_tso_vlan)
+{
+    l2_check_tso(0, 10);
+}
+END_TEST
+
+START_TEST(l2_tso_hostile)
+{
+    ck_assert_int_eq(glan_sg_offload(la, IPA_PROT_IPV4, IPA_OUTBOUND_TSO, 1, NULL), 0);
+    static uint8_t f[8192];
+    size_t hl = l2_frame_hdr(f, 0, 0);
+    size_t n = hl + tcp_dgram(f + hl, 0, 3000, 1, 0x10);
+    struct sg_pkt p = {.data = f, .len = (uint32_t)n, .mss = 3000};
+    ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT); /* mss >= payload */
+    p.mss = 500;
+    set16(f + 12, 0x0806); /* TSO on an ARP frame */
+    ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+    set16(f + 12, ET_IPV4);
+    f[hl + 9] = 17; /* UDP with TSO */
+    ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+    f[hl + 9] = 6;
+    struct sg_pkt q = {.data = f, .len = 12, .ext_flags = QETH_HDR_EXT_CSUM_TRANSP_REQ};
+    ck_assert_int_eq(glan_sg_send(la, &q, 1, 0), SG_SENT); /* shorter than a header */
+    q.len = (uint32_t)(hl + 10);
+    ck_assert_int_eq(glan_sg_send(la, &q, 1, 0), SG_SENT); /* the datagram cut short */
+    ck_assert_int_eq(glan_sg_recv(lb, rx, 64), 0);
+    ck_assert_uint_eq(stats(la).out_offload_bad, 5);
+    /* The device goes on. */
+    ck_assert_int_eq(glan_sg_send(la, &p, 1, 0), SG_SENT);
+    ck_assert_int_eq(glan_sg_recv(lb, rx, 64), 6);
+}
+END_TEST
+
+/* The cutting loop on a frame: each segment in the frame's Ethernet
+ * header (tagged here); a frame that carries no IP datagram is refused. */
+static int frame_piece(void *ctx, const struct glan_dgram *d)
+{
+    unsigned *n = ctx;
+    ck_assert_uint_eq(d->family, GLAN_AF_MAC);
+    ck_assert_uint_eq(get16(d->data + 12), 0x8100);
+    ck_assert_uint_eq(get16(d->data + 16), ET_IPV6);
+    ck_assert(l4_ok(d->data + 18, d->len - 18));
+    ck_assert_uint_eq(get32(d->data + 18 + 40 + 4), 5 + *n * 1000);
+    (*n)++;
+    return 0;
+}
+
+START_TEST(each_cuts_frames)
+{
+    static const uint8_t m1[6] = {2, 0, 0, 0, 0, 1}, m2[6] = {2, 0, 0, 0, 0, 2};
+    static uint8_t f[GLAN_OFFLOAD_ETH_MAX + 8000];
+    size_t hl = dg_eth(f, m1, m2, ET_IPV6, 7);
+    size_t n = hl + tcp_dgram(f + hl, 1, 4500, 5, 0x18);
+    struct glan_offload_state st;
+    memset(&st, 0, sizeof st);
+    struct glan_dgram d = {.data = f,
+                           .len = (uint32_t)n,
+                           .family = GLAN_AF_MAC,
+                           .offload = GLAN_OFFLOAD_TSO | GLAN_OFFLOAD_CSUM,
+                           .mss = 1000};
+    unsigned got = 0;
+    ck_assert_int_eq(glan_offload_each(&st, &d, frame_piece, &got), 0);
+    ck_assert_uint_eq(got, 5);
+    ck_assert_uint_eq(st.segments, 5);
+    set16(f + 16, 0x0806);
+    ck_assert_int_eq(glan_offload_each(&st, &d, frame_piece, &got), -EINVAL);
+    d.len = 10;
+    ck_assert_int_eq(glan_offload_each(&st, &d, frame_piece, &got), -EINVAL);
+    ck_assert_uint_eq(st.bad, 2);
+    glan_offload_state_free(&st);
+}
+END_TEST
+
 Suite *offload_suite(void)
 {
     Suite *s = suite_create("offload");
@@ -645,5 +887,15 @@ Suite *offload_suite(void)
     tcase_add_test(dev, osa_tso6);
     tcase_add_test(dev, osa_tso_hostile);
     suite_add_tcase(s, dev);
+    TCase *l2 = tcase_create("layer2");
+    tcase_add_checked_fixture(l2, l2_setup, l2_teardown);
+    tcase_add_test(l2, l2_assists);
+    tcase_add_test(l2, l2_checksums);
+    tcase_add_test(l2, l2_tso4);
+    tcase_add_test(l2, l2_tso6);
+    tcase_add_test(l2, l2_tso_vlan);
+    tcase_add_test(l2, l2_tso_hostile);
+    suite_add_tcase(s, l2);
+    tcase_add_test(tc, each_cuts_frames);
     return s;
 }

@@ -27,6 +27,9 @@ extern "C" {
 
 /* The largest datagram (an IPv4 total length or IPv6 40 + payload length). */
 #define GLAN_OFFLOAD_MAX 65535u
+/* The longest Ethernet header before the datagram of a frame: 14 bytes and
+ * one 802.1Q tag. */
+#define GLAN_OFFLOAD_ETH_MAX 18u
 
 /* Why glan_offload_check refused a datagram (0: it did not). */
 enum glan_offload_bad {
@@ -39,6 +42,12 @@ enum glan_offload_bad {
     GLAN_OFFLOAD_BAD_SEGMENTS, /* TSO: more segments than GLAN_OFFLOAD_MAX_SEGS */
 };
 #define GLAN_OFFLOAD_MAX_SEGS 65535u
+
+/* An Ethernet frame (LANs of transport ETHERNET) carries its datagram after
+ * its header: the header's length, 14, or 18 with one 802.1Q tag, when the
+ * frame's type is IPv4 or IPv6; 0 otherwise (nothing to offload in it).
+ * Every routine below takes the datagram, not the frame: ip = f + that. */
+size_t glan_offload_eth_hlen(const uint8_t *f, size_t len);
 
 /* Is the datagram at ip (len bytes) one the offloads in flags (GLAN_OFFLOAD_*)
  * can be done for, with mss for TSO?  GLAN_OFFLOAD_OK or the reason. */
@@ -70,7 +79,7 @@ size_t glan_offload_segment(const uint8_t *ip, size_t len, unsigned mss, unsigne
  * by one thread at a time (the port's drain turn, the trace's lock).
  */
 struct glan_offload_state {
-    uint8_t *buf;           /* GLAN_OFFLOAD_MAX bytes, or NULL */
+    uint8_t *buf;           /* GLAN_OFFLOAD_ETH_MAX + GLAN_OFFLOAD_MAX bytes, or NULL */
     const uint8_t *at_data; /* the datagram a delivery stopped in ... */
     uint32_t at_len;
     uint64_t at_ts;
@@ -84,7 +93,9 @@ struct glan_offload_state {
 /*
  * Hand dg to fn: as it is when it carries no TSO mark, else cut, one call
  * per segment with a struct glan_dgram like dg whose data, len, offload
- * (GLAN_OFFLOAD_CSUM) and mss (0) are the segment's.  Returns 0 when every
+ * (GLAN_OFFLOAD_CSUM) and mss (0) are the segment's.  A frame (family
+ * GLAN_AF_MAC) is cut into frames: its Ethernet header, as it is, before
+ * each segment of its datagram.  Returns 0 when every
  * piece was taken; fn's negative return as soon as it gives one (after
  * -EAGAIN the next call for the same copy resumes at that segment); -EINVAL
  * for a TSO datagram that cannot be cut (counted in bad); -ENOMEM when the

@@ -604,19 +604,25 @@ _Static_assert(offsetof(struct qeth_hdr_l3, next_hop) == 16, "l3 next hop");
 enum {
     QETH_HEADER_TYPE_LAYER3 = 0x01,
     QETH_HEADER_TYPE_LAYER2 = 0x02,
-    QETH_HEADER_TYPE_L3_TSO = 0x03
+    QETH_HEADER_TYPE_L3_TSO = 0x03,
+    /* A layer-2 TSO frame (qeth_l2_fill_header): struct qeth_hdr_ext_tso
+     * follows the header, as for QETH_HEADER_TYPE_L3_TSO. */
+    QETH_HEADER_TYPE_L2_TSO = 0x06
 };
 /* ext_flags: the checksum requests of a datagram sent (Linux qeth_tx_csum),
- * and on input "checksums verified" (qeth_extract_skb reads TRANSP_REQ). */
+ * and on input "checksums verified" (qeth_extract_skb reads TRANSP_REQ).
+ * In layer 2 the same bits are the header's second flags byte (flags[1]). */
 enum {
     QETH_HDR_EXT_CSUM_HDR_REQ = 0x10,
     QETH_HDR_EXT_CSUM_TRANSP_REQ = 0x20,
     QETH_HDR_EXT_UDP = 0x40,
 };
-/* What follows the layer-3 header of id QETH_HEADER_TYPE_L3_TSO (struct
- * qeth_hdr_ext_tso, qeth_fill_tso_ext): then the datagram, whose IP and TCP
- * headers (dg_hdr_len bytes, an Ethernet header included for IPv6
- * passthrough) Linux puts in the element with the two headers. */
+/* What follows the layer-3 header of id QETH_HEADER_TYPE_L3_TSO, or the
+ * layer-2 one of id QETH_HEADER_TYPE_L2_TSO (struct qeth_hdr_ext_tso,
+ * qeth_fill_tso_ext): then the datagram (layer 2: the frame), whose IP and
+ * TCP headers (dg_hdr_len bytes, an Ethernet header included for IPv6
+ * passthrough and in layer 2) Linux puts in the element with the two
+ * headers. */
 struct qeth_hdr_ext_tso {
     uint8_t hdr_tot_len[2]; /* 32 */
     uint8_t imb_hdr_no;     /* 1 */

@@ -208,10 +208,11 @@ struct sg_pkt {
     uint8_t flags; /* qeth header flags */
     const void *data;
     uint32_t len;
-    /* Offloads, as qeth_l3 asks for them: ext_flags of the layer-3 header
-     * (QETH_HDR_EXT_CSUM_*); with mss nonzero a TSO header (id 3 and its
-     * extension) instead, the datagram's IP and TCP headers in the element
-     * with it as qeth_xmit puts them. */
+    /* Offloads, as qeth_l3 and qeth_l2 ask for them: ext_flags of the
+     * layer-3 header (QETH_HDR_EXT_CSUM_*; layer 2: its second flags byte);
+     * with mss nonzero a TSO header (id 3, layer 2 id 6, and its extension)
+     * instead, the datagram's IP and TCP headers (layer 2: the frame's
+     * headers) in the element with it as qeth_xmit puts them. */
     uint8_t ext_flags;
     uint16_t mss;
 };
