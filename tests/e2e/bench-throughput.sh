@@ -42,13 +42,24 @@
 # ("single xproc", the default, or any of single, xproc, hipers,
 # xproc-hipers), BENCH_LANCFG (the LAN's
 # sizes for `glan define`, default none: the defaults, whose large buffers
-# take a whole TSO datagram).
+# take a whole TSO datagram), BENCH_TRANSPORT (ip, the default: layer-3
+# guests; ethernet: the LAN is of transport ETHERNET and the guests group
+# their cards without touching layer2, qeth's default, layer 2).
 # Exit 0 when every test ran, 1 when one failed, 77 skipped (what is missing).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-run=${1:-${GLAN_RUN_DIR:-$PWD/e2e-run}/bench-throughput}
+transport=${BENCH_TRANSPORT:-ip}
+case $transport in
+ip) suffix= tlayer=layer3 ;;
+ethernet) suffix=-ethernet tlayer=default ;;
+*)
+    echo "bench-throughput: BENCH_TRANSPORT is ip or ethernet, not '$transport'"
+    exit 2
+    ;;
+esac
+run=${1:-${GLAN_RUN_DIR:-$PWD/e2e-run}/bench-throughput$suffix}
 secs=${BENCH_SECS:-10}
 layouts=${BENCH_LAYOUTS:-single xproc}
 
@@ -85,16 +96,17 @@ boot() {
 }
 # the time one guest needs: its boot, 5 tests with their start-up, tuning
 limit=$((420 + 10 * secs))
-# buffers that hold a 64 KiB datagram, so that the device offers TSO
-# (docs/osa.md, "Offloads"); 1024 of them: 64 MiB
+# the LAN's sizes (by default its large buffers hold a 64 KiB datagram, so
+# that the device offers TSO: docs/osa.md, "Offloads"), and its transport
 lancfg=${BENCH_LANCFG:-}
+[ "$transport" = ethernet ] && lancfg="$lancfg transport ethernet"
 
 rc=0
 for layout in $layouts; do
     t0=$(date +%s)
     # A HIPERS layout: the LAN's type, the guests' layer left as qeth has
     # it, its guests' run folders apart.
-    type= layer=layer3 ga=a gb=b
+    type= layer=$tlayer ga=a gb=b
     case $layout in *hipers)
         type="type hipers" layer=default ga=ha gb=hb
         ;;
@@ -141,10 +153,10 @@ for layout in $layouts; do
     echo "bench-throughput: $layout done in $(($(date +%s) - t0)) s"
 done
 
-python3 - "$run" "$secs" $layouts <<'EOF' || rc=1
+python3 - "$run" "$secs" "$transport" $layouts <<'EOF' || rc=1
 import json, os, re, sys
 
-run, secs, layouts = sys.argv[1], sys.argv[2], sys.argv[3:]
+run, secs, transport, layouts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 MARK = re.compile(r"@@ (\S+) ?(.*?)(?: t=[0-9.]+)?$")
 
 
@@ -276,13 +288,14 @@ for layout in layouts:
 head = ("layout", "case", "MTU", "MB/s", "x lo", "retr", "LAN drops during the test",
         "waits / time", "CPU % snd/rcv")
 w = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
-print(f"iperf3 TCP, {secs} s per test; MB/s = 10^6 bytes/s at the receiver; x lo = ratio "
-      "to the loopback of the same boot (two processes: the faster of A's and B's)")
+print(f"iperf3 TCP, {secs} s per test, LAN of transport {transport.upper()}; MB/s = 10^6 "
+      "bytes/s at the receiver; x lo = ratio to the loopback of the same boot (two processes: "
+      "the faster of A's and B's)")
 for r in [head] + rows:
     print("  ".join(str(v).ljust(w[i]) for i, v in enumerate(r)).rstrip())
 for n in notes:
     print("  " + n)
-json.dump({"secs": secs, "rows": rows, "notes": notes},
+json.dump({"secs": secs, "transport": transport, "rows": rows, "notes": notes},
           open(os.path.join(run, "bench.json"), "w"), indent=1)
 print("| " + " | ".join(head) + " |")
 print("|" + "---|" * len(head))

@@ -26,6 +26,11 @@
 #                turns its offloads on too, case glan-offload; ETHS lines
 #                (ethtool -S, the checksum and TSO counters) before, after
 #                the transfer and after the test
+#                check: two interfaces as single (tests/e2e/l2-iperf.sh):
+#                glan-default at the guest's defaults, then both at MTU 9000
+#                (bench_mtu) with their checksum and TSO offloads on
+#                (ethtool -K tx rx sg tso), case glan-offload; ETHS lines
+#                before and after it
 #   glan_ifs     DEVNO/ADDR/PREFIX[/ns],... as tests/e2e/guest/init.sh
 #   bench_dst    the address the single guest's client sends to (the "ns" one)
 #   bench_peer   the server's address (client role)
@@ -297,6 +302,21 @@ offload)
     eths "$w0" "$if0" xfer
     eths "$w1" "$if1" xfer
     offload_on "$w1" "$if1"
+    iperf glan-offload ns "$dst"
+    eths "$w0" "$if0" after
+    eths "$w1" "$if1" after
+    ;;
+check)
+    dst=${bench_dst:-10.1.1.3}
+    { read -r if0 w0 && read -r if1 w1; } </tmp/ifs
+    iperf glan-default ns "$dst"
+    # MTU 9000, as the offload role: TCP uses TSO below the largest MTU
+    fixmtu "$w0" "$if0" "${bench_mtu:-9000}"
+    fixmtu "$w1" "$if1" "${bench_mtu:-9000}"
+    offload_on "$w0" "$if0"
+    offload_on "$w1" "$if1"
+    eths "$w0" "$if0" before
+    eths "$w1" "$if1" before
     iperf glan-offload ns "$dst"
     eths "$w0" "$if0" after
     eths "$w1" "$if1" after
