@@ -144,6 +144,56 @@ static const char *const drop_names[GLAN_DROP_COUNT] = {
     [GLAN_DROP_VLAN] = "vlan",
 };
 
+static int hexdig(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+void glan_mac_prefix_of_name(const char *name, uint8_t prefix[4])
+{
+    /* FNV-1a, 32 bits: any stable hash will do; what matters is that a LAN
+     * keeps its MACs across restarts and that LANs of other names, whose
+     * uplinks may share a host bridge, most likely get other ones. */
+    uint32_t h = 2166136261u;
+    for (const char *s = name ? name : ""; *s; s++) {
+        h ^= (uint8_t)*s;
+        h *= 16777619u;
+    }
+    prefix[0] = 0x02; /* locally administered, unicast */
+    prefix[1] = (uint8_t)(h >> 24);
+    prefix[2] = (uint8_t)(h >> 16);
+    prefix[3] = (uint8_t)(h >> 8);
+}
+
+int glan_mac_prefix_parse(const char *text, uint8_t prefix[4], uint8_t *len)
+{
+    uint8_t b[4] = {0};
+    unsigned n = 0;
+    const char *p = text;
+    if (!p)
+        return -EINVAL;
+    for (;;) {
+        int hi = hexdig(p[0]), lo = hi < 0 ? -1 : hexdig(p[1]);
+        if (hi < 0 || lo < 0 || n == 4)
+            return -EINVAL;
+        b[n++] = (uint8_t)(hi << 4 | lo);
+        p += 2;
+        if (*p == 0)
+            break;
+        if (*p != ':' && *p != '-')
+            return -EINVAL;
+        p++;
+    }
+    if (n < 3 || (b[0] & 3) != 2)
+        return -EINVAL;
+    memcpy(prefix, b, 4);
+    *len = (uint8_t)n;
+    return 0;
+}
+
 const char *glan_transport_name(enum glan_transport t)
 {
     return t == GLAN_TRANSPORT_ETHERNET ? "ethernet" : t == GLAN_TRANSPORT_IP ? "ip" : "unknown";

@@ -91,6 +91,9 @@ int config_check(const struct glan_lan_config *c, char *err, size_t errlen)
     else if (c->type == GLAN_LAN_HIPERS && c->big_size < glan_mfs_mtu(c->mfs))
         what = "a LAN of type hipers needs large buffers (bigsize) of its MTU at least (8192, "
                "16384, 32768 or 57344 bytes for mfs 16k, 24k, 40k or 64k)";
+    else if (c->mac_prefix_len != 0 &&
+             ((c->mac_prefix_len != 3 && c->mac_prefix_len != 4) || (c->mac_prefix[0] & 3) != 2))
+        what = "a MAC prefix is 3 or 4 bytes, the first locally administered unicast (02, 06, ...)";
     else if ((uint64_t)c->buffers * c->buffer_size + (uint64_t)c->mid_buffers * c->mid_size +
                  (uint64_t)c->big_buffers * c->big_size >
              (1ull << 34))
@@ -183,6 +186,18 @@ void glan_lan_destroy(struct glan_lan *lan)
         shm_leave(lan);
     }
     free(lan);
+}
+
+void glan_lan_mac_prefix(const struct glan_lan *lan, uint8_t prefix[4])
+{
+    memcpy(prefix, lan->r->mac_prefix, 4);
+}
+
+void glan_lan_port_mac(const struct glan_lan *lan, int port, uint8_t mac[6])
+{
+    memcpy(mac, lan->r->mac_prefix, 4);
+    mac[4] = (uint8_t)(port >> 8);
+    mac[5] = (uint8_t)port;
 }
 
 const char *glan_lan_name(const struct glan_lan *lan)

@@ -26,10 +26,11 @@
  * counter, 6 added the journals, 7 the size classes of base storage and
  * the waits for room, 8 the ports' MTUs and the path-MTU counters, 9 a
  * datagram's offload marks and MSS, 10 the transport and the layer-2 drop
- * reasons, 11 the LAN's type and maximum frame size. */
+ * reasons, 11 the LAN's type and maximum frame size,
+ * 12 the MAC prefix. */
 #define NONE           UINT32_MAX
 #define REGION_MAGIC   0x474c414eu /* "GLAN" */
-#define REGION_VERSION 11u
+#define REGION_VERSION 12u
 #define NCLASS         GLAN_BUF_CLASSES
 #define MAX_PROCS      GLAN_SHM_MAX_PROCS
 
@@ -227,9 +228,10 @@ struct region {
     uint32_t cls_n[NCLASS], cls_size[NCLASS];
     uint32_t addr_cap; /* registry table size, a power of two */
     uint32_t shared;
-    uint32_t transport; /* enum glan_transport */
-    uint32_t type;      /* enum glan_lan_type */
-    uint32_t mfs;       /* HIPERS: maximum frame size in KiB */
+    uint32_t transport;    /* enum glan_transport */
+    uint32_t type;         /* enum glan_lan_type */
+    uint32_t mfs;          /* HIPERS: maximum frame size in KiB */
+    uint8_t mac_prefix[4]; /* of the MACs the LAN hands out (glan_lan_port_mac) */
     uint64_t off_ports, off_addrs, off_groups, off_cells, off_pins, off_slots, off_stack, off_reach,
         off_data;
     uint32_t reach_words;       /* 64-bit words of reach bits per buffer */

@@ -162,6 +162,12 @@ int region_init(void *mem, const struct glan_lan_config *cfg, const struct layou
     r->transport = cfg->transport;
     r->type = cfg->type;
     r->mfs = cfg->mfs;
+    if (cfg->mac_prefix_len) {
+        memset(r->mac_prefix, 0, sizeof r->mac_prefix);
+        memcpy(r->mac_prefix, cfg->mac_prefix, cfg->mac_prefix_len);
+    } else {
+        glan_mac_prefix_of_name(r->name, r->mac_prefix);
+    }
     r->addr_cap = l->cap;
     r->shared = (uint32_t)shared;
     r->off_ports = l->off_ports;
@@ -231,6 +237,8 @@ void region_config(const struct region *r, struct glan_lan_config *out)
     out->transport = r->transport;
     out->type = r->type;
     out->mfs = r->mfs;
+    memcpy(out->mac_prefix, r->mac_prefix, 4);
+    out->mac_prefix_len = 4;
 }
 
 /* ---- processes ----------------------------------------------------------------- */

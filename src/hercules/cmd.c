@@ -34,7 +34,7 @@ static const char *const help_head[] = {
     "                         \"[midbuffers n] [midsize n] [bigbuffers n] [bigsize n]\"",
     "                         \"[queue n] [addrs n] [groups n] [transport ip|ethernet]\"",
     "                         \"[type qdio|hipers] [mfs 16k|24k|40k|64k]\"",
-    "                         \"[uplink UPLINK]\"",
+    "                         \"[macprefix xx:xx:xx[:xx]] [uplink UPLINK]\"",
     "        \"glan uplink lan UPLINK\"",
     "        \"glan uplink lan none\"",
     "        \"glan delete lan\"",
@@ -66,6 +66,11 @@ static const char *const help_head[] = {
     "           as z/VM's DEFINE LAN TYPE HIPERS, whose MTU follows from",
     "           'mfs', the maximum frame size: 64k (the default) gives",
     "           57344, 40k 32768, 24k 16384, 16k 8192.",
+    "           'macprefix 02:aa:bb' sets the first bytes of the MACs the",
+    "           LAN hands its guests (z/VM's VMLAN MACPREFIX; a fourth byte",
+    "           may follow), the port's number making the rest; by default",
+    "           02 and three bytes of a hash of the LAN's name, so that",
+    "           LANs of other names hand out other MACs.",
     "           'shared name' puts the LAN in shared memory segment 'name':",
     "           every Hercules process that defines a LAN shared with that",
     "           name joins the same LAN (one base, every port seen by all).",
@@ -400,6 +405,13 @@ static int cmd_define(int argc, char *argv[])
         if (strcasecmp(argv[i], "mfs") == 0) {
             if (i + 1 >= argc || glan_mfs_parse(argv[i + 1], &cfg.mfs) < 0)
                 return cmd_error("%s", "Option 'mfs' needs 16k, 24k, 40k or 64k");
+            continue;
+        }
+        if (strcasecmp(argv[i], "macprefix") == 0) {
+            if (i + 1 >= argc ||
+                glan_mac_prefix_parse(argv[i + 1], cfg.mac_prefix, &cfg.mac_prefix_len) < 0)
+                return cmd_error("%s", "Option 'macprefix' needs 3 or 4 bytes (02:aa:bb), the "
+                                       "first locally administered unicast (02, 06, 0a, ...)");
             continue;
         }
         if (strcasecmp(argv[i], "shared") == 0) {
@@ -785,9 +797,13 @@ static void show_lan(struct glan_herc_lan *l, void *arg)
     glan_lan_get_config(l->lan, &c);
     glan_lan_stats(l->lan, &s);
     char kind[64];
-    line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u, transport %s", l->name,
-         l->implicit ? " (defined by a device statement)" : "", s.ports, c.max_ports, s.addrs,
-         c.max_addrs, s.groups, c.max_groups, lan_kind(&c, kind, sizeof kind));
+    uint8_t mp[4];
+    glan_lan_mac_prefix(l->lan, mp);
+    line("LAN %s%s: ports %u of %u, addresses %u of %u, groups %u of %u, transport %s, MAC prefix "
+         "%02x:%02x:%02x:%02x",
+         l->name, l->implicit ? " (defined by a device statement)" : "", s.ports, c.max_ports,
+         s.addrs, c.max_addrs, s.groups, c.max_groups, lan_kind(&c, kind, sizeof kind), mp[0],
+         mp[1], mp[2], mp[3]);
     if (l->shm[0])
         line("  Shared as '%s' (%s by this process, pid %ld)", l->shm,
              l->shm_created ? "created" : "attached", (long)getpid());

@@ -70,7 +70,7 @@ int osa_neigh_solicit(struct glan_port *port, const uint8_t *ip6, uint32_t len,
     icmp[24] = 2; /* target link-layer address */
     icmp[25] = 1;
     if (owner >= 0)
-        osa_mac_for_port(owner, icmp + 26);
+        osa_mac_for_port(port, owner, icmp + 26);
     else
         memcpy(icmp + 26, router_mac, 6);
     uint8_t pseudo[40] = {0};
@@ -101,7 +101,7 @@ int osa_neigh_arp(struct glan_port *port, const uint8_t *eth, const uint8_t *arp
     uint8_t *f = ans->data;
     _Static_assert(sizeof ans->data >= ETH_HDR_LEN + 28, "room for an ARP reply");
     uint8_t mac[6];
-    osa_mac_for_port(owner, mac);
+    osa_mac_for_port(port, owner, mac);
     memcpy(f, eth + 6, 6);
     memcpy(f + 6, mac, 6);
     put16(f + 12, ET_ARP);

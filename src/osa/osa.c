@@ -124,7 +124,7 @@ struct glan_osa *glan_osa_create(struct glan_lan *lan, const struct glan_osa_con
     }
     static const uint8_t zero[6];
     if (memcmp(cfg->mac, zero, 6) == 0)
-        osa_mac_for_port(glan_port_index(osa->port), osa->mac);
+        osa_mac_for_port(osa->port, glan_port_index(osa->port), osa->mac);
     else
         memcpy(osa->mac, cfg->mac, 6);
     return osa;

@@ -313,16 +313,13 @@ static inline void osa_log(struct glan_osa *osa, const char *fmt, ...)
     osa->ops->log(osa->host, line);
 }
 
-/* The MAC of the LAN's port idx, unless configured otherwise: locally
- * administered, unicast, unique per port of a LAN. */
-static inline void osa_mac_for_port(int idx, uint8_t mac[6])
+/* The MAC of port idx of the LAN port is on, unless configured otherwise:
+ * the one the LAN hands out (glan_lan_port_mac: locally administered,
+ * unicast, unique on the LAN, the LAN's MAC prefix before the port's
+ * number). */
+static inline void osa_mac_for_port(const struct glan_port *port, int idx, uint8_t mac[6])
 {
-    mac[0] = 0x02;
-    mac[1] = 0x67;
-    mac[2] = 0x6c;
-    mac[3] = 0x00;
-    mac[4] = (uint8_t)(idx >> 8);
-    mac[5] = (uint8_t)idx;
+    glan_lan_port_mac(glan_port_lan(port), idx, mac);
 }
 
 /* Index of a in the first n entries of tab (a device's registered

@@ -326,8 +326,8 @@ glan-l2)
         --expect-log "HHC04710I GLAN: LAN 'LAN1' defined: 16 ports, .*, transport ethernet" \
         --expect-log "HHC04701I 0:0620 GLAN: osa \\S+: LAN 'LAN2' is of transport IP, the guest asked for layer 2: refused" \
         --expect-log "HHC04701I 0:0630 GLAN: osa \\S+: LAN 'LAN1' is of transport ETHERNET, the guest asked for layer 3: refused" \
-        --expect-log "HHC04720I LAN LAN1: ports 3 of 16, .*, transport ethernet" \
-        --expect-log "HHC04720I     MACs: 02:67:6c:00:00:0[01]" \
+        --expect-log "HHC04720I LAN LAN1: ports 3 of 16, .*, transport ethernet, MAC prefix 02:38:3b:b6" \
+        --expect-log "HHC04720I     MACs: 02:38:3b:b6:00:0[01]" \
         --expect-log "HHC04720I     VLANs: 10 20" --expect-log "HHC04720I     VLANs: 10 30" \
         --expect-log "HHC04720I     Group MACs: (\S+ )*33:33:00:00:00:01"
     ;;
@@ -369,11 +369,11 @@ glan-l2-tap-bridge)
     need_guest
     # An ETHERNET LAN's TAP uplink in a Linux bridge that holds the host's
     # address: the guest's frames pass as they are (the host's neighbour
-    # table has the guest's own MAC, 02:67:6c:00:00:01: port 1, the uplink
-    # is port 0), both ways.
+    # table has the guest's own MAC, 02:67:6c:00:00:01: the LAN's MAC prefix
+    # given, and port 1, the uplink is port 0), both ways.
     make_netns glane2l
     python3 "$here/boot.py" --guest "$guest" --run "$run" --timeout 240 --netns $ns \
-        --cfg "glan define LAN1 ports 16 transport ethernet uplink tap glantap0" \
+        --cfg "glan define LAN1 ports 16 transport ethernet macprefix 02:67:6c uplink tap glantap0" \
         --dev "0600.3 GLAN LAN1" \
         --on "START=!$(wait_link_cmd $ns glantap0); ip -n $ns link add br0 type bridge && ip -n $ns link set glantap0 master br0 && ip -n $ns link set br0 up && ip -n $ns addr add 10.1.3.1/24 dev br0" \
         --params "glan_layer=default glan_ifs=0.0.0600/10.1.3.2/24 glan_ping=10.1.3.1 glan_hold=6" \
@@ -383,6 +383,7 @@ glan-l2-tap-bridge)
         --expect 'PING~^root 10\.1\.3\.1 tx=5 rx=5 ' --expect DONE \
         --expect-log "HHC04714I GLAN: LAN 'LAN1' uplink tap 'glantap0' attached" \
         --expect-log "HHC04720I   Uplink: tap 'glantap0' bridge port \(transport ETHERNET\)" \
+        --expect-log "HHC04720I LAN LAN1: .*, transport ethernet, MAC prefix 02:67:6c:00" \
         --expect-log "HHC04720I     MACs: 02:67:6c:00:00:01" || exit 1
     if ! grep -q "lladdr 02:67:6c:00:00:01" "$run/neigh.txt"; then
         echo "FAIL: the host does not know the guest by its own MAC: $(cat "$run/neigh.txt")"

@@ -30,8 +30,10 @@ addr_b="HHC04720I     Addresses:.* 10\.1\.9\.2( |\$)"
 if [ "$transport" = ethernet ]; then
     run=$run-l2
     layer=default
-    addr_a="HHC04720I     MACs: 02:67:6c:00:00:00"
-    addr_b="HHC04720I     MACs: 02:67:6c:00:00:01"
+    # the MACs LAN1 hands out: its prefix (02 and a hash of the name LAN1)
+    # and the port's number
+    addr_a="HHC04720I     MACs: 02:38:3b:b6:00:00"
+    addr_b="HHC04720I     MACs: 02:38:3b:b6:00:01"
 fi
 type=${GLAN_XPROC_TYPE:-qdio}
 kind=$transport

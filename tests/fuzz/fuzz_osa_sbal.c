@@ -70,6 +70,10 @@ static void setup(void)
     char err[128];
 #ifdef FUZZ_LAYER2
     cfg.transport = GLAN_TRANSPORT_ETHERNET;
+    /* the MACs the seeds use (tests/fuzz/make-seeds.py): 02:67:6c:00:00:0x */
+    static const uint8_t prefix[3] = {0x02, 0x67, 0x6c};
+    memcpy(cfg.mac_prefix, prefix, sizeof prefix);
+    cfg.mac_prefix_len = 3;
 #endif
 #ifdef FUZZ_IQD
     cfg.type = GLAN_LAN_HIPERS; /* the HiperSockets personality */

@@ -237,8 +237,9 @@ ns_pt = l3hdr(0x10 | 4, len(ns_frame)) + ns_frame
 seeds["osa_sbal"]["passthru-ns"] = b"\x00" + obuf(2, [(0x40, 0, len(ns_pt))], ns_pt)
 
 # fuzz_osa_sbal_l2: the same buffers with layer-2 headers and Ethernet frames
-# (A is port 0, MAC 02:67:6c:00:00:00; B port 1, 02:67:6c:00:00:01; both on
-# VLAN 10, B in group 33:33:00:00:00:01).
+# (A is port 0, MAC 02:67:6c:00:00:00; B port 1, 02:67:6c:00:00:01: the
+# target's LAN has MAC prefix 02:67:6c; both on VLAN 10, B in group
+# 33:33:00:00:00:01).
 MAC_A = bytes([2, 0x67, 0x6C, 0, 0, 0])
 MAC_B = bytes([2, 0x67, 0x6C, 0, 0, 1])
 

@@ -67,6 +67,35 @@ START_TEST(dest_of_malformed)
 }
 END_TEST
 
+/* The MAC prefixes LANs hand out (docs/guide.md, "MAC addresses"). */
+START_TEST(mac_prefixes)
+{
+    uint8_t p[4], n = 0;
+    ck_assert_int_eq(glan_mac_prefix_parse("02:aa:BB", p, &n), 0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_mem_eq(p, ((uint8_t[]){2, 0xaa, 0xbb, 0}), 4);
+    ck_assert_int_eq(glan_mac_prefix_parse("0e-01-02-03", p, &n), 0);
+    ck_assert_uint_eq(n, 4);
+    ck_assert_mem_eq(p, ((uint8_t[]){0x0e, 1, 2, 3}), 4);
+    static const char *const bad[] = {
+        "",        "02",        "02:aa",    "03:aa:bb",  "00:aa:bb", "02:aa:bb:cc:dd",
+        "02:aa:b", "02:aa:bbb", "02;aa;bb", "02:aa:bb:", "x2:aa:bb", "02:aa:bb:cc:"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(glan_mac_prefix_parse(bad[i], p, &n) == -EINVAL, "%s", bad[i]);
+    ck_assert_int_eq(glan_mac_prefix_parse(NULL, p, &n), -EINVAL);
+    /* From the name: locally administered unicast, stable, and another for
+     * another name (FNV-1a: "LAN1" gives 02:38:3b:b6). */
+    uint8_t a[4], b[4], c[4];
+    glan_mac_prefix_of_name("LAN1", a);
+    glan_mac_prefix_of_name("LAN1", b);
+    glan_mac_prefix_of_name("LAN2", c);
+    ck_assert_mem_eq(a, ((uint8_t[]){2, 0x38, 0x3b, 0xb6}), 4);
+    ck_assert_mem_eq(a, b, 4);
+    ck_assert_int_ne(memcmp(a, c, 4), 0);
+    ck_assert_uint_eq(a[0] & 3, 2);
+}
+END_TEST
+
 START_TEST(drop_names)
 {
     ck_assert_str_eq(glan_drop_name(GLAN_DROP_NO_UPLINK), "no_uplink");
@@ -86,6 +115,7 @@ Suite *addr_suite(void)
     tcase_add_test(tc, dest_of_well_formed);
     tcase_add_test(tc, dest_of_malformed);
     tcase_add_test(tc, drop_names);
+    tcase_add_test(tc, mac_prefixes);
     suite_add_tcase(s, tc);
     return s;
 }

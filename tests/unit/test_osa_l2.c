@@ -71,6 +71,13 @@ static int send_frame(struct simguest *g, const uint8_t *f, size_t len)
 START_TEST(macs_handed_out_and_registered)
 {
     static const uint8_t zero[6];
+    /* the LAN's prefix (from its name) and the port's number */
+    uint8_t want[6];
+    glan_mac_prefix_of_name("osal2", want);
+    int pa = glan_port_index(glan_osa_port(a->osa));
+    want[4] = (uint8_t)(pa >> 8);
+    want[5] = (uint8_t)pa;
+    ck_assert_mem_eq(a->mac, want, 6);
     ck_assert_int_eq(a->mac[0] & 1, 0);
     ck_assert_int_ne(memcmp(a->mac, zero, 6), 0);
     ck_assert_int_ne(memcmp(a->mac, b->mac, 6), 0);
@@ -89,6 +96,42 @@ START_TEST(macs_handed_out_and_registered)
     glan_osa_get_stats(a->osa, &st);
     ck_assert_uint_eq(st.l2_refused, 0);
     ck_assert_uint_eq(st.ipa_notsupp, 2); /* SETBRIDGEPORT and VNICC */
+}
+END_TEST
+
+/* Two LANs hand out other MACs; a LAN given a MAC prefix (z/VM's VMLAN
+ * MACPREFIX) hands out MACs of that prefix; a bad prefix is refused. */
+START_TEST(mac_prefix_per_lan)
+{
+    char err[160];
+    struct glan_lan *other = ethernet_lan("osal2b");
+    struct simguest *c = glan_sg_create(other, "0800", 0x0800);
+    ck_assert_int_eq(glan_sg_bringup_l2(c), 0);
+    ck_assert_int_ne(memcmp(c->mac, a->mac, 4), 0);
+    glan_sg_destroy(c);
+    glan_lan_destroy(other);
+    struct glan_lan_config cfg = {.name = "osal2c",
+                                  .transport = GLAN_TRANSPORT_ETHERNET,
+                                  .mac_prefix = {0x02, 0xaa, 0xbb},
+                                  .mac_prefix_len = 3};
+    other = glan_lan_create(&cfg, err, sizeof err);
+    ck_assert_msg(other != NULL, "%s", err);
+    struct glan_lan_config got;
+    glan_lan_get_config(other, &got);
+    ck_assert_uint_eq(got.mac_prefix_len, 4);
+    ck_assert_mem_eq(got.mac_prefix, ((uint8_t[]){2, 0xaa, 0xbb, 0}), 4);
+    c = glan_sg_create(other, "0800", 0x0800);
+    ck_assert_int_eq(glan_sg_bringup_l2(c), 0);
+    int pc = glan_port_index(glan_osa_port(c->osa));
+    ck_assert_mem_eq(c->mac, ((uint8_t[]){2, 0xaa, 0xbb, 0, (uint8_t)(pc >> 8), (uint8_t)pc}), 6);
+    glan_sg_destroy(c);
+    glan_lan_destroy(other);
+    cfg.mac_prefix[0] = 0x03; /* a group address */
+    ck_assert_ptr_null(glan_lan_create(&cfg, err, sizeof err));
+    ck_assert_msg(strstr(err, "MAC prefix") != NULL, "%s", err);
+    cfg.mac_prefix[0] = 0x02;
+    cfg.mac_prefix_len = 2;
+    ck_assert_ptr_null(glan_lan_create(&cfg, err, sizeof err));
 }
 END_TEST
 
@@ -241,6 +284,7 @@ Suite *osa_l2_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, macs_handed_out_and_registered);
+    tcase_add_test(tc, mac_prefix_per_lan);
     tcase_add_test(tc, frames_both_ways);
     tcase_add_test(tc, multicast_by_group_mac);
     tcase_add_test(tc, setvmac_rules);

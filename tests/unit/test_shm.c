@@ -682,9 +682,14 @@ START_TEST(other_version_or_layout_refused)
     ck_assert_ptr_null(glan_lan_attach_shared(shm_name, err, sizeof err));
     ck_assert_msg(strstr(err, "not a guestlan LAN") != NULL, "%s", err);
     poke(shm_name, 0, old, NULL);
-    /* restored: accepted, and both see one LAN */
+    /* restored: accepted, and both see one LAN, with one MAC prefix */
     struct glan_lan *second = glan_lan_attach_shared(shm_name, err, sizeof err);
     ck_assert_msg(second != NULL, "%s", err);
+    uint8_t m1[6], m2[6];
+    glan_lan_port_mac(lan, 5, m1);
+    glan_lan_port_mac(second, 5, m2);
+    ck_assert_mem_eq(m1, m2, 6);
+    ck_assert_uint_eq(m1[5], 5);
     struct testport tp;
     static const char *const addrs[] = {"10.8.0.1", NULL};
     tp_attach(&tp, second, "p", addrs);

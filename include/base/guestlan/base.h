@@ -183,7 +183,29 @@ struct glan_lan_config {
     uint32_t transport;   /* enum glan_transport, default (0) IP */
     uint32_t type;        /* enum glan_lan_type, default (0) QDIO */
     uint32_t mfs;         /* HIPERS: maximum frame size in KiB (16, 24, 40, 64), default 64 */
+    /* The first bytes of the MACs the LAN hands out (z/VM's VMLAN
+     * MACPREFIX, glan_lan_port_mac): mac_prefix_len of them, 3 or 4, the
+     * first locally administered and unicast (its low two bits 10); the
+     * rest zero.  mac_prefix_len 0: 02 and three bytes of a hash of the
+     * LAN's name (glan_mac_prefix_of_name). */
+    uint8_t mac_prefix[4];
+    uint8_t mac_prefix_len;
 };
+
+/* The MAC a LAN hands its port number port (docs/guide.md, "MAC
+ * addresses"): the LAN's four-byte MAC prefix, then the port's number in two
+ * bytes, big-endian.  Locally administered, unicast, unique on the LAN, the
+ * same after a restart. */
+void glan_lan_port_mac(const struct glan_lan *lan, int port, uint8_t mac[6]);
+/* The LAN's four-byte MAC prefix in force (given, or derived). */
+void glan_lan_mac_prefix(const struct glan_lan *lan, uint8_t prefix[4]);
+/* The prefix a LAN of this name gets when none is given: 02 and the first
+ * three bytes of the name's 32-bit FNV-1a hash. */
+void glan_mac_prefix_of_name(const char *name, uint8_t prefix[4]);
+/* Parse a MAC prefix, "02:aa:bb" or "02:aa:bb:cc" (':' or '-'): 0 with the
+ * bytes and their count set, or -EINVAL (malformed, or the first byte not
+ * locally administered unicast). */
+int glan_mac_prefix_parse(const char *text, uint8_t prefix[4], uint8_t *len);
 
 /* Class k's count and size in cfg (k 0 small, 1 medium, 2 large). */
 uint32_t glan_lan_class_buffers(const struct glan_lan_config *cfg, int k);
