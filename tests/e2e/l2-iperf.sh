@@ -123,7 +123,7 @@ for m in marks:
         if len(f) == 3 and "=" in f[2]:
             k, v = f[2].split("=", 1)
             eths[(f[0], f[1], k)] = int(v) if v.isdigit() else 0
-print("ethtool -S:", {f"{i}.{p}.{k}": v for (i, p, k), v in sorted(eths.items())})
+print("ethtool -S (not zero):", {f"{i}.{p}.{k}": v for (i, p, k), v in sorted(eths.items()) if v})
 
 
 def moved(ifn, key_re):
