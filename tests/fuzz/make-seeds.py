@@ -258,7 +258,25 @@ b2 = l2pkt(b"\xff" * 6, MAC_A, cast=2)
 g2 = l2pkt(bytes([0x33, 0x33, 0, 0, 0, 1]), MAC_A, cast=1)
 v2 = l2pkt(MAC_B, MAC_A, vid=10)
 bad2 = l2pkt(MAC_B, MAC_A, vid=4095) + l2pkt(MAC_B, MAC_B) + l2hdr(4, 13) + MAC_B + MAC_A + b"\x08"
+
+
+# The offloads in layer 2: a TCP datagram in a frame, its checksum left to
+# the device (flags[1] 0x20), and a TSO frame (header id 6, its 32-byte
+# extension, mss 1000) whose headers share the first element with it.
+def tcp4(payload):
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 40 + len(payload), 1, 0x4000, 64, 6, 0,
+                     bytes([10, 1, 0, 1]), bytes([10, 1, 0, 2]))
+    return ip + struct.pack(">HHIIBBHHH", 40000, 5201, 1, 0, 0x50, 0x18, 512, 0, 0) + payload
+
+
+f_csum = MAC_B + MAC_A + b"\x08\x00" + tcp4(bytes(range(256)) * 4)
+csum2 = struct.pack(">BBBBBBHHH20x", 2, 0, 0x20, 4, 0, 0, len(f_csum), 0, 0) + f_csum
+f_tso = MAC_B + MAC_A + b"\x08\x00" + tcp4(bytes(range(200)) * 15)
+tso_ext = struct.pack(">HBBBBHIHH16x", 32, 1, 0, 1, 1, 28, len(f_tso) - 54, 1000, 54)
+tso2 = struct.pack(">BBBBBBHHH20x", 6, 0, 0, 4, 0, 0, len(f_tso), 0, 0) + tso_ext + f_tso
 seeds["osa_sbal_l2"] = {
+    "csum": b"\x00" + obuf(2, [(0x40, 0, len(csum2))], csum2),
+    "tso": b"\x00" + obuf(2, [(0x00, 0, 64 + 54), (0x40, 64 + 54, len(tso2) - 64 - 54)], tso2),
     "unicast": b"\x00" + obuf(2, [(0x40, 0, len(u2))], u2),
     "fanout": b"\x00" + obuf(2, [(0x00, 0, len(b2)), (0x40, 4096, len(g2))], b2 + bytes(4096 - len(b2)) + g2),
     "vlan": b"\x02" + obuf(2, [(0x40, 0, len(v2))], v2),
