@@ -131,6 +131,8 @@ static void host_interrupt(void *h, unsigned slot, int thin)
     __atomic_fetch_add(&s->interrupts, 1, __ATOMIC_RELAXED);
     if (thin)
         __atomic_fetch_add(&s->thin_interrupts, 1, __ATOMIC_RELAXED);
+    if (s->on_interrupt)
+        s->on_interrupt(s->on_interrupt_arg);
 }
 
 static void host_ccw_end(void *h, unsigned slot, uint8_t unitstat, uint32_t residual)

@@ -9,5 +9,6 @@
 int cmd_replay(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_simlan(int argc, char **argv);
 
 #endif

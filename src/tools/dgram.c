@@ -54,14 +54,22 @@ void dgram_udp4(uint8_t *p, uint32_t len, uint32_t src, uint32_t dst)
 size_t dgram_icmp4_echo(uint8_t *p, uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
                         uint16_t seq)
 {
-    size_t len = DGRAM_IP4_HDR + 8 + DGRAM_ICMP_DATA;
+    return dgram_icmp4_echo_len(p, DGRAM_IP4_HDR + 8 + DGRAM_ICMP_DATA, src, dst, type, id, seq);
+}
+
+size_t dgram_icmp4_echo_len(uint8_t *p, size_t len, uint32_t src, uint32_t dst, uint8_t type,
+                            uint16_t id, uint16_t seq)
+{
+    if (len < DGRAM_IP4_HDR + 8)
+        len = DGRAM_IP4_HDR + 8;
     ip4_header(p, (uint32_t)len, PROTO_ICMP, 0, src, dst);
     uint8_t *m = p + DGRAM_IP4_HDR;
     m[0] = type;
+    m[1] = 0;
     put16(m + 4, id);
     put16(m + 6, seq);
-    for (int i = 0; i < DGRAM_ICMP_DATA; i++)
+    for (size_t i = 0; i < len - DGRAM_IP4_HDR - 8; i++)
         m[8 + i] = (uint8_t)i;
-    dgram_icmp_csum(m, 8 + DGRAM_ICMP_DATA);
+    dgram_icmp_csum(m, len - DGRAM_IP4_HDR);
     return len;
 }

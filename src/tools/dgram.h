@@ -32,6 +32,11 @@ void dgram_udp4(uint8_t *p, uint32_t len, uint32_t src, uint32_t dst);
 size_t dgram_icmp4_echo(uint8_t *p, uint32_t src, uint32_t dst, uint8_t type, uint16_t id,
                         uint16_t seq);
 
+/* The same of exactly len bytes (at least the two headers, 28), its data
+ * bytes counting up. */
+size_t dgram_icmp4_echo_len(uint8_t *p, size_t len, uint32_t src, uint32_t dst, uint8_t type,
+                            uint16_t id, uint16_t seq);
+
 /* Set the checksum of the IPv4 header of hl bytes at p. */
 void dgram_ip4_csum(uint8_t *p, size_t hl);
 /* Set the checksum of the ICMP message of len bytes at m. */

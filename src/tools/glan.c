@@ -15,6 +15,7 @@ static const struct {
     {"replay", cmd_replay, "replay pcap traffic through a LAN, record what each port gets"},
     {"bench", cmd_bench, "measure the base's forwarding rate (and the kernel TUN path)"},
     {"demo", cmd_demo, "two simulated qeth guests on a LAN ping each other (and a TUN host)"},
+    {"simlan", cmd_simlan, "one host's LAN of simulated qeth guests and an uplink (multihost)"},
 };
 
 static void usage(FILE *f)

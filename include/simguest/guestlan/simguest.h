@@ -59,6 +59,12 @@ struct sg_host {
      * storage while the device walks it. */
     void (*on_mem)(void *arg, uint64_t addr, size_t len, unsigned how);
     void *on_mem_arg;
+    /* Optional: called after every interruption the device presents (the
+     * count above already raised), in the device's thread, which may be
+     * another than the guest's: a program that waits for input (`glan
+     * simlan`) wakes on it instead of polling. */
+    void (*on_interrupt)(void *arg);
+    void *on_interrupt_arg;
     int verbose;
     /* The guest's time of day (ns since the Unix epoch): the device reads it
      * for every datagram sent (host op clock), and glan_sg_recv stamps what

@@ -31,6 +31,18 @@
 #                (bench_mtu) with their checksum and TSO offloads on
 #                (ethtool -K tx rx sg tso), case glan-offload; ETHS lines
 #                before and after it
+#                mhserve, mhclient: one interface each, on two hosts joined
+#                by a bridge and VXLAN (tests/e2e/multihost.sh); both wait
+#                for bench_peer, add mh_addr6 and ping bench_peer and
+#                mh_peer6 (PING); mhserve then serves one iperf3 test and
+#                takes bench_mib MiB over nc (XFER rx ok ... rx=SHA), waits
+#                for its peer to go (GONE), sets its MTU to bench_mtu2
+#                (default 9000), waits for it to come back (BACK), pings it
+#                again (PING2) and serves one more iperf3 test.  mhclient
+#                with mh_phase=1 runs iperf3 case glan-mh-default, sends
+#                the MiB (XFER tx ok ... tx=SHA) and marks DONE1 (its host
+#                then kills its Hercules); with mh_phase=2 it sets its MTU
+#                to bench_mtu first and runs case glan-mh-mtu
 #   glan_ifs     DEVNO/ADDR/PREFIX[/ns],... as tests/e2e/guest/init.sh
 #   bench_dst    the address the single guest's client sends to (the "ns" one)
 #   bench_peer   the server's address (client role)
@@ -282,7 +294,104 @@ offload_on() {
     ethk "$1" "$2" after
 }
 
+# mh_v6: the interface's IPv6 address (mh_addr6), after DAD
+mh_v6() {
+    read -r if0 w0 </tmp/ifs
+    if [ -n "${mh_addr6:-}" ]; then
+        if ip addr add "$mh_addr6" dev "$if0" 2>/tmp/err; then
+            mark ADDR2 "$if0" "$mh_addr6" ok
+        else
+            mark ADDR2 "$if0" "$mh_addr6" fail "$(cat /tmp/err)"
+        fi
+        sleep 2
+    fi
+}
+
+# mh_wait ADDR: ping until it answers (up to bench_wait s); marks UP
+mh_wait() {
+    t=0
+    until ping -c 1 -W 1 "$1" >/dev/null 2>&1; do
+        t=$((t + 1))
+        [ $t -lt "${bench_wait:-300}" ] || break
+    done
+    mark "${2:-UP}" "$1" after=$t
+}
+
+# mh_ping MARK: 5 pings to the peer's IPv4 and IPv6 addresses
+mh_ping() {
+    for a in "${bench_peer:?}" ${mh_peer6:-}; do
+        v=
+        case $a in *:*) v=-6 ;; esac
+        out=$(ping $v -c 5 -W 2 "$a" 2>&1)
+        tx=$(echo "$out" | sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p')
+        rx=$(echo "$out" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+        rtt=$(echo "$out" | sed -n 's/^round-trip min\/avg\/max = \(.*\) ms/\1/p')
+        mark "$1" "$a" tx=${tx:-0} rx=${rx:-0} rtt=${rtt:--}
+    done
+}
+
+# mh_serve NAME: one iperf3 test served
+mh_serve() {
+    timeout "${bench_wait:-300}" iperf3 -s -1 >/tmp/srv.out 2>&1 &
+    spid=$!
+    sleep 1
+    mark SERVE "$1"
+    wait $spid
+    mark SERVED "$1" rc=$? "$(tail -n 3 /tmp/srv.out | tr -s ' \n' ' ')"
+}
+
 case ${bench_role:-single} in
+mhserve)
+    read -r if0 w0 </tmp/ifs
+    mh_v6
+    mh_wait "${bench_peer:?}"
+    mh_ping PING
+    mh_serve glan-mh-default
+    # the peer's bench_mib MiB, kept open by a FIFO as xfer does
+    rm -f /tmp/rx /tmp/hold
+    mkfifo /tmp/hold
+    sleep 1000 >/tmp/hold &
+    hpid=$!
+    timeout 300 nc -l -p 5001 </tmp/hold >/tmp/rx 2>/tmp/nc-l.err
+    rc=$?
+    kill $hpid 2>/dev/null
+    mark XFER rx ok bytes=$(wc -c </tmp/rx) rc=$rc rx=$(sha256sum </tmp/rx | cut -d' ' -f1)
+    rm -f /tmp/rx
+    # the peer's host kills its Hercules: three unanswered pings in a row
+    t=0 miss=0
+    while [ $miss -lt 3 ] && [ $t -lt "${bench_wait:-300}" ]; do
+        if ping -c 1 -W 1 "$bench_peer" >/dev/null 2>&1; then miss=0; else miss=$((miss + 1)); fi
+        t=$((t + 1))
+        sleep 1
+    done
+    mark GONE "$bench_peer" after=$t
+    fixmtu "$w0" "$if0" "${bench_mtu2:-9000}"
+    mh_wait "$bench_peer" BACK
+    mh_ping PING2
+    mh_serve glan-mh-mtu
+    ;;
+mhclient)
+    read -r if0 w0 </tmp/ifs
+    [ -n "${bench_mtu:-}" ] && fixmtu "$w0" "$if0" "$bench_mtu"
+    mh_v6
+    mh_wait "${bench_peer:?}"
+    mh_ping PING
+    if [ "${mh_phase:-1}" = 2 ]; then
+        iperf glan-mh-mtu remote "$bench_peer"
+        finish
+    fi
+    iperf glan-mh-default remote "$bench_peer"
+    dd if=/dev/urandom of=/tmp/tx bs=1048576 count="${bench_mib:-16}" 2>/dev/null
+    n=0
+    until timeout 300 nc "$bench_peer" 5001 </tmp/tx 2>/tmp/nc.err; do
+        n=$((n + 1))
+        [ $n -lt 30 ] || break
+        sleep 1
+    done
+    mark XFER tx ok bytes=$(wc -c </tmp/tx) tries=$n tx=$(sha256sum </tmp/tx | cut -d' ' -f1)
+    mark DONE1
+    sleep 100000
+    ;;
 offload)
     dst=${bench_dst:-10.1.1.3}
     { read -r if0 w0 && read -r if1 w1; } </tmp/ifs
