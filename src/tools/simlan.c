@@ -10,6 +10,10 @@
  * echo requests of --size bytes in flight to its --flood-to address for
  * that many seconds and reports the rate.  tests/multihost/sim.sh runs one
  * in each of many network namespaces (docs/multihost.md has the figures).
+ * With --layer2 the LAN is of transport ETHERNET and the guests are layer
+ * 2 (qeth_l2): each takes a MAC of its own made from its address, as a
+ * user gives guests on several hosts (the device's MACs repeat on every
+ * host), and they ARP for each other.
  *
  * One thread: the guests' input comes from the LAN's threads (the uplink's
  * receiver, another guest's SIGA), whose interruptions wake it through an
@@ -65,6 +69,11 @@ static int ntargets;
 static uint8_t *reached; /* [guest * ntargets + target] */
 static size_t flood_size = 1400;
 static uint64_t answered_requests;
+/* --layer2: the guests' neighbours, [guest * ntargets + target] */
+static int layer2;
+static uint8_t (*nbr_mac)[6];
+static uint8_t *nbr_known;
+static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static void on_interrupt(void *arg)
 {
@@ -82,20 +91,46 @@ static void on_signal(int sig)
         stopping = 1;
 }
 
-static void send_ip(struct sguest *g, const uint8_t *d, size_t len)
+/* An IPv4 datagram from g; in layer 2 in an Ethernet frame to dmac. */
+static void send_ip(struct sguest *g, const uint8_t *dmac, const uint8_t *d, size_t len)
 {
+    uint8_t f[9216 + 14];
     struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
+    if (layer2) {
+        if (len > sizeof f - 14)
+            return;
+        memcpy(f, dmac, 6);
+        memcpy(f + 6, g->sg->mac, 6);
+        f[12] = 0x08;
+        f[13] = 0x00;
+        memcpy(f + 14, d, len);
+        p.flags = 0;
+        p.data = f;
+        p.len = (uint32_t)len + 14;
+    }
     if (glan_sg_send(g->sg, &p, 1, 0) != SG_SENT)
         g->refused++;
 }
 
-static void send_echo(struct sguest *g, uint32_t dst, uint16_t id, uint16_t seq, size_t len)
+/* An ARP request (op 1, broadcast) for tpa, or a reply (op 2) to tha/tpa. */
+static void send_arp(struct sguest *g, int op, const uint8_t *tha, uint32_t tpa)
 {
-    uint8_t pkt[9216];
-    if (len > sizeof pkt)
-        len = sizeof pkt;
-    len = dgram_icmp4_echo_len(pkt, len, g->addr, dst, DGRAM_ICMP_ECHO, id, seq);
-    send_ip(g, pkt, len);
+    uint8_t f[60] = {0};
+    static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 0};
+    memcpy(f, op == 1 ? bcast : tha, 6);
+    memcpy(f + 6, g->sg->mac, 6);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    memcpy(f + 14, hdr, 8);
+    f[21] = (uint8_t)op;
+    memcpy(f + 22, g->sg->mac, 6);
+    put32(f + 28, g->addr);
+    if (op == 2)
+        memcpy(f + 32, tha, 6);
+    put32(f + 38, tpa);
+    struct sg_pkt p = {.data = f, .len = sizeof f};
+    if (glan_sg_send(g->sg, &p, 1, 0) != SG_SENT)
+        g->refused++;
 }
 
 static int target_index(uint32_t a)
@@ -106,10 +141,49 @@ static int target_index(uint32_t a)
     return -1;
 }
 
+static void send_echo(struct sguest *g, int gi, uint32_t dst, uint16_t id, uint16_t seq, size_t len)
+{
+    uint8_t pkt[9216];
+    const uint8_t *dmac = NULL;
+    if (layer2) {
+        int t = target_index(dst);
+        if (t < 0)
+            return;
+        if (!nbr_known[gi * ntargets + t]) {
+            send_arp(g, 1, NULL, dst); /* resolve first, as the guest's kernel does */
+            return;
+        }
+        dmac = nbr_mac[gi * ntargets + t];
+    }
+    if (len > sizeof pkt)
+        len = sizeof pkt;
+    len = dgram_icmp4_echo_len(pkt, len, g->addr, dst, DGRAM_ICMP_ECHO, id, seq);
+    send_ip(g, dmac, pkt, len);
+}
+
 /* What one guest's kernel does with a datagram: answer an echo request to
  * its address; note an echo reply. */
 static void take(struct sguest *g, int gi, const uint8_t *d, size_t len)
 {
+    const uint8_t *smac = NULL;
+    if (layer2) {
+        if (len >= 42 && d[12] == 0x08 && d[13] == 0x06) {
+            uint32_t spa = be32(d + 28), tpa = be32(d + 38);
+            int t = target_index(spa);
+            if (t >= 0 && (d[21] == 1 || d[21] == 2) && tpa == g->addr) {
+                memcpy(nbr_mac[gi * ntargets + t], d + 22, 6); /* as a kernel learns */
+                nbr_known[gi * ntargets + t] = 1;
+            }
+            if (d[21] == 1 && tpa == g->addr)
+                send_arp(g, 2, d + 22, spa);
+            return;
+        }
+        if (len < 14 || d[12] != 0x08 || d[13] != 0x00 || memcmp(d, g->sg->mac, 6))
+            return;
+        smac = d + 6;
+        d += 14;
+        len -= 14;
+    }
     if (len < 28 || (d[0] >> 4) != 4 || d[9] != 1)
         return;
     size_t hl = (size_t)(d[0] & 15) * 4;
@@ -132,7 +206,7 @@ static void take(struct sguest *g, int gi, const uint8_t *d, size_t len)
         dgram_ip4_csum(r, hl);
         r[hl] = DGRAM_ICMP_REPLY;
         dgram_icmp_csum(r + hl, len - hl);
-        send_ip(g, r, len);
+        send_ip(g, smac, r, len);
         answered_requests++;
     } else if (m[0] == DGRAM_ICMP_REPLY) {
         uint16_t id = be16(m + 4), seq = be16(m + 6);
@@ -185,12 +259,12 @@ static void wait_input(double timeout_s)
 }
 
 /* One echo from g to dst, awaited up to limit_s; its round trip, or -1. */
-static double ping_once(struct sguest *g, uint32_t dst, double limit_s)
+static double ping_once(struct sguest *g, int gi, uint32_t dst, double limit_s)
 {
     g->want_seq = ++g->seq;
     g->got = 0;
     double t0 = now_s();
-    send_echo(g, dst, g->ping_id, g->seq, 84);
+    send_echo(g, gi, dst, g->ping_id, g->seq, 84);
     double t;
     while (!g->got && (t = now_s() - t0) < limit_s && !stopping)
         wait_input(limit_s - t);
@@ -251,7 +325,7 @@ static void usage(FILE *f)
             "usage: glan simlan [--lan NAME] [--guests N] [--addr A] [--uplink SPEC]\n"
             "                   [--ping LIST] [--count N] [--wait S] [--flood S]\n"
             "                   [--flood-to LIST] [--size BYTES] [--window N] [--go-signal]\n"
-            "                   [--hold S]\n"
+            "                   [--hold S] [--layer2]\n"
             "  A LAN with N simulated Linux qeth guests (layer 3, over QDIO) and an\n"
             "  uplink, outside Hercules: one host of a LAN across hosts, for tests at\n"
             "  scale without Hyperion (tests/multihost/sim.sh, docs/multihost.md).\n"
@@ -272,6 +346,10 @@ static void usage(FILE *f)
             "  --go-signal     start the flood on SIGUSR1 (when every host has pinged)\n"
             "  --hold S        answer echoes S seconds more at the end (0; -1: until\n"
             "                  SIGTERM or SIGINT, which end any phase)\n"
+            "  --layer2        transport ETHERNET, the guests layer 2 (qeth_l2): each\n"
+            "                  sets the MAC 02:4c:32 and its address's last three bytes\n"
+            "                  (SETVMAC, DELVMAC) and ARPs for its targets (which then\n"
+            "                  include the --flood-to addresses)\n"
             "  Output: REACH, PING and FLOOD lines per guest and target, a SUMMARY\n"
             "  line, then the LAN's counters.  Exit 0 when every target answered\n"
             "  every ping and no flood went without replies, 1 when not, 2 usage.\n",
@@ -304,6 +382,9 @@ int cmd_simlan(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--go-signal")) {
             go_signal = 1;
+            took = 0;
+        } else if (!strcmp(a, "--layer2")) {
+            layer2 = 1;
             took = 0;
         } else if (!v) {
             bad = 1;
@@ -350,6 +431,12 @@ int cmd_simlan(int argc, char **argv)
                         "A[+N],...; --flood needs --flood-to)\n");
         return 2;
     }
+    for (int i = 0; layer2 && i < nflood; i++)
+        if (target_index(flood[i]) < 0) {
+            fprintf(stderr, "glan simlan: --layer2: the --flood-to addresses must be among the "
+                            "--ping ones (the guests ARP for those)\n");
+            return 2;
+        }
     setvbuf(stdout, NULL, _IOLBF, 0);
     nguests = (int)n_guests;
     flood_size = (size_t)size;
@@ -361,6 +448,8 @@ int cmd_simlan(int argc, char **argv)
 
     char err[256] = "";
     struct glan_lan_config cfg = {.name = lan_name, .max_ports = (uint32_t)nguests + 8};
+    if (layer2)
+        cfg.transport = GLAN_TRANSPORT_ETHERNET;
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
     if (!lan || evfd < 0) {
         fprintf(stderr, "glan simlan: %s\n", lan ? "no eventfd" : err);
@@ -391,8 +480,8 @@ int cmd_simlan(int argc, char **argv)
             goto out;
         }
     }
-    printf("glan define %s ports %u%s%s\n", lan_name, cfg.max_ports, uplink ? " uplink " : "",
-           uplink ? uplink : "");
+    printf("glan define %s ports %u%s%s%s\n", lan_name, cfg.max_ports,
+           layer2 ? " transport ethernet" : "", uplink ? " uplink " : "", uplink ? uplink : "");
     for (int i = 0; i < nguests; i++) {
         struct sguest *g = &guests[i];
         g->addr = first_a[0] + (uint32_t)i;
@@ -403,12 +492,18 @@ int cmd_simlan(int argc, char **argv)
         snprintf(port, sizeof port, "0:%04X", 0x600 + 0x10 * i);
         g->sg = glan_sg_create(lan, port, (uint16_t)(0x600 + 0x10 * i));
         const char *addrs[] = {g->text, NULL};
-        if (!g->sg || glan_sg_bringup(g->sg, addrs)) {
+        uint8_t mac[6] = {
+            0x02, 0x4c, 0x32, (uint8_t)(g->addr >> 16), (uint8_t)(g->addr >> 8), (uint8_t)g->addr};
+        if (!g->sg || (layer2 ? glan_sg_bringup_l2(g->sg) || glan_sg_setmac(g->sg, mac, 0) ||
+                                    glan_sg_setmac(g->sg, g->sg->mac, 1)
+                              : glan_sg_bringup(g->sg, addrs))) {
             fprintf(stderr, "glan simlan: guest %s: the qeth bring-up failed\n", g->text);
             nguests = i + (g->sg != NULL);
             status = 1;
             goto out;
         }
+        if (layer2)
+            memcpy(g->sg->mac, mac, 6); /* the MAC its frames carry from now on */
         g->sg->host.on_interrupt = on_interrupt;
         g->sg->host.on_interrupt_arg = g;
         if (nflood)
@@ -416,10 +511,19 @@ int cmd_simlan(int argc, char **argv)
     }
     char last[16];
     fmt_addr(guests[nguests - 1].addr, last, sizeof last);
-    printf("simlan: %d guests %s-%s online (qeth layer 3, SETIP)\n", nguests, guests[0].text, last);
+    printf("simlan: %d guests %s-%s online (%s)\n", nguests, guests[0].text, last,
+           layer2 ? "qeth layer 2, MACs 02:4c:32:... (SETVMAC)" : "qeth layer 3, SETIP");
 
     /* Reach: every guest pings every target until it answers. */
-    reached = calloc((size_t)nguests * (size_t)(ntargets ? ntargets : 1), 1);
+    size_t cells = (size_t)nguests * (size_t)(ntargets ? ntargets : 1);
+    reached = calloc(cells, 1);
+    nbr_known = calloc(cells, 1);
+    nbr_mac = calloc(cells, sizeof *nbr_mac);
+    if (!reached || !nbr_known || !nbr_mac) {
+        fprintf(stderr, "glan simlan: out of memory\n");
+        status = 1;
+        goto out;
+    }
     int pairs = 0, npairs_reached = 0;
     double t0 = now_s(), next = 0;
     for (;;) {
@@ -432,7 +536,7 @@ int cmd_simlan(int argc, char **argv)
                     continue;
                 missing++;
                 if (resend)
-                    send_echo(&guests[i], targets[k], guests[i].ping_id, 0, 84);
+                    send_echo(&guests[i], i, targets[k], guests[i].ping_id, 0, 84);
             }
         if (resend)
             next = t + 0.2;
@@ -470,7 +574,7 @@ int cmd_simlan(int argc, char **argv)
             int got = 0;
             for (int c = 0; c < (int)count; c++) {
                 sent++;
-                double r = ping_once(&guests[i], targets[k], 1.0);
+                double r = ping_once(&guests[i], i, targets[k], 1.0);
                 if (r < 0)
                     continue;
                 got++;
@@ -519,7 +623,7 @@ int cmd_simlan(int argc, char **argv)
             for (int i = 0; i < nguests; i++) {
                 struct sguest *g = &guests[i];
                 while (g->inflight < (unsigned)window) {
-                    send_echo(g, g->flood_dst, g->flood_id, ++seq, flood_size);
+                    send_echo(g, i, g->flood_dst, g->flood_id, ++seq, flood_size);
                     g->inflight++;
                     g->sent++;
                 }
@@ -581,6 +685,8 @@ out:
     free(flood);
     free(targets);
     free(reached);
+    free(nbr_known);
+    free(nbr_mac);
     close(evfd);
     printf("glan simlan: %s\n", status ? "FAILED" : "every target answered");
     return status;

@@ -11,11 +11,14 @@
 # line names.  Every guest pings every other guest on every host until it
 # answers, then 3 times for the round trips; once every host is through,
 # each guest floods its namesake on the next host with echo requests for
-# FLOOD seconds.  Checked: every pair answered every ping, every flood
-# got replies.  Printed: the round trips between hosts and within one, the
+# FLOOD seconds.  With --layer2 the LAN is of transport ETHERNET (the
+# configuration line of `glan-multihost.sh config --transport ethernet`)
+# and the guests are layer 2, each with a MAC of its own, ARPing for each
+# other across the hosts.  Checked: every pair answered every ping, every
+# flood got replies.  Printed: the round trips between hosts and within one, the
 # flood's rates, the time until every pair had reached the other.
 #
-# usage: sim.sh [--mcast] [--hosts N] [--guests N] [--flood S] GLAN-TOOL
+# usage: sim.sh [--mcast] [--layer2] [--hosts N] [--guests N] [--flood S] GLAN-TOOL
 #   (defaults 8 hosts, 4 guests each, 3 s of flood).  Exit 0 pass, 1 fail,
 #   77 skipped (not root, no namespaces, no VXLAN).
 set -eu
@@ -23,17 +26,18 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 mh=$top/samples/multihost/glan-multihost.sh
-mode=unicast hosts=8 guests=4 flood=3
+mode=unicast hosts=8 guests=4 flood=3 transport=ip l2=
 while [ $# -gt 1 ]; do
     case $1 in
     --mcast) mode=multicast; shift ;;
+    --layer2) transport=ethernet l2=--layer2; shift ;;
     --hosts) hosts=$2; shift 2 ;;
     --guests) guests=$2; shift 2 ;;
     --flood) flood=$2; shift 2 ;;
     *) break ;;
     esac
 done
-glan=${1:?usage: sim.sh [--mcast] [--hosts N] [--guests N] [--flood S] GLAN-TOOL}
+glan=${1:?usage: sim.sh [--mcast] [--layer2] [--hosts N] [--guests N] [--flood S] GLAN-TOOL}
 glan=$(cd "$(dirname "$glan")" && pwd)/$(basename "$glan")
 
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
@@ -98,9 +102,10 @@ while [ $h -le "$hosts" ]; do
         others=$(echo $peers | tr ' ' '\n' | grep -vx "192.168.78.$h" | tr '\n' ',' | sed 's/,$//')
         ip netns exec "$tag$h" sh "$mh" up --vni 78 --underlay ul0 --peer "$others" >"$out/up$h"
     fi
-    uplink=$(ip netns exec "$tag$h" sh "$mh" config --underlay ul0 | sed -n 's/^glan define .* uplink //p')
+    uplink=$(ip netns exec "$tag$h" sh "$mh" config --underlay ul0 --transport $transport |
+        sed -n 's/^glan define .* uplink //p')
     next=$((h % hosts + 1))
-    ip netns exec "$tag$h" "$glan" simlan --guests "$guests" --addr "10.78.$h.1" \
+    ip netns exec "$tag$h" "$glan" simlan $l2 --guests "$guests" --addr "10.78.$h.1" \
         --uplink "$uplink" --ping "$all" --count 3 --wait 60 \
         --flood "$flood" --flood-to "10.78.$next.1+$guests" --go-signal --hold -1 \
         >"$out/sim$h" 2>&1 &
@@ -134,7 +139,7 @@ for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
 for p in $pids; do wait "$p" || rc=1; done
 pids=
 
-echo "multihost simulation: $hosts hosts ($mode VXLAN, VNI 78), $guests simulated guests each"
+echo "multihost simulation: $hosts hosts ($mode VXLAN, VNI 78), $guests simulated guests each, LAN of transport $transport"
 python3 - "$out" "$hosts" "$guests" "$t0" "$t1" "$rc" <<'EOF'
 import re, sys, os
 out, hosts, guests, t0, t1, rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
