@@ -19,17 +19,37 @@
 #   B's Hercules starts again with a new guest at MTU 9000: A and B ping
 #   each other again (the restarted guest is reachable), and an iperf3
 #   test runs at MTU 9000.
+# GLAN_MH_TRANSPORT=ethernet (run by hand, not by CTest: the CI's time is
+# spent) makes LAN1 of transport ETHERNET and the guests layer 2, each with
+# a MAC of its own (02:4c:32:01:08:01 and :02, `ip link set dev eth0
+# address`): the device gives both the same one.  The segment then has one
+# MTU: the underlay starts at 1550 and the guests at qeth's 1500; no ICMP
+# answer is expected.
 # Exit 0 pass, 1 fail, 77 skipped (no Hyperion, module, root, VXLAN).
-# Environment: as tests/e2e/e2e.sh; BENCH_SECS seconds per iperf3 test
-# (default 5).
+# Environment: as tests/e2e/e2e.sh (by hand, tests/find-hyperion.sh finds
+# Hyperion and build/src/hercules the module); BENCH_SECS seconds per
+# iperf3 test (default 5).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
+transport=${GLAN_MH_TRANSPORT:-ip}
 run=${GLAN_RUN_DIR:-$PWD/e2e-run}/glan-multihost
 secs=${BENCH_SECS:-5}
 mh=$top/samples/multihost/glan-multihost.sh
+umtu=1500 l2a= l2b=
+if [ "$transport" = ethernet ]; then
+    run=$run-l2
+    umtu=1550
+    l2a="bench_layer=default mh_mac=02:4c:32:01:08:01"
+    l2b="bench_layer=default mh_mac=02:4c:32:01:08:02"
+fi
 
+. "$top/tests/find-hyperion.sh"
+if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
+    GLAN_MODULE_DIR=$top/build/src/hercules
+fi
+export HERCULES_PREFIX GLAN_MODULE_DIR
 . "$here/lib.sh"
 need_hercules
 need_module
@@ -59,12 +79,12 @@ mkdir -p "$run"
 ip link add glmhu0 netns $na type veth peer name glmhu1 netns $nb
 ip -n $na addr add 192.168.77.1/24 dev glmhu0
 ip -n $nb addr add 192.168.77.2/24 dev glmhu1
-ip -n $na link set glmhu0 up
-ip -n $nb link set glmhu1 up
+ip -n $na link set glmhu0 mtu $umtu up
+ip -n $nb link set glmhu1 mtu $umtu up
 ip netns exec $na sh "$mh" up --vni 77 --underlay glmhu0 --peer 192.168.77.2 >"$run/up-a.txt"
 ip netns exec $nb sh "$mh" up --vni 77 --underlay glmhu1 --peer 192.168.77.1 >"$run/up-b.txt"
-cfg_a=$(ip netns exec $na sh "$mh" config --underlay glmhu0 | head -n 1)
-cfg_b=$(ip netns exec $nb sh "$mh" config --underlay glmhu1 | head -n 1)
+cfg_a=$(ip netns exec $na sh "$mh" config --underlay glmhu0 --transport $transport | head -n 1)
+cfg_b=$(ip netns exec $nb sh "$mh" config --underlay glmhu1 --transport $transport | head -n 1)
 dev=$(ip netns exec $na sh "$mh" config --underlay glmhu0 | sed -n 2p)
 echo "glan-multihost: A: $cfg_a; B: $cfg_b; both: $dev"
 
@@ -78,7 +98,7 @@ common="bench_secs=$secs bench_mib=4 bench_wait=300"
 q="glan query LAN1"
 t0=$(date +%s)
 boot a 900 $na "$cfg_a" \
-    --params "bench_role=mhserve glan_ifs=0.0.0600/10.1.8.1/24 mh_addr6=fd00:8::1/64 bench_peer=10.1.8.2 mh_peer6=fd00:8::2 $common" \
+    --params "bench_role=mhserve glan_ifs=0.0.0600/10.1.8.1/24 mh_addr6=fd00:8::1/64 bench_peer=10.1.8.2 mh_peer6=fd00:8::2 $common $l2a" \
     --on "SERVED=$q" --on "GONE=$q" --on "PING2=$q" \
     --expect 'IF~ ok' --expect 'PING~^10\.1\.8\.2 tx=5 rx=5 ' --expect 'PING~^fd00:8::2 tx=5 rx=5 ' \
     --expect 'SERVED~^glan-mh-default rc=0' --expect 'XFER~^rx ok bytes=4194304 ' --expect GONE \
@@ -93,7 +113,7 @@ pids="$pids $pa"
 wait_for_line 150 1 "$run/a/console.log" '@@ IF '
 echo "glan-multihost: starting B after ${waited}s"
 boot b1 600 $nb "$cfg_b" \
-    --params "bench_role=mhclient mh_phase=1 glan_ifs=0.0.0600/10.1.8.2/24 mh_addr6=fd00:8::2/64 bench_peer=10.1.8.1 mh_peer6=fd00:8::1 $common" \
+    --params "bench_role=mhclient mh_phase=1 glan_ifs=0.0.0600/10.1.8.2/24 mh_addr6=fd00:8::2/64 bench_peer=10.1.8.1 mh_peer6=fd00:8::1 $common $l2b" \
     --on "START=!echo \$HERCULES_PID >$run/b1.pid" --on "DONE1=$q" \
     --expect DONE1 &
 pb=$!
@@ -116,7 +136,7 @@ ip netns exec $na sh "$mh" mtu 9000 >>"$run/up-a.txt"
 ip netns exec $nb sh "$mh" mtu 9000 >>"$run/up-b.txt"
 
 boot b2 600 $nb "$cfg_b" \
-    --params "bench_role=mhclient mh_phase=2 bench_mtu=9000 glan_ifs=0.0.0600/10.1.8.2/24 mh_addr6=fd00:8::2/64 bench_peer=10.1.8.1 mh_peer6=fd00:8::1 $common" \
+    --params "bench_role=mhclient mh_phase=2 bench_mtu=9000 glan_ifs=0.0.0600/10.1.8.2/24 mh_addr6=fd00:8::2/64 bench_peer=10.1.8.1 mh_peer6=fd00:8::1 $common $l2b" \
     --on "DONE=$q" \
     --expect 'MTU~now=9000' --expect 'PING~^10\.1\.8\.1 tx=5 rx=5 ' --expect 'PING~^fd00:8::1 tx=5 rx=5 ' \
     --expect 'IPERF~^glan-mh-mtu rc=0' --expect DONE \
@@ -129,9 +149,9 @@ wait $pa || ra=$?
 pids=
 echo "glan-multihost: A rc=$ra, B (restarted) rc=$rb, $(($(date +%s) - t0)) s"
 
-python3 - "$run" "$ra" "$rb" <<'EOF'
+python3 - "$run" "$ra" "$rb" "$transport" <<'EOF'
 import json, os, re, sys
-run, ra, rb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+run, ra, rb, transport = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 fail = []
 marks = {}
 for who in ("a", "b1", "b2"):
@@ -144,7 +164,7 @@ for who in ("a", "b1", "b2"):
                    if "HHC01603I" not in l) if m]
     marks[who + "log"] = log
     for name, text in marks[who]:
-        if name in ("IF", "MTU", "UP", "PING", "PING2", "IPERF", "SERVED", "XFER", "GONE", "BACK"):
+        if name in ("IF", "MAC", "MTU", "UP", "PING", "PING2", "IPERF", "SERVED", "XFER", "GONE", "BACK"):
             print(f"{who}: {name} {text}")
 for who, rc in (("a", ra), ("b2", rb)):
     try:
@@ -200,9 +220,13 @@ else:
 b1 = marks["b1log"]
 m = re.findall(r"HHC04720I   Path MTU: (\d+) ICMP answers sent", b1)
 print(f"B's glan query after its tests: {m[-1] if m else 'no'} ICMP path-MTU answers sent")
-if not m or int(m[-1]) < 1:
+if transport == "ip" and (not m or int(m[-1]) < 1):
     fail.append("B's base sent no ICMP path-MTU answer at the default MTU")
-for who, want in (("b1", 1450), ("b2", 9000)):
+if transport == "ethernet":
+    for who, mac in (("a", "02:4c:32:01:08:01"), ("b1", "02:4c:32:01:08:02"), ("b2", "02:4c:32:01:08:02")):
+        if not any(t.endswith(f"{mac} ok") for t in mark(who, "MAC")):
+            fail.append(f"{who}: the guest did not take the MAC {mac}")
+for who, want in (("b1", 1500 if transport == "ethernet" else 1450), ("b2", 9000)):
     mt = re.findall(r"HHC04720I   Port \d+ 'uplink' uplink .*, mtu (\d+)", marks[who + "log"])
     print(f"{who}: the uplink port's MTU in glan query: {mt[-1] if mt else 'none'}")
     if not mt or int(mt[-1]) != want:

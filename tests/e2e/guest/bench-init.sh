@@ -42,7 +42,10 @@
 #                with mh_phase=1 runs iperf3 case glan-mh-default, sends
 #                the MiB (XFER tx ok ... tx=SHA) and marks DONE1 (its host
 #                then kills its Hercules); with mh_phase=2 it sets its MTU
-#                to bench_mtu first and runs case glan-mh-mtu
+#                to bench_mtu first and runs case glan-mh-mtu; mh_mac (both
+#                roles): the interface's MAC, set first (MAC marker)
+#   bench_layer  layer3 (the default), layer2 or default: what
+#                guest-setup.sh online does with the card's layer2
 #   glan_ifs     DEVNO/ADDR/PREFIX[/ns],... as tests/e2e/guest/init.sh
 #   bench_dst    the address the single guest's client sends to (the "ns" one)
 #   bench_peer   the server's address (client role)
@@ -294,9 +297,19 @@ offload_on() {
     ethk "$1" "$2" after
 }
 
-# mh_v6: the interface's IPv6 address (mh_addr6), after DAD
+# mh_v6: the interface's MAC (mh_mac), then its IPv6 address (mh_addr6),
+# after DAD
 mh_v6() {
     read -r if0 w0 </tmp/ifs
+    if [ -n "${mh_mac:-}" ]; then
+        # as a user gives a layer-2 guest a MAC of its own; qeth registers
+        # it with the device (SETVMAC) and drops the old one (DELVMAC)
+        if ip link set dev "$if0" address "$mh_mac" 2>/tmp/err; then
+            mark MAC "$if0" "$(cat /sys/class/net/$if0/address)" ok
+        else
+            mark MAC "$if0" "$mh_mac" fail "$(cat /tmp/err)"
+        fi
+    fi
     if [ -n "${mh_addr6:-}" ]; then
         if ip addr add "$mh_addr6" dev "$if0" 2>/tmp/err; then
             mark ADDR2 "$if0" "$mh_addr6" ok
