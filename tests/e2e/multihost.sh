@@ -147,6 +147,8 @@ rb=0 ra=0
 wait $pb || rb=$?
 wait $pa || ra=$?
 pids=
+# what A's bridge and VXLAN device learned: B's station behind B's address
+ip netns exec $na sh "$mh" show >"$run/show-a.txt" 2>&1 || true
 echo "glan-multihost: A rc=$ra, B (restarted) rc=$rb, $(($(date +%s) - t0)) s"
 
 python3 - "$run" "$ra" "$rb" "$transport" <<'EOF'
@@ -231,6 +233,12 @@ for who, want in (("b1", 1500 if transport == "ethernet" else 1450), ("b2", 9000
     print(f"{who}: the uplink port's MTU in glan query: {mt[-1] if mt else 'none'}")
     if not mt or int(mt[-1]) != want:
         fail.append(f"{who}: the uplink's MTU is not {want}")
+show = open(os.path.join(run, "show-a.txt")).read()
+if not re.search(r"dst 192\.168\.77\.2", show):
+    fail.append("A's VXLAN device knows nothing behind 192.168.77.2 (glan-multihost.sh show)")
+else:
+    print("A's VXLAN forwarding table: " + "; ".join(l.strip() for l in show.splitlines()
+                                                    if "dst 192.168.77.2" in l))
 for f in fail:
     print("FAIL:", f)
 print("glan-multihost:", "FAIL" if fail else "pass")
