@@ -319,6 +319,20 @@ static int parse_list(const char *text, uint32_t **out, int *n)
     return 0;
 }
 
+/* Leave before the LAN runs: what the argument lists hold freed. */
+static int bail(int rc, uint32_t *first_a, uint32_t *flood)
+{
+    free(first_a);
+    free(flood);
+    free(targets);
+    targets = NULL;
+    ntargets = 0;
+    if (evfd >= 0)
+        close(evfd);
+    evfd = -1;
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -430,13 +444,13 @@ int cmd_simlan(int argc, char **argv)
         (flood_to && parse_list(flood_to, &flood, &nflood)) || (flood_s > 0 && !nflood)) {
         fprintf(stderr, "glan simlan: bad address list (--addr A, --ping and --flood-to "
                         "A[+N],...; --flood needs --flood-to)\n");
-        return 2;
+        return bail(2, first_a, flood);
     }
     for (int i = 0; layer2 && i < nflood; i++)
         if (target_index(flood[i]) < 0) {
             fprintf(stderr, "glan simlan: --layer2: the --flood-to addresses must be among the "
                             "--ping ones (the guests ARP for those)\n");
-            return 2;
+            return bail(2, first_a, flood);
         }
     setvbuf(stdout, NULL, _IOLBF, 0);
     nguests = (int)n_guests;
@@ -454,7 +468,9 @@ int cmd_simlan(int argc, char **argv)
     struct glan_lan *lan = glan_lan_create(&cfg, err, sizeof err);
     if (!lan || evfd < 0) {
         fprintf(stderr, "glan simlan: %s\n", lan ? "no eventfd" : err);
-        return 1;
+        if (lan)
+            glan_lan_destroy(lan);
+        return bail(1, first_a, flood);
     }
     int status = 0;
     struct glan_uplink_spec spec = {0};
@@ -470,7 +486,7 @@ int cmd_simlan(int argc, char **argv)
             fprintf(stderr, "glan simlan: --uplink: %s\n", err);
             free(copy);
             glan_lan_destroy(lan);
-            return 2;
+            return bail(2, first_a, flood);
         }
         free(copy);
         have_spec = 1;
