@@ -45,6 +45,14 @@ struct neigh {
     uint32_t nheld;
 };
 
+/* RFC 5227's DEFEND_INTERVAL: an address is defended against another
+ * claim at most once in this long.  Two LANs that both hold an address
+ * (two hosts' guests with one link-local address: the device makes it
+ * from the port, the same on every host) would otherwise answer each
+ * other's defence with their own, on and on as fast as the CPU goes. */
+#define L2_DEFEND_NS    (10ull * 1000000000ull)
+#define L2_DEFEND_SLOTS 16 /* addresses remembered; the oldest is forgotten first */
+
 struct glan_l2 {
     struct glan_l2_config cfg;
     struct glan_lan *lan;
@@ -55,6 +63,10 @@ struct glan_l2 {
     size_t txcap;
     uint32_t held_total;
     struct glan_l2_stats st;
+    struct {
+        struct glan_addr addr;
+        uint64_t at;
+    } defended[L2_DEFEND_SLOTS]; /* the last defences (l2nd.c) */
 };
 
 extern const uint8_t l2_bcast_mac[6];

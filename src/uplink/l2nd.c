@@ -126,6 +126,28 @@ int glan_l2_announce(struct glan_l2 *l2, const struct glan_addr *addr, uint64_t 
     return rc;
 }
 
+/* Someone else claims our address a: counted; announced as ours unless it
+ * was within L2_DEFEND_NS (RFC 5227 2.4 (c)), which ends the exchange of
+ * announcements two LANs holding one address would otherwise keep up. */
+static void defend(struct glan_l2 *l2, const struct glan_addr *a, uint64_t now)
+{
+    l2->st.conflicts++;
+    int slot = 0;
+    for (int i = 0; i < L2_DEFEND_SLOTS; i++) {
+        if (l2->defended[i].addr.family && glan_addr_equal(&l2->defended[i].addr, a)) {
+            if (now - l2->defended[i].at < L2_DEFEND_NS && now >= l2->defended[i].at)
+                return;
+            slot = i;
+            break;
+        }
+        if (l2->defended[i].at < l2->defended[slot].at || !l2->defended[i].addr.family)
+            slot = i;
+    }
+    l2->defended[slot].addr = *a;
+    l2->defended[slot].at = now;
+    glan_l2_announce(l2, a, now);
+}
+
 /* ---- what the network sends ------------------------------------------------------------- */
 
 void l2_arp_input(struct glan_l2 *l2, const uint8_t *a, size_t len, uint64_t now)
@@ -144,10 +166,9 @@ void l2_arp_input(struct glan_l2 *l2, const uint8_t *a, size_t len, uint64_t now
     if (!memcmp(sha, l2->cfg.mac, 6))
         return; /* our own, looped back */
     if (!zero_addr(&sender) && is_ours(l2, &sender)) {
-        /* Someone else uses a guest's address.  Say ours is ours, once per
-         * claim: our guests keep working for whoever believes us. */
-        l2->st.conflicts++;
-        glan_l2_announce(l2, &sender, now);
+        /* Someone else uses a guest's address.  Say ours is ours (once
+         * in L2_DEFEND_NS): our guests keep working for whoever believes us. */
+        defend(l2, &sender, now);
         return;
     }
     int for_us = op == 1 && is_ours(l2, &target);
@@ -188,8 +209,7 @@ void l2_nd_input(struct glan_l2 *l2, const uint8_t *ip, const uint8_t *m, size_t
     int dad = zero_addr(&source);
     if (m[0] == ND_NA) {
         if (is_ours(l2, &target)) {
-            l2->st.conflicts++;
-            glan_l2_announce(l2, &target, now);
+            defend(l2, &target, now);
             return;
         }
         /* Advertisements only update entries we have (RFC 4861 7.2.5). */
@@ -203,8 +223,7 @@ void l2_nd_input(struct glan_l2 *l2, const uint8_t *ip, const uint8_t *m, size_t
         return;
     if (dad) {
         /* Someone wants to use a guest's address: defend it, to all nodes. */
-        l2->st.conflicts++;
-        glan_l2_announce(l2, &target, now);
+        defend(l2, &target, now);
         return;
     }
     if (lladdr)

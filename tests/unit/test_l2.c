@@ -270,6 +270,38 @@ START_TEST(nd_answered)
 }
 END_TEST
 
+/* Two LANs on one segment that both hold an address (two hosts' guests with
+ * the same link-local address) must not answer each other's defence
+ * forever: each address is defended once in 10 s (RFC 5227), the claims
+ * still counted. */
+START_TEST(defend_interval)
+{
+    uint8_t f[160];
+    const uint8_t all6[6] = {0x33, 0x33, 0, 0, 0, 1};
+    /* another station's announcement of fe80::1, a guest's address here */
+    size_t n = nd(f, 0, all6, peer_mac, 136, "fe80::1", "ff02::1", "fe80::1", peer_mac);
+    ck_assert_int_eq(input(f, n, 1000, NULL), 0);
+    ck_assert_uint_eq(tx.n, 1);
+    ck_assert_uint_eq(tx.f[0][14 + 40], 136);
+    /* its answer to ours, and more: counted, not answered */
+    for (int i = 1; i <= 100; i++)
+        ck_assert_int_eq(input(f, n, 1000 + (uint64_t)i * 50000000, NULL), 0);
+    ck_assert_uint_eq(tx.n, 1);
+    ck_assert_uint_eq(stats().conflicts, 101);
+    /* another address is defended in the meantime, over ARP too */
+    n = arp(f, 0, bcast, 1, peer_mac, "10.0.0.1", "10.0.0.1");
+    ck_assert_int_eq(input(f, n, 2000000000, NULL), 0);
+    ck_assert_uint_eq(tx.n, 2);
+    ck_assert_int_eq(input(f, n, 3000000000, NULL), 0);
+    ck_assert_uint_eq(tx.n, 2);
+    /* ten seconds on, the first is defended again */
+    n = nd(f, 0, all6, peer_mac, 136, "fe80::1", "ff02::1", "fe80::1", peer_mac);
+    ck_assert_int_eq(input(f, n, 1000 + 10000000000ull, NULL), 0);
+    ck_assert_uint_eq(tx.n, 3);
+    ck_assert_uint_eq(stats().conflicts, 104);
+}
+END_TEST
+
 START_TEST(announce)
 {
     struct glan_addr a4 = A("10.0.0.1"), a6 = A("fd00::1");
@@ -729,6 +761,7 @@ Suite *l2_suite(void)
     tcase_add_test(tc, arp_answered);
     tcase_add_test(tc, nd_answered);
     tcase_add_test(tc, announce);
+    tcase_add_test(tc, defend_interval);
     tcase_add_test(tc, resolve_arp);
     tcase_add_test(tc, resolve_nd);
     tcase_add_test(tc, retransmit_and_give_up);
