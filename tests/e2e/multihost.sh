@@ -233,6 +233,15 @@ for who, want in (("b1", 1500 if transport == "ethernet" else 1450), ("b2", 9000
     print(f"{who}: the uplink port's MTU in glan query: {mt[-1] if mt else 'none'}")
     if not mt or int(mt[-1]) != want:
         fail.append(f"{who}: the uplink's MTU is not {want}")
+# No storm between the hosts: the frames each uplink read and skipped (ARP,
+# neighbour discovery, frames for other stations) stay few; two uplinks
+# that answered each other's defence of one address once made millions.
+for who in ("a", "b1", "b2"):
+    sk = re.findall(r"HHC04720I     To the network .* from it \d+ packets \d+ bytes, (\d+) skipped",
+                    marks[who + "log"])
+    print(f"{who}: frames the uplink read and skipped: {sk[-1] if sk else 'not shown'}")
+    if sk and int(sk[-1]) > 10000:
+        fail.append(f"{who}: the uplink skipped {sk[-1]} frames: a storm on the segment")
 show = open(os.path.join(run, "show-a.txt")).read()
 if not re.search(r"dst 192\.168\.77\.2", show):
     fail.append("A's VXLAN device knows nothing behind 192.168.77.2 (glan-multihost.sh show)")
