@@ -46,7 +46,7 @@ if [ "$transport" = ethernet ]; then
 fi
 
 . "$top/tests/find-hyperion.sh"
-if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
+if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -z "${GLAN_NO_MODULE:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
     GLAN_MODULE_DIR=$top/build/src/hercules
 fi
 export HERCULES_PREFIX GLAN_MODULE_DIR
