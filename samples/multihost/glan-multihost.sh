@@ -30,6 +30,8 @@
 #   --transport T    ip or ethernet, the LAN's transport [ip]
 #   --mac M          (transport ip) the LAN's MAC on the segment
 #                    [02:67:76 and the last three bytes of --local]
+#                    (transport ethernet: the guests' MAC prefix is 02 and
+#                    the last three bytes of --local)
 #   --user U         owner of the TAP device (Hercules not run as root)
 #   --port N         VXLAN UDP port [4789]
 #   --devno D        the guest device in the printed configuration [0600]
@@ -151,7 +153,15 @@ mtu)
     ;;
 config)
     if [ "$transport" = ethernet ]; then
-        echo "glan define $lan ports 16 transport ethernet uplink tap $tap"
+        # the guests' MACs: one prefix per host, so that guests on
+        # different hosts differ (by default each LAN1 has the same one)
+        local_addr
+        if [ -n "$local" ]; then
+            pfx=$(echo "$local" | awk -F. '{ printf "02:%02x:%02x:%02x", $2, $3, $4 }')
+            echo "glan define $lan ports 16 transport ethernet macprefix $pfx uplink tap $tap"
+        else
+            echo "glan define $lan ports 16 transport ethernet uplink tap $tap"
+        fi
     else
         lan_mac
         echo "glan define $lan ports 16 uplink tap $tap mac $mac"
