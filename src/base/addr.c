@@ -152,16 +152,22 @@ static int hexdig(char c)
                                   : -1;
 }
 
-void glan_mac_prefix_of_name(const char *name, uint8_t prefix[4])
+uint32_t glan_name_hash(const char *name)
 {
-    /* FNV-1a, 32 bits: any stable hash will do; what matters is that a LAN
-     * keeps its MACs across restarts and that LANs of other names, whose
-     * uplinks may share a host bridge, most likely get other ones. */
     uint32_t h = 2166136261u;
     for (const char *s = name ? name : ""; *s; s++) {
         h ^= (uint8_t)*s;
         h *= 16777619u;
     }
+    return h;
+}
+
+void glan_mac_prefix_of_name(const char *name, uint8_t prefix[4])
+{
+    /* Any stable hash will do; what matters is that a LAN keeps its MACs
+     * across restarts and that LANs of other names, whose uplinks may share
+     * a host bridge, most likely get other ones. */
+    uint32_t h = glan_name_hash(name);
     prefix[0] = 0x02; /* locally administered, unicast */
     prefix[1] = (uint8_t)(h >> 24);
     prefix[2] = (uint8_t)(h >> 16);

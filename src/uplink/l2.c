@@ -22,13 +22,9 @@ const uint8_t l2_bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 void glan_l2_default_mac(const char *lan_name, uint8_t mac[6])
 {
-    /* FNV-1a: any stable hash will do; the point is that a LAN keeps its MAC
-     * across restarts so the neighbours' caches stay right. */
-    uint32_t h = 2166136261u;
-    for (const char *s = lan_name ? lan_name : "GLAN"; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 16777619u;
-    }
+    /* A LAN keeps its MAC across restarts, so the neighbours' caches stay
+     * right. */
+    uint32_t h = glan_name_hash(lan_name ? lan_name : "GLAN");
     mac[0] = 0x02; /* locally administered, unicast */
     mac[1] = 0x67; /* 'g' */
     mac[2] = (uint8_t)(h >> 24);

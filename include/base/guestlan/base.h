@@ -202,6 +202,9 @@ void glan_lan_mac_prefix(const struct glan_lan *lan, uint8_t prefix[4]);
 /* The prefix a LAN of this name gets when none is given: 02 and the first
  * three bytes of the name's 32-bit FNV-1a hash. */
 void glan_mac_prefix_of_name(const char *name, uint8_t prefix[4]);
+/* A stable 32-bit hash of a name (FNV-1a), for MACs derived from a LAN's
+ * name: the same across restarts and processes. */
+uint32_t glan_name_hash(const char *name);
 /* Parse a MAC prefix, "02:aa:bb" or "02:aa:bb:cc" (':' or '-'): 0 with the
  * bytes and their count set, or -EINVAL (malformed, or the first byte not
  * locally administered unicast). */
