@@ -77,20 +77,9 @@ static int guest_send(struct guest *g, const uint8_t *d, size_t len)
 /* An ARP request (op 1, to the broadcast) or reply (op 2, to tha) from g. */
 static void guest_arp(struct guest *g, int op, const uint8_t *tha, const uint8_t *tpa)
 {
-    uint8_t f[60] = {0};
-    static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 0};
-    memcpy(f, op == 1 ? bc : tha, 6);
-    memcpy(f + 6, g->sg->mac, 6);
-    f[12] = 0x08;
-    f[13] = 0x06;
-    memcpy(f + 14, hdr, 8);
-    f[21] = (uint8_t)op;
-    memcpy(f + 22, g->sg->mac, 6);
-    inet_pton(AF_INET, g->addr, f + 28);
-    if (op == 2)
-        memcpy(f + 32, tha, 6);
-    memcpy(f + 38, tpa, 4);
+    uint8_t f[DGRAM_ARP_FRAME], spa[4];
+    inet_pton(AF_INET, g->addr, spa);
+    dgram_arp(f, op, g->sg->mac, spa, tha, tpa);
     struct sg_pkt p = {.data = f, .len = sizeof f};
     glan_sg_send(g->sg, &p, 1, 0);
 }

@@ -73,3 +73,22 @@ size_t dgram_icmp4_echo_len(uint8_t *p, size_t len, uint32_t src, uint32_t dst, 
     dgram_icmp_csum(m, len - DGRAM_IP4_HDR);
     return len;
 }
+
+void dgram_arp(uint8_t *f, int op, const uint8_t sha[6], const uint8_t spa[4], const uint8_t *tha,
+               const uint8_t tpa[4])
+{
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 0}; /* Ethernet, IPv4 */
+    memset(f, 0, DGRAM_ARP_FRAME);
+    memcpy(f, op == 1 ? bcast : tha, 6);
+    memcpy(f + 6, sha, 6);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    memcpy(f + 14, hdr, 8);
+    f[21] = (uint8_t)op;
+    memcpy(f + 22, sha, 6);
+    memcpy(f + 28, spa, 4);
+    if (op == 2)
+        memcpy(f + 32, tha, 6);
+    memcpy(f + 38, tpa, 4);
+}

@@ -37,6 +37,14 @@ size_t dgram_icmp4_echo(uint8_t *p, uint32_t src, uint32_t dst, uint8_t type, ui
 size_t dgram_icmp4_echo_len(uint8_t *p, size_t len, uint32_t src, uint32_t dst, uint8_t type,
                             uint16_t id, uint16_t seq);
 
+enum { DGRAM_ARP_FRAME = 60 }; /* an ARP frame, padded to Ethernet's minimum */
+
+/* An Ethernet ARP frame of DGRAM_ARP_FRAME bytes from sha/spa: a request
+ * (op 1, to the broadcast, tha unused and zero) or a reply (op 2, to tha)
+ * for tpa; spa and tpa in network byte order. */
+void dgram_arp(uint8_t *f, int op, const uint8_t sha[6], const uint8_t spa[4], const uint8_t *tha,
+               const uint8_t tpa[4]);
+
 /* Set the checksum of the IPv4 header of hl bytes at p. */
 void dgram_ip4_csum(uint8_t *p, size_t hl);
 /* Set the checksum of the ICMP message of len bytes at m. */

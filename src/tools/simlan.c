@@ -73,7 +73,6 @@ static uint64_t answered_requests;
 static int layer2;
 static uint8_t (*nbr_mac)[6];
 static uint8_t *nbr_known;
-static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static void on_interrupt(void *arg)
 {
@@ -115,19 +114,10 @@ static void send_ip(struct sguest *g, const uint8_t *dmac, const uint8_t *d, siz
 /* An ARP request (op 1, broadcast) for tpa, or a reply (op 2) to tha/tpa. */
 static void send_arp(struct sguest *g, int op, const uint8_t *tha, uint32_t tpa)
 {
-    uint8_t f[60] = {0};
-    static const uint8_t hdr[8] = {0, 1, 8, 0, 6, 4, 0, 0};
-    memcpy(f, op == 1 ? bcast : tha, 6);
-    memcpy(f + 6, g->sg->mac, 6);
-    f[12] = 0x08;
-    f[13] = 0x06;
-    memcpy(f + 14, hdr, 8);
-    f[21] = (uint8_t)op;
-    memcpy(f + 22, g->sg->mac, 6);
-    put32(f + 28, g->addr);
-    if (op == 2)
-        memcpy(f + 32, tha, 6);
-    put32(f + 38, tpa);
+    uint8_t f[DGRAM_ARP_FRAME], spa[4], tpa4[4];
+    put32(spa, g->addr);
+    put32(tpa4, tpa);
+    dgram_arp(f, op, g->sg->mac, spa, tha, tpa4);
     struct sg_pkt p = {.data = f, .len = sizeof f};
     if (glan_sg_send(g->sg, &p, 1, 0) != SG_SENT)
         g->refused++;
