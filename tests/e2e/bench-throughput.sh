@@ -30,7 +30,12 @@
 # second at the receiver (iperf3's sum_received); "x lo" the ratio to the
 # loopback measured in the same boot (xproc: the faster of A's and B's,
 # each taken while the other guest was idle or not yet started); retr the
-# sender's TCP retransmissions (iperf3's sum_sent.retransmits).  Absolute
+# sender's TCP retransmissions (iperf3's sum_sent.retransmits), with the
+# sender's TCP counters of the test: tail-loss probes (TLP), timeouts (RTO)
+# and the receiver's reports of duplicates (DSACK: the original had
+# arrived); CPU % the sender's and receiver's iperf3 processes; guest CPU
+# where the sending guest's CPU went (/proc/stat: user, system, hard and
+# soft interrupts, idle).  Absolute
 # rates on a shared machine vary by 2x between runs: compare ratios.
 #
 # usage: bench-throughput.sh [RUNDIR]
@@ -63,27 +68,17 @@ run=${1:-${GLAN_RUN_DIR:-$PWD/e2e-run}/bench-throughput$suffix}
 secs=${BENCH_SECS:-10}
 layouts=${BENCH_LAYOUTS:-single xproc}
 
-. "$top/tests/find-hyperion.sh"
-if [ -z "${HERCULES_PREFIX:-}" ]; then
-    echo "skipped: $hyperion_why"
-    exit 77
-fi
-if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
-    GLAN_MODULE_DIR=$top/build/src/hercules
-fi
-export HERCULES_PREFIX GLAN_MODULE_DIR
 . "$here/lib.sh"
-need_hercules
-need_module
+need_hyperion
 need_bench_guest
 
 mkdir -p "$run"
 run=$(cd "$run" && pwd)
-shm=glanbt$$
+shm=
 pids=
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
-    rm -f "/dev/shm/$shm"
+    [ -z "$shm" ] || rm -f "/dev/shm/$shm"
 }
 trap cleanup EXIT
 
@@ -120,6 +115,9 @@ for layout in $layouts; do
             --expect USERSPACE --expect 'IF~ ok' --expect DONE || rc=1
         ;;
     xproc | xproc-hipers)
+        # a region of the layout's own: one left by another layout would
+        # give its type (a guest that joins takes the LAN as defined)
+        shm=glanbt$$$(echo "$layout" | tr -d -)
         boot $ga $((limit + 300)) --cfg "glan define LAN1 shared $shm $type $lancfg" --dev "0600.3 GLAN LAN1" \
             --params "bench_role=server bench_layer=$layer glan_ifs=0.0.0600/10.1.9.1/24 bench_secs=$secs bench_wait=$limit" \
             --on "SERVED=glan query LAN1" \
@@ -144,6 +142,7 @@ for layout in $layouts; do
         wait $pb || rc=1
         wait $pa || rc=1
         pids=
+        rm -f "/dev/shm/$shm"
         ;;
     *)
         echo "bench-throughput: unknown layout '$layout' (single, xproc, hipers, xproc-hipers)"
@@ -197,10 +196,15 @@ def cases(marks):
         name = m["text"].split()[0] if m["text"] else ""
         if m["mark"] == "CASE":
             before[name] = m
+        elif m["mark"] == "TCP" and name in out:
+            # the sender's TCP counters that moved in the test: what its
+            # retransmissions were
+            out[name]["tcp"] = {k: int(v) for k, v in kv(m["text"]).items() if v.lstrip("-").isdigit()}
         elif m["mark"] == "IPERF":
             d = kv(m["text"])
             c = {"rc": d.get("rc"), "retr": d.get("retr", ""), "cpu_host": d.get("cpu_host", ""),
-                 "cpu_remote": d.get("cpu_remote", ""), "err": m["text"].partition("err=")[2]}
+                 "cpu_remote": d.get("cpu_remote", ""), "gcpu": d.get("guest_cpu", "-"),
+                 "err": m["text"].partition("err=")[2]}
             try:
                 c["mbs"] = int(d["rcvd_bytes"]) / float(d["rcvd_s"]) / 1e6
             except (KeyError, ValueError, ZeroDivisionError):
@@ -232,7 +236,7 @@ def add(layout, name, c, lo):
     global ok
     if c is None:
         ok = False
-        rows.append((layout, name, "-", "not run", "-", "-", "-", "-", "-"))
+        rows.append((layout, name, "-", "not run", "-", "-", "-", "-", "-", "-"))
         return
     if c["mbs"] is None or c["rc"] != "0":
         ok = False
@@ -241,8 +245,16 @@ def add(layout, name, c, lo):
     ratio = f"{c['mbs'] / lo:.2f}" if c["mbs"] is not None and lo else "-"
     drops = ("none" if not c["drops"] else " ".join(f"{k}={v}" for k, v in c["drops"].items())) \
         if c["drops"] is not None else ("-" if name.startswith("lo") else "no query")
-    rows.append((layout, name, c["mtu"], mbs, ratio, c["retr"] or "-", drops,
-                 c.get("waits", "-"), f"{pct(c['cpu_host'])}/{pct(c['cpu_remote'])}"))
+    retr = c["retr"] or "-"
+    t = c.get("tcp")
+    if t is not None and retr not in ("-", "0"):
+        # tail-loss probes (TLP), retransmission timeouts (RTO), and how many
+        # the receiver reported as duplicates (DSACK): a TLP whose original
+        # arrived is a late ACK, not a loss
+        retr += (f" (TLP {t.get('TCPLossProbes', 0)}, RTO {t.get('TCPTimeouts', 0)},"
+                 f" DSACK {t.get('TCPDSACKRecv', 0)})")
+    rows.append((layout, name, c["mtu"], mbs, ratio, retr, drops,
+                 c.get("waits", "-"), f"{pct(c['cpu_host'])}/{pct(c['cpu_remote'])}", c["gcpu"]))
 
 
 for layout in layouts:
@@ -286,7 +298,7 @@ for layout in layouts:
             add(two, n + " B->A", cb.get(n), lo)
 
 head = ("layout", "case", "MTU", "MB/s", "x lo", "retr", "LAN drops during the test",
-        "waits / time", "CPU % snd/rcv")
+        "waits / time", "CPU % snd/rcv", "guest CPU us/sy/hi/si/id")
 w = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]
 print(f"iperf3 TCP, {secs} s per test, LAN of transport {transport.upper()}; MB/s = 10^6 "
       "bytes/s at the receiver; x lo = ratio to the loopback of the same boot (two processes: "

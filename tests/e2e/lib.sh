@@ -2,6 +2,26 @@
 # folder).  Each need_* either returns or exits 77 (CTest's skip) with a line
 # saying what is missing.
 
+# The scripts run by hand or from CTest on their own (bench-throughput.sh,
+# l2-iperf.sh, offload.sh, multihost.sh; `top` set to the checkout): SDL
+# Hyperion as tests/find-hyperion.sh finds it, and hdtglan.so in
+# GLAN_MODULE_DIR, by default this checkout's build/src/hercules; both
+# exported for boot.py.
+need_hyperion() {
+    . "$top/tests/find-hyperion.sh"
+    if [ -z "${HERCULES_PREFIX:-}" ]; then
+        echo "skipped: $hyperion_why"
+        exit 77
+    fi
+    if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -z "${GLAN_NO_MODULE:-}" ] &&
+        [ -f "$top/build/src/hercules/hdtglan.so" ]; then
+        GLAN_MODULE_DIR=$top/build/src/hercules
+    fi
+    export HERCULES_PREFIX GLAN_MODULE_DIR
+    need_hercules
+    need_module
+}
+
 # SDL Hyperion installed at $HERCULES_PREFIX.
 need_hercules() {
     if [ -z "${HERCULES_PREFIX:-}" ] || [ ! -x "$HERCULES_PREFIX/bin/hercules" ]; then

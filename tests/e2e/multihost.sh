@@ -45,14 +45,8 @@ if [ "$transport" = ethernet ]; then
     l2b="bench_layer=default mh_mac=02:4c:32:01:08:02"
 fi
 
-. "$top/tests/find-hyperion.sh"
-if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -z "${GLAN_NO_MODULE:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
-    GLAN_MODULE_DIR=$top/build/src/hercules
-fi
-export HERCULES_PREFIX GLAN_MODULE_DIR
 . "$here/lib.sh"
-need_hercules
-need_module
+need_hyperion
 need_root tun "glan-multihost: namespaces, a bridge, VXLAN and TAP devices"
 na=glmhA$$ nb=glmhB$$
 ip netns add $na || { echo "skipped: cannot create a network namespace"; exit 77; }

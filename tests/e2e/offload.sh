@@ -21,18 +21,8 @@ top=$(cd "$here/../.." && pwd)
 run=${1:-${GLAN_RUN_DIR:-$PWD/e2e-run}/offload}
 secs=${BENCH_SECS:-5}
 
-. "$top/tests/find-hyperion.sh"
-if [ -z "${HERCULES_PREFIX:-}" ]; then
-    echo "skipped: $hyperion_why"
-    exit 77
-fi
-if [ -z "${GLAN_MODULE_DIR:-}" ] && [ -f "$top/build/src/hercules/hdtglan.so" ]; then
-    GLAN_MODULE_DIR=$top/build/src/hercules
-fi
-export HERCULES_PREFIX GLAN_MODULE_DIR
 . "$here/lib.sh"
-need_hercules
-need_module
+need_hyperion
 need_bench_guest
 
 mkdir -p "$run"

@@ -58,7 +58,8 @@
 # MTU IF max=N, ETHK IF before|after FEATURE STATE (ethtool -k, every
 # feature but those fixed off), ETHSET IF FEATURE ok|fail, SERVE (the
 # server's listener is up), SERVED NAME, UP, ETHS IF PHASE NAME=VALUE
-# (ethtool -S), XFER ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL
+# (ethtool -S), TCP NAME COUNTER=DELTA... (the TCP counters that moved in
+# a GLAN test, the client's and the server's), XFER ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL
 # snmp LINE (after a failed test: IF's ethtool -S, TCP's counters), DONE.
 
 . /guest-lib.sh
@@ -122,6 +123,27 @@ at() {
 # jget JSON KEY: the value of "KEY": in a flat JSON object's text
 jget() { echo "$1" | tr ',' '\n' | sed -n "s/^\"$2\":\"*\([^\"]*\)\"*$/\1/p" | head -n 1; }
 
+# tcpsnap FILE: TCP's counters now (/proc/net/snmp Tcp, /proc/net/netstat
+# TcpExt), one NAME VALUE per line
+tcpsnap() {
+    cat /proc/net/snmp /proc/net/netstat | awk '
+        $1 == "Tcp:" || $1 == "TcpExt:" {
+            if (!(($1) in h)) { h[$1] = $0; next }
+            n = split(h[$1], k); split($0, v)
+            for (i = 2; i <= n; i++) print k[i], v[i]
+        }' >"$1"
+}
+
+# tcpdelta NAME FILE: the TCP counters that moved since tcpsnap FILE, as a
+# TCP NAME COUNTER=DELTA ... marker (the sender's retransmissions, their
+# kind: timeouts, fast retransmits, tail-loss probes, reordering, SACKs)
+tcpdelta() {
+    tcpsnap /tmp/tcp.now
+    mark TCP "$1" $(awk 'NR == FNR { a[$1] = $2; next }
+        ($1 in a) && $2 != a[$1] && $1 !~ /^(InSegs|OutSegs|ActiveOpens|PassiveOpens|CurrEstab|RtoMin|RtoMax|RtoAlgorithm|MaxConn)$/ {
+            printf "%s=%d ", $1, $2 - a[$1] }' "$2" /tmp/tcp.now)
+}
+
 # report NAME RC TRIES: the IPERF marker from iperf3 --json's output in
 # /tmp/ip.json (its "end" section: sum_sent is the sender's view, with
 # TCP's retransmissions, sum_received the receiver's).
@@ -135,7 +157,7 @@ report() {
     mark IPERF "$1" rc=$2 tries=$3 sent_bytes=$(jget "$sent" bytes) sent_s=$(jget "$sent" seconds) \
         retr=$(jget "$sent" retransmits) rcvd_bytes=$(jget "$rcvd" bytes) \
         rcvd_s=$(jget "$rcvd" seconds) cpu_host=$(jget "$cpu" host_total) \
-        cpu_remote=$(jget "$cpu" remote_total) err="$err$(head -c 200 /tmp/ip.err | tr '\n' ' ')"
+        cpu_remote=$(jget "$cpu" remote_total) guest_cpu=$gcpu err="$err$(head -c 200 /tmp/ip.err | tr '\n' ' ')"
 }
 
 # failstate IF: after a failed test, the guest's side of it: every
@@ -161,6 +183,8 @@ iperf() {
         spid=$!
         sleep 1
     fi
+    read -r _ ku0 kn0 ks0 ki0 kw0 kh0 kq0 _ </proc/stat
+    tcpsnap /tmp/tcp.before
     n=0
     while :; do
         n=$((n + 1))
@@ -179,7 +203,14 @@ iperf() {
         wait $spid
         kill $wpid 2>/dev/null
     fi
+    # where the guest's one CPU went during the test, in % of its ticks:
+    # user, system, hard and soft interrupts, idle (and I/O wait)
+    read -r _ ku1 kn1 ks1 ki1 kw1 kh1 kq1 _ </proc/stat
+    t=$((ku1 + kn1 + ks1 + ki1 + kw1 + kh1 + kq1 - ku0 - kn0 - ks0 - ki0 - kw0 - kh0 - kq0))
+    [ $t -gt 0 ] || t=1
+    gcpu=$(((ku1 + kn1 - ku0 - kn0) * 100 / t))/$(((ks1 - ks0) * 100 / t))/$(((kh1 - kh0) * 100 / t))/$(((kq1 - kq0) * 100 / t))/$(((ki1 + kw1 - ki0 - kw0) * 100 / t))
     report "$name" $rc $n
+    [ "$dev" != lo ] && tcpdelta "$name" /tmp/tcp.before
     [ $rc -ne 0 ] && [ "$dev" != lo ] && failstate "$dev"
     sleep 1 # the host's glan query after the test
 }
@@ -252,9 +283,12 @@ tune() {
     done </tmp/ifs
 }
 
-# eths WHERE IF PHASE: ethtool -S's checksum and TSO counters
+# eths WHERE IF PHASE: ethtool -S's checksum and TSO counters (every
+# counter with bench_eths=all)
 eths() {
-    at "$1" ethtool -S "$2" 2>&1 | grep -i 'csum\|tso' | while IFS=: read -r k v; do
+    pat='csum\|tso'
+    [ "${bench_eths:-}" = all ] && pat=.
+    at "$1" ethtool -S "$2" 2>&1 | grep -i "$pat" | while IFS=: read -r k v; do
         mark ETHS "$2" "$3" "$(echo $k | tr ' ' _)=$(echo $v)"
     done
 }
@@ -457,12 +491,14 @@ server)
     iperf lo root 127.0.0.1
     for name in glan-default glan-tuned; do
         [ $name = glan-tuned ] && tune
+        tcpsnap /tmp/tcp.before
         timeout "${bench_wait:-300}" iperf3 -s -1 >/tmp/srv.out 2>&1 &
         spid=$!
         sleep 1
         mark SERVE "$name"
         wait $spid
         mark SERVED "$name" rc=$? "$(tail -n 3 /tmp/srv.out | tr -s ' \n' ' ')"
+        tcpdelta "$name" /tmp/tcp.before
     done
     ;;
 client)
