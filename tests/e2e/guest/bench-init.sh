@@ -59,7 +59,7 @@
 # feature but those fixed off), ETHSET IF FEATURE ok|fail, SERVE (the
 # server's listener is up), SERVED NAME, UP, ETHS IF PHASE NAME=VALUE
 # (ethtool -S), TCP NAME COUNTER=DELTA... (the TCP counters that moved in
-# a GLAN test, the client's and the server's), XFER ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL
+# a test, the client's and the server's), XFER ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL
 # snmp LINE (after a failed test: IF's ethtool -S, TCP's counters), DONE.
 
 . /guest-lib.sh
@@ -210,7 +210,7 @@ iperf() {
     [ $t -gt 0 ] || t=1
     gcpu=$(((ku1 + kn1 - ku0 - kn0) * 100 / t))/$(((ks1 - ks0) * 100 / t))/$(((kh1 - kh0) * 100 / t))/$(((kq1 - kq0) * 100 / t))/$(((ki1 + kw1 - ki0 - kw0) * 100 / t))
     report "$name" $rc $n
-    [ "$dev" != lo ] && tcpdelta "$name" /tmp/tcp.before
+    tcpdelta "$name" /tmp/tcp.before
     [ $rc -ne 0 ] && [ "$dev" != lo ] && failstate "$dev"
     sleep 1 # the host's glan query after the test
 }
