@@ -49,7 +49,9 @@
 # sizes for `glan define`, default none: the defaults, whose large buffers
 # take a whole TSO datagram), BENCH_TRANSPORT (ip, the default: layer-3
 # guests; ethernet: the LAN is of transport ETHERNET and the guests group
-# their cards without touching layer2, qeth's default, layer 2).
+# their cards without touching layer2, qeth's default, layer 2),
+# BENCH_PARAMS (more guest parameters for the one-guest layouts, as
+# "bench_bufs=128": guest/bench-init.sh).
 # Exit 0 when every test ran, 1 when one failed, 77 skipped (what is missing).
 set -eu
 
@@ -110,7 +112,7 @@ for layout in $layouts; do
     single | hipers)
         boot $layout $limit --cfg "glan define LAN1 $type $lancfg" \
             --dev "0600.3 GLAN LAN1" --dev "0610.3 GLAN LAN1" \
-            --params "bench_role=single bench_layer=$layer glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns bench_dst=10.1.1.3 bench_secs=$secs" \
+            --params "bench_role=single bench_layer=$layer ${BENCH_PARAMS:-} glan_ifs=0.0.0600/10.1.1.2/24,0.0.0610/10.1.1.3/24/ns bench_dst=10.1.1.3 bench_secs=$secs" \
             --on "CASE=glan query LAN1" --on "IPERF=glan query LAN1" \
             --expect USERSPACE --expect 'IF~ ok' --expect DONE || rc=1
         ;;

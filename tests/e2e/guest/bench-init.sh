@@ -51,6 +51,8 @@
 #   bench_peer   the server's address (client role)
 #   bench_secs   seconds per iperf3 test (default 10)
 #   bench_wait   seconds to wait for the peer (default 300)
+#   bench_bufs   qeth's buffer_count (inbound buffers) for every card,
+#                set before its address (default: qeth's own)
 # Markers: USERSPACE, VERSION (iperf3 --version, ethtool --version), IF,
 # CASE NAME (a test starts; the host queries the LAN), IPERF NAME rc=...
 # sent_bytes= sent_s= retr= rcvd_bytes= rcvd_s= cpu_host= cpu_remote=
@@ -84,6 +86,13 @@ up() {
     if ! ifn=$(sh /guest-setup.sh online "$devno" "${bench_layer:-layer3}" 2>/tmp/err); then
         mark IF "$devno" - "$addr" fail "online: $(cat /tmp/err)"
         return 1
+    fi
+    if [ -n "${bench_bufs:-}" ]; then
+        # qeth's inbound buffers (and the pool of pages behind them), set
+        # while the card is offline
+        g=/sys/bus/ccwgroup/drivers/qeth/$devno
+        echo 0 >$g/online && echo "$bench_bufs" >$g/buffer_count && echo 1 >$g/online
+        mark BUFS "$devno" "$(cat $g/buffer_count)"
     fi
     run=
     if [ "$ns" = ns ]; then
