@@ -53,6 +53,8 @@
 #   bench_wait   seconds to wait for the peer (default 300)
 #   bench_bufs   qeth's buffer_count (inbound buffers) for every card,
 #                set before its address (default: qeth's own)
+#   bench_eths   all: ETHS lines with every ethtool -S counter (default:
+#                the checksum and TSO ones)
 # Markers: USERSPACE, VERSION (iperf3 --version, ethtool --version), IF,
 # CASE NAME (a test starts; the host queries the LAN), IPERF NAME rc=...
 # sent_bytes= sent_s= retr= rcvd_bytes= rcvd_s= cpu_host= cpu_remote=
@@ -61,8 +63,9 @@
 # feature but those fixed off), ETHSET IF FEATURE ok|fail, SERVE (the
 # server's listener is up), SERVED NAME, UP, ETHS IF PHASE NAME=VALUE
 # (ethtool -S), TCP NAME COUNTER=DELTA... (the TCP counters that moved in
-# a test, the client's and the server's), XFER ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL
-# snmp LINE (after a failed test: IF's ethtool -S, TCP's counters), DONE.
+# a test, the client's and the server's), BUFS DEVNO N (bench_bufs), XFER
+# ok|fail bytes= tx= rx=, FAIL IF NAME=VALUE and FAIL snmp LINE (after a
+# failed test: IF's ethtool -S, TCP's counters), DONE.
 
 . /guest-lib.sh
 export PATH=/usr/bin:/sbin:/bin
