@@ -304,6 +304,27 @@ uint8_t glan_sg_l3_flags(const void *ip, size_t len)
     return QETH_CAST_UNICAST;
 }
 
+int glan_sg_send_ip(struct simguest *g, const uint8_t dmac[6], const void *ip, size_t len)
+{
+    enum { MAX_IP = 9216, ETH = 14 };
+    uint8_t f[MAX_IP + ETH];
+    struct sg_pkt p = {.flags = glan_sg_l3_flags(ip, len), .data = ip, .len = (uint32_t)len};
+    if (g->layer2) {
+        if (len > MAX_IP)
+            return -1;
+        int v6 = len >= 1 && ((const uint8_t *)ip)[0] >> 4 == 6;
+        memcpy(f, dmac, 6);
+        memcpy(f + 6, g->mac, 6);
+        f[12] = v6 ? 0x86 : 0x08;
+        f[13] = v6 ? 0xdd : 0x00;
+        memcpy(f + ETH, ip, len);
+        p.flags = 0; /* unused in layer 2 */
+        p.data = f;
+        p.len = (uint32_t)(len + ETH);
+    }
+    return glan_sg_send(g, &p, 1, 0);
+}
+
 /* ---- datagrams ----------------------------------------------------------------------- */
 
 size_t glan_sg_udp4(uint8_t *b, const char *src, const char *dst, size_t payload, uint8_t fill)

@@ -53,20 +53,7 @@ static int arp_got;
 /* An IPv4 datagram (or in layer 2 an Ethernet frame holding one, to dst). */
 static int guest_send_to(struct guest *g, const uint8_t *dst, const uint8_t *d, size_t len)
 {
-    uint8_t f[9216 + 14];
-    struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
-    if (layer2) {
-        if (len > sizeof f - 14)
-            return -1;
-        memcpy(f, dst, 6);
-        memcpy(f + 6, g->sg->mac, 6);
-        f[12] = 0x08;
-        f[13] = 0x00;
-        memcpy(f + 14, d, len);
-        p.data = f;
-        p.len = (uint32_t)len + 14;
-    }
-    return glan_sg_send(g->sg, &p, 1, 0) == SG_SENT ? 0 : -1;
+    return glan_sg_send_ip(g->sg, dst, d, len) == SG_SENT ? 0 : -1;
 }
 
 static int guest_send(struct guest *g, const uint8_t *d, size_t len)

@@ -93,21 +93,7 @@ static void on_signal(int sig)
 /* An IPv4 datagram from g; in layer 2 in an Ethernet frame to dmac. */
 static void send_ip(struct sguest *g, const uint8_t *dmac, const uint8_t *d, size_t len)
 {
-    uint8_t f[9216 + 14];
-    struct sg_pkt p = {.flags = glan_sg_l3_flags(d, len), .data = d, .len = (uint32_t)len};
-    if (layer2) {
-        if (len > sizeof f - 14)
-            return;
-        memcpy(f, dmac, 6);
-        memcpy(f + 6, g->sg->mac, 6);
-        f[12] = 0x08;
-        f[13] = 0x00;
-        memcpy(f + 14, d, len);
-        p.flags = 0;
-        p.data = f;
-        p.len = (uint32_t)len + 14;
-    }
-    if (glan_sg_send(g->sg, &p, 1, 0) != SG_SENT)
+    if (glan_sg_send_ip(g->sg, dmac, d, len) != SG_SENT)
         g->refused++;
 }
 

@@ -243,6 +243,12 @@ int glan_sg_recv(struct simguest *g, struct sg_rx *out, int max);
  * limited broadcast 255.255.255.255, else unicast; a subnet-directed
  * broadcast needs the routing table, which this guest does not have). */
 uint8_t glan_sg_l3_flags(const void *ip, size_t len);
+/* Send one IP datagram as this guest's qeth would: in layer 3 with the
+ * flags above (dmac unused), in layer 2 in an Ethernet frame from the
+ * guest's MAC to dmac (datagrams of up to 9216 bytes).  Returns what
+ * glan_sg_send returns (SG_SENT when the adapter took it), or -1 when the
+ * datagram is too large to frame. */
+int glan_sg_send_ip(struct simguest *g, const uint8_t dmac[6], const void *ip, size_t len);
 /* Build a minimal IPv4/UDP or IPv6/UDP datagram; returns its length. */
 size_t glan_sg_udp4(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);
 size_t glan_sg_udp6(uint8_t *buf, const char *src, const char *dst, size_t payload, uint8_t fill);
