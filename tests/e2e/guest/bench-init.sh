@@ -389,8 +389,8 @@ mh_ping() {
     done
 }
 
-# mh_serve NAME: one iperf3 test served
-mh_serve() {
+# serve NAME: one iperf3 test served (the server role, mhserve)
+serve() {
     timeout "${bench_wait:-300}" iperf3 -s -1 >/tmp/srv.out 2>&1 &
     spid=$!
     sleep 1
@@ -405,7 +405,7 @@ mhserve)
     mh_v6
     mh_wait "${bench_peer:?}"
     mh_ping PING
-    mh_serve glan-mh-default
+    serve glan-mh-default
     # the peer's bench_mib MiB, kept open by a FIFO as xfer does
     rm -f /tmp/rx /tmp/hold
     mkfifo /tmp/hold
@@ -427,7 +427,7 @@ mhserve)
     fixmtu "$w0" "$if0" "${bench_mtu2:-9000}"
     mh_wait "$bench_peer" BACK
     mh_ping PING2
-    mh_serve glan-mh-mtu
+    serve glan-mh-mtu
     ;;
 mhclient)
     read -r if0 w0 </tmp/ifs
@@ -504,12 +504,7 @@ server)
     for name in glan-default glan-tuned; do
         [ $name = glan-tuned ] && tune
         tcpsnap /tmp/tcp.before
-        timeout "${bench_wait:-300}" iperf3 -s -1 >/tmp/srv.out 2>&1 &
-        spid=$!
-        sleep 1
-        mark SERVE "$name"
-        wait $spid
-        mark SERVED "$name" rc=$? "$(tail -n 3 /tmp/srv.out | tr -s ' \n' ' ')"
+        serve "$name"
         tcpdelta "$name" /tmp/tcp.before
     done
     ;;
